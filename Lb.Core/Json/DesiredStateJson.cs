@@ -1,0 +1,282 @@
+using System.Security.Cryptography;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Lb.Core.Spec;
+
+namespace Lb.Core.Json;
+
+/// <summary>
+/// Reads and writes the desired-state documents. Parsing is strict (unknown fields, wrong types, duplicate
+/// properties and trailing data are errors with a field path) and the output is canonical: the same state
+/// always serialises to the same bytes, so <see cref="ContentHash(ProxyConfig)"/> can compare nodes.
+/// </summary>
+public static class DesiredStateJson
+{
+    private static readonly LbJsonContext Compact = CreateContext(indented: false);
+    private static readonly LbJsonContext Indented = CreateContext(indented: true);
+
+    /// <summary>The reference's message for a body that does not decode.</summary>
+    public const string InvalidBodyMessage = "invalid JSON request body";
+
+    /// <summary>The reference's message for data after the JSON object.</summary>
+    public const string TrailingDataMessage = "request body must contain a single JSON object";
+
+    /// <summary>Parses a <c>{routes, upstream_pools}</c> document and normalises it.</summary>
+    public static JsonParseResult<ProxyConfig> ParseConfig(ReadOnlySpan<byte> utf8) =>
+        Parse(utf8, Compact.ProxyConfig, Normalize);
+
+    /// <summary>Parses a full desired-state document (<c>{config, vip, raft_timing}</c>) and normalises it.</summary>
+    public static JsonParseResult<DesiredState> ParseState(ReadOnlySpan<byte> utf8) =>
+        Parse(utf8, Compact.DesiredState, Normalize);
+
+    /// <summary>Serialises the configuration in canonical form (compact unless <paramref name="indented"/>).</summary>
+    public static byte[] Serialize(ProxyConfig config, bool indented = false) =>
+        JsonSerializer.SerializeToUtf8Bytes(Normalize(config), (indented ? Indented : Compact).ProxyConfig);
+
+    /// <summary>Serialises the desired state in canonical form (compact unless <paramref name="indented"/>).</summary>
+    public static byte[] Serialize(DesiredState state, bool indented = false) =>
+        JsonSerializer.SerializeToUtf8Bytes(Normalize(state), (indented ? Indented : Compact).DesiredState);
+
+    /// <summary>Lower-case hex SHA-256 of the canonical compact form: equal hashes mean equal configurations.</summary>
+    public static string ContentHash(ProxyConfig config) => Hash(Serialize(config));
+
+    /// <summary>Lower-case hex SHA-256 of the canonical compact form of the whole desired state.</summary>
+    public static string ContentHash(DesiredState state) => Hash(Serialize(state));
+
+    internal static JsonTypeInfo<PersistedDesiredState> PersistedTypeInfo => Indented.PersistedDesiredState;
+
+    private static string Hash(byte[] canonical) => Convert.ToHexStringLower(SHA256.HashData(canonical));
+
+    /// <summary>
+    /// Replaces JSON nulls with empty values, empty algorithm with absent, and orders pools by id, so that every
+    /// consumer sees one shape and serialisation is deterministic.
+    /// </summary>
+    public static ProxyConfig Normalize(ProxyConfig? config)
+    {
+        if (config is null)
+        {
+            return ProxyConfig.Empty;
+        }
+        var routes = (config.Routes ?? []).Select(NormalizeRoute).ToArray();
+        var pools = new SortedDictionary<string, UpstreamPoolSpec>(StringComparer.Ordinal);
+        foreach (var (id, pool) in config.UpstreamPools ?? ProxyConfig.EmptyPools)
+        {
+            pools[id ?? ""] = NormalizePool(pool);
+        }
+        return new ProxyConfig { Routes = routes, UpstreamPools = pools };
+    }
+
+    /// <summary>Normalises the configuration inside a desired state.</summary>
+    public static DesiredState Normalize(DesiredState? state) =>
+        state is null ? DesiredState.Empty : state with { Config = Normalize(state.Config) };
+
+    private static RouteSpec NormalizeRoute(RouteSpec? route)
+    {
+        if (route is null)
+        {
+            return new RouteSpec();
+        }
+        var match = route.Match ?? new RouteMatchSpec();
+        return route with
+        {
+            Id = route.Id ?? "",
+            Algorithm = string.IsNullOrEmpty(route.Algorithm) ? null : route.Algorithm,
+            UpstreamPool = route.UpstreamPool ?? "",
+            Match = match with
+            {
+                Hosts = (match.Hosts ?? []).Select(h => h ?? "").ToArray(),
+                Path = match.Path is null ? null : match.Path with { Type = match.Path.Type ?? "", Value = match.Path.Value ?? "" },
+            },
+        };
+    }
+
+    private static UpstreamPoolSpec NormalizePool(UpstreamPoolSpec? pool)
+    {
+        if (pool is null)
+        {
+            return new UpstreamPoolSpec();
+        }
+        return pool with
+        {
+            Upstreams = (pool.Upstreams ?? []).Select(u => u is null ? new UpstreamSpec("") : u with { Address = u.Address ?? "" }).ToArray(),
+            HealthCheck = pool.HealthCheck is null ? null : pool.HealthCheck with
+            {
+                Path = pool.HealthCheck.Path ?? "",
+                Interval = pool.HealthCheck.Interval ?? "",
+                Timeout = pool.HealthCheck.Timeout ?? "",
+            },
+        };
+    }
+
+    private static JsonParseResult<T> Parse<T>(ReadOnlySpan<byte> utf8, JsonTypeInfo<T> typeInfo, Func<T?, T> normalize)
+        where T : class
+    {
+        var trimmed = TrimWhitespace(utf8);
+        if (trimmed.IsEmpty)
+        {
+            return JsonParseResult<T>.Fail(InvalidBodyMessage, "", "the body is empty; send a JSON object");
+        }
+        if (trimmed[0] != (byte)'{')
+        {
+            return JsonParseResult<T>.Fail(InvalidBodyMessage, "", "the body must be a JSON object");
+        }
+
+        // Find the end of the first JSON value so that trailing data is told apart from a broken object.
+        var reader = new Utf8JsonReader(trimmed, new JsonReaderOptions { MaxDepth = 64 });
+        try
+        {
+            reader.Read();
+            reader.Skip();
+        }
+        catch (JsonException ex)
+        {
+            return JsonParseResult<T>.Fail(InvalidBodyMessage, "", Describe(ex));
+        }
+        var end = (int)reader.BytesConsumed;
+        if (!TrimWhitespace(trimmed[end..]).IsEmpty)
+        {
+            return JsonParseResult<T>.Fail(TrailingDataMessage, "", $"unexpected data after the JSON object at byte {end}");
+        }
+
+        try
+        {
+            var value = JsonSerializer.Deserialize(trimmed, typeInfo);
+            return JsonParseResult<T>.Ok(normalize(value));
+        }
+        catch (JsonException ex)
+        {
+            return JsonParseResult<T>.Fail(InvalidBodyMessage, FieldPath(ex.Path), Describe(ex));
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or NotSupportedException or ArgumentException or FormatException or OverflowException)
+        {
+            return JsonParseResult<T>.Fail(InvalidBodyMessage, "", "the body does not match the configuration schema");
+        }
+    }
+
+    private static ReadOnlySpan<byte> TrimWhitespace(ReadOnlySpan<byte> span)
+    {
+        var start = 0;
+        while (start < span.Length && IsJsonWhitespace(span[start]))
+        {
+            start++;
+        }
+        var end = span.Length;
+        while (end > start && IsJsonWhitespace(span[end - 1]))
+        {
+            end--;
+        }
+        return span[start..end];
+    }
+
+    private static bool IsJsonWhitespace(byte b) => b is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n';
+
+    /// <summary><c>$.routes[0].match</c> → <c>routes[0].match</c>; <c>$['a.b']</c> → <c>a.b</c>.</summary>
+    internal static string FieldPath(string? jsonPath)
+    {
+        if (string.IsNullOrEmpty(jsonPath) || jsonPath == "$")
+        {
+            return "";
+        }
+        var path = jsonPath.StartsWith("$.", StringComparison.Ordinal) ? jsonPath[2..] : jsonPath.TrimStart('$');
+        return path.Replace("['", ".", StringComparison.Ordinal).Replace("']", "", StringComparison.Ordinal).TrimStart('.');
+    }
+
+    /// <summary>A short human explanation without .NET type names or stack details.</summary>
+    private static string Describe(JsonException ex)
+    {
+        var message = ex.Message;
+        if (message.Contains("could not be mapped to any .NET member", StringComparison.Ordinal))
+        {
+            var name = Between(message, "The JSON property '", "'");
+            return $"unknown field '{name}': check the spelling (field names are snake_case, e.g. upstream_pool)";
+        }
+        if (message.Contains("Duplicate", StringComparison.OrdinalIgnoreCase))
+        {
+            return "a property appears twice in the same object; keep one";
+        }
+        if (message.Contains("could not be converted to", StringComparison.Ordinal))
+        {
+            var target = Between(message, "could not be converted to ", ".");
+            return "wrong type: expected " + FriendlyType(target, message);
+        }
+        if (message.Contains("maximum configured depth", StringComparison.Ordinal))
+        {
+            return "the document is nested too deeply";
+        }
+        if (ex.InnerException is null && !message.Contains("Path:", StringComparison.Ordinal) && !message.Contains("LineNumber", StringComparison.Ordinal))
+        {
+            return message; // our own converter's wording
+        }
+        var line = ex.LineNumber is { } l ? $" (line {l + 1}, byte {ex.BytePositionInLine + 1})" : "";
+        return "malformed JSON" + line;
+    }
+
+    private static string FriendlyType(string dotnetType, string message) => dotnetType switch
+    {
+        "System.Boolean" => "true or false",
+        "System.Int32" or "System.Nullable`1[System.Int32]" => "an integer",
+        "System.String" => "a string",
+        _ when dotnetType.Contains("List", StringComparison.Ordinal) || dotnetType.Contains("[]", StringComparison.Ordinal) => "an array",
+        _ when dotnetType.Contains("Dictionary", StringComparison.Ordinal) => "an object keyed by id",
+        _ when message.Contains("Lb.Core", StringComparison.Ordinal) => "an object",
+        _ => "a different JSON type",
+    };
+
+    private static string Between(string s, string start, string end)
+    {
+        var i = s.IndexOf(start, StringComparison.Ordinal);
+        if (i < 0)
+        {
+            return "";
+        }
+        i += start.Length;
+        var j = s.IndexOf(end, i, StringComparison.Ordinal);
+        return j < 0 ? s[i..] : s[i..j];
+    }
+
+    private static LbJsonContext CreateContext(bool indented)
+    {
+        var options = new JsonSerializerOptions(LbJsonContext.Default.Options)
+        {
+            WriteIndented = indented,
+            AllowDuplicateProperties = false,
+            // Config values are regexes and paths; keep them readable. Responses are served as application/json.
+            Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        };
+        return new LbJsonContext(options);
+    }
+}
+
+/// <summary>The outcome of parsing a JSON document: a value, or an error with the field it concerns.</summary>
+/// <typeparam name="T">The document type.</typeparam>
+public sealed class JsonParseResult<T>
+    where T : class
+{
+    private JsonParseResult(T? value, string? message, string field, string? detail)
+    {
+        Value = value;
+        Message = message;
+        Field = field;
+        Detail = detail;
+    }
+
+    /// <summary>The parsed value, when <see cref="Succeeded"/>.</summary>
+    public T? Value { get; }
+
+    /// <summary>Whether the document parsed.</summary>
+    public bool Succeeded => Value is not null;
+
+    /// <summary>The contract's error message (<see cref="DesiredStateJson.InvalidBodyMessage"/> or <see cref="DesiredStateJson.TrailingDataMessage"/>).</summary>
+    public string? Message { get; }
+
+    /// <summary>Path of the offending field (<c>routes[0].enabled</c>), empty when it concerns the whole body.</summary>
+    public string Field { get; }
+
+    /// <summary>What is wrong and how to fix it.</summary>
+    public string? Detail { get; }
+
+    internal static JsonParseResult<T> Ok(T value) => new(value, null, "", null);
+
+    internal static JsonParseResult<T> Fail(string message, string field, string detail) => new(null, message, field, detail);
+}

@@ -1,0 +1,111 @@
+using System.Text.Json.Serialization;
+
+namespace Lb.Core.Spec;
+
+/// <summary>
+/// The editable proxy configuration: routes and upstream pools. This is the document that
+/// <c>GET/PUT /api/config</c> exchange and that the cluster replicates.
+/// </summary>
+/// <remarks>
+/// Instances coming out of <see cref="Json.DesiredStateJson"/> are normalised: collections are never null and
+/// pools are ordered by id (ordinal), so serialising them is deterministic.
+/// </remarks>
+public sealed record ProxyConfig
+{
+    /// <summary>An empty configuration: no routes, no pools. Every request gets 404.</summary>
+    public static ProxyConfig Empty { get; } = new();
+
+    /// <summary>Routes in declaration order.</summary>
+    public IReadOnlyList<RouteSpec> Routes { get; init; } = [];
+
+    /// <summary>Upstream pools keyed by pool id.</summary>
+    public IReadOnlyDictionary<string, UpstreamPoolSpec> UpstreamPools { get; init; } = EmptyPools;
+
+    internal static readonly IReadOnlyDictionary<string, UpstreamPoolSpec> EmptyPools =
+        new SortedDictionary<string, UpstreamPoolSpec>(StringComparer.Ordinal);
+}
+
+/// <summary>One route: which requests it matches and which pool serves them.</summary>
+public sealed record RouteSpec
+{
+    /// <summary>Unique route id (case-sensitive).</summary>
+    public string Id { get; init; } = "";
+
+    /// <summary>Disabled routes stay in the table but never match. Missing in JSON means <c>false</c>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
+    public bool Enabled { get; init; }
+
+    /// <summary>Balancing algorithm name (<see cref="Algorithms"/>); empty means <c>round_robin</c>.</summary>
+    public string? Algorithm { get; init; }
+
+    /// <summary>Host and path conditions.</summary>
+    public RouteMatchSpec Match { get; init; } = new();
+
+    /// <summary>Id of the pool in <see cref="ProxyConfig.UpstreamPools"/> that serves this route.</summary>
+    public string UpstreamPool { get; init; } = "";
+
+    /// <summary>Options for <c>sticky_cookie</c> routes (Lb extension); absent means the defaults.</summary>
+    public StickyCookieSpec? StickyCookie { get; init; }
+
+    /// <summary>The algorithm with the empty default resolved.</summary>
+    public string EffectiveAlgorithm => string.IsNullOrEmpty(Algorithm) ? Algorithms.RoundRobin : Algorithm;
+}
+
+/// <summary>Host and path conditions of a route.</summary>
+public sealed record RouteMatchSpec
+{
+    /// <summary>Host names (exact, case-insensitive) or wildcards such as <c>*.example.com</c>.</summary>
+    public IReadOnlyList<string> Hosts { get; init; } = [];
+
+    /// <summary>Path condition; absent matches every path.</summary>
+    public PathMatchSpec? Path { get; init; }
+}
+
+/// <summary>A path condition.</summary>
+public sealed record PathMatchSpec
+{
+    /// <summary><c>exact</c>, <c>prefix</c> or <c>regex</c> (<see cref="PathMatchTypes"/>).</summary>
+    public string Type { get; init; } = "";
+
+    /// <summary>The path, prefix (ending in <c>/</c>) or regular expression (RE2 dialect).</summary>
+    public string Value { get; init; } = "";
+}
+
+/// <summary>Path match type names.</summary>
+public static class PathMatchTypes
+{
+    /// <summary>The path equals the value.</summary>
+    public const string Exact = "exact";
+    /// <summary>The path is the value or lies below it, on segment boundaries.</summary>
+    public const string Prefix = "prefix";
+    /// <summary>An unanchored regular-expression search over the path.</summary>
+    public const string Regex = "regex";
+}
+
+/// <summary>Sticky-cookie options of a route (Lb extension to the reference schema).</summary>
+public sealed record StickyCookieSpec
+{
+    /// <summary>
+    /// What the cookie holds: <c>opaque</c> (default; a keyed hash that does not reveal the backend) or
+    /// <c>address</c> (the backend address verbatim, as the reference implementation does).
+    /// </summary>
+    public string? Value { get; init; }
+
+    /// <summary>Adds the <c>Secure</c> attribute.</summary>
+    public bool Secure { get; init; }
+
+    /// <summary><c>lax</c>, <c>strict</c> or <c>none</c>; absent sends no SameSite attribute.</summary>
+    public string? SameSite { get; init; }
+
+    /// <summary>Cookie lifetime as a Go duration; absent makes it a session cookie.</summary>
+    public string? MaxAge { get; init; }
+}
+
+/// <summary>Sticky cookie value modes.</summary>
+public static class StickyCookieValueModes
+{
+    /// <summary>An opaque token derived from the target address.</summary>
+    public const string Opaque = "opaque";
+    /// <summary>The target address verbatim (reference behaviour).</summary>
+    public const string Address = "address";
+}

@@ -1,0 +1,359 @@
+using Lb.Core.Json;
+using Lb.Core.Spec;
+
+namespace Lb.Core.Validation;
+
+/// <summary>
+/// Checks a proxy configuration and returns every problem at once, each with a field path, a code, the
+/// reference's message (where it has one) and a hint. Never throws on any input.
+/// </summary>
+public static class DesiredStateValidator
+{
+    private const string RouteIdChars = "letters, digits and . _ - ~ : / @ or space";
+
+    /// <summary>Validates <paramref name="config"/> against the schema and <paramref name="limits"/>.</summary>
+    public static ValidationResult Validate(ProxyConfig? config, DesiredStateLimits? limits = null)
+    {
+        var errors = new ErrorList((limits ?? DesiredStateLimits.Default).MaxErrors);
+        var l = limits ?? DesiredStateLimits.Default;
+        var c = DesiredStateJson.Normalize(config);
+
+        if (c.UpstreamPools.Count > l.MaxPools)
+        {
+            errors.Add("upstream_pools", ValidationCodes.TooMany, $"at most {l.MaxPools} upstream pools are allowed", "merge pools or raise the limit on the node");
+        }
+        else
+        {
+            foreach (var (id, pool) in c.UpstreamPools)
+            {
+                ValidatePool(id, pool, l, errors);
+            }
+        }
+
+        if (c.Routes.Count > l.MaxRoutes)
+        {
+            errors.Add("routes", ValidationCodes.TooMany, $"at most {l.MaxRoutes} routes are allowed", "remove routes or raise the limit on the node");
+        }
+        else
+        {
+            var seenIds = new HashSet<string>(StringComparer.Ordinal);
+            for (var i = 0; i < c.Routes.Count && !errors.Full; i++)
+            {
+                ValidateRoute(i, c.Routes[i], c, l, seenIds, errors);
+            }
+        }
+        return errors.ToResult();
+    }
+
+    private static void ValidatePool(string id, UpstreamPoolSpec pool, DesiredStateLimits l, ErrorList errors)
+    {
+        if (string.IsNullOrWhiteSpace(id))
+        {
+            errors.Add("upstream_pools", ValidationCodes.PoolIdEmpty, "pool id must not be empty", "give every pool a non-empty key in upstream_pools");
+            return;
+        }
+        var at = $"upstream_pools.{id}";
+        if (!IsValidId(id, l))
+        {
+            errors.Add("upstream_pools", ValidationCodes.InvalidPoolId, $"pool id '{Clip(id)}' has characters that are not allowed or is too long", $"use {RouteIdChars}, at most {l.MaxStringLength} characters");
+        }
+
+        if (pool.Upstreams.Count == 0)
+        {
+            errors.Add($"{at}.upstreams", ValidationCodes.UpstreamsEmpty, "upstreams must contain at least one entry", "add a \"host:port\" target");
+        }
+        else if (pool.Upstreams.Count > l.MaxUpstreamsPerPool)
+        {
+            errors.Add($"{at}.upstreams", ValidationCodes.TooMany, $"at most {l.MaxUpstreamsPerPool} upstreams are allowed in one pool", "split the pool");
+        }
+        else
+        {
+            var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            for (var j = 0; j < pool.Upstreams.Count; j++)
+            {
+                ValidateUpstream($"{at}.upstreams[{j}]", pool.Upstreams[j], l, seen, errors);
+            }
+        }
+
+        if (pool.HealthCheck is { } hc)
+        {
+            var h = $"{at}.health_check";
+            if (!hc.Path.StartsWith('/'))
+            {
+                errors.Add($"{h}.path", ValidationCodes.InvalidHealthPath, "health_check.path must start with '/'", "use a path such as \"/health\"");
+            }
+            else if (hc.Path.Length > l.MaxStringLength || hc.Path.Any(char.IsControl) || hc.Path.Contains(' ', StringComparison.Ordinal))
+            {
+                errors.Add($"{h}.path", ValidationCodes.InvalidHealthPath, "health_check.path must be a URL path without spaces or control characters", "percent-encode special characters");
+            }
+            var interval = PositiveDuration($"{h}.interval", hc.Interval, errors, required: true);
+            var timeout = PositiveDuration($"{h}.timeout", hc.Timeout, errors, required: true);
+            if (interval is { } iv && timeout is { } to && to >= iv)
+            {
+                errors.Add($"{h}.timeout", ValidationCodes.TimeoutNotBelowInterval, "timeout must be shorter than interval", $"use a timeout below {hc.Interval}, or a longer interval");
+            }
+            if (hc.ExpectStatus is < 100 or > 599)
+            {
+                errors.Add($"{h}.expect_status", ValidationCodes.InvalidExpectStatus, "expect_status must be between 100 and 599", "use the status a healthy target answers with, e.g. 200");
+            }
+            if (hc.Rise is { } rise && rise is < 1 or > 100)
+            {
+                errors.Add($"{h}.rise", ValidationCodes.InvalidThreshold, "rise must be between 1 and 100", $"omit it for the default {HealthCheckSpec.DefaultRise}");
+            }
+            if (hc.Fall is { } fall && fall is < 1 or > 100)
+            {
+                errors.Add($"{h}.fall", ValidationCodes.InvalidThreshold, "fall must be between 1 and 100", $"omit it for the default {HealthCheckSpec.DefaultFall}");
+            }
+        }
+
+        if (pool.PassiveHealth is { } ph)
+        {
+            var p = $"{at}.passive_health";
+            if (ph.ConsecutiveFailures is { } n && n is < 0 or > 1000)
+            {
+                errors.Add($"{p}.consecutive_failures", ValidationCodes.InvalidThreshold, "consecutive_failures must be between 0 and 1000", "use 0 to turn passive health off");
+            }
+            PositiveDuration($"{p}.ejection_time", ph.EjectionTime, errors, required: false);
+        }
+        PositiveDuration($"{at}.connect_timeout", pool.ConnectTimeout, errors, required: false);
+        PositiveDuration($"{at}.response_timeout", pool.ResponseTimeout, errors, required: false);
+    }
+
+    private static void ValidateUpstream(string at, UpstreamSpec upstream, DesiredStateLimits l, HashSet<string> seen, ErrorList errors)
+    {
+        var address = upstream.Address;
+        if (string.IsNullOrWhiteSpace(address))
+        {
+            errors.Add(at, ValidationCodes.UpstreamEmpty, "upstream must not be empty", "write the target as \"host:port\"");
+            return;
+        }
+        if (address.Length > l.MaxStringLength)
+        {
+            errors.Add(at, ValidationCodes.TooLong, $"upstream is longer than {l.MaxStringLength} characters", "use a shorter host name");
+            return;
+        }
+        if (!HostPort.TrySplit(address, out var host, out var port) || host.Length == 0 || port.Length == 0)
+        {
+            errors.Add(at, ValidationCodes.InvalidUpstream, "upstream must be in host:port or [ipv6]:port form", "for example \"10.0.0.5:8080\" or \"[fd00::5]:8080\"");
+            return;
+        }
+        if (!HostPort.TryParsePort(port, out _))
+        {
+            errors.Add(at, ValidationCodes.InvalidPort, "port must be a number between 1 and 65535", $"replace '{Clip(port)}' with a TCP port number");
+        }
+        if (!HostNames.IsValidTargetHost(host))
+        {
+            errors.Add(at, ValidationCodes.InvalidUpstreamHost, "upstream host must be a DNS name or an IP address", "IPv6 addresses go in brackets: \"[fd00::5]:8080\"");
+        }
+        if (upstream.Weight is < 1 or > 1000)
+        {
+            errors.Add(at, ValidationCodes.InvalidWeight, "weight must be between 1 and 1000", "omit weight for the default 1");
+        }
+        if (!seen.Add(address))
+        {
+            errors.Add(at, ValidationCodes.DuplicateUpstream, "duplicate upstream in this pool", "list each target once; give it a higher weight to send it more traffic");
+        }
+    }
+
+    private static void ValidateRoute(int i, RouteSpec route, ProxyConfig c, DesiredStateLimits l, HashSet<string> seenIds, ErrorList errors)
+    {
+        var at = $"routes[{i}]";
+        if (string.IsNullOrWhiteSpace(route.Id))
+        {
+            errors.Add($"{at}.id", ValidationCodes.RouteIdEmpty, "route id must not be empty", "give the route a unique id such as \"shop-api\"");
+        }
+        else
+        {
+            if (!IsValidId(route.Id, l))
+            {
+                errors.Add($"{at}.id", ValidationCodes.InvalidRouteId, "route id has characters that are not allowed or is too long", $"use {RouteIdChars}, at most {l.MaxStringLength} characters");
+            }
+            if (!seenIds.Add(route.Id))
+            {
+                errors.Add($"{at}.id", ValidationCodes.DuplicateRouteId, "duplicate route id", "route ids must be unique; rename one of them");
+            }
+        }
+
+        var hosts = route.Match.Hosts;
+        if (hosts.Count > l.MaxHostsPerRoute)
+        {
+            errors.Add($"{at}.match.hosts", ValidationCodes.TooMany, $"at most {l.MaxHostsPerRoute} hosts are allowed on one route", "use a wildcard host such as *.example.com");
+        }
+        else
+        {
+            var seenHosts = new HashSet<string>(StringComparer.Ordinal);
+            for (var k = 0; k < hosts.Count; k++)
+            {
+                ValidateHost($"{at}.match.hosts[{k}]", hosts[k], l, seenHosts, errors);
+            }
+        }
+
+        if (route.Match.Path is { } path)
+        {
+            ValidatePath($"{at}.match.path", path, l, errors);
+        }
+
+        if (route.Algorithm is { Length: > 0 } algorithm && !Algorithms.All.Contains(algorithm))
+        {
+            errors.Add($"{at}.algorithm", ValidationCodes.UnknownAlgorithm, "algorithm must be one of: round_robin, sticky_cookie, 5_tuple_hash, least_connection", $"'{Clip(algorithm)}' is not one of them; omit the field for round_robin");
+        }
+
+        if (string.IsNullOrWhiteSpace(route.UpstreamPool))
+        {
+            errors.Add($"{at}.upstream_pool", ValidationCodes.UpstreamPoolEmpty, "upstream_pool must not be empty", "name a key of upstream_pools");
+        }
+        else if (!c.UpstreamPools.ContainsKey(route.UpstreamPool))
+        {
+            errors.Add($"{at}.upstream_pool", ValidationCodes.UnknownUpstreamPool, "referenced upstream_pool does not exist", $"add a pool '{Clip(route.UpstreamPool)}' to upstream_pools or fix the name");
+        }
+
+        if (route.StickyCookie is { } sticky)
+        {
+            ValidateSticky($"{at}.sticky_cookie", route, sticky, errors);
+        }
+    }
+
+    private static void ValidateHost(string at, string host, DesiredStateLimits l, HashSet<string> seen, ErrorList errors)
+    {
+        if (string.IsNullOrWhiteSpace(host))
+        {
+            errors.Add(at, ValidationCodes.HostEmpty, "host must not be empty", "remove the entry, or leave hosts empty to match every host");
+            return;
+        }
+        if (host.Length > l.MaxStringLength)
+        {
+            errors.Add(at, ValidationCodes.TooLong, $"host is longer than {l.MaxStringLength} characters", "DNS names have at most 253 characters");
+            return;
+        }
+        if (!host.StartsWith('[') && HostPort.TrySplit(host, out var h, out var p) && h.Length > 0 && p.Length > 0 && !h.Contains(':', StringComparison.Ordinal))
+        {
+            errors.Add(at, ValidationCodes.HostHasPort, "host must not contain a port", $"use \"{Clip(h)}\": requests match on the host without its port");
+            return;
+        }
+        if (HostNames.CheckRouteHost(host) is { } problem)
+        {
+            errors.Add(at, ValidationCodes.InvalidHost, $"invalid host: {problem}", "use a name like shop.example.com, a wildcard like *.example.com, or an IP address");
+            return;
+        }
+        if (!seen.Add(HostNames.Normalize(host)))
+        {
+            errors.Add(at, ValidationCodes.DuplicateHost, "host is listed twice on this route (hosts compare case-insensitively)", "remove the duplicate");
+        }
+    }
+
+    private static void ValidatePath(string at, PathMatchSpec path, DesiredStateLimits l, ErrorList errors)
+    {
+        if (string.IsNullOrWhiteSpace(path.Value))
+        {
+            errors.Add($"{at}.value", ValidationCodes.PathValueEmpty, "path value must not be empty", "set a value, or remove match.path to match every path");
+            return;
+        }
+        var max = path.Type == PathMatchTypes.Regex ? l.MaxRegexLength : l.MaxStringLength;
+        if (path.Value.Length > max)
+        {
+            errors.Add($"{at}.value", ValidationCodes.TooLong, $"path value is longer than {max} characters", "shorten it");
+            return;
+        }
+        switch (path.Type)
+        {
+            case PathMatchTypes.Exact:
+                if (!path.Value.StartsWith('/'))
+                {
+                    errors.Add($"{at}.value", ValidationCodes.InvalidExactPath, "exact path must start with '/'", $"use \"/{Clip(path.Value)}\"");
+                }
+                break;
+            case PathMatchTypes.Prefix:
+                if (!path.Value.StartsWith('/'))
+                {
+                    errors.Add($"{at}.value", ValidationCodes.InvalidPrefixPath, "prefix path must start with '/'", "prefixes look like \"/api/\"");
+                }
+                if (path.Value != "/" && !path.Value.EndsWith('/'))
+                {
+                    errors.Add($"{at}.value", ValidationCodes.InvalidPrefixPath, "prefix path must be '/' or end with '/'", $"use \"{Clip(path.Value)}/\" (it also matches \"{Clip(path.Value)}\" itself)");
+                }
+                break;
+            case PathMatchTypes.Regex:
+                if (!PathRegex.TryCreate(path.Value, out _, out var error))
+                {
+                    errors.Add($"{at}.value", ValidationCodes.InvalidRegex, "invalid regex: " + error, "use RE2 syntax; anchor with ^...$ to match the whole path");
+                }
+                break;
+            default:
+                errors.Add($"{at}.type", ValidationCodes.InvalidPathType, "path.type must be one of: exact, prefix, regex", "remove match.path to match every path");
+                break;
+        }
+    }
+
+    private static void ValidateSticky(string at, RouteSpec route, StickyCookieSpec sticky, ErrorList errors)
+    {
+        if (route.EffectiveAlgorithm != Algorithms.StickyCookie)
+        {
+            errors.Add(at, ValidationCodes.InvalidStickyCookie, "sticky_cookie options are only allowed on sticky_cookie routes", "set algorithm to sticky_cookie or remove sticky_cookie");
+        }
+        if (sticky.Value is { } v && v != StickyCookieValueModes.Opaque && v != StickyCookieValueModes.Address)
+        {
+            errors.Add($"{at}.value", ValidationCodes.InvalidStickyCookie, "value must be one of: opaque, address", "opaque hides backend addresses; address is the reference's behaviour");
+        }
+        if (sticky.SameSite is { } s && s is not ("lax" or "strict" or "none"))
+        {
+            errors.Add($"{at}.same_site", ValidationCodes.InvalidStickyCookie, "same_site must be one of: lax, strict, none", "omit it to send no SameSite attribute");
+        }
+        else if (sticky.SameSite == "none" && !sticky.Secure)
+        {
+            errors.Add($"{at}.same_site", ValidationCodes.InvalidStickyCookie, "same_site none requires secure", "set secure to true; browsers drop SameSite=None cookies without Secure");
+        }
+        PositiveDuration($"{at}.max_age", sticky.MaxAge, errors, required: false);
+    }
+
+    private static TimeSpan? PositiveDuration(string at, string? value, ErrorList errors, bool required)
+    {
+        if (value is null && !required)
+        {
+            return null;
+        }
+        if (!GoDuration.TryParse(value, out var duration, out var error))
+        {
+            errors.Add(at, ValidationCodes.InvalidDuration, "invalid duration: " + error, "use a Go duration such as \"500ms\", \"5s\" or \"1m30s\"");
+            return null;
+        }
+        if (duration <= TimeSpan.Zero)
+        {
+            errors.Add(at, ValidationCodes.NonPositiveDuration, "duration must be positive", "use a value above zero, such as \"5s\"");
+            return null;
+        }
+        return duration;
+    }
+
+    private static bool IsValidId(string id, DesiredStateLimits l) =>
+        id.Length <= Math.Min(l.MaxStringLength, 256)
+        && id.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '.' or '_' or '-' or '~' or ':' or '/' or '@' or ' ');
+
+    private static string Clip(string s) => s.Length <= 64 ? s : s[..64] + "…";
+
+    private sealed class ErrorList(int max)
+    {
+        private readonly List<ValidationError> _errors = [];
+        private int _dropped;
+
+        public bool Full => _errors.Count >= max;
+
+        public void Add(string field, string code, string message, string hint)
+        {
+            if (Full)
+            {
+                _dropped++;
+                return;
+            }
+            _errors.Add(new ValidationError(field, code, message, hint));
+        }
+
+        public ValidationResult ToResult()
+        {
+            if (_dropped > 0)
+            {
+                _errors.Add(new ValidationError("", ValidationCodes.TooMany, $"{_dropped} more errors were not listed", "fix the errors above and validate again"));
+            }
+            return _errors.Count == 0 ? ValidationResult.Valid : new ValidationResult(_errors);
+        }
+    }
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Builds Lb in Release and runs every test project. Last line: "N passed, N failed, N skipped".
+# Installs what the tests need when it is missing (CI runs as root on a fresh machine).
+set -uo pipefail
+cd "$(dirname "$0")"
+
+# command-on-PATH -> Debian package that provides it
+declare -A needs=(
+  [ip]=iproute2
+  [curl]=curl
+)
+missing=()
+for cmd in "${!needs[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${needs[$cmd]}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "test.sh: installing ${missing[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "test.sh: missing ${missing[*]} (not root: tests that need them will skip)"
+  fi
+fi
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+if ! dotnet build Lb.slnx -c Release -nologo -clp:ErrorsOnly; then
+  echo "build failed"
+  echo "0 passed, 1 failed, 0 skipped"
+  exit 1
+fi
+
+log=$(mktemp)
+dotnet test --solution Lb.slnx -c Release --no-build --timeout 25m 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+
+sum() { grep -E "^\s+$1: [0-9]+" "$log" | awk '{s+=$2} END {print s+0}'; }
+passed=$(sum succeeded); failed=$(sum failed); skipped=$(sum skipped)
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+rm -f "$log"
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$status" -eq 0 ] && [ "$failed" -eq 0 ]

@@ -1,0 +1,2 @@
+namespace Lb.TestSupport;
+public static class Golden { }
