@@ -197,8 +197,7 @@ public static class DesiredStateJson
         }
         if (message.Contains("could not be converted to", StringComparison.Ordinal))
         {
-            var target = Between(message, "could not be converted to ", ".");
-            return "wrong type: expected " + FriendlyType(target, message);
+            return "wrong type: expected " + FriendlyType(Between(message, "could not be converted to ", ". Path"), ex.InnerException?.Message ?? "");
         }
         if (message.Contains("maximum configured depth", StringComparison.Ordinal))
         {
@@ -212,14 +211,14 @@ public static class DesiredStateJson
         return "malformed JSON" + line;
     }
 
-    private static string FriendlyType(string dotnetType, string message) => dotnetType switch
+    private static string FriendlyType(string targetType, string readerMessage) => 0 switch
     {
-        "System.Boolean" => "true or false",
-        "System.Int32" or "System.Nullable`1[System.Int32]" => "an integer",
-        "System.String" => "a string",
-        _ when dotnetType.Contains("List", StringComparison.Ordinal) || dotnetType.Contains("[]", StringComparison.Ordinal) => "an array",
-        _ when dotnetType.Contains("Dictionary", StringComparison.Ordinal) => "an object keyed by id",
-        _ when message.Contains("Lb.Core", StringComparison.Ordinal) => "an object",
+        _ when readerMessage.Contains("boolean", StringComparison.Ordinal) => "true or false",
+        _ when readerMessage.Contains("Int32", StringComparison.Ordinal) || readerMessage.Contains("as a number", StringComparison.Ordinal) => "an integer",
+        _ when readerMessage.Contains("as a string", StringComparison.Ordinal) => "a string",
+        _ when targetType.Contains("List", StringComparison.Ordinal) || targetType.Contains("[]", StringComparison.Ordinal) => "an array",
+        _ when targetType.Contains("Dictionary", StringComparison.Ordinal) => "an object keyed by id",
+        _ when targetType.StartsWith("Lb.Core", StringComparison.Ordinal) => "an object",
         _ => "a different JSON type",
     };
 

@@ -48,6 +48,7 @@ public sealed record RouteSpec
     public StickyCookieSpec? StickyCookie { get; init; }
 
     /// <summary>The algorithm with the empty default resolved.</summary>
+    [JsonIgnore]
     public string EffectiveAlgorithm => string.IsNullOrEmpty(Algorithm) ? Algorithms.RoundRobin : Algorithm;
 }
 

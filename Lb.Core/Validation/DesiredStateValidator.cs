@@ -37,7 +37,7 @@ public static class DesiredStateValidator
         else
         {
             var seenIds = new HashSet<string>(StringComparer.Ordinal);
-            for (var i = 0; i < c.Routes.Count && !errors.Full; i++)
+            for (var i = 0; i < c.Routes.Count; i++)
             {
                 ValidateRoute(i, c.Routes[i], c, l, seenIds, errors);
             }

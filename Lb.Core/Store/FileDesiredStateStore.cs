@@ -1,0 +1,201 @@
+using System.Text.Json;
+using Lb.Core.Json;
+using Lb.Core.Spec;
+using Lb.Core.Validation;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Lb.Core.Store;
+
+/// <summary>
+/// The single-node store: the desired state in one JSON file under the data directory. Writes are atomic and
+/// durable before they are acknowledged (temp file, fsync, rename, fsync directory), so a kill -9 at any point
+/// loses no acknowledged write and never leaves a torn file. The data directory is locked against a second
+/// process.
+/// </summary>
+public sealed partial class FileDesiredStateStore : IDesiredStateStore, IDisposable
+{
+    /// <summary>File name of the state document inside the data directory.</summary>
+    public const string FileName = "desired-state.json";
+
+    /// <summary>File name of the lock that keeps a second process out of the data directory.</summary>
+    public const string LockFileName = "lb.lock";
+
+    private readonly string _path;
+    private readonly FileStream _lock;
+    private readonly DesiredStateChangeSignal _signal;
+    private readonly SemaphoreSlim _writeGate = new(1, 1);
+    private readonly TimeProvider _time;
+    private readonly DesiredStateLimits _limits;
+    private readonly ILogger _logger;
+    private bool _disposed;
+
+    /// <summary>Opens (creating if needed) the store in <paramref name="dataDirectory"/> and loads the last state.</summary>
+    /// <exception cref="InvalidOperationException">The directory is used by another process, or the state file is corrupt.</exception>
+    public FileDesiredStateStore(string dataDirectory, TimeProvider? timeProvider = null, DesiredStateLimits? limits = null, ILogger<FileDesiredStateStore>? logger = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(dataDirectory);
+        _time = timeProvider ?? TimeProvider.System;
+        _limits = limits ?? DesiredStateLimits.Default;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        DataDirectory = Path.GetFullPath(dataDirectory);
+        Directory.CreateDirectory(DataDirectory);
+        _path = Path.Combine(DataDirectory, FileName);
+        _lock = AcquireLock(DataDirectory);
+        try
+        {
+            var removed = DurableFile.DeleteLeftovers(DataDirectory, FileName);
+            if (removed > 0)
+            {
+                LogLeftoversRemoved(_logger, removed, DataDirectory);
+            }
+            var loaded = Load();
+            _signal = new DesiredStateChangeSignal(loaded);
+            LogLoaded(_logger, loaded.Version, _path);
+        }
+        catch
+        {
+            _lock.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The absolute data directory.</summary>
+    public string DataDirectory { get; }
+
+    /// <inheritdoc />
+    public VersionedDesiredState Current => _signal.Current;
+
+    /// <inheritdoc />
+    public async ValueTask<StoreWriteResult> PutAsync(DesiredState state, long? expectedVersion = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var normalized = DesiredStateJson.Normalize(state);
+        var validation = DesiredStateValidator.Validate(normalized.Config, _limits);
+        if (!validation.IsValid)
+        {
+            return new StoreWriteResult { Status = StoreWriteStatus.Invalid, Current = Current, Validation = validation, Message = "validation failed" };
+        }
+
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var current = Current;
+            if (expectedVersion is { } expected && expected != current.Version)
+            {
+                return new StoreWriteResult
+                {
+                    Status = StoreWriteStatus.VersionConflict,
+                    Current = current,
+                    Message = $"expected version {expected} but the current version is {current.Version}",
+                };
+            }
+
+            var next = new VersionedDesiredState(current.Version + 1, normalized, _time.GetUtcNow());
+            var document = new PersistedDesiredState
+            {
+                Version = next.Version,
+                AppliedAt = next.AppliedAt,
+                State = normalized,
+                ContentHash = DesiredStateJson.ContentHash(normalized),
+            };
+            var bytes = JsonSerializer.SerializeToUtf8Bytes(document, DesiredStateJson.PersistedTypeInfo);
+            try
+            {
+                DurableFile.WriteAllBytes(_path, bytes);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                LogWriteFailed(_logger, ex, _path);
+                return new StoreWriteResult { Status = StoreWriteStatus.Unavailable, Current = current, Message = $"could not write {_path}: {ex.Message}" };
+            }
+            _signal.Publish(next);
+            LogStored(_logger, next.Version);
+            return new StoreWriteResult { Status = StoreWriteStatus.Applied, Current = next };
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<VersionedDesiredState> WaitForChangeAsync(long knownVersion, CancellationToken cancellationToken = default) =>
+        _signal.WaitForChangeAsync(knownVersion, cancellationToken);
+
+    /// <summary>Releases the data directory lock.</summary>
+    public void Dispose()
+    {
+        _writeGate.Wait();
+        try
+        {
+            if (_disposed)
+            {
+                return;
+            }
+            _disposed = true;
+            _lock.Dispose();
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    private VersionedDesiredState Load()
+    {
+        if (!File.Exists(_path))
+        {
+            return new VersionedDesiredState(0, DesiredState.Empty, _time.GetUtcNow());
+        }
+        PersistedDesiredState? document;
+        try
+        {
+            document = JsonSerializer.Deserialize(File.ReadAllBytes(_path), DesiredStateJson.PersistedTypeInfo);
+        }
+        catch (JsonException ex)
+        {
+            throw Corrupt($"it is not valid JSON ({ex.Message})");
+        }
+        if (document is null)
+        {
+            throw Corrupt("it is empty");
+        }
+        var state = DesiredStateJson.Normalize(document.State);
+        if (!string.Equals(DesiredStateJson.ContentHash(state), document.ContentHash, StringComparison.Ordinal))
+        {
+            throw Corrupt("its content hash does not match its content");
+        }
+        return new VersionedDesiredState(document.Version, state, document.AppliedAt);
+    }
+
+    private InvalidOperationException Corrupt(string why) =>
+        new($"The desired-state file '{_path}' cannot be loaded: {why}. Restore it from a backup or another node, or move it away to start with an empty configuration.");
+
+    private static FileStream AcquireLock(string directory)
+    {
+        var lockPath = Path.Combine(directory, LockFileName);
+        try
+        {
+            // FileShare.None takes an exclusive advisory lock on Unix, released by the kernel if the process dies.
+            return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException ex)
+        {
+            throw new InvalidOperationException($"The data directory '{directory}' is in use by another Lb process (lock '{lockPath}'). Stop that process or give this node its own data directory (raftDataDir).", ex);
+        }
+    }
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Loaded desired state version {Version} from {Path}")]
+    private static partial void LogLoaded(ILogger logger, long version, string path);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Stored desired state version {Version}")]
+    private static partial void LogStored(ILogger logger, long version);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "Removed {Count} unacknowledged temp file(s) left by an interrupted write in {Directory}")]
+    private static partial void LogLeftoversRemoved(ILogger logger, int count, string directory);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Error, Message = "Writing {Path} failed; the previous state is still in effect")]
+    private static partial void LogWriteFailed(ILogger logger, Exception exception, string path);
+}
