@@ -26,6 +26,38 @@ public static class DesiredStateJson
     public static JsonParseResult<ProxyConfig> ParseConfig(ReadOnlySpan<byte> utf8) =>
         Parse(utf8, Compact.ProxyConfig, Normalize);
 
+    /// <summary>
+    /// Parses a <c>PUT /api/config</c> body: <c>{routes, upstream_pools}</c>, optionally with the <c>version</c> and
+    /// <c>applied_at</c> that <c>GET</c> returned (<c>applied_at</c> is ignored; <c>version</c> is the expected version).
+    /// </summary>
+    public static JsonParseResult<ConfigDocument> ParseConfigDocument(ReadOnlySpan<byte> utf8)
+    {
+        var wire = Parse(utf8, Compact.ConfigDocumentWire, w => w ?? new ConfigDocumentWire());
+        if (!wire.Succeeded)
+        {
+            return JsonParseResult<ConfigDocument>.Fail(wire.Message!, wire.Field, wire.Detail!);
+        }
+        var config = Normalize(new ProxyConfig { Routes = wire.Value!.Routes!, UpstreamPools = wire.Value.UpstreamPools! });
+        return JsonParseResult<ConfigDocument>.Ok(new ConfigDocument(config, wire.Value.Version));
+    }
+
+    /// <summary>
+    /// Writes the <c>GET /api/config</c> body: the canonical configuration plus <c>applied_at</c> (RFC 3339) and
+    /// <c>version</c>.
+    /// </summary>
+    public static byte[] SerializeConfigDocument(ProxyConfig config, long version, DateTimeOffset appliedAt, bool indented = false)
+    {
+        var normalized = Normalize(config);
+        var wire = new ConfigDocumentWire
+        {
+            Routes = normalized.Routes,
+            UpstreamPools = normalized.UpstreamPools,
+            AppliedAt = Rfc3339.Format(appliedAt),
+            Version = version,
+        };
+        return JsonSerializer.SerializeToUtf8Bytes(wire, (indented ? Indented : Compact).ConfigDocumentWire);
+    }
+
     /// <summary>Parses a full desired-state document (<c>{config, vip, raft_timing}</c>) and normalises it.</summary>
     public static JsonParseResult<DesiredState> ParseState(ReadOnlySpan<byte> utf8) =>
         Parse(utf8, Compact.DesiredState, Normalize);
@@ -279,3 +311,8 @@ public sealed class JsonParseResult<T>
 
     internal static JsonParseResult<T> Fail(string message, string field, string detail) => new(null, message, field, detail);
 }
+
+/// <summary>A parsed <c>PUT /api/config</c> body.</summary>
+/// <param name="Config">The normalised configuration.</param>
+/// <param name="Version">The version the client based its edit on, when it sent one.</param>
+public sealed record ConfigDocument(ProxyConfig Config, long? Version);

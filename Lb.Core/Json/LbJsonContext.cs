@@ -16,6 +16,7 @@ namespace Lb.Core.Json;
 [JsonSerializable(typeof(ProxyConfig))]
 [JsonSerializable(typeof(DesiredState))]
 [JsonSerializable(typeof(PersistedDesiredState))]
+[JsonSerializable(typeof(ConfigDocumentWire))]
 internal sealed partial class LbJsonContext : JsonSerializerContext;
 
 /// <summary>The file store's on-disk document.</summary>
@@ -25,4 +26,17 @@ internal sealed record PersistedDesiredState
     public DateTimeOffset AppliedAt { get; init; }
     public DesiredState State { get; init; } = DesiredState.Empty;
     public string ContentHash { get; init; } = "";
+}
+
+/// <summary>
+/// The <c>/api/config</c> document: the configuration plus the read-only <c>applied_at</c> and <c>version</c> that
+/// GET adds. PUT accepts both back, so a GET body can be edited and PUT verbatim; <c>version</c> then acts as the
+/// expected version.
+/// </summary>
+internal sealed record ConfigDocumentWire
+{
+    public IReadOnlyList<RouteSpec>? Routes { get; init; }
+    public IReadOnlyDictionary<string, UpstreamPoolSpec>? UpstreamPools { get; init; }
+    public string? AppliedAt { get; init; }
+    public long? Version { get; init; }
 }

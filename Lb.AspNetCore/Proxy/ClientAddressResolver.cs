@@ -1,0 +1,103 @@
+using System.Net;
+using Lb.Core.Options;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+
+namespace Lb.AspNetCore.Proxy;
+
+/// <summary>
+/// Decides which client address the balancers see. Forwarding headers (<c>Forwarded: for=</c>, then
+/// <c>X-Forwarded-For</c>) are believed only from peers listed in <see cref="LbNodeOptions.TrustedProxies"/>;
+/// from anyone else they could be used to pick a backend at will (seed contract §13.15).
+/// </summary>
+internal sealed class ClientAddressResolver
+{
+    private readonly IPNetwork[] _trusted;
+
+    public ClientAddressResolver(IOptions<LbNodeOptions> options)
+    {
+        _trusted = options.Value.TrustedProxies
+            .Select(t => IPNetwork.TryParse(t, out var network) ? network : new IPNetwork(IPAddress.Parse(t), IPAddress.Parse(t).AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128))
+            .ToArray();
+    }
+
+    public (IPAddress? Address, int Port) Resolve(HttpContext context)
+    {
+        var peer = context.Connection.RemoteIpAddress;
+        if (peer is null || _trusted.Length == 0 || !IsTrusted(peer))
+        {
+            return (peer, context.Connection.RemotePort);
+        }
+        var headers = context.Request.Headers;
+        if (headers.TryGetValue("Forwarded", out var forwarded) && FromForwarded(forwarded.ToString()) is { } fromForwarded)
+        {
+            return (fromForwarded, 0);
+        }
+        if (headers.TryGetValue("X-Forwarded-For", out var xff))
+        {
+            var first = xff.ToString().Split(',')[0];
+            if (Clean(first) is { } address)
+            {
+                return (address, 0);
+            }
+        }
+        return (peer, context.Connection.RemotePort);
+    }
+
+    private bool IsTrusted(IPAddress peer)
+    {
+        if (peer.IsIPv4MappedToIPv6)
+        {
+            peer = peer.MapToIPv4();
+        }
+        foreach (var network in _trusted)
+        {
+            if (network.Contains(peer))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static IPAddress? FromForwarded(string value)
+    {
+        foreach (var element in value.Split(','))
+        {
+            foreach (var pair in element.Split(';'))
+            {
+                var eq = pair.IndexOf('=', StringComparison.Ordinal);
+                if (eq < 0 || !pair[..eq].Trim().Equals("for", StringComparison.OrdinalIgnoreCase))
+                {
+                    continue;
+                }
+                var candidate = pair[(eq + 1)..];
+                if (Clean(candidate) is { } address)
+                {
+                    return address;
+                }
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Strips spaces, quotes, brackets and a port; obfuscated identifiers (<c>_x</c>) and garbage give null.</summary>
+    private static IPAddress? Clean(string raw)
+    {
+        var value = raw.Trim().Trim('"').Trim();
+        if (value.Length == 0 || value[0] == '_')
+        {
+            return null;
+        }
+        if (value[0] == '[')
+        {
+            var close = value.IndexOf(']', StringComparison.Ordinal);
+            value = close > 0 ? value[1..close] : value[1..];
+        }
+        else if (value.Count(c => c == ':') == 1)
+        {
+            value = value[..value.IndexOf(':', StringComparison.Ordinal)];
+        }
+        return IPAddress.TryParse(value, out var address) ? address : null;
+    }
+}

@@ -1,0 +1,63 @@
+using System.Net.Http.Headers;
+using Lb.Balancing;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Net.Http.Headers;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Lb.AspNetCore.Proxy;
+
+/// <summary>
+/// Request/response header rules: keep the client's Host, append the peer to X-Forwarded-For, set
+/// X-Forwarded-Proto/Host and the node id header; add the sticky cookie after the upstream's own headers.
+/// </summary>
+internal sealed class LbTransformer(string? nodeId) : HttpTransformer
+{
+    public const string NodeHeader = "X-AjouLB-LB-Node";
+
+    public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
+    {
+        await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
+        var request = httpContext.Request;
+        var headers = proxyRequest.Headers;
+
+        // The reference passes Host through unchanged: backends see the name the client asked for.
+        headers.Host = request.Host.Value;
+
+        var peer = httpContext.Connection.RemoteIpAddress;
+        if (peer is not null)
+        {
+            if (peer.IsIPv4MappedToIPv6)
+            {
+                peer = peer.MapToIPv4();
+            }
+            var incoming = request.Headers["X-Forwarded-For"];
+            headers.Remove("X-Forwarded-For");
+            headers.TryAddWithoutValidation("X-Forwarded-For", incoming.Count == 0 ? peer.ToString() : $"{incoming}, {peer}");
+        }
+        headers.Remove("X-Forwarded-Proto");
+        headers.TryAddWithoutValidation("X-Forwarded-Proto", request.Scheme);
+        headers.Remove("X-Forwarded-Host");
+        headers.TryAddWithoutValidation("X-Forwarded-Host", request.Host.Value);
+        headers.Remove(NodeHeader);
+        if (nodeId is not null)
+        {
+            headers.TryAddWithoutValidation(NodeHeader, nodeId);
+        }
+    }
+
+    public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
+    {
+        var proceed = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
+        if (httpContext.Features.Get<StickyCookieFeature>() is { } sticky)
+        {
+            httpContext.Response.Headers.Append(HeaderNames.SetCookie, sticky.SetCookie);
+        }
+        return proceed;
+    }
+}
+
+/// <summary>Carries the Set-Cookie a sticky pick asked for to the response transform.</summary>
+internal sealed class StickyCookieFeature(string setCookie)
+{
+    public string SetCookie { get; } = setCookie;
+}

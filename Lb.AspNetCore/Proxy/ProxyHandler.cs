@@ -1,0 +1,179 @@
+using System.Diagnostics;
+using Lb.AspNetCore.Diagnostics;
+using Lb.AspNetCore.Runtime;
+using Lb.Balancing;
+using Lb.Core.Options;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Lb.AspNetCore.Proxy;
+
+/// <summary>
+/// The data path: one snapshot read, route match, balancer pick, forward with YARP's <see cref="IHttpForwarder"/>,
+/// then the outcome feeds least-connection counts and passive health. Errors are short text bodies.
+/// </summary>
+internal sealed class ProxyHandler(
+    RuntimeManager runtime,
+    IHttpForwarder forwarder,
+    ClientAddressResolver clients,
+    ProxyMetrics metrics,
+    IOptions<LbNodeOptions> options)
+{
+    private readonly LbTransformer _transformer = new(options.Value.NodeId.Length > 0 ? options.Value.NodeId : null);
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var snapshot = runtime.Current;
+        var request = context.Request;
+        var path = request.Path.Value;
+        var route = snapshot.Routes.Match(request.Host.Value.AsSpan(), string.IsNullOrEmpty(path) ? "/" : path);
+        if (route is null)
+        {
+            await ErrorAsync(context, StatusCodes.Status404NotFound, "no matching route");
+            metrics.Request(null, context.Response.StatusCode, started);
+            return;
+        }
+
+        var rt = snapshot.RouteRuntimes[route.PriorityIndex];
+        if (rt.Balancer is null || rt.Forwarding is null)
+        {
+            await ErrorAsync(context, StatusCodes.Status502BadGateway, "matched upstream pool does not exist");
+            metrics.Request(route.Id, context.Response.StatusCode, started);
+            return;
+        }
+
+        var (clientAddress, clientPort) = clients.Resolve(context);
+        string? stickyValue = null;
+        if (rt.StickyCookieName is not null)
+        {
+            request.Cookies.TryGetValue(rt.StickyCookieName, out stickyValue);
+        }
+        var pickContext = new PickContext
+        {
+            ClientAddress = clientAddress,
+            ClientPort = clientPort,
+            LocalAddress = context.Connection.LocalIpAddress,
+            LocalPort = context.Connection.LocalPort,
+            Protocol = request.Protocol,
+            StickyCookieValue = stickyValue,
+        };
+
+        var pick = rt.Balancer.Pick(in pickContext);
+        if (pick.Target is null)
+        {
+            await ErrorAsync(context, StatusCodes.Status503ServiceUnavailable, "matched upstream pool has no healthy targets");
+            metrics.Request(route.Id, context.Response.StatusCode, started);
+            return;
+        }
+
+        var outcome = await ForwardAsync(context, rt, pick);
+        if (outcome.Retry && !context.Response.HasStarted)
+        {
+            // Nothing reached the upstream and nothing reached the client: another target gets the request once.
+            var retry = rt.Balancer.Pick(pickContext with { Exclude = pick.Target });
+            if (retry.Target is not null && !ReferenceEquals(retry.Target, pick.Target))
+            {
+                context.Response.StatusCode = StatusCodes.Status200OK;
+                context.Features.Set<IForwarderErrorFeature>(null);
+                await ForwardAsync(context, rt, retry);
+            }
+            else
+            {
+                retry.Target?.Complete(RequestOutcome.ClientAborted); // neutral: releases the slot without touching passive health
+                await WriteForwardErrorAsync(context, outcome.Error);
+            }
+        }
+        metrics.Request(route.Id, context.Response.StatusCode, started);
+    }
+
+    private async Task<(bool Retry, ForwarderError Error)> ForwardAsync(HttpContext context, RouteRuntime rt, PickResult pick)
+    {
+        var target = pick.Target!;
+        var forwarding = rt.Forwarding!;
+        if (pick.SetStickyCookieValue is { } cookieValue)
+        {
+            context.Features.Set(new StickyCookieFeature(StickyCookies.FormatSetCookie(rt.StickyCookieName!, cookieValue, rt.StickyOptions)));
+        }
+        var outcome = RequestOutcome.OtherFailure;
+        metrics.TargetActive(rt.Pool!.Id, target.Address, +1);
+        try
+        {
+            var error = await forwarder.SendAsync(context, forwarding.Destinations[target], forwarding.Invoker, forwarding.RequestConfig, _transformer);
+            outcome = Classify(context, error);
+            var canRetry = error == ForwarderError.Request && IsConnectFailure(context) && !HasBody(context.Request);
+            if (error != ForwarderError.None && !canRetry)
+            {
+                await WriteForwardErrorAsync(context, error);
+            }
+            return (canRetry, error);
+        }
+        finally
+        {
+            target.Complete(outcome);
+            metrics.TargetActive(rt.Pool!.Id, target.Address, -1);
+        }
+    }
+
+    private static RequestOutcome Classify(HttpContext context, ForwarderError error) => error switch
+    {
+        ForwarderError.None => context.Response.StatusCode >= 500 ? RequestOutcome.ServerError5xx : RequestOutcome.Success,
+        ForwarderError.Request when IsConnectFailure(context) => RequestOutcome.ConnectFailure,
+        ForwarderError.RequestTimedOut => RequestOutcome.Timeout,
+        ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.ResponseBodyCanceled or ForwarderError.UpgradeRequestCanceled
+            or ForwarderError.UpgradeResponseCanceled or ForwarderError.RequestBodyClient or ForwarderError.ResponseBodyClient
+            or ForwarderError.UpgradeRequestClient or ForwarderError.UpgradeResponseClient => RequestOutcome.ClientAborted,
+        _ => RequestOutcome.OtherFailure,
+    };
+
+    private static bool IsConnectFailure(HttpContext context)
+    {
+        for (var ex = context.Features.Get<IForwarderErrorFeature>()?.Exception; ex is not null; ex = ex.InnerException)
+        {
+            if (ex is System.Net.Sockets.SocketException)
+            {
+                return true;
+            }
+            if (ex is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError })
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static bool HasBody(HttpRequest request) =>
+        request.ContentLength > 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0);
+
+    private static Task WriteForwardErrorAsync(HttpContext context, ForwarderError error)
+    {
+        if (context.Response.HasStarted)
+        {
+            return Task.CompletedTask; // the status line is out; the forwarder has already aborted the response
+        }
+        if (error == ForwarderError.RequestTimedOut)
+        {
+            return ErrorAsync(context, StatusCodes.Status504GatewayTimeout, "proxy upstream timeout: the upstream did not respond in time (pool response_timeout)");
+        }
+        var exception = context.Features.Get<IForwarderErrorFeature>()?.Exception;
+        var detail = exception switch
+        {
+            null => error.ToString(),
+            HttpRequestException { InnerException: { } inner } => inner.Message,
+            _ => exception.Message,
+        };
+        // Client cancellations get the same status the forwarder chose; nobody reads the body.
+        return ErrorAsync(context, context.Response.StatusCode is >= 400 and not 502 ? context.Response.StatusCode : StatusCodes.Status502BadGateway, "proxy upstream error: " + detail);
+    }
+
+    private static Task ErrorAsync(HttpContext context, int status, string message)
+    {
+        var response = context.Response;
+        response.StatusCode = status;
+        response.ContentType = "text/plain; charset=utf-8";
+        response.Headers.XContentTypeOptions = "nosniff";
+        return response.WriteAsync(message + "\n", context.RequestAborted);
+    }
+}

@@ -1,0 +1,164 @@
+using System.Net;
+using System.Net.WebSockets;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Lb.TestSupport;
+
+/// <summary>
+/// A real Kestrel backend on 127.0.0.1 (port chosen by the OS) implementing the reference's test-backend contract
+/// (<c>/health</c>, <c>/api/info</c>) plus endpoints the proxy tests need. Health status and delay can be flipped
+/// while it runs.
+/// </summary>
+public sealed class TestBackend : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private int _requests;
+
+    private TestBackend(WebApplication app, string name)
+    {
+        _app = app;
+        Name = name;
+    }
+
+    public string Name { get; }
+
+    /// <summary><c>127.0.0.1:port</c>, the form an upstream is configured with.</summary>
+    public string Address { get; private set; } = "";
+
+    public int Port { get; private set; }
+
+    /// <summary>What <c>/health</c> answers.</summary>
+    public int HealthStatus { get; set; } = 200;
+
+    /// <summary>Delay before <c>/api/info</c> answers.</summary>
+    public int SleepMs { get; set; }
+
+    /// <summary>Requests served, health checks excluded.</summary>
+    public int Requests => Volatile.Read(ref _requests);
+
+    /// <summary>Headers of the last proxied request, health checks excluded.</summary>
+    public IHeaderDictionary? LastHeaders { get; private set; }
+
+    /// <summary>Starts a backend; <paramref name="port"/> 0 lets the OS choose.</summary>
+    public static async Task<TestBackend> StartAsync(string name, int port = 0)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, port));
+        var app = builder.Build();
+        var backend = new TestBackend(app, name);
+        app.UseWebSockets();
+        app.Use(async (ctx, next) =>
+        {
+            if (ctx.Request.Path != "/health")
+            {
+                Interlocked.Increment(ref backend._requests);
+                backend.LastHeaders = new HeaderDictionary(ctx.Request.Headers.ToDictionary(h => h.Key, h => h.Value));
+            }
+            ctx.Response.Headers["X-Backend"] = name;
+            await next(ctx);
+        });
+        app.MapGet("/health", (HttpContext ctx) =>
+        {
+            ctx.Response.StatusCode = backend.HealthStatus;
+            return ctx.Response.WriteAsync(JsonSerializer.Serialize(new Dictionary<string, object>
+            {
+                ["ok"] = backend.HealthStatus is >= 200 and < 300,
+                ["server"] = name,
+                ["health_status"] = backend.HealthStatus,
+            }));
+        });
+        app.Map("/api/info", async (HttpContext ctx) =>
+        {
+            if (backend.SleepMs > 0)
+            {
+                await Task.Delay(backend.SleepMs, ctx.RequestAborted);
+            }
+            var info = new Dictionary<string, object> { ["server"] = name, ["port"] = backend.Port };
+            if (ctx.Request.Headers.TryGetValue("X-AjouLB-LB-Node", out var node))
+            {
+                info["lb_node"] = node.ToString();
+            }
+            ctx.Response.ContentType = "application/json";
+            await ctx.Response.WriteAsync(JsonSerializer.Serialize(info));
+        });
+        app.Map("/status/{code:int}", (HttpContext ctx, int code) => { ctx.Response.StatusCode = code; return ctx.Response.WriteAsync(name); });
+        app.Map("/sleep/{ms:int}", async (HttpContext ctx, int ms) =>
+        {
+            await Task.Delay(ms, ctx.RequestAborted);
+            await ctx.Response.WriteAsync(name);
+        });
+        app.MapPost("/count", async (HttpContext ctx) =>
+        {
+            // Counts the body without keeping it, so a large upload costs no memory here either.
+            var buffer = new byte[81920];
+            long total = 0;
+            int read;
+            while ((read = await ctx.Request.Body.ReadAsync(buffer, ctx.RequestAborted)) > 0)
+            {
+                total += read;
+            }
+            await ctx.Response.WriteAsync(total.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        });
+        app.MapGet("/bytes/{count:long}", async (HttpContext ctx, long count) =>
+        {
+            ctx.Response.ContentType = "application/octet-stream";
+            var chunk = new byte[64 * 1024];
+            for (long sent = 0; sent < count; sent += chunk.Length)
+            {
+                await ctx.Response.Body.WriteAsync(chunk.AsMemory(0, (int)Math.Min(chunk.Length, count - sent)), ctx.RequestAborted);
+            }
+        });
+        app.Map("/ws", async (HttpContext ctx) =>
+        {
+            if (!ctx.WebSockets.IsWebSocketRequest)
+            {
+                ctx.Response.StatusCode = 400;
+                return;
+            }
+            using var socket = await ctx.WebSockets.AcceptWebSocketAsync();
+            var buffer = new byte[4096];
+            while (true)
+            {
+                var result = await socket.ReceiveAsync(buffer, ctx.RequestAborted);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, null, ctx.RequestAborted);
+                    return;
+                }
+                await socket.SendAsync(buffer.AsMemory(0, result.Count), result.MessageType, result.EndOfMessage, ctx.RequestAborted);
+            }
+        });
+        app.MapFallback((HttpContext ctx) => ctx.Response.WriteAsync($"{name} {ctx.Request.Path}"));
+
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        backend.Port = new Uri(address).Port;
+        backend.Address = $"127.0.0.1:{backend.Port}";
+        return backend;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
+
+/// <summary>Ports that refuse connections: bound once, then released.</summary>
+public static class ClosedPort
+{
+    public static int Get()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
