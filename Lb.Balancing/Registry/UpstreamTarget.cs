@@ -25,6 +25,7 @@ public sealed class UpstreamTarget
     private int _riseStreak;
     private int _fallStreak;
     private volatile ProbeRecord? _lastProbe;
+    private int _probeCount;
 
     // Passive health. _ejectedUntil is a TimeProvider timestamp; 0 means never ejected or back on trial and proven.
     private long _ejectedUntil;
@@ -95,6 +96,9 @@ public sealed class UpstreamTarget
     internal Uri ProbeUri { get; }
 
     internal bool ActiveHealthy => _activeHealthy;
+
+    /// <summary>Probe results recorded so far; lets tests wait for the n-th probe.</summary>
+    internal int ProbeCount => Volatile.Read(ref _probeCount);
 
     /// <summary>TimeProvider timestamp at which the current ejection ends; 0 when not ejected.</summary>
     internal long EjectedUntilTimestamp => Volatile.Read(ref _ejectedUntil);
@@ -215,6 +219,7 @@ public sealed class UpstreamTarget
             {
                 _context.BumpHealthEpoch();
             }
+            _probeCount++;
             return changed;
         }
     }

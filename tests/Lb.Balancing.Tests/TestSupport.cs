@@ -38,7 +38,14 @@ internal sealed class StubHealthHandler : HttpMessageHandler
     private readonly ConcurrentDictionary<string, HttpStatusCode> _status = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _calls = new(StringComparer.Ordinal);
 
+    /// <summary>Setting a target to this status makes its probe hang until cancelled.</summary>
+    public const HttpStatusCode Hang = (HttpStatusCode)1;
+
     public HttpStatusCode DefaultStatus { get; set; } = HttpStatusCode.OK;
+
+    public TimeProvider? Time { get; set; }
+
+    public ConcurrentQueue<(string Host, DateTimeOffset At)> Log { get; } = new();
 
     public ConcurrentQueue<HttpRequestMessage> Requests { get; } = new();
 
@@ -53,8 +60,19 @@ internal sealed class StubHealthHandler : HttpMessageHandler
         var host = request.Headers.Host ?? request.RequestUri!.Authority;
         Requests.Enqueue(request);
         _calls.AddOrUpdate(host, 1, (_, n) => n + 1);
+        Log.Enqueue((host, Time?.GetUtcNow() ?? default));
         var status = _status.TryGetValue(host, out var s) ? s : DefaultStatus;
+        if (status == Hang)
+        {
+            return HangAsync(cancellationToken);
+        }
         return Task.FromResult(new HttpResponseMessage(status));
+    }
+
+    private static async Task<HttpResponseMessage> HangAsync(CancellationToken cancellationToken)
+    {
+        await Task.Delay(Timeout.Infinite, cancellationToken);
+        throw new InvalidOperationException("unreachable");
     }
 }
 
@@ -75,10 +93,14 @@ internal sealed class StubHttpClientFactory(HttpMessageHandler handler) : IHttpC
 /// <summary>A registry on fake time with stubbed health endpoints.</summary>
 internal sealed class Harness : IAsyncDisposable
 {
-    public Harness(BalancingOptions? options = null)
+    public Harness(BalancingOptions? options = null, System.Diagnostics.Metrics.IMeterFactory? meterFactory = null)
     {
-        Registry = new UpstreamRegistry(new StubHttpClientFactory(Handler), Time, NullLogger<UpstreamRegistry>.Instance, options);
+        Handler.Time = Time;
+        Factory = new StubHttpClientFactory(Handler);
+        Registry = new UpstreamRegistry(Factory, Time, NullLogger<UpstreamRegistry>.Instance, options, meterFactory);
     }
+
+    public StubHttpClientFactory Factory { get; }
 
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 6, 9, 10, 0, 0, TimeSpan.Zero));
 
@@ -91,6 +113,13 @@ internal sealed class Harness : IAsyncDisposable
     /// <summary>Applies one pool "p" with the given targets and returns it.</summary>
     public UpstreamPool ApplyPool(params UpstreamSpec[] upstreams) =>
         Registry.Apply(Configs.Config(("p", Configs.Pool(upstreams)))).Pools["p"];
+
+    /// <summary>Applies pool "p" with an active health check.</summary>
+    public UpstreamPool ApplyChecked(HealthCheckSpec check, params UpstreamSpec[] upstreams) =>
+        Registry.Apply(Configs.Config(("p", Configs.Pool(upstreams) with { HealthCheck = check }))).Pools["p"];
+
+    public static HealthCheckSpec Check(int? rise = null, int? fall = null, string interval = "10s", string timeout = "2s") =>
+        new() { Path = "/healthz", Interval = interval, Timeout = timeout, ExpectStatus = 200, Rise = rise, Fall = fall };
 
     public IRouteBalancer Balancer(UpstreamPool pool, string algorithm, StickyCookieSpec? sticky = null, string routeId = "r") =>
         Policies.CreateBalancer(Configs.Route(routeId, pool.Id, algorithm, sticky), pool);
