@@ -1,0 +1,67 @@
+using System.Diagnostics.Metrics;
+using Lb.Core.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Lb.Balancing;
+
+/// <summary>Registers the balancing package.</summary>
+public static class BalancingBuilderExtensions
+{
+    /// <summary>
+    /// Adds <see cref="UpstreamRegistry"/>, the four built-in <see cref="ILoadBalancingPolicy"/> implementations,
+    /// <see cref="LoadBalancingPolicies"/>, <see cref="TimeProvider.System"/> (unless one is registered) and the
+    /// <see cref="BalancingOptions.HealthCheckHttpClientName"/> HTTP client, which follows no redirects, ignores
+    /// proxy environment variables, keeps no cookies and logs nothing per probe. Safe to call more than once.
+    /// </summary>
+    public static ILoadBalancerBuilder AddBalancing(this ILoadBalancerBuilder builder, Action<BalancingOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        var options = services.AddOptions<BalancingOptions>();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+        if (services.Any(d => d.ServiceType == typeof(BalancingMarker)))
+        {
+            return builder;
+        }
+        services.AddSingleton<BalancingMarker>();
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingPolicy, RoundRobinPolicy>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingPolicy, StickyCookiePolicy>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingPolicy, FiveTupleHashPolicy>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingPolicy, LeastConnectionPolicy>());
+        services.TryAddSingleton<LoadBalancingPolicies>();
+        services.TryAddSingleton(sp => new UpstreamRegistry(
+            sp.GetRequiredService<IHttpClientFactory>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<UpstreamRegistry>>(),
+            sp.GetRequiredService<IOptions<BalancingOptions>>().Value,
+            sp.GetService<IMeterFactory>()));
+
+        services.AddHttpClient(BalancingOptions.HealthCheckHttpClientName)
+            .ConfigurePrimaryHttpMessageHandler(static () => new SocketsHttpHandler
+            {
+                // Contract §13.17: the reference follows redirects and honours proxy variables; a probe must
+                // judge the target itself.
+                AllowAutoRedirect = false,
+                UseProxy = false,
+                UseCookies = false,
+                PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+                PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
+                ConnectTimeout = TimeSpan.FromSeconds(30),
+            })
+            // One handler for the process: recycling handlers buys nothing when targets are addressed by IP
+            // or the pooled connection lifetime already bounds DNS staleness.
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
+            .RemoveAllLoggers();
+        return builder;
+    }
+
+    private sealed class BalancingMarker;
+}

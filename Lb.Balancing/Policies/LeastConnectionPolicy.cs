@@ -1,0 +1,64 @@
+using Lb.Balancing.Policies;
+using Lb.Balancing.Registry;
+using Lb.Core.Spec;
+
+namespace Lb.Balancing;
+
+/// <summary>
+/// <c>least_connection</c>: the available target with the fewest in-flight requests per unit of weight.
+/// The scan starts at a per-route rotating offset, so ties go round robin and concurrent callers that see
+/// the same counts start from different targets instead of all piling onto the first.
+/// </summary>
+public sealed class LeastConnectionPolicy : ILoadBalancingPolicy
+{
+    /// <inheritdoc />
+    public string Name => Algorithms.LeastConnection;
+
+    /// <inheritdoc />
+    public IRouteBalancer CreateBalancer(RouteSpec route, UpstreamPool pool)
+    {
+        ArgumentNullException.ThrowIfNull(route);
+        ArgumentNullException.ThrowIfNull(pool);
+        return new Balancer(pool, pool.GetRouteCounter(route.Id));
+    }
+
+    private sealed class Balancer(UpstreamPool pool, RouteCounter counter) : IRouteBalancer
+    {
+        public PickResult Pick(in PickContext context)
+        {
+            var view = pool.GetView();
+            var available = view.Available;
+            if (available.Length == 0)
+            {
+                return PickResult.None;
+            }
+            var targets = pool.TargetArray;
+            var weights = pool.Weights;
+            var exclude = context.Exclude;
+            var start = (int)(counter.Next() % (ulong)available.Length);
+            UpstreamTarget? best = null;
+            long bestActive = 0;
+            long bestWeight = 1;
+            for (var k = 0; k < available.Length; k++)
+            {
+                var i = available[(start + k) % available.Length];
+                var candidate = targets[i];
+                if (ReferenceEquals(candidate, exclude) || !candidate.IsAvailable)
+                {
+                    continue;
+                }
+                long active = candidate.ActiveRequests;
+                long weight = Math.Max(1, weights[i]);
+                // active/weight < bestActive/bestWeight without division; strict, so the earliest in scan order wins ties.
+                if (best is null || active * bestWeight < bestActive * weight)
+                {
+                    best = candidate;
+                    bestActive = active;
+                    bestWeight = weight;
+                }
+            }
+            best?.Acquire();
+            return new PickResult(best);
+        }
+    }
+}

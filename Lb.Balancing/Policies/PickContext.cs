@@ -1,0 +1,51 @@
+using System.Net;
+
+namespace Lb.Balancing;
+
+/// <summary>What a balancer may look at for one request. A struct passed by reference: building one allocates nothing.</summary>
+public readonly struct PickContext
+{
+    /// <summary>The client address the proxy decided to trust (TCP peer or a trusted forwarded address).</summary>
+    public IPAddress? ClientAddress { get; init; }
+
+    /// <summary>The client port (0 when unknown or when the address came from a forwarding header).</summary>
+    public int ClientPort { get; init; }
+
+    /// <summary>The local (server) address the request arrived on.</summary>
+    public IPAddress? LocalAddress { get; init; }
+
+    /// <summary>The local (server) port the request arrived on.</summary>
+    public int LocalPort { get; init; }
+
+    /// <summary>The request protocol token, e.g. <c>HTTP/1.1</c>.</summary>
+    public string? Protocol { get; init; }
+
+    /// <summary>The raw value of the route's sticky cookie (<see cref="StickyCookies.CookieName"/>) sent by the client, or null.</summary>
+    public string? StickyCookieValue { get; init; }
+
+    /// <summary>A target to avoid, typically the one a retry follows after a connect failure.</summary>
+    public UpstreamTarget? Exclude { get; init; }
+}
+
+/// <summary>The outcome of <see cref="IRouteBalancer.Pick"/>.</summary>
+public readonly struct PickResult
+{
+    /// <summary>Creates a result.</summary>
+    public PickResult(UpstreamTarget? target, string? setStickyCookieValue = null)
+    {
+        Target = target;
+        SetStickyCookieValue = setStickyCookieValue;
+    }
+
+    /// <summary>No target is available (the proxy answers 502 <c>matched upstream pool has no healthy targets</c>).</summary>
+    public static PickResult None => default;
+
+    /// <summary>The picked target, already counted as in flight; null when no target is available.</summary>
+    public UpstreamTarget? Target { get; }
+
+    /// <summary>
+    /// Non-null when the client was (re)pinned: the proxy must send
+    /// <c>Set-Cookie: StickyCookies.FormatSetCookie(name, value, route.StickyCookie)</c> with the response.
+    /// </summary>
+    public string? SetStickyCookieValue { get; }
+}

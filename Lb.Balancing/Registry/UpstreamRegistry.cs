@@ -1,0 +1,275 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using System.Security.Cryptography;
+using System.Text;
+using Lb.Balancing.Health;
+using Lb.Balancing.Policies;
+using Lb.Balancing.Registry;
+using Lb.Core.Spec;
+using Microsoft.Extensions.Logging;
+
+namespace Lb.Balancing;
+
+/// <summary>
+/// The live upstream state of this node. <see cref="Apply"/> turns each desired configuration into a new
+/// <see cref="UpstreamSnapshot"/> while keeping the state of every target that survives (keyed by pool id and
+/// address): active-check verdict, rise/fall streaks, passive ejection, in-flight counts, per-route
+/// counters and hash rings. Runs the active health checks. Create one per process and dispose it on shutdown.
+/// </summary>
+public sealed class UpstreamRegistry : IAsyncDisposable
+{
+    private readonly IHttpClientFactory _httpClientFactory;
+    private readonly RegistryContext _context;
+    private readonly byte[] _stickyKey;
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, PoolState> _pools = new(StringComparer.Ordinal);
+    private readonly List<Task> _stopping = [];
+    private UpstreamSnapshot _current = UpstreamSnapshot.Empty;
+    private bool _disposed;
+
+    /// <summary>Creates an empty registry.</summary>
+    /// <param name="httpClientFactory">Source of the <see cref="BalancingOptions.HealthCheckHttpClientName"/> client used by active probes.</param>
+    /// <param name="timeProvider">Clock for probe schedules, probe timeouts and ejections.</param>
+    /// <param name="logger">Receives one line per health transition or ejection.</param>
+    /// <param name="options">Package options; null means the defaults.</param>
+    /// <param name="meterFactory">When given, health transitions and ejections are counted on the meter <c>Lb.Balancing</c>.</param>
+    public UpstreamRegistry(
+        IHttpClientFactory httpClientFactory,
+        TimeProvider timeProvider,
+        ILogger<UpstreamRegistry> logger,
+        BalancingOptions? options = null,
+        IMeterFactory? meterFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(httpClientFactory);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        ArgumentNullException.ThrowIfNull(logger);
+        _httpClientFactory = httpClientFactory;
+        _context = new RegistryContext(timeProvider, logger, new HealthMetrics(meterFactory));
+        var key = options?.StickyCookieKey;
+        if (key is not null && key.Length < 16)
+        {
+            throw new ArgumentException("the sticky cookie key must have at least 16 bytes", nameof(options));
+        }
+        _stickyKey = key is null ? RandomNumberGenerator.GetBytes(32) : (byte[])key.Clone();
+    }
+
+    /// <summary>The snapshot returned by the last <see cref="Apply"/> (<see cref="UpstreamSnapshot.Empty"/> before the first).</summary>
+    public UpstreamSnapshot Current => Volatile.Read(ref _current);
+
+    /// <summary>
+    /// Reconciles the pools with <paramref name="config"/> and returns the new snapshot. Thread-safe (calls are
+    /// serialised). Surviving targets keep their state; new targets start healthy-unknown; removed targets and
+    /// pools are dropped and their health checks stopped; a changed <c>health_check</c> restarts the pool's
+    /// checker but keeps the verdicts. Expects a validated configuration: unparsable durations fall back to
+    /// the defaults and duplicate addresses in a pool are listed once.
+    /// </summary>
+    public UpstreamSnapshot Apply(ProxyConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var routesByPool = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+            foreach (var route in config.Routes)
+            {
+                if (!routesByPool.TryGetValue(route.UpstreamPool, out var ids))
+                {
+                    routesByPool[route.UpstreamPool] = ids = new HashSet<string>(StringComparer.Ordinal);
+                }
+                ids.Add(route.Id);
+            }
+
+            var pools = new List<UpstreamPool>(config.UpstreamPools.Count);
+            var targetCount = 0;
+            foreach (var (id, spec) in config.UpstreamPools)
+            {
+                if (!_pools.TryGetValue(id, out var state))
+                {
+                    _pools[id] = state = new PoolState();
+                }
+                var pool = Reconcile(id, spec, state, routesByPool.GetValueOrDefault(id));
+                pools.Add(pool);
+                targetCount += pool.TargetArray.Length;
+            }
+
+            foreach (var id in _pools.Keys.Where(id => !config.UpstreamPools.ContainsKey(id)).ToArray())
+            {
+                StopChecker(_pools[id]);
+                _pools.Remove(id);
+            }
+
+            var snapshot = new UpstreamSnapshot(_current.Generation + 1, pools);
+            Volatile.Write(ref _current, snapshot);
+            Log.Applied(_context.Logger, pools.Count, targetCount);
+            return snapshot;
+        }
+    }
+
+    /// <summary>Stops every health check and waits for the probe loops to end.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        Task[] stopping;
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+            _disposed = true;
+            foreach (var state in _pools.Values)
+            {
+                StopChecker(state);
+            }
+            stopping = [.. _stopping];
+            _stopping.Clear();
+        }
+        await Task.WhenAll(stopping).ConfigureAwait(false);
+    }
+
+    private UpstreamPool Reconcile(string id, UpstreamPoolSpec spec, PoolState state, HashSet<string>? routeIds)
+    {
+        var passive = ParsePassive(spec.PassiveHealth);
+        var targets = new List<UpstreamTarget>(spec.Upstreams.Count);
+        var byAddress = new Dictionary<string, UpstreamTarget>(StringComparer.Ordinal);
+        foreach (var upstream in spec.Upstreams)
+        {
+            if (byAddress.ContainsKey(upstream.Address))
+            {
+                continue;
+            }
+            if (!state.Targets.TryGetValue(upstream.Address, out var target))
+            {
+                target = new UpstreamTarget(_context, id, upstream.Address, upstream.Weight, OpaqueToken(id, upstream.Address));
+            }
+            target.SetWeight(upstream.Weight);
+            target.Passive = passive;
+            byAddress[upstream.Address] = target;
+            targets.Add(target);
+        }
+        state.Targets = byAddress;
+        var targetArray = targets.ToArray();
+
+        var health = ParseHealthCheck(spec.HealthCheck);
+        if (health is null)
+        {
+            if (state.Checker is not null)
+            {
+                StopChecker(state);
+                foreach (var target in targetArray)
+                {
+                    target.ResetActiveHealth();
+                }
+            }
+        }
+        else
+        {
+            if (state.Checker is { } existing && existing.Settings != health)
+            {
+                StopChecker(state);
+                foreach (var target in targetArray)
+                {
+                    target.ResetStreaks();
+                }
+            }
+            state.Checker ??= new PoolHealthChecker(_context, _httpClientFactory, id, health);
+            state.Checker.Update(targetArray);
+        }
+
+        foreach (var routeId in state.RouteCounters.Keys)
+        {
+            if (routeIds is null || !routeIds.Contains(routeId))
+            {
+                state.RouteCounters.TryRemove(routeId, out _);
+            }
+        }
+
+        // The ring depends only on addresses and weights, so an unchanged pool keeps it.
+        var ring = state.LastPool is { } last && SameTargetSet(last, targetArray) ? last.ExistingRing : null;
+        var pool = new UpstreamPool(
+            _context,
+            id,
+            targetArray,
+            ParseDuration(spec.ConnectTimeout) ?? UpstreamPool.DefaultConnectTimeout,
+            ParseDuration(spec.ResponseTimeout) ?? UpstreamPool.DefaultResponseTimeout,
+            health,
+            passive,
+            state.RouteCounters,
+            ring);
+        state.LastPool = pool;
+        return pool;
+    }
+
+    private void StopChecker(PoolState state)
+    {
+        if (state.Checker is { } checker)
+        {
+            state.Checker = null;
+            _stopping.RemoveAll(t => t.IsCompleted);
+            _stopping.Add(checker.DisposeAsync().AsTask());
+        }
+    }
+
+    private static bool SameTargetSet(UpstreamPool last, UpstreamTarget[] targets)
+    {
+        var old = last.TargetArray;
+        if (old.Length != targets.Length)
+        {
+            return false;
+        }
+        for (var i = 0; i < old.Length; i++)
+        {
+            if (!ReferenceEquals(old[i], targets[i]) || last.Weights[i] != targets[i].Weight)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private string OpaqueToken(string poolId, string address)
+    {
+        // Keyed, so a client cannot forge a cookie for a target it was never given, nor learn the address.
+        var mac = HMACSHA256.HashData(_stickyKey, Encoding.UTF8.GetBytes(poolId + "\n" + address));
+        return Convert.ToHexStringLower(mac.AsSpan(0, 8));
+    }
+
+    private static ActiveHealthCheckSettings? ParseHealthCheck(HealthCheckSpec? spec)
+    {
+        if (spec is null)
+        {
+            return null;
+        }
+        var interval = ParseDuration(spec.Interval) ?? TimeSpan.FromSeconds(10);
+        var timeout = ParseDuration(spec.Timeout) ?? interval / 2;
+        return new ActiveHealthCheckSettings(
+            spec.Path.StartsWith('/') ? spec.Path : "/" + spec.Path,
+            interval,
+            timeout,
+            spec.ExpectStatus,
+            Math.Max(1, spec.Rise ?? HealthCheckSpec.DefaultRise),
+            Math.Max(1, spec.Fall ?? HealthCheckSpec.DefaultFall));
+    }
+
+    private static PassiveHealthSettings ParsePassive(PassiveHealthSpec? spec) =>
+        spec is null
+            ? PassiveHealthSettings.Default
+            : new PassiveHealthSettings(
+                Math.Max(0, spec.ConsecutiveFailures ?? PassiveHealthSpec.DefaultConsecutiveFailures),
+                ParseDuration(spec.EjectionTime) ?? PassiveHealthSpec.DefaultEjectionTime,
+                spec.Count5xx ?? false);
+
+    private static TimeSpan? ParseDuration(string? text) =>
+        text is not null && GoDuration.TryParse(text, out var value, out _) && value > TimeSpan.Zero ? value : null;
+
+    /// <summary>What survives configuration changes for one pool id.</summary>
+    private sealed class PoolState
+    {
+        public Dictionary<string, UpstreamTarget> Targets { get; set; } = new(StringComparer.Ordinal);
+
+        public PoolHealthChecker? Checker { get; set; }
+
+        public ConcurrentDictionary<string, RouteCounter> RouteCounters { get; } = new(StringComparer.Ordinal);
+
+        public UpstreamPool? LastPool { get; set; }
+    }
+}
