@@ -12,6 +12,10 @@ namespace Lb.Core.Spec;
 /// </remarks>
 public sealed record ProxyConfig
 {
+    // Declared before Empty: static initialisers run in textual order.
+    internal static readonly IReadOnlyDictionary<string, UpstreamPoolSpec> EmptyPools =
+        new SortedDictionary<string, UpstreamPoolSpec>(StringComparer.Ordinal);
+
     /// <summary>An empty configuration: no routes, no pools. Every request gets 404.</summary>
     public static ProxyConfig Empty { get; } = new();
 
@@ -21,8 +25,6 @@ public sealed record ProxyConfig
     /// <summary>Upstream pools keyed by pool id.</summary>
     public IReadOnlyDictionary<string, UpstreamPoolSpec> UpstreamPools { get; init; } = EmptyPools;
 
-    internal static readonly IReadOnlyDictionary<string, UpstreamPoolSpec> EmptyPools =
-        new SortedDictionary<string, UpstreamPoolSpec>(StringComparer.Ordinal);
 }
 
 /// <summary>One route: which requests it matches and which pool serves them.</summary>

@@ -157,3 +157,14 @@ public class DesiredStateJsonTests
         Assert.Equal(state.RaftTiming, parsed.Value!.RaftTiming);
     }
 }
+
+public class EmptyStateTests
+{
+    [Fact]
+    public void The_empty_states_have_empty_collections_not_nulls()
+    {
+        Assert.NotNull(ProxyConfig.Empty.UpstreamPools);
+        Assert.Empty(ProxyConfig.Empty.Routes);
+        Assert.NotNull(DesiredState.Empty.Config.UpstreamPools);
+    }
+}

@@ -1,0 +1,3 @@
+using Lb.Server;
+
+return await Cli.RunAsync(args);
