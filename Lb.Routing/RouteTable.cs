@@ -63,9 +63,12 @@ public sealed class RouteTable
         ArgumentNullException.ThrowIfNull(config);
         var specs = config.Routes ?? [];
         var compiled = new List<CompiledRoute>(specs.Count);
+        // Building a non-backtracking regex dominates compile time, and many routes tend to repeat a pattern
+        // (one per tenant host, say); Regex instances are immutable and thread-safe, so equal patterns share one.
+        var regexes = new Dictionary<string, Regex?>(StringComparer.Ordinal);
         for (var i = 0; i < specs.Count; i++)
         {
-            if (specs[i] is { } spec && TryCompileRoute(spec, i) is { } route)
+            if (specs[i] is { } spec && TryCompileRoute(spec, i, regexes) is { } route)
             {
                 compiled.Add(route);
             }
@@ -240,7 +243,7 @@ public sealed class RouteTable
         : winner.Rank == CompiledRoute.RegexRank ? "declared earlier"
         : "lower route id (ordinal)";
 
-    private static CompiledRoute? TryCompileRoute(RouteSpec spec, int index)
+    private static CompiledRoute? TryCompileRoute(RouteSpec spec, int index, Dictionary<string, Regex?> regexes)
     {
         var match = spec.Match ?? new RouteMatchSpec();
         var hosts = new List<string>();
@@ -274,7 +277,11 @@ public sealed class RouteTable
             case PathMatchTypes.Prefix:
                 return new CompiledRoute(spec, index, hostArray, RoutePathKinds.Prefix, value, null);
             case PathMatchTypes.Regex:
-                return PathRegex.TryCreate(value, out var regex, out _) ? new CompiledRoute(spec, index, hostArray, RoutePathKinds.Regex, value, regex) : null;
+                if (!regexes.TryGetValue(value, out var regex))
+                {
+                    regexes[value] = regex = PathRegex.TryCreate(value, out var created, out _) ? created : null;
+                }
+                return regex is null ? null : new CompiledRoute(spec, index, hostArray, RoutePathKinds.Regex, value, regex);
             default:
                 return null;
         }

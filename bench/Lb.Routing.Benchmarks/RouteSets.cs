@@ -5,11 +5,12 @@ namespace Lb.Routing.Benchmarks;
 
 /// <summary>
 /// Synthetic configurations shaped like a busy multi-tenant proxy: ten routes per exact host (exact paths,
-/// shallow and deep prefixes), one wildcard route per host, regexes on every other wildcard, and two catch-alls.
+/// shallow and deep prefixes), one wildcard route per host, regexes on every other wildcard (one shared pattern, or a distinct one each), and two
+/// catch-alls.
 /// </summary>
 internal static class RouteSets
 {
-    public static ProxyConfig Create(int count)
+    public static ProxyConfig Create(int count, bool distinctRegexes = false)
     {
         var routes = new RouteSpec[count];
         for (var i = 0; i < count; i++)
@@ -27,7 +28,7 @@ internal static class RouteSets
                     2 => Route(Id("api", i), [host], PathMatchTypes.Prefix, $"/r{first}/api/v1/"),
                     8 => Route(Id("exact", i), [host], PathMatchTypes.Exact, $"/e{i}"),
                     9 => (i / 10) % 2 == 0
-                        ? Route(Id("png", i), [$"*.t{i / 10}.example.com"], PathMatchTypes.Regex, @"\.png$")
+                        ? Route(Id("png", i), [$"*.t{i / 10}.example.com"], PathMatchTypes.Regex, distinctRegexes ? $@"^/t{i}/.*\.png$" : @"\.png$")
                         : Route(Id("tenant", i), [$"*.t{i / 10}.example.com"], PathMatchTypes.Prefix, "/"),
                     _ => Route(Id("filler", i), [host], PathMatchTypes.Prefix, $"/p{i}/x/"),
                 },
