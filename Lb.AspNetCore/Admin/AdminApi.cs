@@ -176,7 +176,7 @@ internal sealed class AdminApi(
         }
         var validation = DesiredStateValidator.Validate(document.Config, limits);
         var view = new ValidateView(validation.IsValid, ToApi(validation), validation.IsValid ? DesiredStateJson.ContentHash(document.Config) : null);
-        await AdminResponses.WriteJsonAsync(context, validation.IsValid ? 200 : 422, view, AdminJsonContext.Default.ValidateView);
+        await AdminResponses.WriteJsonAsync(context, validation.IsValid ? 200 : 422, view, AdminJsonContext.Relaxed.ValidateView);
     }
 
     /// <summary>Reads and parses a config body; on failure it has already answered and returns null.</summary>
@@ -247,7 +247,7 @@ internal sealed class AdminApi(
             StatusRaft.Disabled,
             VipStatus(),
             new StatusRuntime(snapshot.Routes.Routes.Count, snapshot.Config.UpstreamPools.Count, counts.Total, counts.Healthy, counts.Total - counts.Healthy));
-        return AdminResponses.WriteJsonAsync(context, 200, view, AdminJsonContext.Default.StatusView);
+        return AdminResponses.WriteJsonAsync(context, 200, view, AdminJsonContext.Relaxed.StatusView);
     }
 
     private StatusVip VipStatus() => new()
@@ -258,7 +258,7 @@ internal sealed class AdminApi(
     };
 
     private Task GetClusterAsync(HttpContext context) =>
-        AdminResponses.WriteJsonAsync(context, 200, new ClusterView { QuorumStatus = "disabled", Mode = "standalone" }, AdminJsonContext.Default.ClusterView);
+        AdminResponses.WriteJsonAsync(context, 200, new ClusterView { QuorumStatus = "disabled", Mode = "standalone" }, AdminJsonContext.Relaxed.ClusterView);
 
     private Task GetNodeClusterStatusAsync(HttpContext context) =>
         AdminResponses.WriteJsonAsync(context, 200, new NodeClusterStatusView
@@ -268,13 +268,13 @@ internal sealed class AdminApi(
             RaftAdvertiseAddr = _node.RaftAdvertiseAddr.Length > 0 ? _node.RaftAdvertiseAddr : null,
             RaftDataDir = _node.RaftDataDir,
             Mode = "standalone",
-        }, AdminJsonContext.Default.NodeClusterStatusView);
+        }, AdminJsonContext.Relaxed.NodeClusterStatusView);
 
     private static Task ClusterNotAvailableAsync(HttpContext context) =>
         AdminResponses.ErrorAsync(context, 501, "this node runs standalone on the file store; clustering needs the Lb.Raft store (.AddRaftStore())", "raft_not_available");
 
     private Task GetRuntimeAsync(HttpContext context) =>
-        AdminResponses.WriteJsonAsync(context, 200, RuntimeViews.Build(runtime.Current), AdminJsonContext.Default.RuntimeView);
+        AdminResponses.WriteJsonAsync(context, 200, RuntimeViews.Build(runtime.Current), AdminJsonContext.Relaxed.RuntimeView);
 
     private async Task ExplainAsync(HttpContext context)
     {
@@ -286,6 +286,6 @@ internal sealed class AdminApi(
                 [new ApiFieldError("host", "pass the request's Host, e.g. /api/explain?host=shop.example.com&path=/api/cart")]);
             return;
         }
-        await AdminResponses.WriteJsonAsync(context, 200, RuntimeViews.Explain(runtime.Current, host, path.Length == 0 ? "/" : path), AdminJsonContext.Default.ExplainView);
+        await AdminResponses.WriteJsonAsync(context, 200, RuntimeViews.Explain(runtime.Current, host, path.Length == 0 ? "/" : path), AdminJsonContext.Relaxed.ExplainView);
     }
 }

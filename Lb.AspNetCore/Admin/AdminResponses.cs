@@ -25,7 +25,7 @@ internal static class AdminResponses
     }
 
     public static Task ErrorAsync(HttpContext context, int status, string message, string? code = null, IReadOnlyList<ApiFieldError>? errors = null, string? leaderAddress = null) =>
-        WriteJsonAsync(context, status, new ApiError { Message = message, Code = code, Errors = errors is { Count: > 0 } ? errors : null, LeaderAddress = leaderAddress }, AdminJsonContext.Default.ApiError);
+        WriteJsonAsync(context, status, new ApiError { Message = message, Code = code, Errors = errors is { Count: > 0 } ? errors : null, LeaderAddress = leaderAddress }, AdminJsonContext.Relaxed.ApiError);
 
     public static Task PlainAsync(HttpContext context, int status, string text)
     {

@@ -127,4 +127,13 @@ internal sealed record ExplainCandidateView(string RouteId, string Outcome);
 [JsonSerializable(typeof(RuntimeView))]
 [JsonSerializable(typeof(ValidateView))]
 [JsonSerializable(typeof(ExplainView))]
-internal sealed partial class AdminJsonContext : JsonSerializerContext;
+internal sealed partial class AdminJsonContext : JsonSerializerContext
+{
+    /// <summary>Responses keep quotes and angle brackets readable; they are served as application/json, never HTML.</summary>
+    public static AdminJsonContext Relaxed { get; } = new(new System.Text.Json.JsonSerializerOptions
+    {
+        PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingDefault,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
+}

@@ -79,7 +79,8 @@ internal static class ServeCommand
         return o;
     }
 
-    private static WebApplication BuildApp(LbNodeOptions node, string logLevel)
+    /// <summary>Composes the reference server: file store, proxy on one listener, admin API on the other.</summary>
+    internal static WebApplication BuildApp(LbNodeOptions node, string logLevel)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
@@ -101,7 +102,8 @@ internal static class ServeCommand
         // Framework chatter stays quiet unless asked for; Lb's own events follow --log-level.
         builder.Logging.AddFilter("Microsoft", level <= LogLevel.Debug ? level : LogLevel.Warning);
         builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
-        builder.Logging.AddFilter("Yarp", level <= LogLevel.Debug ? level : LogLevel.Warning);
+        // The proxy answers every upstream failure itself; YARP's per-request warnings would flood the log.
+        builder.Logging.AddFilter("Yarp", level <= LogLevel.Debug ? level : LogLevel.Error);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
 
         builder.Services.AddLoadBalancer(configure: o => Copy(node, o)).AddAspNetCore();
@@ -136,7 +138,8 @@ internal static class ServeCommand
     {
         void Configure(ListenOptions listen)
         {
-            listen.Protocols = HttpProtocols.Http1AndHttp2;
+            // Plain-text listeners speak HTTP/1.1; HTTP/2 to clients needs TLS, which this build does not terminate yet.
+            listen.Protocols = HttpProtocols.Http1;
             listen.Use(next => connection =>
             {
                 connection.Items[ListenerKey] = name;

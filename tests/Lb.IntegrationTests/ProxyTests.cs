@@ -1,0 +1,328 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.WebSockets;
+using System.Text;
+using Lb.TestSupport;
+
+namespace Lb.IntegrationTests;
+
+public sealed class ProxyTests : IAsyncLifetime
+{
+    private LbServer _lb = null!;
+    private readonly List<TestBackend> _backends = [];
+
+    public async ValueTask InitializeAsync() => _lb = await LbServer.StartAsync(o => o.TrustedProxies = ["127.0.0.1/32"]);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _lb.DisposeAsync();
+        foreach (var backend in _backends)
+        {
+            await backend.DisposeAsync();
+        }
+    }
+
+    private async Task<TestBackend[]> BackendsAsync(params string[] names)
+    {
+        var started = new List<TestBackend>();
+        foreach (var name in names)
+        {
+            var backend = await TestBackend.StartAsync(name);
+            _backends.Add(backend);
+            started.Add(backend);
+        }
+        return [.. started];
+    }
+
+    private async Task<HttpResponseMessage> GetAsync(string host, string path, Action<HttpRequestMessage>? configure = null, HttpClient? client = null)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Host = host;
+        configure?.Invoke(request);
+        return await (client ?? _lb.Proxy).SendAsync(request, TestContext.Current.CancellationToken);
+    }
+
+    private static string BackendOf(HttpResponseMessage response) =>
+        response.Headers.TryGetValues("X-Backend", out var values) ? values.Single() : $"(status {(int)response.StatusCode})";
+
+    [Fact]
+    public async Task Round_robin_spreads_requests_exactly_evenly_in_config_order()
+    {
+        var backends = await BackendsAsync("a", "b", "c");
+        await _lb.PutConfigAsync(Configs.SingleRoute("rr.test", "round_robin", backends));
+        var seen = new List<string>();
+        for (var i = 0; i < 9; i++)
+        {
+            using var response = await GetAsync("rr.test", "/api/info");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            seen.Add(BackendOf(response));
+        }
+        Assert.Equal(["a", "b", "c", "a", "b", "c", "a", "b", "c"], seen);
+    }
+
+    [Fact]
+    public async Task Sticky_cookie_pins_a_client_and_does_not_reveal_the_backend()
+    {
+        var backends = await BackendsAsync("a", "b");
+        await _lb.PutConfigAsync(Configs.SingleRoute("sticky.test", "sticky_cookie", backends));
+        using var first = await GetAsync("sticky.test", "/");
+        var setCookie = Assert.Single(first.Headers.GetValues("Set-Cookie"));
+        Assert.StartsWith("rp_sticky_r1=", setCookie, StringComparison.Ordinal);
+        Assert.Contains("HttpOnly", setCookie, StringComparison.Ordinal);
+        Assert.DoesNotContain("127.0.0.1", setCookie, StringComparison.Ordinal);
+        var cookie = setCookie.Split(';')[0];
+        var pinned = BackendOf(first);
+        for (var i = 0; i < 20; i++)
+        {
+            using var again = await GetAsync("sticky.test", "/", r => r.Headers.Add("Cookie", cookie));
+            Assert.Equal(pinned, BackendOf(again));
+            Assert.False(again.Headers.Contains("Set-Cookie"));
+        }
+    }
+
+    [Fact]
+    public async Task Five_tuple_hash_keeps_a_forwarded_client_on_one_backend_when_the_peer_is_trusted()
+    {
+        var backends = await BackendsAsync("a", "b", "c");
+        await _lb.PutConfigAsync(Configs.SingleRoute("tuple.test", "5_tuple_hash", backends));
+        foreach (var client in new[] { "203.0.113.10", "198.51.100.20" })
+        {
+            var chosen = new HashSet<string>();
+            for (var i = 0; i < 10; i++)
+            {
+                // A fresh connection each time: a new source port must not move the client.
+                using var fresh = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.Zero }) { BaseAddress = _lb.ProxyUri };
+                using var response = await GetAsync("tuple.test", "/", r => r.Headers.Add("X-Forwarded-For", client), fresh);
+                chosen.Add(BackendOf(response));
+            }
+            Assert.Single(chosen);
+        }
+    }
+
+    [Fact]
+    public async Task Least_connection_sends_a_concurrent_request_to_the_idle_backend()
+    {
+        var backends = await BackendsAsync("slow", "fast");
+        await _lb.PutConfigAsync(Configs.SingleRoute("least.test", "least_connection", backends));
+        var held = GetAsync("least.test", "/sleep/1500");
+        await WaitUntilAsync(() => backends[0].Requests + backends[1].Requests >= 1);
+        using var second = await GetAsync("least.test", "/api/info");
+        using var first = await held;
+        Assert.NotEqual(BackendOf(first), BackendOf(second));
+        var runtime = await _lb.GetJsonAsync<System.Text.Json.JsonElement>("/api/runtime");
+        Assert.All(runtime.GetProperty("upstreams")[0].GetProperty("targets").EnumerateArray(), t => Assert.Equal(0, t.GetProperty("active_connections").GetInt32()));
+    }
+
+    [Fact]
+    public async Task Host_and_path_precedence_pick_the_most_specific_route()
+    {
+        var backends = await BackendsAsync("login", "api", "wild", "any");
+        await _lb.PutConfigAsync($$$$"""
+            {"routes":[
+              {"id":"login","enabled":true,"match":{"hosts":["shop.test"],"path":{"type":"exact","value":"/login"}},"upstream_pool":"login"},
+              {"id":"api","enabled":true,"match":{"hosts":["shop.test"],"path":{"type":"prefix","value":"/api/"}},"upstream_pool":"api"},
+              {"id":"wild","enabled":true,"match":{"hosts":["*.test"]},"upstream_pool":"wild"},
+              {"id":"any","enabled":true,"upstream_pool":"any"}],
+             "upstream_pools":{"login":{"upstreams":["{{{{backends[0].Address}}}}"]},"api":{"upstreams":["{{{{backends[1].Address}}}}"]},
+                               "wild":{"upstreams":["{{{{backends[2].Address}}}}"]},"any":{"upstreams":["{{{{backends[3].Address}}}}"]}}}
+            """);
+        (string Host, string Path, string Backend)[] cases =
+        [
+            ("shop.test", "/login", "login"), ("SHOP.test:8080", "/api", "api"), ("shop.test", "/api/cart", "api"),
+            ("shop.test", "/apix", "wild"), ("other.test", "/login", "wild"), ("example.org", "/", "any"),
+        ];
+        foreach (var (host, path, expected) in cases)
+        {
+            using var response = await GetAsync(host, path);
+            Assert.True(expected == BackendOf(response), $"{host}{path} went to {BackendOf(response)}, expected {expected}");
+        }
+    }
+
+    [Fact]
+    public async Task No_matching_route_is_404_with_the_reference_body()
+    {
+        using var response = await GetAsync("nobody.test", "/");
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("no matching route\n", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        Assert.Equal("text/plain; charset=utf-8", response.Content.Headers.ContentType!.ToString());
+    }
+
+    [Fact]
+    public async Task All_targets_unhealthy_gives_503()
+    {
+        var backends = await BackendsAsync("sick");
+        backends[0].HealthStatus = 503;
+        await _lb.PutConfigAsync(Configs.SingleRoute("sick.test", "round_robin", [backends[0].Address],
+            ""","health_check":{"path":"/health","interval":"200ms","timeout":"100ms","expect_status":200}"""));
+        await WaitUntilAsync(async () =>
+        {
+            using var r = await GetAsync("sick.test", "/");
+            return r.StatusCode == HttpStatusCode.ServiceUnavailable;
+        });
+        using var response = await GetAsync("sick.test", "/");
+        Assert.Equal("matched upstream pool has no healthy targets\n", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task A_refused_connection_is_retried_on_another_target()
+    {
+        var backends = await BackendsAsync("alive");
+        var dead = $"127.0.0.1:{ClosedPort.Get()}";
+        await _lb.PutConfigAsync(Configs.SingleRoute("retry.test", "round_robin", [dead, backends[0].Address]));
+        for (var i = 0; i < 6; i++)
+        {
+            using var response = await GetAsync("retry.test", "/");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("alive", BackendOf(response));
+        }
+    }
+
+    [Fact]
+    public async Task A_refused_connection_with_no_other_target_is_502()
+    {
+        var dead = $"127.0.0.1:{ClosedPort.Get()}";
+        await _lb.PutConfigAsync(Configs.SingleRoute("dead.test", "round_robin", [dead]));
+        using var response = await GetAsync("dead.test", "/");
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.StartsWith("proxy upstream error: ", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_upstream_slower_than_the_response_timeout_gives_504()
+    {
+        var backends = await BackendsAsync("slow");
+        await _lb.PutConfigAsync(Configs.SingleRoute("slow.test", "round_robin", [backends[0].Address], ""","response_timeout":"300ms" """));
+        using var response = await GetAsync("slow.test", "/sleep/3000");
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Forwarding_headers_are_set_and_the_host_is_kept()
+    {
+        var backends = await BackendsAsync("echo");
+        await _lb.PutConfigAsync(Configs.SingleRoute("hdr.test", "round_robin", backends));
+        using var response = await GetAsync("hdr.test", "/", r => r.Headers.Add("X-Forwarded-For", "198.51.100.7"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var headers = backends[0].LastHeaders!;
+        Assert.Equal("hdr.test", headers.Host.ToString());
+        Assert.Equal("198.51.100.7, 127.0.0.1", headers["X-Forwarded-For"].ToString());
+        Assert.Equal("http", headers["X-Forwarded-Proto"].ToString());
+        Assert.Equal("hdr.test", headers["X-Forwarded-Host"].ToString());
+        Assert.Equal("node-1", headers["X-AjouLB-LB-Node"].ToString());
+    }
+
+    [Fact]
+    public async Task A_100_MB_upload_and_download_stream_through_without_buffering()
+    {
+        var backends = await BackendsAsync("big");
+        await _lb.PutConfigAsync(Configs.SingleRoute("big.test", "round_robin", backends));
+        const long size = 100L * 1024 * 1024;
+        var baseline = Process.GetCurrentProcess().WorkingSet64;
+        long peak = baseline;
+        using var sampling = new CancellationTokenSource();
+        var sampler = Task.Run(async () =>
+        {
+            while (!sampling.IsCancellationRequested)
+            {
+                peak = Math.Max(peak, Process.GetCurrentProcess().WorkingSet64);
+                await Task.Delay(20, CancellationToken.None);
+            }
+        }, TestContext.Current.CancellationToken);
+
+        var upload = new HttpRequestMessage(HttpMethod.Post, "/count") { Content = new StreamContent(new ZeroStream(size)) };
+        upload.Headers.Host = "big.test";
+        using (var response = await _lb.Proxy.SendAsync(upload, TestContext.Current.CancellationToken))
+        {
+            Assert.Equal(size.ToString(System.Globalization.CultureInfo.InvariantCulture), await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        }
+        var download = new HttpRequestMessage(HttpMethod.Get, $"/bytes/{size}");
+        download.Headers.Host = "big.test";
+        using (var response = await _lb.Proxy.SendAsync(download, HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken))
+        {
+            await using var body = await response.Content.ReadAsStreamAsync(TestContext.Current.CancellationToken);
+            var buffer = new byte[81920];
+            long total = 0;
+            int read;
+            while ((read = await body.ReadAsync(buffer, TestContext.Current.CancellationToken)) > 0)
+            {
+                total += read;
+            }
+            Assert.Equal(size, total);
+        }
+        await sampling.CancelAsync();
+        await sampler;
+        // Buffering either body would add at least 100 MB; streaming stays within a few buffers.
+        Assert.True(peak - baseline < 60L * 1024 * 1024, $"working set grew by {(peak - baseline) / (1024 * 1024)} MB");
+    }
+
+    [Fact]
+    public async Task A_websocket_echoes_through_the_proxy()
+    {
+        var backends = await BackendsAsync("ws");
+        await _lb.PutConfigAsync(Configs.SingleRoute("127.0.0.1", "round_robin", backends));
+        using var socket = new ClientWebSocket();
+        await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{_lb.ProxyUri.Port}/ws"), TestContext.Current.CancellationToken);
+        var message = Encoding.UTF8.GetBytes("hello through lb");
+        await socket.SendAsync(message, WebSocketMessageType.Text, true, TestContext.Current.CancellationToken);
+        var buffer = new byte[256];
+        var result = await socket.ReceiveAsync(buffer, TestContext.Current.CancellationToken);
+        Assert.Equal("hello through lb", Encoding.UTF8.GetString(buffer, 0, result.Count));
+        await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", TestContext.Current.CancellationToken);
+    }
+
+    [Fact]
+    public async Task A_config_change_keeps_a_healthy_verdict_and_in_flight_requests()
+    {
+        var backends = await BackendsAsync("a", "b");
+        var check = ""","health_check":{"path":"/health","interval":"200ms","timeout":"100ms","expect_status":200}""";
+        backends[1].HealthStatus = 500;
+        await _lb.PutConfigAsync(Configs.SingleRoute("keep.test", "round_robin", [backends[0].Address, backends[1].Address], check));
+        await WaitUntilAsync(async () => (await _lb.GetJsonAsync<System.Text.Json.JsonElement>("/api/status")).GetProperty("runtime").GetProperty("healthy_target_count").GetInt32() == 1);
+        var inFlight = GetAsync("keep.test", "/sleep/800");
+        await Task.Delay(100, TestContext.Current.CancellationToken);
+        // An unrelated change: the unhealthy target must stay out and the running request must finish.
+        await _lb.PutConfigAsync(Configs.SingleRoute("keep.test", "round_robin", [backends[0].Address, backends[1].Address], check).Replace("r1", "r2", StringComparison.Ordinal));
+        for (var i = 0; i < 6; i++)
+        {
+            using var response = await GetAsync("keep.test", "/");
+            Assert.Equal("a", BackendOf(response));
+        }
+        using var finished = await inFlight;
+        Assert.Equal(HttpStatusCode.OK, finished.StatusCode);
+    }
+
+    internal static async Task WaitUntilAsync(Func<bool> condition) => await WaitUntilAsync(() => Task.FromResult(condition()));
+
+    internal static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not reached within 20 s");
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>A read-only stream of zeros of a given length, so the upload is never held in memory.</summary>
+    private sealed class ZeroStream(long length) : Stream
+    {
+        private long _position;
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => length;
+        public override long Position { get => _position; set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            var n = (int)Math.Min(count, length - _position);
+            Array.Clear(buffer, offset, n);
+            _position += n;
+            return n;
+        }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}
