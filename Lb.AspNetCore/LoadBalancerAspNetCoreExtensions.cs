@@ -10,7 +10,6 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
-using Prometheus;
 
 namespace Lb.AspNetCore;
 
@@ -27,7 +26,7 @@ public static class LoadBalancerAspNetCoreExtensions
         builder.AddBalancing();
         var services = builder.Services;
         services.AddHttpForwarder();
-        ConfigurePrometheus();
+        services.TryAddSingleton<PrometheusExporter>();
         services.AddMetrics();
         services.TryAddSingleton<RuntimeManager>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RuntimeManager>(sp => sp.GetRequiredService<RuntimeManager>()));
@@ -57,7 +56,7 @@ public static class LoadBalancerAspNetCoreExtensions
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var admin = endpoints.ServiceProvider.GetRequiredService<AdminApi>();
-        endpoints.MapMetrics("/metrics");
+        endpoints.Map("/metrics", admin.HandleAsync);
         return endpoints.Map("/api/{**path}", admin.HandleAsync);
     }
 
@@ -67,17 +66,5 @@ public static class LoadBalancerAspNetCoreExtensions
         ArgumentNullException.ThrowIfNull(app);
         var handler = app.ApplicationServices.GetRequiredService<ProxyHandler>();
         app.Run(handler.InvokeAsync);
-    }
-
-    /// <summary>Exports only Lb's meters and the runtime's basic process metrics at <c>/metrics</c>.</summary>
-    private static int s_prometheusConfigured;
-
-    internal static void ConfigurePrometheus()
-    {
-        if (Interlocked.Exchange(ref s_prometheusConfigured, 1) == 1)
-        {
-            return;
-        }
-        Metrics.ConfigureMeterAdapter(o => o.InstrumentFilterPredicate = i => i.Meter.Name.StartsWith("Lb.", StringComparison.Ordinal));
     }
 }

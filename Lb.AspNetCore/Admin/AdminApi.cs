@@ -21,7 +21,8 @@ internal sealed class AdminApi(
     IDesiredStateStore store,
     RuntimeManager runtime,
     IOptions<LbNodeOptions> nodeOptions,
-    DesiredStateLimits limits)
+    DesiredStateLimits limits,
+    Diagnostics.PrometheusExporter metrics)
 {
     private static readonly HashSet<string> LegacyPaths = new(StringComparer.Ordinal)
     {
@@ -55,6 +56,7 @@ internal sealed class AdminApi(
             ("/api/runtime", true, _) => GetRuntimeAsync,
             ("/api/explain", true, _) => ExplainAsync,
             ("/api/node/cluster-status", true, _) => GetNodeClusterStatusAsync,
+            ("/metrics", true, _) => MetricsAsync,
             ("/api/cluster/bootstrap", false, "POST") or ("/api/node/join-cluster", false, "POST") or ("/api/cluster/join", false, "POST") => ClusterNotAvailableAsync,
             _ => null,
         };
@@ -256,6 +258,12 @@ internal sealed class AdminApi(
         Interface = _node.VipInterface.Length > 0 ? _node.VipInterface : null,
         Address = store.Current.State.Vip?.Address is { Length: > 0 } a ? a : null,
     };
+
+    private Task MetricsAsync(HttpContext context)
+    {
+        context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+        return context.Response.WriteAsync(metrics.Render(), context.RequestAborted);
+    }
 
     private Task GetClusterAsync(HttpContext context) =>
         AdminResponses.WriteJsonAsync(context, 200, new ClusterView { QuorumStatus = "disabled", Mode = "standalone" }, AdminJsonContext.Relaxed.ClusterView);

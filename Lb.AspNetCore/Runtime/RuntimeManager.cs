@@ -42,6 +42,13 @@ internal sealed partial class RuntimeManager : BackgroundService
         return base.StartAsync(cancellationToken);
     }
 
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        // Health checkers use the HTTP client factory; stop them while the container that owns it is still alive.
+        await _registry.DisposeAsync();
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var sweep = _time.CreateTimer(_ => SweepClients(), null, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30));

@@ -87,3 +87,9 @@ internal static class Configs
             + "\"]},\"upstream_pool\":\"pool\"}],\"upstream_pools\":{\"pool\":{\"upstreams\":[" + list + "]" + poolExtras + "}}}";
     }
 }
+
+internal static class ServiceProviderExtensions
+{
+    public static string GetDataDir(this IServiceProvider services) =>
+        Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Microsoft.Extensions.Options.IOptions<LbNodeOptions>>(services).Value.RaftDataDir;
+}

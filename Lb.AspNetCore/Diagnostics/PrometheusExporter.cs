@@ -1,0 +1,173 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using System.Text;
+
+namespace Lb.AspNetCore.Diagnostics;
+
+/// <summary>
+/// Aggregates every instrument of the <c>Lb.*</c> meters and renders them in the Prometheus text format for
+/// <c>/metrics</c>. Recording a measurement for a known label set allocates nothing (the series is found by
+/// its tag values), so it can sit on the proxy path. Written here because OpenTelemetry's Prometheus exporter is
+/// prerelease-only and prometheus-net's meter adapter exported none of our IMeterFactory meters when tried.
+/// </summary>
+internal sealed class PrometheusExporter : IDisposable
+{
+    private static readonly double[] DurationBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+    private readonly MeterListener _listener = new();
+    private readonly ConcurrentDictionary<SeriesKey, Series> _series = new();
+    private readonly ConcurrentDictionary<Instrument, byte> _instruments = new();
+
+    public PrometheusExporter()
+    {
+        _listener.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Name.StartsWith("Lb.", StringComparison.Ordinal))
+            {
+                _instruments[instrument] = 0;
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _listener.SetMeasurementEventCallback<long>((i, v, tags, _) => Record(i, v, tags));
+        _listener.SetMeasurementEventCallback<int>((i, v, tags, _) => Record(i, v, tags));
+        _listener.SetMeasurementEventCallback<double>((i, v, tags, _) => Record(i, v, tags));
+        _listener.Start();
+    }
+
+    private void Record(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    {
+        var key = new SeriesKey(instrument, Tag(tags, 0), Tag(tags, 1), Tag(tags, 2));
+        if (!_series.TryGetValue(key, out var series))
+        {
+            series = _series.GetOrAdd(key, static (k, state) => new Series(state.Names, k.Instrument is Histogram<double> or Histogram<long>),
+                (Names: NamesOf(tags), Dummy: 0));
+        }
+        series.Add(value, instrument is ObservableGauge<long> or ObservableGauge<double> or ObservableGauge<int>);
+    }
+
+    private static string? Tag(ReadOnlySpan<KeyValuePair<string, object?>> tags, int index) =>
+        index < tags.Length ? tags[index].Value as string ?? tags[index].Value?.ToString() : null;
+
+    private static string[] NamesOf(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    {
+        var names = new string[Math.Min(tags.Length, 3)];
+        for (var i = 0; i < names.Length; i++)
+        {
+            names[i] = tags[i].Key;
+        }
+        return names;
+    }
+
+    /// <summary>Renders the current values (observable instruments are sampled now).</summary>
+    public string Render()
+    {
+        _listener.RecordObservableInstruments();
+        var text = new StringBuilder();
+        foreach (var group in _series.GroupBy(s => s.Key.Instrument).OrderBy(g => g.Key.Name, StringComparer.Ordinal))
+        {
+            var instrument = group.Key;
+            var isHistogram = instrument is Histogram<double> or Histogram<long>;
+            var isCounter = instrument is Counter<long> or Counter<double> or ObservableCounter<long> or ObservableCounter<double>;
+            var name = PromName(instrument);
+            text.Append("# HELP ").Append(name).Append(' ').Append(instrument.Description ?? instrument.Name).Append('\n');
+            text.Append("# TYPE ").Append(name).Append(' ').Append(isHistogram ? "histogram" : isCounter ? "counter" : "gauge").Append('\n');
+            foreach (var (key, series) in group.OrderBy(s => s.Key.ToString(), StringComparer.Ordinal))
+            {
+                var labels = Labels(series.Names, key);
+                if (isHistogram)
+                {
+                    var cumulative = 0L;
+                    for (var b = 0; b < DurationBuckets.Length; b++)
+                    {
+                        cumulative += Interlocked.Read(ref series.Buckets![b]);
+                        text.Append(name).Append("_bucket{").Append(labels).Append(labels.Length > 0 ? "," : "").Append("le=\"")
+                            .Append(DurationBuckets[b].ToString(CultureInfo.InvariantCulture)).Append("\"} ").Append(cumulative).Append('\n');
+                    }
+                    var count = Interlocked.Read(ref series.Count);
+                    text.Append(name).Append("_bucket{").Append(labels).Append(labels.Length > 0 ? "," : "").Append("le=\"+Inf\"} ").Append(count).Append('\n');
+                    text.Append(name).Append("_sum").Append(Braced(labels)).Append(' ').Append(series.Sum.ToString("R", CultureInfo.InvariantCulture)).Append('\n');
+                    text.Append(name).Append("_count").Append(Braced(labels)).Append(' ').Append(count).Append('\n');
+                }
+                else
+                {
+                    text.Append(name).Append(Braced(labels)).Append(' ').Append(series.Sum.ToString("R", CultureInfo.InvariantCulture)).Append('\n');
+                }
+            }
+        }
+        return text.ToString();
+    }
+
+    private static string PromName(Instrument instrument)
+    {
+        var name = instrument.Name.Replace('.', '_').Replace('-', '_');
+        if (instrument is Histogram<double> or Histogram<long> && instrument.Unit == "s" && !name.EndsWith("_seconds", StringComparison.Ordinal))
+        {
+            name += "_seconds";
+        }
+        if (instrument is Counter<long> or Counter<double> or ObservableCounter<long> or ObservableCounter<double> && !name.EndsWith("_total", StringComparison.Ordinal))
+        {
+            name += "_total";
+        }
+        return name;
+    }
+
+    private static string Labels(string[] names, SeriesKey key)
+    {
+        var parts = new List<string>(3);
+        string?[] values = [key.Tag0, key.Tag1, key.Tag2];
+        for (var i = 0; i < names.Length; i++)
+        {
+            parts.Add($"{names[i]}=\"{Escape(values[i] ?? "")}\"");
+        }
+        return string.Join(",", parts);
+    }
+
+    private static string Braced(string labels) => labels.Length == 0 ? "" : "{" + labels + "}";
+
+    private static string Escape(string value) =>
+        value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
+
+    public void Dispose() => _listener.Dispose();
+
+    private readonly record struct SeriesKey(Instrument Instrument, string? Tag0, string? Tag1, string? Tag2);
+
+    private sealed class Series(string[] names, bool histogram)
+    {
+        private double _sum;
+        public long Count;
+        public readonly long[]? Buckets = histogram ? new long[DurationBuckets.Length] : null;
+
+        public string[] Names { get; } = names;
+
+        public double Sum => Volatile.Read(ref _sum);
+
+        public void Add(double value, bool isGauge)
+        {
+            if (isGauge)
+            {
+                Volatile.Write(ref _sum, value);
+                return;
+            }
+            double current, updated;
+            do
+            {
+                current = Volatile.Read(ref _sum);
+                updated = current + value;
+            }
+            while (Interlocked.CompareExchange(ref _sum, updated, current) != current);
+            if (Buckets is not null)
+            {
+                Interlocked.Increment(ref Count);
+                for (var b = 0; b < DurationBuckets.Length; b++)
+                {
+                    if (value <= DurationBuckets[b])
+                    {
+                        Interlocked.Increment(ref Buckets[b]);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,201 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Lb.TestSupport;
+
+namespace Lb.IntegrationTests;
+
+public sealed partial class AdminApiTests : IAsyncLifetime
+{
+    private const string Token = "0123456789abcdef-test-token";
+    private LbServer _lb = null!;
+
+    public async ValueTask InitializeAsync() => _lb = await LbServer.StartAsync();
+
+    public async ValueTask DisposeAsync() => await _lb.DisposeAsync();
+
+    private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
+
+    private const string ValidConfig = """
+        {"routes":[{"id":"shop","enabled":true,"algorithm":"least_connection","match":{"hosts":["shop.test"],"path":{"type":"prefix","value":"/api/"}},"upstream_pool":"web"}],
+         "upstream_pools":{"web":{"upstreams":["127.0.0.1:1","127.0.0.1:2"],"health_check":{"path":"/health","interval":"30s","timeout":"3s","expect_status":200}}}}
+        """;
+
+    /// <summary>Replaces values that change between runs (times, versions' hashes, ports) so shapes can be compared.</summary>
+    private static string Stable(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        var pretty = JsonSerializer.Serialize(document.RootElement, new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        pretty = TimestampPattern().Replace(pretty, "\"<time>\"");
+        return HashPattern().Replace(pretty, "\"<sha256>\"");
+    }
+
+    private async Task<(HttpStatusCode Status, string Body)> SendAsync(HttpMethod method, string path, HttpContent? content = null, Action<HttpRequestMessage>? configure = null)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = content };
+        configure?.Invoke(request);
+        using var response = await _lb.Admin.SendAsync(request, TestContext.Current.CancellationToken);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task Response_shapes_match_the_golden_files()
+    {
+        var (putStatus, putBody) = await SendAsync(HttpMethod.Put, "/api/config", Json(ValidConfig));
+        Assert.Equal(HttpStatusCode.OK, putStatus);
+        Golden.AssertMatches("put-config", Stable(putBody));
+        Golden.AssertMatches("get-config", Stable((await SendAsync(HttpMethod.Get, "/api/config")).Body));
+        Golden.AssertMatches("status", Stable((await SendAsync(HttpMethod.Get, "/api/status")).Body));
+        Golden.AssertMatches("runtime", Stable((await SendAsync(HttpMethod.Get, "/api/runtime")).Body));
+        Golden.AssertMatches("cluster", Stable((await SendAsync(HttpMethod.Get, "/api/cluster")).Body));
+        Golden.AssertMatches("explain", Stable((await SendAsync(HttpMethod.Get, "/api/explain?host=SHOP.test:8080&path=/api/cart")).Body));
+        var nodeStatus = (await SendAsync(HttpMethod.Get, "/api/node/cluster-status")).Body;
+        Assert.DoesNotContain("can_bootstrap", nodeStatus, StringComparison.Ordinal);
+        Golden.AssertMatches("node-cluster-status", Stable(nodeStatus.Replace(_lb.Services.GetDataDir(), "<data-dir>", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task Every_validation_error_comes_back_with_its_field_path_code_and_hint()
+    {
+        var bad = """
+            {"routes":[{"id":"a","enabled":true,"algorithm":"least_conn","match":{"hosts":["x.test:80"],"path":{"type":"prefix","value":"/api"}},"upstream_pool":"nope"}],
+             "upstream_pools":{"web":{"upstreams":["host:abc"],"health_check":{"path":"/h","interval":"0s","timeout":"1s","expect_status":200}}}}
+            """;
+        var (status, body) = await SendAsync(HttpMethod.Put, "/api/config", Json(bad));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, status);
+        Golden.AssertMatches("validation-failed", Stable(body));
+        var (getStatus, getBody) = await SendAsync(HttpMethod.Get, "/api/config");
+        Assert.Equal(HttpStatusCode.OK, getStatus);
+        Assert.Contains("\"routes\":[]", getBody, StringComparison.Ordinal); // nothing was half-applied
+    }
+
+    [Fact]
+    public async Task Malformed_json_names_the_field()
+    {
+        var (status, body) = await SendAsync(HttpMethod.Put, "/api/config", Json("""{"routes":[{"id":"a","enabld":true}]}"""));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Golden.AssertMatches("invalid-json", Stable(body));
+    }
+
+    [Fact]
+    public async Task Dry_run_validation_returns_all_errors_and_changes_nothing()
+    {
+        var (status, body) = await SendAsync(HttpMethod.Post, "/api/config/validate", Json("""{"routes":[{"id":"","upstream_pool":"x"}]}"""));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, status);
+        Assert.Contains("routes[0].id", body, StringComparison.Ordinal);
+        Assert.Contains("routes[0].upstream_pool", body, StringComparison.Ordinal);
+        var (okStatus, okBody) = await SendAsync(HttpMethod.Post, "/api/config/validate", Json(ValidConfig));
+        Assert.Equal(HttpStatusCode.OK, okStatus);
+        Assert.Contains("\"valid\":true", okBody, StringComparison.Ordinal);
+        Assert.Contains("\"version\":0", (await SendAsync(HttpMethod.Get, "/api/config")).Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_stale_if_match_is_412_and_a_stale_body_version_is_409()
+    {
+        await _lb.PutConfigAsync(ValidConfig);
+        var (_, current) = await SendAsync(HttpMethod.Get, "/api/config");
+        Assert.Contains("\"version\":1", current, StringComparison.Ordinal);
+
+        var (ifMatchStatus, ifMatchBody) = await SendAsync(HttpMethod.Put, "/api/config", Json(ValidConfig), r => r.Headers.TryAddWithoutValidation("If-Match", "\"0\""));
+        Assert.Equal(HttpStatusCode.PreconditionFailed, ifMatchStatus);
+        Assert.Contains("version_conflict", ifMatchBody, StringComparison.Ordinal);
+
+        // A GET body can be PUT back verbatim; its version makes the write conditional.
+        var (verbatimStatus, _) = await SendAsync(HttpMethod.Put, "/api/config", Json(current));
+        Assert.Equal(HttpStatusCode.OK, verbatimStatus);
+        var (staleStatus, staleBody) = await SendAsync(HttpMethod.Put, "/api/config", Json(current));
+        Assert.Equal(HttpStatusCode.Conflict, staleStatus);
+        Assert.Contains("version_conflict", staleBody, StringComparison.Ordinal);
+
+        var (okStatus, _) = await SendAsync(HttpMethod.Put, "/api/config", Json(ValidConfig), r => r.Headers.TryAddWithoutValidation("If-Match", "\"2\""));
+        Assert.Equal(HttpStatusCode.OK, okStatus);
+    }
+
+    [Fact]
+    public async Task Garbage_bodies_get_4xx_and_the_node_keeps_serving()
+    {
+        var garbage = new byte[1024 * 1024];
+        new Random(7).NextBytes(garbage);
+        var (status, _) = await SendAsync(HttpMethod.Put, "/api/config", new ByteArrayContent(garbage) { Headers = { ContentType = new("application/json") } });
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+
+        var huge = new byte[17 * 1024 * 1024];
+        var (tooLarge, tooLargeBody) = await SendAsync(HttpMethod.Put, "/api/config", new ByteArrayContent(huge) { Headers = { ContentType = new("application/json") } });
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooLarge);
+        Assert.Contains("payload_too_large", tooLargeBody, StringComparison.Ordinal);
+
+        var (wrongType, wrongTypeBody) = await SendAsync(HttpMethod.Put, "/api/config", new StringContent(ValidConfig, Encoding.UTF8, "text/plain"));
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, wrongType);
+        Assert.Contains("Content-Type", wrongTypeBody, StringComparison.Ordinal);
+
+        await _lb.PutConfigAsync(ValidConfig);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Get, "/api/status")).Status);
+    }
+
+    [Fact]
+    public async Task Unknown_paths_legacy_paths_and_wrong_methods_answer_like_the_reference()
+    {
+        var (unknown, unknownBody) = await SendAsync(HttpMethod.Get, "/api/nope");
+        Assert.Equal(HttpStatusCode.NotFound, unknown);
+        Assert.Equal("404 page not found\n", unknownBody);
+        foreach (var legacy in new[] { "/api/namespaces", "/api/upstreams", "/api/raft/join", "/api/namespaces/default/routes/x", "/api/config/" })
+        {
+            Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(HttpMethod.Get, legacy)).Status);
+        }
+        var (wrongMethod, wrongBody) = await SendAsync(HttpMethod.Post, "/api/config", Json("{}"));
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, wrongMethod);
+        Assert.Equal("{\"message\":\"method not allowed\"}\n", wrongBody);
+        var (page, pageBody) = await SendAsync(HttpMethod.Get, "/routes");
+        Assert.Equal(HttpStatusCode.OK, page);
+        Assert.Contains("<html", pageBody, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Metrics_are_exported_in_prometheus_text_format()
+    {
+        await _lb.PutConfigAsync(ValidConfig);
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/");
+        request.Headers.Host = "nobody.test";
+        (await _lb.Proxy.SendAsync(request, TestContext.Current.CancellationToken)).Dispose();
+        var (status, body) = await SendAsync(HttpMethod.Get, "/metrics");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Contains("lb_proxy_requests", body, StringComparison.Ordinal);
+    }
+
+    [GeneratedRegex("\"\\d{4}-\\d{2}-\\d{2}T[^\"]+Z\"")]
+    private static partial Regex TimestampPattern();
+
+    [GeneratedRegex("\"[0-9a-f]{64}\"")]
+    private static partial Regex HashPattern();
+}
+
+public sealed class AdminTokenTests : IAsyncLifetime
+{
+    private const string Token = "0123456789abcdef-test-token";
+    private LbServer _lb = null!;
+
+    public async ValueTask InitializeAsync() => _lb = await LbServer.StartAsync(o => o.AdminToken = Token);
+
+    public async ValueTask DisposeAsync() => await _lb.DisposeAsync();
+
+    [Fact]
+    public async Task Writes_need_the_token_and_reads_stay_open_by_default()
+    {
+        var content = new StringContent("""{"routes":[],"upstream_pools":{}}""", Encoding.UTF8, "application/json");
+        using var anonymous = await _lb.Admin.PutAsync("/api/config", content, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        Assert.Contains("unauthorized", await anonymous.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+
+        using var wrong = new HttpRequestMessage(HttpMethod.Put, "/api/config") { Content = new StringContent("{}", Encoding.UTF8, "application/json") };
+        wrong.Headers.Authorization = new("Bearer", "not-the-token-at-all");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await _lb.Admin.SendAsync(wrong, TestContext.Current.CancellationToken)).StatusCode);
+
+        using var right = new HttpRequestMessage(HttpMethod.Put, "/api/config") { Content = new StringContent("{}", Encoding.UTF8, "application/json") };
+        right.Headers.Authorization = new("Bearer", Token);
+        Assert.Equal(HttpStatusCode.OK, (await _lb.Admin.SendAsync(right, TestContext.Current.CancellationToken)).StatusCode);
+
+        Assert.Equal(HttpStatusCode.OK, (await _lb.Admin.GetAsync("/api/status", TestContext.Current.CancellationToken)).StatusCode);
+    }
+}
