@@ -37,6 +37,9 @@ internal sealed class FlippingBackend : IAsyncDisposable
         await app.StartAsync(TestContext.Current.CancellationToken);
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         backend.Address = new Uri(url).Authority;
+        // Warm the server up so the first probe is not judged on JIT time.
+        using var client = new HttpClient();
+        using var _ = await client.GetAsync(new Uri(new Uri(url), "/healthz"), TestContext.Current.CancellationToken);
         return backend;
     }
 
@@ -58,7 +61,7 @@ public sealed class KestrelHealthTests
         new TestLoadBalancerBuilder(new ServiceCollection().AddLogging()).AddBalancing().Services.BuildServiceProvider();
 
     private static Lb.Core.Spec.HealthCheckSpec Check(string path = "/healthz") =>
-        new() { Path = path, Interval = "250ms", Timeout = "200ms", ExpectStatus = 200, Rise = 2, Fall = 2 };
+        new() { Path = path, Interval = "300ms", Timeout = "250ms", ExpectStatus = 200, Rise = 2, Fall = 2 };
 
     private static async Task WaitUntilAsync(Func<bool> condition, string what)
     {
@@ -80,17 +83,14 @@ public sealed class KestrelHealthTests
         var pool = registry.Apply(Configs.Config(("p", Configs.Pool(backend.Address) with { HealthCheck = Check() }))).Pools["p"];
         var target = pool.Targets[0];
 
-        await WaitUntilAsync(() => target.GetStatus().LastCheckedAt is not null, "the first probe completes");
-        Assert.True(target.IsAvailable);
-        Assert.Null(target.GetStatus().LastError);
+        // A first probe slowed down by a loaded machine may time out; the target must end up healthy anyway.
+        await WaitUntilAsync(() => target.GetStatus() is { LastCheckedAt: not null, LastError: null, Healthy: true }, "the target is probed healthy");
 
         backend.Status = 503;
-        await WaitUntilAsync(() => !target.IsAvailable, "the target is unhealthy");
-        Assert.Equal("unexpected status: 503", target.GetStatus().LastError);
+        await WaitUntilAsync(() => target.GetStatus() is { Healthy: false, LastError: "unexpected status: 503" }, "the target is unhealthy with a 503");
 
         backend.Status = 200;
-        await WaitUntilAsync(() => target.IsAvailable, "the target is healthy again");
-        Assert.Null(target.GetStatus().LastError);
+        await WaitUntilAsync(() => target.GetStatus() is { Healthy: true, LastError: null }, "the target is healthy again");
     }
 
     [Fact]
@@ -101,10 +101,9 @@ public sealed class KestrelHealthTests
         var registry = services.GetRequiredService<UpstreamRegistry>();
         var target = registry.Apply(Configs.Config(("p", Configs.Pool(backend.Address) with { HealthCheck = Check("/moved") }))).Pools["p"].Targets[0];
 
-        await WaitUntilAsync(() => target.GetStatus().LastCheckedAt is not null, "the first probe completes");
+        await WaitUntilAsync(() => target.GetStatus().LastError == "unexpected status: 302", "a probe sees the 302 itself");
 
         Assert.False(target.IsAvailable);
-        Assert.Equal("unexpected status: 302", target.GetStatus().LastError);
     }
 
     [Fact]
@@ -114,9 +113,10 @@ public sealed class KestrelHealthTests
         var registry = services.GetRequiredService<UpstreamRegistry>();
         var target = registry.Apply(Configs.Config(("p", Configs.Pool("127.0.0.1:1") with { HealthCheck = Check() }))).Pools["p"].Targets[0];
 
-        await WaitUntilAsync(() => target.GetStatus().LastCheckedAt is not null, "the first probe completes");
+        await WaitUntilAsync(
+            () => target.GetStatus().LastError is { } e && e.StartsWith("Get \"http://127.0.0.1:1/healthz\": ", StringComparison.Ordinal) && !e.Contains("timeout", StringComparison.Ordinal),
+            "a probe reports the refused connection");
 
         Assert.False(target.IsAvailable);
-        Assert.StartsWith("Get \"http://127.0.0.1:1/healthz\": ", target.GetStatus().LastError, StringComparison.Ordinal);
     }
 }
