@@ -37,6 +37,16 @@ internal sealed class PoolHealthChecker : IAsyncDisposable
             {
                 return;
             }
+            // Loops of targets removed earlier have ended by now (or soon will); let go of them.
+            _retired.RemoveAll(static loop =>
+            {
+                if (!loop.Task.IsCompleted)
+                {
+                    return false;
+                }
+                loop.Cancel.Dispose();
+                return true;
+            });
             var keep = new HashSet<UpstreamTarget>(targets);
             foreach (var (target, loop) in _loops.ToArray())
             {

@@ -39,22 +39,28 @@ public sealed class LeastConnectionPolicy : ILoadBalancingPolicy
             UpstreamTarget? best = null;
             long bestActive = 0;
             long bestWeight = 1;
-            for (var k = 0; k < available.Length; k++)
+            // Two plain passes (start..end, then 0..start) instead of a modulo per step: this loop is O(targets).
+            for (var pass = 0; pass < 2; pass++)
             {
-                var i = available[(start + k) % available.Length];
-                var candidate = targets[i];
-                if (ReferenceEquals(candidate, exclude) || !candidate.IsAvailable)
+                var from = pass == 0 ? start : 0;
+                var to = pass == 0 ? available.Length : start;
+                for (var k = from; k < to; k++)
                 {
-                    continue;
-                }
-                long active = candidate.ActiveRequests;
-                long weight = Math.Max(1, weights[i]);
-                // active/weight < bestActive/bestWeight without division; strict, so the earliest in scan order wins ties.
-                if (best is null || active * bestWeight < bestActive * weight)
-                {
-                    best = candidate;
-                    bestActive = active;
-                    bestWeight = weight;
+                    var i = available[k];
+                    var candidate = targets[i];
+                    if (ReferenceEquals(candidate, exclude) || !candidate.IsAvailable)
+                    {
+                        continue;
+                    }
+                    long active = candidate.ActiveRequests;
+                    long weight = Math.Max(1, weights[i]);
+                    // active/weight < bestActive/bestWeight without division; strict, so the earliest in scan order wins ties.
+                    if (best is null || active * bestWeight < bestActive * weight)
+                    {
+                        best = candidate;
+                        bestActive = active;
+                        bestWeight = weight;
+                    }
                 }
             }
             best?.Acquire();

@@ -91,7 +91,7 @@ internal sealed class StubHttpClientFactory(HttpMessageHandler handler) : IHttpC
 }
 
 /// <summary>A registry on fake time with stubbed health endpoints.</summary>
-internal sealed class Harness : IAsyncDisposable
+internal sealed class Harness : IAsyncDisposable, IDisposable
 {
     public Harness(BalancingOptions? options = null, System.Diagnostics.Metrics.IMeterFactory? meterFactory = null)
     {
@@ -150,6 +150,8 @@ internal sealed class Harness : IAsyncDisposable
     }
 
     public ValueTask DisposeAsync() => Registry.DisposeAsync();
+
+    public void Dispose() => Registry.DisposeAsync().AsTask().GetAwaiter().GetResult();
 }
 
 internal static class TargetExtensions

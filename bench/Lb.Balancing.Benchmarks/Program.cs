@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(Lb.Balancing.Benchmarks.PickBenchmarks).Assembly).Run(args);
