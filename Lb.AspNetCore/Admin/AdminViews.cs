@@ -119,7 +119,7 @@ internal sealed record ExplainCandidateView(string RouteId, string Outcome);
 
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
-    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingDefault)]
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(ApiError))]
 [JsonSerializable(typeof(StatusView))]
 [JsonSerializable(typeof(ClusterView))]
@@ -133,7 +133,7 @@ internal sealed partial class AdminJsonContext : JsonSerializerContext
     public static AdminJsonContext Relaxed { get; } = new(new System.Text.Json.JsonSerializerOptions
     {
         PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingDefault,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     });
 }

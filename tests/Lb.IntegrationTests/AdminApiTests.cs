@@ -8,7 +8,6 @@ namespace Lb.IntegrationTests;
 
 public sealed partial class AdminApiTests : IAsyncLifetime
 {
-    private const string Token = "0123456789abcdef-test-token";
     private LbServer _lb = null!;
 
     public async ValueTask InitializeAsync() => _lb = await LbServer.StartAsync();
@@ -45,6 +44,8 @@ public sealed partial class AdminApiTests : IAsyncLifetime
         var (putStatus, putBody) = await SendAsync(HttpMethod.Put, "/api/config", Json(ValidConfig));
         Assert.Equal(HttpStatusCode.OK, putStatus);
         Golden.AssertMatches("put-config", Stable(putBody));
+        // Both targets refuse connections; wait for their first probe so the runtime view is deterministic.
+        await ProxyTests.WaitUntilAsync(async () => (await SendAsync(HttpMethod.Get, "/api/runtime")).Body.Split("last_checked_at").Length == 3);
         Golden.AssertMatches("get-config", Stable((await SendAsync(HttpMethod.Get, "/api/config")).Body));
         Golden.AssertMatches("status", Stable((await SendAsync(HttpMethod.Get, "/api/status")).Body));
         Golden.AssertMatches("runtime", Stable((await SendAsync(HttpMethod.Get, "/api/runtime")).Body));
