@@ -11,21 +11,7 @@ public sealed class CliProcessTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private static string ServerDll()
-    {
-        // Same build configuration as this test assembly: .../tests/Lb.IntegrationTests/bin/<Configuration>/net10.0/
-        var here = new DirectoryInfo(AppContext.BaseDirectory);
-        var configuration = here.Parent!.Name;
-        var root = here;
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Lb.slnx")))
-        {
-            root = root.Parent;
-        }
-        Assert.NotNull(root);
-        var dll = Path.Combine(root!.FullName, "samples", "Lb.Server", "bin", configuration, "net10.0", "Lb.Server.dll");
-        Assert.True(File.Exists(dll), $"build the server first: {dll}");
-        return dll;
-    }
+    private static string ServerDll() => RepoPaths.BuiltDll(Path.Combine("samples", "Lb.Server"), "Lb.Server.dll");
 
     private static Process Start(string workingDirectory, params string[] args)
     {

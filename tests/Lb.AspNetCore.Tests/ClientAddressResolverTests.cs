@@ -1,0 +1,40 @@
+using System.Net;
+using Lb.AspNetCore.Proxy;
+using Lb.Core.Options;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+
+namespace Lb.AspNetCore.Tests;
+
+public class ClientAddressResolverTests
+{
+    private static (IPAddress? Address, int Port) Resolve(string[] trusted, string peer, params (string Name, string Value)[] headers)
+    {
+        var resolver = new ClientAddressResolver(Options.Create(new LbNodeOptions { TrustedProxies = trusted }));
+        var context = new DefaultHttpContext();
+        context.Connection.RemoteIpAddress = IPAddress.Parse(peer);
+        context.Connection.RemotePort = 40000;
+        foreach (var (name, value) in headers)
+        {
+            context.Request.Headers.Append(name, value);
+        }
+        return resolver.Resolve(context);
+    }
+
+    [Fact]
+    public void Forwarding_headers_from_an_untrusted_peer_are_ignored() =>
+        Assert.Equal((IPAddress.Parse("192.0.2.9"), 40000), Resolve([], "192.0.2.9", ("X-Forwarded-For", "203.0.113.10")));
+
+    [Fact]
+    public void A_trusted_peer_passes_the_first_x_forwarded_for_entry() =>
+        Assert.Equal((IPAddress.Parse("203.0.113.10"), 0), Resolve(["10.0.0.0/8"], "10.1.2.3", ("X-Forwarded-For", "203.0.113.10, 10.9.9.9")));
+
+    [Fact]
+    public void Forwarded_for_wins_over_x_forwarded_for_and_obfuscated_ids_are_skipped() =>
+        Assert.Equal((IPAddress.Parse("2001:db8::7"), 0), Resolve(["10.1.2.3"], "10.1.2.3",
+            ("Forwarded", "for=_hidden, for=\"[2001:db8::7]:4711\";proto=https"), ("X-Forwarded-For", "203.0.113.10")));
+
+    [Fact]
+    public void Garbage_in_the_headers_falls_back_to_the_peer() =>
+        Assert.Equal((IPAddress.Parse("10.1.2.3"), 40000), Resolve(["10.0.0.0/8"], "10.1.2.3", ("X-Forwarded-For", "not-an-ip")));
+}

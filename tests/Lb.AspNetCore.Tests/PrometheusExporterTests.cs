@@ -1,0 +1,55 @@
+using System.Diagnostics.Metrics;
+using Lb.AspNetCore.Diagnostics;
+
+namespace Lb.AspNetCore.Tests;
+
+public class PrometheusExporterTests
+{
+    [Fact]
+    public void Counters_histograms_and_gauges_render_in_the_text_format()
+    {
+        using var exporter = new PrometheusExporter();
+        using var meter = new Meter("Lb.Test." + Guid.NewGuid().ToString("N"));
+        var counter = meter.CreateCounter<long>("lb.test.requests", description: "Requests");
+        var histogram = meter.CreateHistogram<double>("lb.test.duration", "s");
+        var gauge = meter.CreateUpDownCounter<long>("lb.test.active");
+        using var ignored = new Meter("Other.Meter");
+        ignored.CreateCounter<long>("other.requests").Add(5);
+
+        counter.Add(2, new KeyValuePair<string, object?>("route", "a\"b"));
+        counter.Add(1, new KeyValuePair<string, object?>("route", "a\"b"));
+        histogram.Record(0.003);
+        histogram.Record(7);
+        gauge.Add(3);
+        gauge.Add(-1);
+
+        var text = exporter.Render();
+        Assert.Contains("# TYPE lb_test_requests_total counter", text, StringComparison.Ordinal);
+        Assert.Contains("lb_test_requests_total{route=\"a\\\"b\"} 3", text, StringComparison.Ordinal);
+        Assert.Contains("lb_test_duration_seconds_bucket{le=\"0.005\"} 1", text, StringComparison.Ordinal);
+        Assert.Contains("lb_test_duration_seconds_bucket{le=\"+Inf\"} 2", text, StringComparison.Ordinal);
+        Assert.Contains("lb_test_duration_seconds_count 2", text, StringComparison.Ordinal);
+        Assert.Contains("lb_test_active 2", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("other_requests", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Recording_an_existing_series_allocates_nothing()
+    {
+        using var exporter = new PrometheusExporter();
+        using var meter = new Meter("Lb.Test." + Guid.NewGuid().ToString("N"));
+        var counter = meter.CreateCounter<long>("lb.test.hot");
+        var route = new KeyValuePair<string, object?>("route", "r1");
+        var status = new KeyValuePair<string, object?>("status_class", "2xx");
+        for (var i = 0; i < 100; i++)
+        {
+            counter.Add(1, route, status);
+        }
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 1_000; i++)
+        {
+            counter.Add(1, route, status);
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+}
