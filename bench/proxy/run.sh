@@ -132,6 +132,11 @@ cpu_ticks() {
     echo "$total"
 }
 
+# Busy ticks (all but idle and iowait) of one CPU, from /proc/stat.
+cpu_busy_ticks() {
+    awk -v c="cpu$1" '$1 == c { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat
+}
+
 rss_kib() {
     local total=0 pid kib
     for pid in $(tree_pids "$1"); do
@@ -242,7 +247,7 @@ declare -A label=([haproxy]="HAProxy $(haproxy -v 2>/dev/null | awk 'NR==1 {prin
                   [lb]="Lb.Server")
 declare -A scenario_path=([keepalive]="/" [close]="/" [64k]="/64k")
 declare -A scenario_label=([keepalive]="keep-alive, 13 B" [close]="Connection: close, 13 B" [64k]="keep-alive, 64 KiB")
-declare -A rps p50 p99 cpu_us cpu_pct rss_mib errors
+declare -A rps p50 p99 cpu_us cpu_pct cpu0_busy cpu1_busy rss_mib errors
 
 # wrk prints latencies as 812.00us / 1.23ms / 1.02s; give milliseconds.
 to_ms() {
@@ -259,12 +264,18 @@ run_scenario() {
     local headers=()
     [[ $scen == close ]] && headers=(-H 'Connection: close')
     taskset -c 1 wrk -t1 -c"$connections" -d"${warmup}s" "${headers[@]}" "$url" >/dev/null
-    local before after out
+    local before after out key="$sys|$scen"
+    local c0 c1
+    c0=$(cpu_busy_ticks 0); c1=$(cpu_busy_ticks 1)
     before=$(cpu_ticks "$pid")
     out=$(taskset -c 1 wrk -t1 -c"$connections" -d"${duration}s" --latency "${headers[@]}" "$url")
     after=$(cpu_ticks "$pid")
+    local hz
+    hz=$(getconf CLK_TCK)
+    cpu0_busy[$key]=$(awk -v t=$(($(cpu_busy_ticks 0) - c0)) -v hz="$hz" -v d="$duration" 'BEGIN { printf "%.0f", t * 100 / hz / d }')
+    cpu1_busy[$key]=$(awk -v t=$(($(cpu_busy_ticks 1) - c1)) -v hz="$hz" -v d="$duration" 'BEGIN { printf "%.0f", t * 100 / hz / d }')
     echo "$out" >"$results_raw/$sys-$scen.wrk.txt"
-    local key="$sys|$scen" requests sock non2xx
+    local requests sock non2xx
     requests=$(awk '/requests in/ {print $1}' <<<"$out")
     rps[$key]=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$out")
     p50[$key]=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
@@ -275,12 +286,14 @@ run_scenario() {
     sock=$(awk '/Socket errors/ { gsub(",", ""); print $4 + $6 + $8 + $10 }' <<<"$out")
     non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
     errors[$key]=$(( ${sock:-0} + ${non2xx:-0} ))
-    log "  $scen: ${rps[$key]} req/s, p50 ${p50[$key]} ms, p99 ${p99[$key]} ms, ${cpu_us[$key]} CPU-us/req (${cpu_pct[$key]}% of CPU 0), ${rss_mib[$key]} MiB, ${errors[$key]} errors"
+    log "  $scen: ${rps[$key]} req/s, p50 ${p50[$key]} ms, p99 ${p99[$key]} ms, ${cpu_us[$key]} CPU-us/req (${cpu_pct[$key]}% of a CPU; CPU 0 ${cpu0_busy[$key]}% busy, CPU 1 ${cpu1_busy[$key]}%), ${rss_mib[$key]} MiB, ${errors[$key]} errors"
 }
 
 stamp=$(date -u +%Y-%m-%d)
+suffix=""
+[[ $quick == 1 ]] && suffix="-quick"
 results_dir=$here/results
-results_raw=$results_dir/raw-$stamp$([[ $quick == 1 ]] && echo -quick)
+results_raw=$results_dir/raw-$stamp$suffix
 mkdir -p "$results_raw"
 
 IFS=, read -r -a system_list <<<"$systems"
@@ -309,17 +322,17 @@ done
 
 # ---- report --------------------------------------------------------------------------------------------------
 report() {
-    echo "### Proxy benchmark, $stamp$([[ $quick == 1 ]] && echo ' (quick)')"
+    echo "### Proxy benchmark, $stamp${suffix:+ (quick)}"
     echo
     echo "Proxy on CPU 0 alone; 2 backends (Kestrel) and wrk on CPU 1. wrk -t1 -c$connections -d${duration}s after ${warmup}s warm-up."
     echo "$(nproc --all) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release && echo "$PRETTY_NAME"), .NET $(dotnet --list-runtimes | awk '/Microsoft.NETCore.App/ {v=$2} END {print v}')."
     echo
-    echo "| System | Scenario | Requests/s | p50 (ms) | p99 (ms) | Proxy CPU-µs/req | Proxy CPU % | Proxy RSS (MiB) | Errors |"
-    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| System | Scenario | Requests/s | p50 (ms) | p99 (ms) | Proxy CPU-µs/req | Proxy CPU % | CPU 0 / CPU 1 busy % | Proxy RSS (MiB) | Errors |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
     for scen in "${scenario_list[@]}"; do
         for sys in "${system_list[@]}"; do
             local k="$sys|$scen"
-            echo "| ${label[$sys]} | ${scenario_label[$scen]} | ${rps[$k]} | ${p50[$k]} | ${p99[$k]} | ${cpu_us[$k]} | ${cpu_pct[$k]} | ${rss_mib[$k]} | ${errors[$k]} |"
+            echo "| ${label[$sys]} | ${scenario_label[$scen]} | ${rps[$k]} | ${p50[$k]} | ${p99[$k]} | ${cpu_us[$k]} | ${cpu_pct[$k]} | ${cpu0_busy[$k]} / ${cpu1_busy[$k]} | ${rss_mib[$k]} | ${errors[$k]} |"
         done
     done
     if [[ ",$systems," == *",lb,"* ]]; then
@@ -343,6 +356,6 @@ report() {
     fi
 }
 
-out_file=$results_dir/$stamp$([[ $quick == 1 ]] && echo -quick).md
+out_file=$results_dir/$stamp$suffix.md
 report | tee "$out_file"
 log "wrote $out_file (raw wrk output in $results_raw)"
