@@ -92,12 +92,13 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 log "building (Release)"
-for project in samples/Lb.Server bench/proxy/Backend bench/proxy/YarpMinimal; do
+for project in samples/Lb.Server bench/proxy/Backend bench/proxy/YarpMinimal bench/proxy/AllocProbe; do
     dotnet build "$root/$project" -c Release -nologo -v q >"$work/build.log" 2>&1 || { cat "$work/build.log" >&2; exit 1; }
 done
 lb_dll=$root/samples/Lb.Server/bin/Release/net10.0/Lb.Server.dll
 backend_dll=$root/bench/proxy/Backend/bin/Release/net10.0/Backend.dll
 yarp_dll=$root/bench/proxy/YarpMinimal/bin/Release/net10.0/YarpMinimal.dll
+probe_dll=$root/bench/proxy/AllocProbe/bin/Release/net10.0/AllocProbe.dll
 
 # Waits until GET url answers 200 (or any status with ANY=1).
 wait_http() {
@@ -215,7 +216,8 @@ EOF
 }
 
 start_yarp() {
-    DOTNET_gcServer=0 taskset -c 0 dotnet "$yarp_dll" "$proxy_port" "127.0.0.1:$backend1_port" "127.0.0.1:$backend2_port" >"$work/yarp.log" 2>&1 &
+    DOTNET_STARTUP_HOOKS=$probe_dll LB_ALLOC_PROBE_FILE=$work/yarp.alloc \
+        taskset -c 0 dotnet "$yarp_dll" "$proxy_port" "127.0.0.1:$backend1_port" "127.0.0.1:$backend2_port" >"$work/yarp.log" 2>&1 &
     sys_pid=$!
 }
 
@@ -234,7 +236,8 @@ EOF
   }
 }
 EOF
-    taskset -c 0 dotnet "$lb_dll" serve "$work/app.json" >"$work/lb.log" 2>&1 &
+    DOTNET_STARTUP_HOOKS=$probe_dll LB_ALLOC_PROBE_FILE=$work/lb.alloc \
+        taskset -c 0 dotnet "$lb_dll" serve "$work/app.json" >"$work/lb.log" 2>&1 &
     sys_pid=$!
     ANY=1 wait_http "http://127.0.0.1:$admin_port/api/status" "$sys_pid"
     curl -sf -X PUT -H 'Content-Type: application/json' --data-binary @"$work/cfg.json" \
@@ -247,7 +250,7 @@ declare -A label=([haproxy]="HAProxy $(haproxy -v 2>/dev/null | awk 'NR==1 {prin
                   [lb]="Lb.Server")
 declare -A scenario_path=([keepalive]="/" [close]="/" [64k]="/64k")
 declare -A scenario_label=([keepalive]="keep-alive, 13 B" [close]="Connection: close, 13 B" [64k]="keep-alive, 64 KiB")
-declare -A rps p50 p99 cpu_us cpu_pct cpu0_busy cpu1_busy rss_mib errors
+declare -A rps p50 p99 cpu_us cpu_pct cpu0_busy cpu1_busy rss_mib errors alloc gc_pause
 
 # wrk prints latencies as 812.00us / 1.23ms / 1.02s; give milliseconds.
 to_ms() {
@@ -265,7 +268,8 @@ run_scenario() {
     [[ $scen == close ]] && headers=(-H 'Connection: close')
     taskset -c 1 wrk -t1 -c"$connections" -d"${warmup}s" "${headers[@]}" "$url" >/dev/null
     local before after out key="$sys|$scen"
-    local c0 c1
+    local c0 c1 probe="$work/$sys.alloc" a0=() a1=()
+    if [[ -f $probe ]]; then sleep 0.3; read -r -a a0 <"$probe"; fi
     c0=$(cpu_busy_ticks 0); c1=$(cpu_busy_ticks 1)
     before=$(cpu_ticks "$pid")
     out=$(taskset -c 1 wrk -t1 -c"$connections" -d"${duration}s" --latency "${headers[@]}" "$url")
@@ -275,6 +279,15 @@ run_scenario() {
     cpu0_busy[$key]=$(awk -v t=$(($(cpu_busy_ticks 0) - c0)) -v hz="$hz" -v d="$duration" 'BEGIN { printf "%.0f", t * 100 / hz / d }')
     cpu1_busy[$key]=$(awk -v t=$(($(cpu_busy_ticks 1) - c1)) -v hz="$hz" -v d="$duration" 'BEGIN { printf "%.0f", t * 100 / hz / d }')
     echo "$out" >"$results_raw/$sys-$scen.wrk.txt"
+    alloc[$key]="n/a"; gc_pause[$key]="n/a"
+    if [[ -f $probe ]]; then
+        sleep 0.3; read -r -a a1 <"$probe"
+        local n
+        n=$(awk '/requests in/ {print $1}' <<<"$out")
+        alloc[$key]=$(awk -v b=$((a1[0] - a0[0])) -v n="$n" 'BEGIN { printf "%.0f", (n > 0 ? b / n : 0) }')
+        gc_pause[$key]=$(awk -v p0="${a0[4]}" -v p1="${a1[4]}" -v d="$duration" 'BEGIN { printf "%.1f", (p1 - p0) / 10 / d }')
+        echo "gc: gen0 $((a1[1] - a0[1])), gen1 $((a1[2] - a0[2])), gen2 $((a1[3] - a0[3])), pause $(awk -v p0="${a0[4]}" -v p1="${a1[4]}" 'BEGIN { print p1 - p0 }') ms, allocated $((a1[0] - a0[0])) B" >>"$results_raw/$sys-$scen.wrk.txt"
+    fi
     local requests sock non2xx
     requests=$(awk '/requests in/ {print $1}' <<<"$out")
     rps[$key]=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$out")
@@ -286,7 +299,7 @@ run_scenario() {
     sock=$(awk '/Socket errors/ { gsub(",", ""); print $4 + $6 + $8 + $10 }' <<<"$out")
     non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
     errors[$key]=$(( ${sock:-0} + ${non2xx:-0} ))
-    log "  $scen: ${rps[$key]} req/s, p50 ${p50[$key]} ms, p99 ${p99[$key]} ms, ${cpu_us[$key]} CPU-us/req (${cpu_pct[$key]}% of a CPU; CPU 0 ${cpu0_busy[$key]}% busy, CPU 1 ${cpu1_busy[$key]}%), ${rss_mib[$key]} MiB, ${errors[$key]} errors"
+    log "  $scen: ${rps[$key]} req/s, p50 ${p50[$key]} ms, p99 ${p99[$key]} ms, ${cpu_us[$key]} CPU-us/req (${cpu_pct[$key]}% of a CPU; CPU 0 ${cpu0_busy[$key]}% busy, CPU 1 ${cpu1_busy[$key]}%), ${rss_mib[$key]} MiB, alloc ${alloc[$key]} B/req, GC pause ${gc_pause[$key]}%, ${errors[$key]} errors"
 }
 
 stamp=$(date -u +%Y-%m-%d)
@@ -327,12 +340,12 @@ report() {
     echo "Proxy on CPU 0 alone; 2 backends (Kestrel) and wrk on CPU 1. wrk -t1 -c$connections -d${duration}s after ${warmup}s warm-up."
     echo "$(nproc --all) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release && echo "$PRETTY_NAME"), .NET $(dotnet --list-runtimes | awk '/Microsoft.NETCore.App/ {v=$2} END {print v}')."
     echo
-    echo "| System | Scenario | Requests/s | p50 (ms) | p99 (ms) | Proxy CPU-µs/req | Proxy CPU % | CPU 0 / CPU 1 busy % | Proxy RSS (MiB) | Errors |"
-    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| System | Scenario | Requests/s | p50 (ms) | p99 (ms) | Proxy CPU-µs/req | Proxy CPU % | CPU 0 / CPU 1 busy % | Proxy RSS (MiB) | Alloc (B/req) | GC pause % | Errors |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     for scen in "${scenario_list[@]}"; do
         for sys in "${system_list[@]}"; do
             local k="$sys|$scen"
-            echo "| ${label[$sys]} | ${scenario_label[$scen]} | ${rps[$k]} | ${p50[$k]} | ${p99[$k]} | ${cpu_us[$k]} | ${cpu_pct[$k]} | ${cpu0_busy[$k]} / ${cpu1_busy[$k]} | ${rss_mib[$k]} | ${errors[$k]} |"
+            echo "| ${label[$sys]} | ${scenario_label[$scen]} | ${rps[$k]} | ${p50[$k]} | ${p99[$k]} | ${cpu_us[$k]} | ${cpu_pct[$k]} | ${cpu0_busy[$k]} / ${cpu1_busy[$k]} | ${rss_mib[$k]} | ${alloc[$k]} | ${gc_pause[$k]} | ${errors[$k]} |"
         done
     done
     if [[ ",$systems," == *",lb,"* ]]; then
