@@ -309,6 +309,7 @@ results_dir=$here/results
 results_raw=$results_dir/raw-$stamp$suffix
 mkdir -p "$results_raw"
 
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 IFS=, read -r -a system_list <<<"$systems"
 IFS=, read -r -a scenario_list <<<"$scenarios"
 for sys in "${system_list[@]}"; do
@@ -339,6 +340,7 @@ report() {
     echo
     echo "Proxy on CPU 0 alone; 2 backends (Kestrel) and wrk on CPU 1. wrk -t1 -c$connections -d${duration}s after ${warmup}s warm-up."
     echo "$(nproc --all) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release && echo "$PRETTY_NAME"), .NET $(dotnet --list-runtimes | awk '/Microsoft.NETCore.App/ {v=$2} END {print v}')."
+    echo "Load average (1/5/15 min) at start: $load_start; at end: $(cut -d' ' -f1-3 /proc/loadavg) (this machine runs other work too)."
     echo
     echo "| System | Scenario | Requests/s | p50 (ms) | p99 (ms) | Proxy CPU-µs/req | Proxy CPU % | CPU 0 / CPU 1 busy % | Proxy RSS (MiB) | Alloc (B/req) | GC pause % | Errors |"
     echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
