@@ -4,7 +4,7 @@
 # See docs/benchmarks.md for what is measured and how to read it.
 #
 # Usage: bench/proxy/run.sh [--quick] [--systems haproxy,nginx,yarp,lb] [--scenarios keepalive,close,64k]
-#   --quick   3 s runs, 1 s warm-up, keep-alive scenario only (smoke run; not part of ./test.sh)
+#   --quick   3 s runs, 1 s warm-up (unless DURATION/WARMUP are set), keep-alive scenario only (smoke run; not part of ./test.sh)
 # Environment: DURATION (s, default 15), WARMUP (s, default 3), CONNECTIONS (default 64), BASE_PORT (default 18080).
 set -euo pipefail
 
@@ -21,7 +21,7 @@ quick=0
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
-        --quick) quick=1; duration=3; warmup=1; scenarios="keepalive"; shift ;;
+        --quick) quick=1; duration=${DURATION:-3}; warmup=${WARMUP:-1}; scenarios="keepalive"; shift ;;
         --systems) systems=$2; shift 2 ;;
         --scenarios) scenarios=$2; shift 2 ;;
         -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
