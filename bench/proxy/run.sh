@@ -24,7 +24,7 @@ while [[ $# -gt 0 ]]; do
         --quick) quick=1; duration=${DURATION:-3}; warmup=${WARMUP:-1}; scenarios="keepalive"; shift ;;
         --systems) systems=$2; shift 2 ;;
         --scenarios) scenarios=$2; shift 2 ;;
-        -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
         *) echo "run.sh: unknown argument '$1'" >&2; exit 2 ;;
     esac
 done
