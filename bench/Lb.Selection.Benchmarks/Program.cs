@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(Lb.Selection.Benchmarks.FullSelectionBenchmarks).Assembly).Run(args);

@@ -1,0 +1,376 @@
+#!/usr/bin/env bash
+# Proxy benchmark: HAProxy, nginx, a minimal YARP app and Lb.Server in front of the same two Kestrel backends.
+# The proxy under test runs alone on CPU 0; the backends and wrk share CPU 1. Only 127.0.0.1 is used.
+# See docs/benchmarks.md for what is measured and how to read it.
+#
+# Usage: bench/proxy/run.sh [--quick] [--systems haproxy,nginx,yarp,lb] [--scenarios keepalive,close,64k]
+#   --quick   3 s runs, 1 s warm-up (unless DURATION/WARMUP are set), keep-alive scenario only (smoke run; not part of ./test.sh)
+# Environment: DURATION (s, default 15), WARMUP (s, default 3), CONNECTIONS (default 64), BASE_PORT (default 18080).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+
+duration=${DURATION:-15}
+warmup=${WARMUP:-3}
+connections=${CONNECTIONS:-64}
+base_port=${BASE_PORT:-18080}
+systems="haproxy,nginx,yarp,lb"
+scenarios="keepalive,close,64k"
+quick=0
+
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --quick) quick=1; duration=${DURATION:-3}; warmup=${WARMUP:-1}; scenarios="keepalive"; shift ;;
+        --systems) systems=$2; shift 2 ;;
+        --scenarios) scenarios=$2; shift 2 ;;
+        -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+        *) echo "run.sh: unknown argument '$1'" >&2; exit 2 ;;
+    esac
+done
+
+proxy_port=$base_port
+backend1_port=$((base_port + 1))
+backend2_port=$((base_port + 2))
+admin_port=$((base_port + 10))
+
+log() { echo "run.sh: $*" >&2; }
+
+# ---- prerequisites -------------------------------------------------------------------------------------------
+missing=()
+for tool in haproxy nginx wrk; do
+    command -v "$tool" >/dev/null 2>&1 || [[ -x /usr/sbin/$tool ]] || missing+=("$tool")
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+    log "installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    # Debian starts the services on install where it can; the benchmark starts its own instances.
+    for tool in "${missing[@]}"; do
+        [[ $tool == wrk ]] || { command -v service >/dev/null && service "$tool" stop >/dev/null 2>&1 || true; }
+    done
+fi
+export PATH="$PATH:/usr/sbin"
+for tool in taskset curl dotnet; do
+    command -v "$tool" >/dev/null || { log "$tool is required"; exit 1; }
+done
+if [[ $(nproc --all) -lt 2 ]]; then
+    log "needs at least 2 CPUs (proxy on CPU 0, backends and wrk on CPU 1)"; exit 1
+fi
+
+for port in "$proxy_port" "$backend1_port" "$backend2_port" "$admin_port"; do
+    if ss -Htln "sport = :$port" | grep -q .; then
+        log "port $port is in use; set BASE_PORT to another value"; exit 1
+    fi
+done
+
+
+# ---- process bookkeeping -------------------------------------------------------------------------------------
+work=$(mktemp -d /tmp/lb-proxy-bench.XXXXXX)
+started=()
+
+stop_pid() {
+    local pid=$1
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for _ in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    local status=$?
+    for ((i = ${#started[@]} - 1; i >= 0; i--)); do
+        stop_pid "${started[i]}"
+    done
+    rm -rf "$work"
+    exit $status
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log "building (Release)"
+for project in samples/Lb.Server bench/proxy/Backend bench/proxy/YarpMinimal bench/proxy/AllocProbe; do
+    dotnet build "$root/$project" -c Release -nologo -v q >"$work/build.log" 2>&1 || { cat "$work/build.log" >&2; exit 1; }
+done
+lb_dll=$root/samples/Lb.Server/bin/Release/net10.0/Lb.Server.dll
+backend_dll=$root/bench/proxy/Backend/bin/Release/net10.0/Backend.dll
+yarp_dll=$root/bench/proxy/YarpMinimal/bin/Release/net10.0/YarpMinimal.dll
+probe_dll=$root/bench/proxy/AllocProbe/bin/Release/net10.0/AllocProbe.dll
+
+# Waits until GET url answers 200 (or any status with ANY=1).
+wait_http() {
+    local url=$1 pid=$2
+    for _ in $(seq 200); do
+        kill -0 "$pid" 2>/dev/null || { log "process $pid died while starting:"; tail -n 20 "$work"/*.log >&2; return 1; }
+        local code
+        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" || true)
+        if [[ $code == 200 || ( ${ANY:-0} == 1 && $code != 000 ) ]]; then return 0; fi
+        sleep 0.1
+    done
+    log "timed out waiting for $url"
+    return 1
+}
+
+# The process and its children (nginx: master + worker).
+tree_pids() {
+    local pid=$1
+    echo "$pid"
+    local child
+    for child in $(pgrep -P "$pid" || true); do tree_pids "$child"; done
+}
+
+# utime+stime of the tree in clock ticks (fields 14 and 15; the text after the last ')' starts at field 3).
+cpu_ticks() {
+    local total=0 pid rest
+    for pid in $(tree_pids "$1"); do
+        rest=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null) || continue
+        read -r -a f <<<"$rest"
+        total=$((total + f[11] + f[12]))
+    done
+    echo "$total"
+}
+
+# Busy ticks (all but idle and iowait) of one CPU, from /proc/stat.
+cpu_busy_ticks() {
+    awk -v c="cpu$1" '$1 == c { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat
+}
+
+rss_kib() {
+    local total=0 pid kib
+    for pid in $(tree_pids "$1"); do
+        kib=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+        total=$((total + ${kib:-0}))
+    done
+    echo "$total"
+}
+
+# ---- backends ------------------------------------------------------------------------------------------------
+for port in "$backend1_port" "$backend2_port"; do
+    DOTNET_gcServer=0 taskset -c 1 dotnet "$backend_dll" "$port" >"$work/backend-$port.log" 2>&1 &
+    started+=($!)
+    wait_http "http://127.0.0.1:$port/" "$!"
+done
+log "backends on 127.0.0.1:$backend1_port and :$backend2_port (CPU 1)"
+
+# ---- systems -------------------------------------------------------------------------------------------------
+start_haproxy() {
+    cat >"$work/haproxy.cfg" <<EOF
+global
+    nbthread 1
+    maxconn 8000
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+    option http-keep-alive
+    http-reuse always
+frontend fe
+    bind 127.0.0.1:$proxy_port
+    default_backend be
+backend be
+    balance roundrobin
+    server b1 127.0.0.1:$backend1_port
+    server b2 127.0.0.1:$backend2_port
+EOF
+    taskset -c 0 haproxy -db -f "$work/haproxy.cfg" >"$work/haproxy.log" 2>&1 &
+    sys_pid=$!
+}
+
+start_nginx() {
+    mkdir -p "$work/nginx"
+    cat >"$work/nginx/nginx.conf" <<EOF
+worker_processes 1;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 10000; }
+http {
+    access_log off;
+    client_body_temp_path $work/nginx/client;
+    proxy_temp_path $work/nginx/proxy;
+    fastcgi_temp_path $work/nginx/fastcgi;
+    uwsgi_temp_path $work/nginx/uwsgi;
+    scgi_temp_path $work/nginx/scgi;
+    keepalive_requests 1000000;
+    upstream backends {
+        server 127.0.0.1:$backend1_port;
+        server 127.0.0.1:$backend2_port;
+        keepalive 128;
+        keepalive_requests 1000000;
+    }
+    server {
+        listen 127.0.0.1:$proxy_port;
+        location / {
+            proxy_pass http://backends;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+EOF
+    taskset -c 0 nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' >"$work/nginx.log" 2>&1 &
+    sys_pid=$!
+}
+
+start_yarp() {
+    DOTNET_STARTUP_HOOKS=$probe_dll LB_ALLOC_PROBE_FILE=$work/yarp.alloc \
+        taskset -c 0 dotnet "$yarp_dll" "$proxy_port" "127.0.0.1:$backend1_port" "127.0.0.1:$backend2_port" >"$work/yarp.log" 2>&1 &
+    sys_pid=$!
+}
+
+start_lb() {
+    mkdir -p "$work/lb-data"
+    cat >"$work/app.json" <<EOF
+{"proxyListenAddr":"127.0.0.1:$proxy_port","dashboardListenAddr":"127.0.0.1:$admin_port","raftDataDir":"$work/lb-data"}
+EOF
+    cat >"$work/cfg.json" <<EOF
+{
+  "routes": [
+    {"id": "all", "enabled": true, "algorithm": "round_robin", "match": {"path": {"type": "prefix", "value": "/"}}, "upstream_pool": "backends"}
+  ],
+  "upstream_pools": {
+    "backends": {"upstreams": ["127.0.0.1:$backend1_port", "127.0.0.1:$backend2_port"]}
+  }
+}
+EOF
+    DOTNET_STARTUP_HOOKS=$probe_dll LB_ALLOC_PROBE_FILE=$work/lb.alloc \
+        taskset -c 0 dotnet "$lb_dll" serve "$work/app.json" >"$work/lb.log" 2>&1 &
+    sys_pid=$!
+    ANY=1 wait_http "http://127.0.0.1:$admin_port/api/status" "$sys_pid"
+    curl -sf -X PUT -H 'Content-Type: application/json' --data-binary @"$work/cfg.json" \
+        "http://127.0.0.1:$admin_port/api/config" >"$work/lb-put.json" || { log "PUT /api/config failed"; cat "$work/lb-put.json" >&2; return 1; }
+}
+
+declare -A label=([haproxy]="HAProxy $(haproxy -v 2>/dev/null | awk 'NR==1 {print $3}' | cut -d- -f1)"
+                  [nginx]="nginx $(nginx -v 2>&1 | sed 's|.*/||')"
+                  [yarp]="YARP 2.3.0 (minimal)"
+                  [lb]="Lb.Server")
+declare -A scenario_path=([keepalive]="/" [close]="/" [64k]="/64k")
+declare -A scenario_label=([keepalive]="keep-alive, 13 B" [close]="Connection: close, 13 B" [64k]="keep-alive, 64 KiB")
+declare -A rps p50 p99 cpu_us cpu_pct cpu0_busy cpu1_busy rss_mib errors alloc gc_pause
+
+# wrk prints latencies as 812.00us / 1.23ms / 1.02s; give milliseconds.
+to_ms() {
+    awk -v v="$1" 'BEGIN {
+        if (v ~ /us$/) { sub(/us$/, "", v); printf "%.2f", v / 1000 }
+        else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.2f", v }
+        else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.2f", v * 1000 }
+        else print "?" }'
+}
+
+run_scenario() {
+    local sys=$1 scen=$2 pid=$3
+    local url="http://127.0.0.1:$proxy_port${scenario_path[$scen]}"
+    local headers=()
+    [[ $scen == close ]] && headers=(-H 'Connection: close')
+    taskset -c 1 wrk -t1 -c"$connections" -d"${warmup}s" "${headers[@]}" "$url" >/dev/null
+    local before after out key="$sys|$scen"
+    local c0 c1 probe="$work/$sys.alloc" a0=() a1=()
+    if [[ -f $probe ]]; then sleep 0.3; read -r -a a0 <"$probe"; fi
+    c0=$(cpu_busy_ticks 0); c1=$(cpu_busy_ticks 1)
+    before=$(cpu_ticks "$pid")
+    out=$(taskset -c 1 wrk -t1 -c"$connections" -d"${duration}s" --latency "${headers[@]}" "$url")
+    after=$(cpu_ticks "$pid")
+    local hz
+    hz=$(getconf CLK_TCK)
+    cpu0_busy[$key]=$(awk -v t=$(($(cpu_busy_ticks 0) - c0)) -v hz="$hz" -v d="$duration" 'BEGIN { printf "%.0f", t * 100 / hz / d }')
+    cpu1_busy[$key]=$(awk -v t=$(($(cpu_busy_ticks 1) - c1)) -v hz="$hz" -v d="$duration" 'BEGIN { printf "%.0f", t * 100 / hz / d }')
+    echo "$out" >"$results_raw/$sys-$scen.wrk.txt"
+    alloc[$key]="n/a"; gc_pause[$key]="n/a"
+    if [[ -f $probe ]]; then
+        sleep 0.3; read -r -a a1 <"$probe"
+        local n
+        n=$(awk '/requests in/ {print $1}' <<<"$out")
+        alloc[$key]=$(awk -v b=$((a1[0] - a0[0])) -v n="$n" 'BEGIN { printf "%.0f", (n > 0 ? b / n : 0) }')
+        gc_pause[$key]=$(awk -v p0="${a0[4]}" -v p1="${a1[4]}" -v d="$duration" 'BEGIN { printf "%.1f", (p1 - p0) / 10 / d }')
+        echo "gc: gen0 $((a1[1] - a0[1])), gen1 $((a1[2] - a0[2])), gen2 $((a1[3] - a0[3])), pause $(awk -v p0="${a0[4]}" -v p1="${a1[4]}" 'BEGIN { print p1 - p0 }') ms, allocated $((a1[0] - a0[0])) B" >>"$results_raw/$sys-$scen.wrk.txt"
+    fi
+    local requests sock non2xx
+    requests=$(awk '/requests in/ {print $1}' <<<"$out")
+    rps[$key]=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$out")
+    p50[$key]=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
+    p99[$key]=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
+    cpu_pct[$key]=$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v d="$duration" 'BEGIN { printf "%.0f", t * 100 / hz / d }')
+    cpu_us[$key]=$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" 'BEGIN { printf "%.1f", (n > 0 ? t * 1e6 / hz / n : 0) }')
+    rss_mib[$key]=$(awk -v k="$(rss_kib "$pid")" 'BEGIN { printf "%.0f", k / 1024 }')
+    sock=$(awk '/Socket errors/ { gsub(",", ""); print $4 + $6 + $8 + $10 }' <<<"$out")
+    non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
+    errors[$key]=$(( ${sock:-0} + ${non2xx:-0} ))
+    log "  $scen: ${rps[$key]} req/s, p50 ${p50[$key]} ms, p99 ${p99[$key]} ms, ${cpu_us[$key]} CPU-us/req (${cpu_pct[$key]}% of a CPU; CPU 0 ${cpu0_busy[$key]}% busy, CPU 1 ${cpu1_busy[$key]}%), ${rss_mib[$key]} MiB, alloc ${alloc[$key]} B/req, GC pause ${gc_pause[$key]}%, ${errors[$key]} errors"
+}
+
+stamp=$(date -u +%Y-%m-%d)
+suffix=""
+[[ $quick == 1 ]] && suffix="-quick"
+results_dir=$here/results
+results_raw=$results_dir/raw-$stamp$suffix
+mkdir -p "$results_raw"
+
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+IFS=, read -r -a system_list <<<"$systems"
+IFS=, read -r -a scenario_list <<<"$scenarios"
+for sys in "${system_list[@]}"; do
+    [[ -n ${label[$sys]:-} ]] || { log "unknown system '$sys'"; exit 2; }
+    log "${label[$sys]} on CPU 0"
+    sys_pid=
+    "start_$sys"
+    started+=("$sys_pid")
+    wait_http "http://127.0.0.1:$proxy_port/" "$sys_pid"
+    for scen in "${scenario_list[@]}"; do
+        run_scenario "$sys" "$scen" "$sys_pid"
+    done
+    if [[ $sys == lb ]]; then
+        curl -s "http://127.0.0.1:$admin_port/api/status" >"$results_raw/lb-status.json" || true
+        curl -s "http://127.0.0.1:$admin_port/metrics" >"$results_raw/lb-metrics.txt" || true
+        cp "$work/lb.log" "$results_raw/lb.log"
+    fi
+    stop_pid "$sys_pid"
+    unset 'started[${#started[@]}-1]'
+    started=("${started[@]}")
+    # Let TIME_WAIT sockets of the previous system's port drain a little before the next one binds it.
+    sleep 1
+done
+
+# ---- report --------------------------------------------------------------------------------------------------
+report() {
+    echo "### Proxy benchmark, $stamp${suffix:+ (quick)}"
+    echo
+    echo "Proxy on CPU 0 alone; 2 backends (Kestrel) and wrk on CPU 1. wrk -t1 -c$connections -d${duration}s after ${warmup}s warm-up."
+    echo "$(nproc --all) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release && echo "$PRETTY_NAME"), .NET $(dotnet --list-runtimes | awk '/Microsoft.NETCore.App/ {v=$2} END {print v}')."
+    echo "Load average (1/5/15 min) at start: $load_start; at end: $(cut -d' ' -f1-3 /proc/loadavg) (this machine runs other work too)."
+    echo
+    echo "| System | Scenario | Requests/s | p50 (ms) | p99 (ms) | Proxy CPU-µs/req | Proxy CPU % | CPU 0 / CPU 1 busy % | Proxy RSS (MiB) | Alloc (B/req) | GC pause % | Errors |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    for scen in "${scenario_list[@]}"; do
+        for sys in "${system_list[@]}"; do
+            local k="$sys|$scen"
+            echo "| ${label[$sys]} | ${scenario_label[$scen]} | ${rps[$k]} | ${p50[$k]} | ${p99[$k]} | ${cpu_us[$k]} | ${cpu_pct[$k]} | ${cpu0_busy[$k]} / ${cpu1_busy[$k]} | ${rss_mib[$k]} | ${alloc[$k]} | ${gc_pause[$k]} | ${errors[$k]} |"
+        done
+    done
+    if [[ ",$systems," == *",lb,"* ]]; then
+        echo
+        echo "Lb.Server requests/s relative to each (1.00 = equal, below 1 = Lb slower):"
+        echo
+        local header="| Scenario |" rule="|---|" other
+        for other in haproxy nginx yarp; do
+            [[ ",$systems," == *",$other,"* ]] || continue
+            header+=" Lb/${label[$other]%% *} |"; rule+="---:|"
+        done
+        echo "$header"; echo "$rule"
+        for scen in "${scenario_list[@]}"; do
+            local row="| ${scenario_label[$scen]} |"
+            for other in haproxy nginx yarp; do
+                [[ ",$systems," == *",$other,"* ]] || continue
+                row+=" $(awk -v a="${rps[lb|$scen]}" -v b="${rps[$other|$scen]}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }') |"
+            done
+            echo "$row"
+        done
+    fi
+}
+
+out_file=$results_dir/$stamp$suffix.md
+report | tee "$out_file"
+log "wrote $out_file (raw wrk output in $results_raw)"
