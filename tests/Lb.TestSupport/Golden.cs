@@ -5,7 +5,7 @@ using Xunit;
 namespace Lb.TestSupport;
 
 /// <summary>
-/// Compares output against a committed file under <c>golden/</c> next to the calling test. On a mismatch it writes
+/// Compares output against a committed file under <c>golden/</c> in the calling test project. On a mismatch it writes
 /// <c>NAME.received.json</c> beside the golden file and fails with the first differing lines. Set
 /// <c>LB_UPDATE_GOLDEN=1</c> to accept the received output as the new golden file.
 /// </summary>
@@ -13,7 +13,7 @@ public static class Golden
 {
     public static void AssertMatches(string name, string actual, [CallerFilePath] string callerFile = "")
     {
-        var directory = Path.Combine(Path.GetDirectoryName(callerFile)!, "golden");
+        var directory = Path.Combine(ProjectDirectory(callerFile), "golden");
         var goldenPath = Path.Combine(directory, name + ".json");
         var receivedPath = Path.Combine(directory, name + ".received.json");
         actual = Normalize(actual);
@@ -39,6 +39,20 @@ public static class Golden
         }
         File.WriteAllText(receivedPath, actual);
         Assert.Fail($"Output differs from {goldenPath} (received: {receivedPath}).\n{Diff(expected, actual)}");
+    }
+
+    /// <summary>
+    /// The test project's source folder. The caller's file path works in a local build, but CI builds map source
+    /// paths (<c>/_/</c>), so fall back to the output folder's grandparent (<c>bin/&lt;Configuration&gt;/&lt;tfm&gt;</c>).
+    /// </summary>
+    private static string ProjectDirectory(string callerFile)
+    {
+        var fromCaller = Path.GetDirectoryName(callerFile);
+        if (fromCaller is not null && Directory.Exists(fromCaller))
+        {
+            return fromCaller;
+        }
+        return Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", ".."));
     }
 
     private static string Normalize(string s) => s.Replace("\r\n", "\n", StringComparison.Ordinal).TrimEnd('\n') + "\n";
