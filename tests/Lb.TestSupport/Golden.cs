@@ -48,7 +48,7 @@ public static class Golden
     private static string ProjectDirectory(string callerFile)
     {
         var fromCaller = Path.GetDirectoryName(callerFile);
-        if (fromCaller is not null && Directory.Exists(fromCaller))
+        if (fromCaller is not null && Directory.Exists(fromCaller) && Directory.EnumerateFiles(fromCaller, "*.csproj").Any())
         {
             return fromCaller;
         }
