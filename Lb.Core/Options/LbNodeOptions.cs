@@ -48,6 +48,15 @@ public sealed class LbNodeOptions
     /// </summary>
     public IList<string> TrustedProxies { get; set; } = [];
 
+    /// <summary>
+    /// PEM certificate (chain) file for TLS on the proxy listener. With <see cref="ProxyTlsKey"/> set too, the proxy
+    /// speaks HTTPS and offers HTTP/2 to clients (ALPN); without, plain HTTP/1.1.
+    /// </summary>
+    public string ProxyTlsCertificate { get; set; } = "";
+
+    /// <summary>PEM private key file matching <see cref="ProxyTlsCertificate"/>.</summary>
+    public string ProxyTlsKey { get; set; } = "";
+
     /// <summary>Fills empty values with the defaults, as the reference does.</summary>
     public void ApplyDefaults()
     {

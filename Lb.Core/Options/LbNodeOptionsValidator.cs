@@ -52,6 +52,17 @@ internal sealed class LbNodeOptionsValidator : IValidateOptions<LbNodeOptions>
         {
             failures.Add($"vipInterface '{o.VipInterface}' is not a Linux interface name (at most 15 characters, no '/', ':' or spaces)");
         }
+        if ((o.ProxyTlsCertificate.Length > 0) != (o.ProxyTlsKey.Length > 0))
+        {
+            failures.Add("proxyTlsCertificate and proxyTlsKey go together: set both (PEM files) for HTTPS, or neither for plain HTTP");
+        }
+        foreach (var (key, path) in new[] { ("proxyTlsCertificate", o.ProxyTlsCertificate), ("proxyTlsKey", o.ProxyTlsKey) })
+        {
+            if (path.Length > 0 && !File.Exists(path))
+            {
+                failures.Add($"{key} '{path}' does not exist; give the path of a PEM file");
+            }
+        }
         for (var i = 0; i < o.TrustedProxies.Count; i++)
         {
             if (!IPNetwork.TryParse(o.TrustedProxies[i], out _) && !IPAddress.TryParse(o.TrustedProxies[i], out _))

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using Lb.AspNetCore;
 using Lb.Core.Options;
 using Microsoft.AspNetCore.Connections;
@@ -55,7 +56,7 @@ internal static class ServeCommand
         {
             await app.StartAsync(cancellationToken);
         }
-        catch (Exception ex) when (ex is IOException or InvalidOperationException or Microsoft.Extensions.Options.OptionsValidationException)
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or Microsoft.Extensions.Options.OptionsValidationException or System.Security.Cryptography.CryptographicException)
         {
             await Console.Error.WriteLineAsync($"lb: cannot start: {ex.Message}");
             await app.DisposeAsync();
@@ -118,8 +119,11 @@ internal static class ServeCommand
             kestrel.AllowSynchronousIO = false;
             kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(5);
             kestrel.Limits.MaxRequestBodySize = null; // the proxy streams bodies of any size; the admin API bounds its own
-            Listen(kestrel, proxy!, "proxy");
-            Listen(kestrel, admin!, AdminListener);
+            var certificate = node.ProxyTlsCertificate.Length > 0
+                ? X509Certificate2.CreateFromPemFile(node.ProxyTlsCertificate, node.ProxyTlsKey)
+                : null;
+            Listen(kestrel, proxy!, "proxy", certificate);
+            Listen(kestrel, admin!, AdminListener, null);
         });
 
         var app = builder.Build();
@@ -136,12 +140,20 @@ internal static class ServeCommand
         return app;
     }
 
-    private static void Listen(KestrelServerOptions kestrel, ListenAddress address, string name)
+    private static void Listen(KestrelServerOptions kestrel, ListenAddress address, string name, X509Certificate2? certificate)
     {
         void Configure(ListenOptions listen)
         {
-            // Plain-text listeners speak HTTP/1.1; HTTP/2 to clients needs TLS, which this build does not terminate yet.
-            listen.Protocols = HttpProtocols.Http1;
+            if (certificate is null)
+            {
+                // Clear-text HTTP/2 would need prior knowledge on a port of its own; plain listeners speak HTTP/1.1.
+                listen.Protocols = HttpProtocols.Http1;
+            }
+            else
+            {
+                listen.Protocols = HttpProtocols.Http1AndHttp2;
+                listen.UseHttps(certificate);
+            }
             listen.Use(next => connection =>
             {
                 connection.Items[ListenerKey] = name;
@@ -183,5 +195,7 @@ internal static class ServeCommand
         to.AdminReadRequiresToken = from.AdminReadRequiresToken;
         to.VipInterface = from.VipInterface;
         to.TrustedProxies = [.. from.TrustedProxies];
+        to.ProxyTlsCertificate = from.ProxyTlsCertificate;
+        to.ProxyTlsKey = from.ProxyTlsKey;
     }
 }

@@ -52,6 +52,8 @@ public class BootFileTests
     [InlineData("""{"trustedProxies":["10.0.0.0/33"]}""", "trustedProxies[0] '10.0.0.0/33'")]
     [InlineData("""{"vipInterface":"eth0/1"}""", "vipInterface 'eth0/1' is not a Linux interface name")]
     [InlineData("""{"adminReadRequiresToken":"yes"}""", "invalid value at 'adminReadRequiresToken': expected true or false")]
+    [InlineData("""{"proxyTlsCertificate":"/etc/hostname"}""", "proxyTlsCertificate and proxyTlsKey go together")]
+    [InlineData("""{"proxyTlsCertificate":"/nonexistent/cert.pem","proxyTlsKey":"/nonexistent/key.pem"}""", "proxyTlsCertificate '/nonexistent/cert.pem' does not exist")]
     public void Invalid_values_name_the_key_and_the_fix(string json, string message)
     {
         var ex = Assert.Throws<BootFileException>(() => Parse(json));

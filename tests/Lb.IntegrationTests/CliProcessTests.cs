@@ -38,33 +38,10 @@ public sealed class CliProcessTests : IDisposable
     public async Task Serve_then_config_put_then_traffic_then_sigterm_exits_cleanly()
     {
         await using var backend = await TestBackend.StartAsync("cli-backend");
-        var (proxyPort, adminPort) = (ClosedPort.Get(), ClosedPort.Get());
-        await File.WriteAllTextAsync(Path.Combine(_dir.Path, "app.json"),
-            $$"""{"proxyListenAddr":"127.0.0.1:{{proxyPort}}","dashboardListenAddr":"127.0.0.1:{{adminPort}}","raftDataDir":"state","nodeId":"cli-1"}""", TestContext.Current.CancellationToken);
-        using var server = Start(_dir.Path, "serve", "app.json");
-        var output = new System.Text.StringBuilder();
-        server.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        server.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        server.BeginOutputReadLine();
-        server.BeginErrorReadLine();
+        var (server, output, proxy, admin) = await StartServerAsync();
+        using var _ = server;
         try
         {
-            var (proxy, admin) = ($"http://127.0.0.1:{proxyPort}", $"http://127.0.0.1:{adminPort}");
-            using var probe = new HttpClient { BaseAddress = new Uri(admin), Timeout = TimeSpan.FromSeconds(5) };
-            await ProxyTests.WaitUntilAsync(async () =>
-            {
-                Assert.False(server.HasExited, "server exited: " + output);
-                try
-                {
-                    using var ready = await probe.GetAsync("/api/status", TestContext.Current.CancellationToken);
-                    return ready.IsSuccessStatusCode;
-                }
-                catch (HttpRequestException)
-                {
-                    return false;
-                }
-            });
-
             var config = Path.Combine(_dir.Path, "config.json");
             await File.WriteAllTextAsync(config, Configs.SingleRoute("cli.test", "round_robin", backend), TestContext.Current.CancellationToken);
             var put = await RunAsync(_dir.Path, "config", "put", config, "--dashboard", admin);
@@ -90,7 +67,7 @@ public sealed class CliProcessTests : IDisposable
             await server.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
             Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(5), $"took {stopwatch.Elapsed} to stop");
             Assert.True(server.ExitCode == 0, output.ToString());
-            Assert.Contains($"lb: listening on http://127.0.0.1:{proxyPort}", output.ToString(), StringComparison.Ordinal);
+            Assert.Contains($"lb: listening on {proxy}", output.ToString(), StringComparison.Ordinal);
             Assert.True(File.Exists(Path.Combine(_dir.Path, "state", "desired-state.json")));
         }
         finally
@@ -100,6 +77,66 @@ public sealed class CliProcessTests : IDisposable
                 server.Kill();
             }
         }
+    }
+
+    [Fact]
+    public async Task An_acknowledged_write_survives_kill_9_and_the_data_dir_lock_is_released()
+    {
+        var (server, _, _, admin) = await StartServerAsync();
+        using (server)
+        {
+            var config = Path.Combine(_dir.Path, "config.json");
+            await File.WriteAllTextAsync(config, Configs.SingleRoute("k9.test", "round_robin", ["127.0.0.1:9"]), TestContext.Current.CancellationToken);
+            Assert.Equal(0, (await RunAsync(_dir.Path, "config", "put", config, "--dashboard", admin)).Exit);
+            server.Kill(); // SIGKILL: no shutdown hooks run
+            await server.WaitForExitAsync(TestContext.Current.CancellationToken);
+        }
+
+        var (restarted, output, _, admin2) = await StartServerAsync();
+        using (restarted)
+        {
+            try
+            {
+                var get = await RunAsync(_dir.Path, "config", "get", "--dashboard", admin2);
+                Assert.True(get.Exit == 0, get.Err + output);
+                Assert.Contains("\"version\":1", get.Out, StringComparison.Ordinal);
+                Assert.Contains("k9.test", get.Out, StringComparison.Ordinal);
+            }
+            finally
+            {
+                restarted.Kill();
+            }
+        }
+    }
+
+    /// <summary>Starts <c>serve</c> in the temp dir on free loopback ports and waits until the admin API answers.</summary>
+    private async Task<(Process Server, System.Text.StringBuilder Output, string Proxy, string Admin)> StartServerAsync()
+    {
+        var (proxyPort, adminPort) = (ClosedPort.Get(), ClosedPort.Get());
+        await File.WriteAllTextAsync(Path.Combine(_dir.Path, "app.json"),
+            $$"""{"proxyListenAddr":"127.0.0.1:{{proxyPort}}","dashboardListenAddr":"127.0.0.1:{{adminPort}}","raftDataDir":"state","nodeId":"cli-1"}""", TestContext.Current.CancellationToken);
+        var server = Start(_dir.Path, "serve", "app.json");
+        var output = new System.Text.StringBuilder();
+        server.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
+        server.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
+        server.BeginOutputReadLine();
+        server.BeginErrorReadLine();
+        var admin = $"http://127.0.0.1:{adminPort}";
+        using var probe = new HttpClient { BaseAddress = new Uri(admin), Timeout = TimeSpan.FromSeconds(5) };
+        await ProxyTests.WaitUntilAsync(async () =>
+        {
+            Assert.False(server.HasExited, "server exited: " + output);
+            try
+            {
+                using var ready = await probe.GetAsync("/api/status", TestContext.Current.CancellationToken);
+                return ready.IsSuccessStatusCode;
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+        });
+        return (server, output, $"http://127.0.0.1:{proxyPort}", admin);
     }
 
     [Fact]
