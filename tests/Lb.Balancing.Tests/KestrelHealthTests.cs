@@ -1,54 +1,8 @@
+using Lb.TestSupport;
 using Lb.Core.DependencyInjection;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Lb.Balancing.Tests;
-
-/// <summary>A real Kestrel backend on loopback whose health status the test flips.</summary>
-internal sealed class FlippingBackend : IAsyncDisposable
-{
-    private readonly WebApplication _app;
-    private int _status = StatusCodes.Status200OK;
-
-    private FlippingBackend(WebApplication app) => _app = app;
-
-    public string Address { get; private set; } = "";
-
-    public int Status
-    {
-        get => Volatile.Read(ref _status);
-        set => Volatile.Write(ref _status, value);
-    }
-
-    public static async Task<FlippingBackend> StartAsync()
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        var backend = new FlippingBackend(app);
-        app.MapGet("/healthz", () => Results.StatusCode(backend.Status));
-        app.MapGet("/moved", () => Results.Redirect("/healthz"));
-        await app.StartAsync(TestContext.Current.CancellationToken);
-        var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        backend.Address = new Uri(url).Authority;
-        // Warm the server up so the first probe is not judged on JIT time.
-        using var client = new HttpClient();
-        using var _ = await client.GetAsync(new Uri(new Uri(url), "/healthz"), TestContext.Current.CancellationToken);
-        return backend;
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
-}
 
 internal sealed class TestLoadBalancerBuilder(IServiceCollection services) : ILoadBalancerBuilder
 {
@@ -60,7 +14,7 @@ public sealed class KestrelHealthTests
     private static ServiceProvider Services() =>
         new TestLoadBalancerBuilder(new ServiceCollection().AddLogging()).AddBalancing().Services.BuildServiceProvider();
 
-    private static Lb.Core.Spec.HealthCheckSpec Check(string path = "/healthz") =>
+    private static Lb.Core.Spec.HealthCheckSpec Check(string path = "/health") =>
         new() { Path = path, Interval = "300ms", Timeout = "250ms", ExpectStatus = 200, Rise = 2, Fall = 2 };
 
     private static async Task WaitUntilAsync(Func<bool> condition, string what)
@@ -77,7 +31,7 @@ public sealed class KestrelHealthTests
     [Fact]
     public async Task A_real_backend_that_flips_its_status_goes_unhealthy_and_back()
     {
-        await using var backend = await FlippingBackend.StartAsync();
+        await using var backend = await TestBackend.StartAsync("flipping");
         await using var services = Services();
         var registry = services.GetRequiredService<UpstreamRegistry>();
         var pool = registry.Apply(Configs.Config(("p", Configs.Pool(backend.Address) with { HealthCheck = Check() }))).Pools["p"];
@@ -86,17 +40,17 @@ public sealed class KestrelHealthTests
         // A first probe slowed down by a loaded machine may time out; the target must end up healthy anyway.
         await WaitUntilAsync(() => target.GetStatus() is { LastCheckedAt: not null, LastError: null, Healthy: true }, "the target is probed healthy");
 
-        backend.Status = 503;
+        backend.HealthStatus = 503;
         await WaitUntilAsync(() => target.GetStatus() is { Healthy: false, LastError: "unexpected status: 503" }, "the target is unhealthy with a 503");
 
-        backend.Status = 200;
+        backend.HealthStatus = 200;
         await WaitUntilAsync(() => target.GetStatus() is { Healthy: true, LastError: null }, "the target is healthy again");
     }
 
     [Fact]
     public async Task Probes_do_not_follow_redirects()
     {
-        await using var backend = await FlippingBackend.StartAsync();
+        await using var backend = await TestBackend.StartAsync("flipping");
         await using var services = Services();
         var registry = services.GetRequiredService<UpstreamRegistry>();
         var target = registry.Apply(Configs.Config(("p", Configs.Pool(backend.Address) with { HealthCheck = Check("/moved") }))).Pools["p"].Targets[0];
@@ -114,7 +68,7 @@ public sealed class KestrelHealthTests
         var target = registry.Apply(Configs.Config(("p", Configs.Pool("127.0.0.1:1") with { HealthCheck = Check() }))).Pools["p"].Targets[0];
 
         await WaitUntilAsync(
-            () => target.GetStatus().LastError is { } e && e.StartsWith("Get \"http://127.0.0.1:1/healthz\": ", StringComparison.Ordinal) && !e.Contains("timeout", StringComparison.Ordinal),
+            () => target.GetStatus().LastError is { } e && e.StartsWith("Get \"http://127.0.0.1:1/health\": ", StringComparison.Ordinal) && !e.Contains("timeout", StringComparison.Ordinal),
             "a probe reports the refused connection");
 
         Assert.False(target.IsAvailable);

@@ -93,6 +93,7 @@ public sealed class TestBackend : IAsyncDisposable
             ctx.Response.ContentType = "application/json";
             await ctx.Response.WriteAsync(JsonSerializer.Serialize(info));
         });
+        app.MapGet("/moved", () => Results.Redirect("/health"));
         app.Map("/status/{code:int}", (HttpContext ctx, int code) => { ctx.Response.StatusCode = code; return ctx.Response.WriteAsync(name); });
         app.Map("/sleep/{ms:int}", async (HttpContext ctx, int ms) =>
         {
@@ -146,6 +147,9 @@ public sealed class TestBackend : IAsyncDisposable
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         backend.Port = new Uri(address).Port;
         backend.Address = $"127.0.0.1:{backend.Port}";
+        // Warm up so that a first health probe with a short timeout is not judged on JIT time.
+        using var client = new HttpClient();
+        (await client.GetAsync(new Uri($"http://{backend.Address}/health"))).Dispose();
         return backend;
     }
 
