@@ -3,7 +3,8 @@
 # Usage: bench/proxy/ab.sh PAIRS 'nameA|system|ENV=v ...' 'nameB|system|ENV=v ...'
 #   system is lb or yarp; the ENV assignments go to run.sh and the proxy (e.g. LB_DLL=/tmp/lb-a/Lb.Server.dll,
 #   DOTNET_gcServer=1). Pairs alternate the order (AB, BA, AB, ...) so a drifting load hits both sides alike.
-# Environment: DURATION (default 10), WARMUP (default 2), SCENARIO (default keepalive); builds once, then NO_BUILD=1.
+# Environment: DURATION (default 10), WARMUP (default 2), SCENARIO (default keepalive); builds once (unless NO_BUILD=1),
+#   then runs run.sh with NO_BUILD=1.
 # Prints every run and the medians of requests/s, CPU-µs/req and B/req, and the median of the per-pair B/A ratios.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -13,7 +14,7 @@ variants=("$@")
 export DURATION=${DURATION:-10} WARMUP=${WARMUP:-2}
 scenario=${SCENARIO:-keepalive}
 out=$(mktemp /tmp/lb-ab.XXXXXX)
-for project in samples/Lb.Server bench/proxy/Backend bench/proxy/YarpMinimal bench/proxy/AllocProbe; do
+[[ ${NO_BUILD:-0} == 1 ]] || for project in samples/Lb.Server bench/proxy/Backend bench/proxy/YarpMinimal bench/proxy/AllocProbe; do
     dotnet build "$here/../../$project" -c Release -nologo -v q >/dev/null || { echo "ab.sh: build of $project failed" >&2; exit 1; }
 done
 
