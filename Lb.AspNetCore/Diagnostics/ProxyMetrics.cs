@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Lb.AspNetCore.Runtime;
 
 namespace Lb.AspNetCore.Diagnostics;
 
@@ -15,24 +16,39 @@ internal sealed class ProxyMetrics
 
     private readonly Counter<long> _requests;
     private readonly Histogram<double> _duration;
-    private readonly UpDownCounter<long> _active;
 
-    public ProxyMetrics(IMeterFactory meterFactory)
+    public ProxyMetrics(IMeterFactory meterFactory, RuntimeManager runtime)
     {
         var meter = meterFactory.Create(MeterName);
         _requests = meter.CreateCounter<long>("lb.proxy.requests", "{request}", "Requests handled by the proxy, by route and status class");
         _duration = meter.CreateHistogram<double>("lb.proxy.request.duration", "s", "Time from request start to the end of forwarding");
-        _active = meter.CreateUpDownCounter<long>("lb.proxy.active_requests", "{request}", "Requests in flight per upstream target");
+        // Read from the targets' own in-flight counters when a listener samples (a /metrics scrape), instead of an
+        // up/down counter recorded twice per request: the balancers keep that count anyway, so it costs the data path nothing.
+        meter.CreateObservableGauge("lb.proxy.active_requests", () => ObserveActive(runtime), "{request}", "Requests in flight per upstream target");
     }
+
+    /// <summary>A timestamp to pass to <see cref="Request"/>, or 0 when nobody listens to the duration histogram.</summary>
+    public long Start() => _duration.Enabled ? Stopwatch.GetTimestamp() : 0;
 
     public void Request(string? routeId, int status, long startedTimestamp)
     {
         var statusClass = status is >= 100 and < 600 ? StatusClasses[(status / 100) - 1] : "other";
         var route = new KeyValuePair<string, object?>("route", routeId ?? "(none)");
         _requests.Add(1, route, new KeyValuePair<string, object?>("status_class", statusClass));
-        _duration.Record(Stopwatch.GetElapsedTime(startedTimestamp).TotalSeconds, route);
+        if (startedTimestamp != 0)
+        {
+            _duration.Record(Stopwatch.GetElapsedTime(startedTimestamp).TotalSeconds, route);
+        }
     }
 
-    public void TargetActive(string pool, string target, int delta) =>
-        _active.Add(delta, new KeyValuePair<string, object?>("pool", pool), new KeyValuePair<string, object?>("target", target));
+    private static IEnumerable<Measurement<long>> ObserveActive(RuntimeManager runtime)
+    {
+        foreach (var (id, pool) in runtime.Current.Upstreams.Pools)
+        {
+            foreach (var target in pool.Targets)
+            {
+                yield return new Measurement<long>(target.ActiveRequests, new KeyValuePair<string, object?>("pool", id), new KeyValuePair<string, object?>("target", target.Address));
+            }
+        }
+    }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Lb.AspNetCore.Diagnostics;
 using Lb.AspNetCore.Runtime;
 using Lb.Balancing;
@@ -25,7 +24,7 @@ internal sealed class ProxyHandler(
 
     public async Task InvokeAsync(HttpContext context)
     {
-        var started = Stopwatch.GetTimestamp();
+        var started = metrics.Start();
         var snapshot = runtime.Current;
         var request = context.Request;
         var path = request.Path.Value;
@@ -45,21 +44,30 @@ internal sealed class ProxyHandler(
             return;
         }
 
-        var (clientAddress, clientPort) = clients.Resolve(context);
-        string? stickyValue = null;
-        if (rt.StickyCookieName is not null)
+        // Only the policies that read them get the connection's addresses or the sticky cookie: resolving the client
+        // (forwarding headers from trusted proxies) and parsing cookies are wasted work for the others.
+        PickContext pickContext;
+        if (rt.UsesConnection)
         {
-            request.Cookies.TryGetValue(rt.StickyCookieName, out stickyValue);
+            var (clientAddress, clientPort) = clients.Resolve(context);
+            pickContext = new PickContext
+            {
+                ClientAddress = clientAddress,
+                ClientPort = clientPort,
+                LocalAddress = context.Connection.LocalIpAddress,
+                LocalPort = context.Connection.LocalPort,
+                Protocol = request.Protocol,
+            };
         }
-        var pickContext = new PickContext
+        else if (rt.StickyCookieName is not null)
         {
-            ClientAddress = clientAddress,
-            ClientPort = clientPort,
-            LocalAddress = context.Connection.LocalIpAddress,
-            LocalPort = context.Connection.LocalPort,
-            Protocol = request.Protocol,
-            StickyCookieValue = stickyValue,
-        };
+            request.Cookies.TryGetValue(rt.StickyCookieName, out var stickyValue);
+            pickContext = new PickContext { StickyCookieValue = stickyValue };
+        }
+        else
+        {
+            pickContext = default;
+        }
 
         var pick = rt.Balancer.Pick(in pickContext);
         if (pick.Target is null)
@@ -98,7 +106,6 @@ internal sealed class ProxyHandler(
             context.Features.Set(new StickyCookieFeature(StickyCookies.FormatSetCookie(rt.StickyCookieName!, cookieValue, rt.StickyOptions)));
         }
         var outcome = RequestOutcome.OtherFailure;
-        metrics.TargetActive(rt.Pool!.Id, target.Address, +1);
         try
         {
             var error = await forwarder.SendAsync(context, forwarding.Destinations[target], forwarding.Invoker, forwarding.RequestConfig, _transformer);
@@ -113,7 +120,6 @@ internal sealed class ProxyHandler(
         finally
         {
             target.Complete(outcome);
-            metrics.TargetActive(rt.Pool!.Id, target.Address, -1);
         }
     }
 

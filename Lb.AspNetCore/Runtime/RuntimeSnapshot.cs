@@ -78,6 +78,9 @@ internal sealed class RouteRuntime(CompiledRoute route, UpstreamPool? pool, IRou
     public string? StickyCookieName { get; } = stickyCookieName;
 
     public StickyCookieSpec? StickyOptions { get; } = stickyOptions;
+
+    /// <summary>True when the route's policy hashes the connection (client and local address, ports, protocol).</summary>
+    public bool UsesConnection { get; } = route.Algorithm == Algorithms.FiveTupleHash;
 }
 
 /// <summary>Forwarding resources of one pool: the shared connection pool and per-target destination prefixes.</summary>

@@ -5,7 +5,8 @@
 #
 # Usage: bench/proxy/run.sh [--quick] [--systems haproxy,nginx,yarp,lb] [--scenarios keepalive,close,64k]
 #   --quick   3 s runs, 1 s warm-up (unless DURATION/WARMUP are set), keep-alive scenario only (smoke run; not part of ./test.sh)
-# Environment: DURATION (s, default 15), WARMUP (s, default 3), CONNECTIONS (default 64), BASE_PORT (default 18080).
+# Environment: DURATION (s, default 15), WARMUP (s, default 3), CONNECTIONS (default 64), BASE_PORT (default 18080),
+#   LB_DLL / YARP_DLL (run another build of Lb.Server / YarpMinimal, e.g. a copy for A/B runs), NO_BUILD=1 (skip the build).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -91,13 +92,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+if [[ ${NO_BUILD:-0} != 1 ]]; then
 log "building (Release)"
-for project in samples/Lb.Server bench/proxy/Backend bench/proxy/YarpMinimal bench/proxy/AllocProbe; do
-    dotnet build "$root/$project" -c Release -nologo -v q >"$work/build.log" 2>&1 || { cat "$work/build.log" >&2; exit 1; }
-done
-lb_dll=$root/samples/Lb.Server/bin/Release/net10.0/Lb.Server.dll
+    for project in samples/Lb.Server bench/proxy/Backend bench/proxy/YarpMinimal bench/proxy/AllocProbe; do
+        dotnet build "$root/$project" -c Release -nologo -v q >"$work/build.log" 2>&1 || { cat "$work/build.log" >&2; exit 1; }
+    done
+fi
+lb_dll=${LB_DLL:-$root/samples/Lb.Server/bin/Release/net10.0/Lb.Server.dll}
 backend_dll=$root/bench/proxy/Backend/bin/Release/net10.0/Backend.dll
-yarp_dll=$root/bench/proxy/YarpMinimal/bin/Release/net10.0/YarpMinimal.dll
+yarp_dll=${YARP_DLL:-$root/bench/proxy/YarpMinimal/bin/Release/net10.0/YarpMinimal.dll}
 probe_dll=$root/bench/proxy/AllocProbe/bin/Release/net10.0/AllocProbe.dll
 
 # Waits until GET url answers 200 (or any status with ANY=1).
