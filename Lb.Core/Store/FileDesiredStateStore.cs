@@ -103,7 +103,9 @@ public sealed partial class FileDesiredStateStore : IDesiredStateStore, IDisposa
             var bytes = JsonSerializer.SerializeToUtf8Bytes(document, DesiredStateJson.PersistedTypeInfo);
             try
             {
-                DurableFile.WriteAllBytes(_path, bytes);
+                // fsync blocks for a disk flush; keep it off the caller's thread (with Kestrel's inline scheduling that
+                // thread also serves proxied connections). Not cancellable: a write that started is finished.
+                await Task.Run(() => DurableFile.WriteAllBytes(_path, bytes), CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
