@@ -1,9 +1,11 @@
+using System.Diagnostics;
 using Lb.AspNetCore.Diagnostics;
 using Lb.AspNetCore.Runtime;
 using Lb.Balancing;
 using Lb.Core.Options;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -13,18 +15,33 @@ namespace Lb.AspNetCore.Proxy;
 /// The data path: one snapshot read, route match, balancer pick, forward with YARP's <see cref="IHttpForwarder"/>,
 /// then the outcome feeds least-connection counts and passive health. Errors are short text bodies.
 /// </summary>
-internal sealed class ProxyHandler(
+internal sealed partial class ProxyHandler(
     RuntimeManager runtime,
     IHttpForwarder forwarder,
     ClientAddressResolver clients,
     ProxyMetrics metrics,
-    IOptions<LbNodeOptions> options)
+    IOptions<LbNodeOptions> options,
+    ILoggerFactory loggerFactory)
 {
     private readonly LbTransformer _transformer = new(options.Value.NodeId.Length > 0 ? options.Value.NodeId : null);
+    private readonly ILogger? _accessLog = options.Value.AccessLog ? loggerFactory.CreateLogger("Lb.AccessLog") : null;
 
     public async Task InvokeAsync(HttpContext context)
     {
-        var started = metrics.Start();
+        var started = _accessLog is null ? metrics.Start() : Stopwatch.GetTimestamp();
+        var (routeId, target) = await HandleAsync(context);
+        metrics.Request(routeId, context.Response.StatusCode, started);
+        if (_accessLog is not null)
+        {
+            var request = context.Request;
+            LogAccess(_accessLog, request.Method, request.Host.Value ?? "", request.Path.Value ?? "/", context.Response.StatusCode,
+                routeId ?? "-", target?.Address ?? "-", Stopwatch.GetElapsedTime(started).TotalMilliseconds, context.Connection.RemoteIpAddress?.ToString() ?? "-");
+        }
+    }
+
+    /// <summary>Serves one request; returns the matched route and the last target tried, for metrics and the access log.</summary>
+    private async ValueTask<(string? RouteId, UpstreamTarget? Target)> HandleAsync(HttpContext context)
+    {
         var snapshot = runtime.Current;
         var request = context.Request;
         var path = request.Path.Value;
@@ -32,16 +49,14 @@ internal sealed class ProxyHandler(
         if (route is null)
         {
             await ErrorAsync(context, StatusCodes.Status404NotFound, "no matching route");
-            metrics.Request(null, context.Response.StatusCode, started);
-            return;
+            return (null, null);
         }
 
         var rt = snapshot.RouteRuntimes[route.PriorityIndex];
         if (rt.Balancer is null || rt.Forwarding is null)
         {
             await ErrorAsync(context, StatusCodes.Status502BadGateway, "matched upstream pool does not exist");
-            metrics.Request(route.Id, context.Response.StatusCode, started);
-            return;
+            return (route.Id, null);
         }
 
         // Only the policies that read them get the connection's addresses or the sticky cookie: resolving the client
@@ -73,8 +88,7 @@ internal sealed class ProxyHandler(
         if (pick.Target is null)
         {
             await ErrorAsync(context, StatusCodes.Status503ServiceUnavailable, "matched upstream pool has no healthy targets");
-            metrics.Request(route.Id, context.Response.StatusCode, started);
-            return;
+            return (route.Id, null);
         }
 
         var outcome = await ForwardAsync(context, rt, pick);
@@ -87,6 +101,7 @@ internal sealed class ProxyHandler(
                 context.Response.StatusCode = StatusCodes.Status200OK;
                 context.Features.Set<IForwarderErrorFeature>(null);
                 await ForwardAsync(context, rt, retry);
+                return (route.Id, retry.Target);
             }
             else
             {
@@ -94,7 +109,7 @@ internal sealed class ProxyHandler(
                 await WriteForwardErrorAsync(context, outcome.Error);
             }
         }
-        metrics.Request(route.Id, context.Response.StatusCode, started);
+        return (route.Id, pick.Target);
     }
 
     private async Task<(bool Retry, ForwarderError Error)> ForwardAsync(HttpContext context, RouteRuntime rt, PickResult pick)
@@ -173,6 +188,9 @@ internal sealed class ProxyHandler(
         // Client cancellations get the same status the forwarder chose; nobody reads the body.
         return ErrorAsync(context, context.Response.StatusCode is >= 400 and not 502 ? context.Response.StatusCode : StatusCodes.Status502BadGateway, "proxy upstream error: " + detail);
     }
+
+    [LoggerMessage(EventId = 6101, Level = LogLevel.Information, Message = "{Method} {Host}{Path} {Status} route={Route} target={Target} {DurationMs:0.###}ms client={Client}")]
+    private static partial void LogAccess(ILogger logger, string method, string host, string path, int status, string route, string target, double durationMs, string client);
 
     private static Task ErrorAsync(HttpContext context, int status, string message)
     {

@@ -57,6 +57,9 @@ public sealed class LbNodeOptions
     /// <summary>PEM private key file matching <see cref="ProxyTlsCertificate"/>.</summary>
     public string ProxyTlsKey { get; set; } = "";
 
+    /// <summary>Log one line per proxied request (category <c>Lb.AccessLog</c>, level Information). Off by default: it costs CPU.</summary>
+    public bool AccessLog { get; set; }
+
     /// <summary>Fills empty values with the defaults, as the reference does.</summary>
     public void ApplyDefaults()
     {

@@ -203,5 +203,6 @@ internal static class ServeCommand
         to.TrustedProxies = [.. from.TrustedProxies];
         to.ProxyTlsCertificate = from.ProxyTlsCertificate;
         to.ProxyTlsKey = from.ProxyTlsKey;
+        to.AccessLog = from.AccessLog;
     }
 }

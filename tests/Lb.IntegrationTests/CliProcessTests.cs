@@ -68,6 +68,7 @@ public sealed class CliProcessTests : IDisposable
             Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(5), $"took {stopwatch.Elapsed} to stop");
             Assert.True(server.ExitCode == 0, output.ToString());
             Assert.Contains($"lb: listening on {proxy}", output.ToString(), StringComparison.Ordinal);
+            Assert.Matches(@"GET cli\.test/api/info 200 route=r1 target=127\.0\.0\.1:\d+ [\d.]+ms client=127\.0\.0\.1", output.ToString());
             Assert.True(File.Exists(Path.Combine(_dir.Path, "state", "desired-state.json")));
         }
         finally
@@ -114,7 +115,7 @@ public sealed class CliProcessTests : IDisposable
     {
         var (proxyPort, adminPort) = (ClosedPort.Get(), ClosedPort.Get());
         await File.WriteAllTextAsync(Path.Combine(_dir.Path, "app.json"),
-            $$"""{"proxyListenAddr":"127.0.0.1:{{proxyPort}}","dashboardListenAddr":"127.0.0.1:{{adminPort}}","raftDataDir":"state","nodeId":"cli-1"}""", TestContext.Current.CancellationToken);
+            $$"""{"proxyListenAddr":"127.0.0.1:{{proxyPort}}","dashboardListenAddr":"127.0.0.1:{{adminPort}}","raftDataDir":"state","nodeId":"cli-1","accessLog":true}""", TestContext.Current.CancellationToken);
         var server = Start(_dir.Path, "serve", "app.json");
         var output = new System.Text.StringBuilder();
         server.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
