@@ -62,6 +62,15 @@ internal sealed class PrometheusExporter : IDisposable
     /// <summary>Renders the current values (observable instruments are sampled now).</summary>
     public string Render()
     {
+        // Observable instruments report their whole current set at each scrape; dropping the previous samples first
+        // keeps series of removed targets or pools from lingering with a stale value.
+        foreach (var key in _series.Keys)
+        {
+            if (key.Instrument.IsObservable)
+            {
+                _series.TryRemove(key, out _);
+            }
+        }
         _listener.RecordObservableInstruments();
         var text = new StringBuilder();
         foreach (var group in _series.GroupBy(s => s.Key.Instrument).OrderBy(g => g.Key.Name, StringComparer.Ordinal))

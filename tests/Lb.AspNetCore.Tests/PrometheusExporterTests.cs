@@ -34,6 +34,20 @@ public class PrometheusExporterTests
     }
 
     [Fact]
+    public void Observable_series_that_are_no_longer_reported_disappear()
+    {
+        using var exporter = new PrometheusExporter();
+        using var meter = new Meter("Lb.Test." + Guid.NewGuid().ToString("N"));
+        string[] targets = ["a:1", "b:1"];
+        meter.CreateObservableGauge("lb.test.active", () => targets.Select(t => new Measurement<long>(1, new KeyValuePair<string, object?>("target", t))));
+        Assert.Contains("lb_test_active{target=\"b:1\"} 1", exporter.Render(), StringComparison.Ordinal);
+        targets = ["a:1"];
+        var text = exporter.Render();
+        Assert.Contains("lb_test_active{target=\"a:1\"} 1", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("b:1", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Recording_an_existing_series_allocates_nothing()
     {
         using var exporter = new PrometheusExporter();
