@@ -91,7 +91,7 @@ internal sealed partial class ProxyHandler(
             return (route.Id, null);
         }
 
-        var outcome = await ForwardAsync(context, rt, pick);
+        var outcome = await ForwardAsync(context, rt, pick, mayRetry: true);
         if (outcome.Retry && !context.Response.HasStarted)
         {
             // Nothing reached the upstream and nothing reached the client: another target gets the request once.
@@ -100,7 +100,7 @@ internal sealed partial class ProxyHandler(
             {
                 context.Response.StatusCode = StatusCodes.Status200OK;
                 context.Features.Set<IForwarderErrorFeature>(null);
-                await ForwardAsync(context, rt, retry);
+                await ForwardAsync(context, rt, retry, mayRetry: false);
                 return (route.Id, retry.Target);
             }
             else
@@ -112,7 +112,12 @@ internal sealed partial class ProxyHandler(
         return (route.Id, pick.Target);
     }
 
-    private async Task<(bool Retry, ForwarderError Error)> ForwardAsync(HttpContext context, RouteRuntime rt, PickResult pick)
+    /// <summary>
+    /// Forwards to the picked target. Returns Retry=true, without answering the client, only when
+    /// <paramref name="mayRetry"/> and the connection was refused before anything was sent; otherwise any failure has
+    /// been answered.
+    /// </summary>
+    private async Task<(bool Retry, ForwarderError Error)> ForwardAsync(HttpContext context, RouteRuntime rt, PickResult pick, bool mayRetry)
     {
         var target = pick.Target!;
         var forwarding = rt.Forwarding!;
@@ -125,7 +130,7 @@ internal sealed partial class ProxyHandler(
         {
             var error = await forwarder.SendAsync(context, forwarding.Destinations[target], forwarding.Invoker, forwarding.RequestConfig, _transformer);
             outcome = Classify(context, error);
-            var canRetry = error == ForwarderError.Request && IsConnectFailure(context) && !HasBody(context.Request);
+            var canRetry = mayRetry && error == ForwarderError.Request && IsConnectFailure(context) && !HasBody(context.Request);
             if (error != ForwarderError.None && !canRetry)
             {
                 await WriteForwardErrorAsync(context, error);

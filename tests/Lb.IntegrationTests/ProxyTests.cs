@@ -187,6 +187,16 @@ public sealed class ProxyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task When_the_retry_target_refuses_too_the_client_gets_a_502_with_the_error()
+    {
+        string[] dead = [$"127.0.0.1:{ClosedPort.Get()}", $"127.0.0.1:{ClosedPort.Get()}"];
+        await _lb.PutConfigAsync(Configs.SingleRoute("alldead.test", "round_robin", dead));
+        using var response = await GetAsync("alldead.test", "/");
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.StartsWith("proxy upstream error: ", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_upstream_slower_than_the_response_timeout_gives_504()
     {
         var backends = await BackendsAsync("slow");
