@@ -135,13 +135,8 @@ internal sealed class AdminApi(
             expected = fromHeader;
         }
 
-        var validation = DesiredStateValidator.Validate(document.Config, limits);
-        if (!validation.IsValid)
-        {
-            await AdminResponses.ErrorAsync(context, 422, "validation failed", "validation_failed", ToApi(validation));
-            return;
-        }
-
+        // The store validates before it writes anything (and a replicated store before it proposes), so an invalid
+        // document comes back as StoreWriteStatus.Invalid below; validating here as well would only do it twice.
         var desired = store.Current.State with { Config = document.Config };
         var result = await store.PutAsync(desired, expected, context.RequestAborted);
         switch (result.Status)
