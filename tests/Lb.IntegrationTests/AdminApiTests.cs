@@ -154,16 +154,43 @@ public sealed partial class AdminApiTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Metrics_are_exported_in_prometheus_text_format()
+    public async Task Metrics_count_exactly_this_servers_requests_even_with_another_server_in_the_process()
     {
+        await using var other = await LbServer.StartAsync();
         await _lb.PutConfigAsync(ValidConfig);
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/");
-        request.Headers.Host = "nobody.test";
-        (await _lb.Proxy.SendAsync(request, TestContext.Current.CancellationToken)).Dispose();
+        for (var i = 0; i < 3; i++)
+        {
+            await ProxyGetAsync(_lb, "nobody.test");
+        }
+        for (var i = 0; i < 5; i++)
+        {
+            await ProxyGetAsync(other, "nobody.test");
+        }
+
         var (status, body) = await SendAsync(HttpMethod.Get, "/metrics");
         Assert.Equal(HttpStatusCode.OK, status);
-        Assert.Contains("lb_proxy_requests", body, StringComparison.Ordinal);
+        Assert.Contains("# TYPE lb_proxy_requests_total counter", body, StringComparison.Ordinal);
+        Assert.Equal(["lb_proxy_requests_total{route=\"(none)\",status_class=\"4xx\"} 3"], Samples(body, "lb_proxy_requests_total"));
+        Assert.Equal(["lb_proxy_request_duration_seconds_count{route=\"(none)\"} 3"], Samples(body, "lb_proxy_request_duration_seconds_count"));
+        // This server's pool has two targets, the other server has none: only ours are sampled.
+        Assert.Equal(2, Samples(body, "lb_proxy_active_requests{").Length);
+
+        using var otherMetrics = await other.Admin.GetAsync("/metrics", TestContext.Current.CancellationToken);
+        var otherBody = await otherMetrics.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(["lb_proxy_requests_total{route=\"(none)\",status_class=\"4xx\"} 5"], Samples(otherBody, "lb_proxy_requests_total"));
+        Assert.Empty(Samples(otherBody, "lb_proxy_active_requests{"));
     }
+
+    private static async Task ProxyGetAsync(LbServer server, string host)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/");
+        request.Headers.Host = host;
+        using var response = await server.Proxy.SendAsync(request, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+
+    private static string[] Samples(string metrics, string prefix) =>
+        [.. metrics.Split('\n').Where(l => l.StartsWith(prefix, StringComparison.Ordinal))];
 
     [GeneratedRegex("\"\\d{4}-\\d{2}-\\d{2}T[^\"]+Z\"")]
     private static partial Regex TimestampPattern();
