@@ -103,9 +103,14 @@ public sealed class ProxyTests : IAsyncLifetime
     {
         var backends = await BackendsAsync("slow", "fast");
         await _lb.PutConfigAsync(Configs.SingleRoute("least.test", "least_connection", backends));
-        var held = GetAsync("least.test", "/sleep/1500");
-        await WaitUntilAsync(() => backends[0].Requests + backends[1].Requests >= 1);
+        var held = GetAsync("least.test", "/hold");
+        await WaitUntilAsync(() => backends[0].Held + backends[1].Held == 1);
         using var second = await GetAsync("least.test", "/api/info");
+        Assert.False(held.IsCompleted);
+        foreach (var backend in backends)
+        {
+            backend.ReleaseHeld();
+        }
         using var first = await held;
         Assert.NotEqual(BackendOf(first), BackendOf(second));
         var runtime = await _lb.GetJsonAsync<System.Text.Json.JsonElement>("/api/runtime");
@@ -239,12 +244,13 @@ public sealed class ProxyTests : IAsyncLifetime
     public async Task A_config_change_keeps_a_healthy_verdict_and_in_flight_requests()
     {
         var backends = await BackendsAsync("a", "b");
-        var check = ""","health_check":{"path":"/health","interval":"200ms","timeout":"100ms","expect_status":200}""";
+        // A generous probe timeout: a slow machine must not take the healthy target out; "b" answers 500 at once.
+        var check = ""","health_check":{"path":"/health","interval":"10s","timeout":"5s","expect_status":200}""";
         backends[1].HealthStatus = 500;
         await _lb.PutConfigAsync(Configs.SingleRoute("keep.test", "round_robin", [backends[0].Address, backends[1].Address], check));
         await WaitUntilAsync(async () => (await _lb.GetJsonAsync<System.Text.Json.JsonElement>("/api/status")).GetProperty("runtime").GetProperty("healthy_target_count").GetInt32() == 1);
-        var inFlight = GetAsync("keep.test", "/sleep/800");
-        await Task.Delay(100, TestContext.Current.CancellationToken);
+        var inFlight = GetAsync("keep.test", "/hold");
+        await backends[0].WaitForHeldAsync();
         // An unrelated change: the unhealthy target must stay out and the running request must finish.
         await _lb.PutConfigAsync(Configs.SingleRoute("keep.test", "round_robin", [backends[0].Address, backends[1].Address], check).Replace("r1", "r2", StringComparison.Ordinal));
         for (var i = 0; i < 6; i++)
@@ -252,8 +258,50 @@ public sealed class ProxyTests : IAsyncLifetime
             using var response = await GetAsync("keep.test", "/");
             Assert.Equal("a", BackendOf(response));
         }
+        Assert.False(inFlight.IsCompleted);
+        backends[0].ReleaseHeld();
         using var finished = await inFlight;
         Assert.Equal(HttpStatusCode.OK, finished.StatusCode);
+        Assert.Equal("a", await finished.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task Removing_a_pool_closes_its_idle_connections_to_the_backend()
+    {
+        var backends = await BackendsAsync("old", "new");
+        await WaitUntilAsync(() => backends[0].OpenConnections == 0); // the warm-up connection is gone
+        await _lb.PutConfigAsync(Configs.SingleRoute("pool.test", "round_robin", [backends[0].Address]));
+        using (var response = await GetAsync("pool.test", "/"))
+        {
+            Assert.Equal("old", BackendOf(response));
+        }
+        Assert.Equal(1, backends[0].OpenConnections); // kept alive in the pool's connection pool
+
+        await _lb.PutConfigAsync(Configs.SingleRoute("pool.test", "round_robin", [backends[1].Address]).Replace("\"pool\"", "\"other\"", StringComparison.Ordinal));
+        await WaitUntilAsync(() => backends[0].OpenConnections == 0);
+        using var after = await GetAsync("pool.test", "/");
+        Assert.Equal("new", BackendOf(after));
+    }
+
+    [Fact]
+    public async Task A_removed_pool_keeps_its_connection_for_an_in_flight_request_and_closes_it_after()
+    {
+        var backends = await BackendsAsync("old", "new");
+        await WaitUntilAsync(() => backends[0].OpenConnections == 0);
+        await _lb.PutConfigAsync(Configs.SingleRoute("drain.test", "round_robin", [backends[0].Address]));
+        var inFlight = GetAsync("drain.test", "/hold");
+        await backends[0].WaitForHeldAsync();
+
+        await _lb.PutConfigAsync(Configs.SingleRoute("drain.test", "round_robin", [backends[1].Address]).Replace("\"pool\"", "\"other\"", StringComparison.Ordinal));
+        backends[0].ReleaseHeld();
+        using (var finished = await inFlight)
+        {
+            Assert.Equal(HttpStatusCode.OK, finished.StatusCode);
+            Assert.Equal("old", await finished.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        }
+        // The next configuration change sweeps the retired pool, now idle.
+        await _lb.PutConfigAsync(Configs.SingleRoute("drain2.test", "round_robin", [backends[1].Address]).Replace("\"pool\"", "\"other\"", StringComparison.Ordinal));
+        await WaitUntilAsync(() => backends[0].OpenConnections == 0);
     }
 
     internal static async Task WaitUntilAsync(Func<bool> condition) => await WaitUntilAsync(() => Task.FromResult(condition()));
