@@ -171,8 +171,8 @@ public sealed class ProxyTests : IAsyncLifetime
     public async Task A_refused_connection_is_retried_on_another_target()
     {
         var backends = await BackendsAsync("alive");
-        var dead = $"127.0.0.1:{ClosedPort.Get()}";
-        await _lb.PutConfigAsync(Configs.SingleRoute("retry.test", "round_robin", [dead, backends[0].Address]));
+        using var dead = new RefusingPort();
+        await _lb.PutConfigAsync(Configs.SingleRoute("retry.test", "round_robin", [dead.Address, backends[0].Address]));
         for (var i = 0; i < 6; i++)
         {
             using var response = await GetAsync("retry.test", "/");
@@ -184,8 +184,8 @@ public sealed class ProxyTests : IAsyncLifetime
     [Fact]
     public async Task A_refused_connection_with_no_other_target_is_502()
     {
-        var dead = $"127.0.0.1:{ClosedPort.Get()}";
-        await _lb.PutConfigAsync(Configs.SingleRoute("dead.test", "round_robin", [dead]));
+        using var dead = new RefusingPort();
+        await _lb.PutConfigAsync(Configs.SingleRoute("dead.test", "round_robin", [dead.Address]));
         using var response = await GetAsync("dead.test", "/");
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
         Assert.StartsWith("proxy upstream error: ", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
@@ -194,8 +194,9 @@ public sealed class ProxyTests : IAsyncLifetime
     [Fact]
     public async Task When_the_retry_target_refuses_too_the_client_gets_a_502_with_the_error()
     {
-        string[] dead = [$"127.0.0.1:{ClosedPort.Get()}", $"127.0.0.1:{ClosedPort.Get()}"];
-        await _lb.PutConfigAsync(Configs.SingleRoute("alldead.test", "round_robin", dead));
+        using var dead1 = new RefusingPort();
+        using var dead2 = new RefusingPort();
+        await _lb.PutConfigAsync(Configs.SingleRoute("alldead.test", "round_robin", [dead1.Address, dead2.Address]));
         using var response = await GetAsync("alldead.test", "/");
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
         Assert.StartsWith("proxy upstream error: ", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);

@@ -213,13 +213,24 @@ public sealed class TestBackend : IAsyncDisposable
     }
 }
 
-/// <summary>Ports that refuse connections: bound once, then released.</summary>
-public static class ClosedPort
+/// <summary>
+/// A loopback port that refuses connections for as long as this object lives: the socket is bound (so nobody else can
+/// take the port) but never listens, so a connection attempt is answered with a reset.
+/// </summary>
+public sealed class RefusingPort : IDisposable
 {
-    public static int Get()
+    private readonly System.Net.Sockets.Socket _socket = new(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+
+    public RefusingPort()
     {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        _socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        Port = ((IPEndPoint)_socket.LocalEndPoint!).Port;
     }
+
+    public int Port { get; }
+
+    /// <summary><c>127.0.0.1:port</c>, the form an upstream is configured with.</summary>
+    public string Address => $"127.0.0.1:{Port}";
+
+    public void Dispose() => _socket.Dispose();
 }
