@@ -305,6 +305,46 @@ public sealed class ProxyTests : IAsyncLifetime
         await WaitUntilAsync(() => backends[0].OpenConnections == 0);
     }
 
+    [Fact]
+    public async Task A_request_with_a_body_to_a_refusing_target_is_not_retried()
+    {
+        var backends = await BackendsAsync("alive");
+        using var dead = new RefusingPort();
+        await _lb.PutConfigAsync(Configs.SingleRoute("body.test", "round_robin", [dead.Address, backends[0].Address]));
+        // Round robin starts at the first target in config order: the refusing one.
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/count") { Content = new StringContent("a body that must not be replayed") };
+        request.Headers.Host = "body.test";
+        using var response = await _lb.Proxy.SendAsync(request, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.StartsWith("proxy upstream error: ", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+        Assert.Equal(0, backends[0].Requests);
+
+        // The same request without a body is retried on the live target.
+        using var get = await GetAsync("body.test", "/");
+        Assert.Equal("alive", BackendOf(get));
+    }
+
+    [Fact]
+    public async Task A_backend_that_never_accepts_fails_after_the_pool_connect_timeout()
+    {
+        // A listener with a full accept queue: the kernel drops further SYNs, so a connect neither succeeds nor is refused.
+        using var listener = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(0);
+        var port = ((IPEndPoint)listener.LocalEndPoint!).Port;
+        using var filler = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        await filler.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), TestContext.Current.CancellationToken);
+
+        await _lb.PutConfigAsync(Configs.SingleRoute("connect.test", "round_robin", [$"127.0.0.1:{port}"], ""","connect_timeout":"1s","response_timeout":"2m" """));
+        var started = DateTime.UtcNow;
+        using var response = await GetAsync("connect.test", "/");
+        var took = DateTime.UtcNow - started;
+
+        Assert.True(response.StatusCode is HttpStatusCode.BadGateway or HttpStatusCode.GatewayTimeout, $"answered {(int)response.StatusCode}");
+        // Generous: far above the 1 s connect timeout, far below the 2 min response timeout and the kernel's SYN retries.
+        Assert.True(took < TimeSpan.FromSeconds(45), $"took {took}: the connect timeout was not applied");
+    }
+
     internal static async Task WaitUntilAsync(Func<bool> condition) => await WaitUntilAsync(() => Task.FromResult(condition()));
 
     internal static async Task WaitUntilAsync(Func<Task<bool>> condition)
@@ -315,5 +355,49 @@ public sealed class ProxyTests : IAsyncLifetime
             Assert.True(DateTime.UtcNow < deadline, "condition not reached within 20 s");
             await Task.Delay(50);
         }
+    }
+}
+
+/// <summary>A node that trusts no proxy: forwarding headers its clients send must not change whom the balancer sees.</summary>
+public sealed class UntrustedPeerTests : IAsyncLifetime
+{
+    private LbServer _lb = null!;
+    private readonly List<TestBackend> _backends = [];
+
+    public async ValueTask InitializeAsync()
+    {
+        _lb = await LbServer.StartAsync(o => o.TrustedProxies = []);
+        foreach (var name in new[] { "a", "b", "c" })
+        {
+            _backends.Add(await TestBackend.StartAsync(name));
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _lb.DisposeAsync();
+        foreach (var backend in _backends)
+        {
+            await backend.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Forwarding_headers_from_an_untrusted_peer_do_not_move_the_client()
+    {
+        await _lb.PutConfigAsync(Configs.SingleRoute("untrusted.test", "5_tuple_hash", [.. _backends]));
+        var chosen = new HashSet<string>();
+        for (var i = 1; i <= 12; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/");
+            request.Headers.Host = "untrusted.test";
+            request.Headers.Add("X-Forwarded-For", $"203.0.113.{i}");
+            request.Headers.Add("Forwarded", $"for=198.51.100.{i}");
+            using var response = await _lb.Proxy.SendAsync(request, TestContext.Current.CancellationToken);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            chosen.Add(response.Headers.GetValues("X-Backend").Single());
+        }
+        // Twelve distinct claimed clients would spread over three backends if the headers were believed.
+        Assert.Single(chosen);
     }
 }
