@@ -37,7 +37,7 @@ passed=$(sum succeeded); failed=$(sum failed); skipped=$(sum skipped)
 # A test project whose process ended with an exit code other than 0 (passed), 2 (tests failed) or 8 (no tests ran)
 # crashed or was aborted: name it, and count it as one failure because its remaining tests never ran.
 crashed=$(awk '/\.dll \(.*\) failed \(/ { project = $1; sub(/.*\//, "", project); sub(/\.dll$/, "", project) }
-               /^Exit code: / { if (project != "" && $3 != 0 && $3 != 2 && $3 != 8) print project " (exit code " $3 ")"; project = "" }' "$log")
+               /^Exit code: / { if (project != "" && $3 != 0 && $3 != 2 && $3 != 8) print project " (exit code " $3 ")"; project = "" }' "$log" | sort -u)
 if [ -n "$crashed" ]; then
   while IFS= read -r project; do
     echo "test.sh: test project $project crashed; its tests that did not run are not counted"
