@@ -4,9 +4,9 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 
-# command-on-PATH -> Debian package that provides it, for tests that shell out to a tool. Empty: no test does yet
-# (the suite sends signals and opens sockets itself); a test that needs e.g. `ip` adds [ip]=iproute2 here.
-declare -A needs=()
+# command-on-PATH -> Debian package that provides it, for tests that shell out to a tool. The README walkthrough test
+# runs the README's commands (curl) in a network namespace of its own (unshare, setsid, ip).
+declare -A needs=([curl]=curl [unshare]=util-linux [setsid]=util-linux [ip]=iproute2 [git]=git)
 missing=()
 for cmd in "${!needs[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${needs[$cmd]}")
