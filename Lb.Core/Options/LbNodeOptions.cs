@@ -15,6 +15,9 @@ public sealed class LbNodeOptions
     /// <summary>Default of <see cref="RaftDataDir"/>.</summary>
     public const string DefaultRaftDataDir = "data/raft";
 
+    /// <summary>Default of <see cref="DrainTimeout"/>.</summary>
+    public const string DefaultDrainTimeout = "10s";
+
     /// <summary>Proxy listener, Go style <c>host:port</c>; an empty host means all interfaces.</summary>
     public string ProxyListenAddr { get; set; } = DefaultProxyListenAddr;
 
@@ -60,6 +63,12 @@ public sealed class LbNodeOptions
     /// <summary>Log one line per proxied request (category <c>Lb.AccessLog</c>, level Information). Off by default: it costs CPU.</summary>
     public bool AccessLog { get; set; }
 
+    /// <summary>
+    /// On SIGTERM/SIGINT the node stops accepting connections and lets requests in flight finish for at most this long
+    /// (Go duration, e.g. <c>"30s"</c>) before it cuts them and exits.
+    /// </summary>
+    public string DrainTimeout { get; set; } = DefaultDrainTimeout;
+
     /// <summary>Fills empty values with the defaults, as the reference does.</summary>
     public void ApplyDefaults()
     {
@@ -74,6 +83,10 @@ public sealed class LbNodeOptions
         if (string.IsNullOrWhiteSpace(RaftDataDir))
         {
             RaftDataDir = DefaultRaftDataDir;
+        }
+        if (string.IsNullOrWhiteSpace(DrainTimeout))
+        {
+            DrainTimeout = DefaultDrainTimeout;
         }
     }
 }

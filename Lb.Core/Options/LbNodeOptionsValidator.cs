@@ -40,6 +40,10 @@ internal sealed class LbNodeOptionsValidator : IValidateOptions<LbNodeOptions>
                 failures.Add($"{key} '{value}' must be host:port with a port between 1 and 65535, e.g. \"10.0.0.11:7000\"");
             }
         }
+        if (!GoDuration.TryParse(o.DrainTimeout, out _, out var drainError))
+        {
+            failures.Add($"drainTimeout '{o.DrainTimeout}' {drainError}; e.g. \"30s\"");
+        }
         if (o.AdminToken.Length is > 0 and < 16)
         {
             failures.Add("adminToken must be at least 16 characters; generate one with: openssl rand -hex 24");

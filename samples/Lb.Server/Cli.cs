@@ -32,7 +32,9 @@ internal static class Cli
             await Console.Error.WriteLineAsync("Run with --help for usage.");
             return Usage;
         }
-        return await parsed.InvokeAsync();
+        // Termination signals belong to the host, which drains for drainTimeout; System.CommandLine's own handler
+        // would end the process after 2 s (exit 143) with requests still in flight.
+        return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
     }
 
     private static RootCommand Build()

@@ -3,6 +3,7 @@ using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Lb.AspNetCore;
 using Lb.Core.Options;
+using Lb.Core.Spec;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -107,7 +108,10 @@ internal static class ServeCommand
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", level <= LogLevel.Debug ? level : LogLevel.None);
         // The proxy answers every upstream failure itself; YARP's per-request warnings would flood the log.
         builder.Logging.AddFilter("Yarp", level <= LogLevel.Debug ? level : LogLevel.Error);
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
+        // SIGTERM/SIGINT: Kestrel stops accepting at once, then in-flight requests get up to drainTimeout to finish.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = GoDuration.TryParse(node.DrainTimeout, out var drain, out _)
+            ? drain
+            : GoDuration.Parse(LbNodeOptions.DefaultDrainTimeout));
 
         builder.Services.AddLoadBalancer(configure: o => Copy(node, o)).AddAspNetCore();
 
@@ -204,5 +208,6 @@ internal static class ServeCommand
         to.ProxyTlsCertificate = from.ProxyTlsCertificate;
         to.ProxyTlsKey = from.ProxyTlsKey;
         to.AccessLog = from.AccessLog;
+        to.DrainTimeout = from.DrainTimeout;
     }
 }
