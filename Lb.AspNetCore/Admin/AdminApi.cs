@@ -269,7 +269,7 @@ internal sealed class AdminApi(
             State = "unconfigured",
             NodeId = _node.NodeId.Length > 0 ? _node.NodeId : null,
             RaftAdvertiseAddr = _node.RaftAdvertiseAddr.Length > 0 ? _node.RaftAdvertiseAddr : null,
-            RaftDataDir = _node.RaftDataDir,
+            RaftDataDir = _node.DataDir,
             Mode = "standalone",
         }, AdminJsonContext.Relaxed.NodeClusterStatusView);
 

@@ -23,7 +23,8 @@ internal sealed partial class ProxyHandler(
     IOptions<LbNodeOptions> options,
     ILoggerFactory loggerFactory)
 {
-    private readonly LbTransformer _transformer = new(options.Value.NodeId.Length > 0 ? options.Value.NodeId : null);
+    private readonly LbTransformer _transformer = new(options.Value.NodeId.Length > 0 ? options.Value.NodeId : null,
+        options.Value.NodeHeader.Length > 0 ? options.Value.NodeHeader : LbNodeOptions.DefaultNodeHeader);
     private readonly ILogger? _accessLog = options.Value.AccessLog ? loggerFactory.CreateLogger("Lb.AccessLog") : null;
 
     public async Task InvokeAsync(HttpContext context)

@@ -14,7 +14,7 @@ public static class LoadBalancerServiceCollectionExtensions
 {
     /// <summary>
     /// Adds Lb's core services: node options (validated on start), the desired-state store (the single-node file
-    /// store in <c>raftDataDir</c> unless another package, such as Lb.Raft, registered one first) and
+    /// store in <c>dataDir</c> unless another package, such as Lb.Raft, registered one first) and
     /// <see cref="TimeProvider"/>. Safe to call more than once.
     /// </summary>
     /// <param name="services">The service collection.</param>
@@ -39,7 +39,7 @@ public static class LoadBalancerServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(DesiredStateLimits.Default);
         services.TryAddSingleton<IDesiredStateStore>(sp => new FileDesiredStateStore(
-            sp.GetRequiredService<IOptions<LbNodeOptions>>().Value.RaftDataDir,
+            sp.GetRequiredService<IOptions<LbNodeOptions>>().Value.DataDir,
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<DesiredStateLimits>(),
             sp.GetService<ILogger<FileDesiredStateStore>>()));

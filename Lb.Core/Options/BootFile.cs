@@ -1,12 +1,14 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Lb.Core.Json;
+using Lb.Core.Validation;
 
 namespace Lb.Core.Options;
 
 /// <summary>
-/// Loads a node's <c>app.json</c>: exactly one JSON object, known keys only (camelCase, as the reference), empty
-/// strings meaning the defaults. Errors name the file, the key and the fix.
+/// Loads a node's <c>app.json</c>: exactly one JSON object, known keys only (camelCase as the reference, or the
+/// snake_case that <c>/api/status</c> prints: <c>proxy_listen_addr</c>), empty strings meaning the defaults. Errors
+/// name the file, the key as written, the key meant and the fix.
 /// </summary>
 public static class BootFile
 {
@@ -43,17 +45,29 @@ public static class BootFile
             throw new BootFileException($"{source}: config must contain a single JSON object ({ex.Message})", ex);
         }
 
+        var (camel, written) = ToCamelCaseKeys(utf8, source);
         LbNodeOptions? options;
         try
         {
-            options = JsonSerializer.Deserialize(utf8, BootJsonContext.Default.LbNodeOptions);
+            options = JsonSerializer.Deserialize(camel, BootJsonContext.Default.LbNodeOptions);
         }
         catch (JsonException ex)
         {
-            var field = DesiredStateJson.FieldPath(ex.Path);
-            var detail = ex.Message.Contains("could not be mapped", StringComparison.Ordinal)
-                ? $"unknown field '{field}'. Known fields: {string.Join(", ", KnownFields)}"
-                : $"invalid value at '{field}': expected {(field == "trustedProxies" ? "an array of strings" : field is "adminReadRequiresToken" or "accessLog" ? "true or false" : "a string")}";
+            var key = DesiredStateJson.FieldPath(ex.Path);
+            var root = key.Split('[')[0];
+            var field = written.GetValueOrDefault(root, root) + key[root.Length..];
+            string detail;
+            if (ex.Message.Contains("could not be mapped", StringComparison.Ordinal))
+            {
+                var meant = Suggestions.Closest(field, KnownFields);
+                detail = meant is not null
+                    ? $"unknown field '{field}': did you mean '{meant}'?"
+                    : $"unknown field '{field}'. Known fields: {string.Join(", ", KnownFields)}";
+            }
+            else
+            {
+                detail = $"invalid value at '{field}': expected {(root == "trustedProxies" ? "an array of strings" : root is "adminReadRequiresToken" or "accessLog" ? "true or false" : "a string")}";
+            }
             throw new BootFileException($"{source}: {detail}", ex);
         }
         options ??= new LbNodeOptions();
@@ -65,10 +79,47 @@ public static class BootFile
         return options;
     }
 
+    /// <summary>
+    /// Rewrites the top-level keys to camelCase (<c>proxy_listen_addr</c> → <c>proxyListenAddr</c>) and returns which
+    /// key each came from, so errors can quote the file. The same key written both ways is an error, not a silent pick.
+    /// </summary>
+    private static (byte[] Json, Dictionary<string, string> Written) ToCamelCaseKeys(ReadOnlySpan<byte> utf8, string source)
+    {
+        var written = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        using var document = JsonDocument.Parse(utf8.ToArray());
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            foreach (var property in document.RootElement.EnumerateObject())
+            {
+                var camel = ToCamelCase(property.Name);
+                if (!written.TryAdd(camel, property.Name))
+                {
+                    throw new BootFileException($"{source}: '{written[camel]}' and '{property.Name}' are the same key ({camel}); keep one");
+                }
+                writer.WritePropertyName(camel);
+                property.Value.WriteTo(writer);
+            }
+            writer.WriteEndObject();
+        }
+        return (buffer.ToArray(), written);
+    }
+
+    private static string ToCamelCase(string key)
+    {
+        if (!key.Contains('_', StringComparison.Ordinal))
+        {
+            return key;
+        }
+        var parts = key.Split('_', StringSplitOptions.RemoveEmptyEntries);
+        return string.Concat(parts.Select((p, i) => i == 0 ? p.ToLowerInvariant() : char.ToUpperInvariant(p[0]) + p[1..].ToLowerInvariant()));
+    }
+
     /// <summary>The keys <c>app.json</c> accepts.</summary>
     public static IReadOnlyList<string> KnownFields { get; } =
     [
-        "proxyListenAddr", "dashboardListenAddr", "raftDataDir", "nodeId", "raftListenAddr", "raftAdvertiseAddr",
+        "proxyListenAddr", "dashboardListenAddr", "dataDir", "raftDataDir", "nodeId", "nodeHeader", "raftListenAddr", "raftAdvertiseAddr",
         "adminToken", "adminReadRequiresToken", "vipInterface", "trustedProxies", "proxyTlsCertificate", "proxyTlsKey", "accessLog", "drainTimeout",
     ];
 }

@@ -12,8 +12,11 @@ public sealed class LbNodeOptions
     /// <summary>Default of <see cref="DashboardListenAddr"/>.</summary>
     public const string DefaultDashboardListenAddr = ":9090";
 
-    /// <summary>Default of <see cref="RaftDataDir"/>.</summary>
-    public const string DefaultRaftDataDir = "data/raft";
+    /// <summary>Default of <see cref="DataDir"/>.</summary>
+    public const string DefaultDataDir = "data";
+
+    /// <summary>Default of <see cref="NodeHeader"/>.</summary>
+    public const string DefaultNodeHeader = "X-Lb-Node";
 
     /// <summary>Default of <see cref="DrainTimeout"/>.</summary>
     public const string DefaultDrainTimeout = "10s";
@@ -24,11 +27,20 @@ public sealed class LbNodeOptions
     /// <summary>Admin API and dashboard listener, Go style <c>host:port</c>.</summary>
     public string DashboardListenAddr { get; set; } = DefaultDashboardListenAddr;
 
-    /// <summary>The node's data directory (desired state, Raft log, node identity); relative to the working directory.</summary>
-    public string RaftDataDir { get; set; } = DefaultRaftDataDir;
+    /// <summary>
+    /// The node's data directory (desired state now; the Raft log and node identity with clustering); relative to
+    /// the working directory. Empty: <see cref="RaftDataDir"/> if set, else <c>data</c>.
+    /// </summary>
+    public string DataDir { get; set; } = "";
 
-    /// <summary>Node id (letters, digits, <c>.</c>, <c>_</c>, <c>-</c>); also sent upstream as <c>X-AjouLB-LB-Node</c>.</summary>
+    /// <summary>The reference's name for <see cref="DataDir"/>, still accepted; <see cref="DataDir"/> wins when both are set.</summary>
+    public string RaftDataDir { get; set; } = "";
+
+    /// <summary>Node id (letters, digits, <c>.</c>, <c>_</c>, <c>-</c>); also sent upstream in <see cref="NodeHeader"/>.</summary>
     public string NodeId { get; set; } = "";
+
+    /// <summary>Request header that tells upstreams which node proxied the request (<c>X-AjouLB-LB-Node</c> for the reference's backends).</summary>
+    public string NodeHeader { get; set; } = DefaultNodeHeader;
 
     /// <summary>Address the Raft transport binds, <c>host:port</c> (Raft issue).</summary>
     public string RaftListenAddr { get; set; } = "";
@@ -80,9 +92,13 @@ public sealed class LbNodeOptions
         {
             DashboardListenAddr = DefaultDashboardListenAddr;
         }
-        if (string.IsNullOrWhiteSpace(RaftDataDir))
+        if (string.IsNullOrWhiteSpace(DataDir))
         {
-            RaftDataDir = DefaultRaftDataDir;
+            DataDir = string.IsNullOrWhiteSpace(RaftDataDir) ? DefaultDataDir : RaftDataDir;
+        }
+        if (string.IsNullOrWhiteSpace(NodeHeader))
+        {
+            NodeHeader = DefaultNodeHeader;
         }
         if (string.IsNullOrWhiteSpace(DrainTimeout))
         {

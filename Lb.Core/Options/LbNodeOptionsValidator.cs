@@ -25,9 +25,13 @@ internal sealed class LbNodeOptionsValidator : IValidateOptions<LbNodeOptions>
         {
             failures.Add($"dashboardListenAddr '{o.DashboardListenAddr}' {e2}");
         }
-        if (o.RaftDataDir.IndexOfAny(Path.GetInvalidPathChars()) >= 0)
+        if (o.DataDir.IndexOfAny(Path.GetInvalidPathChars()) >= 0)
         {
-            failures.Add($"raftDataDir '{o.RaftDataDir}' is not a valid path");
+            failures.Add($"dataDir '{o.DataDir}' is not a valid path");
+        }
+        if (!o.NodeHeader.All(c => char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c, StringComparison.Ordinal)))
+        {
+            failures.Add($"nodeHeader '{o.NodeHeader}' is not an HTTP header name (letters, digits, '-'), e.g. \"X-Lb-Node\"");
         }
         if (o.NodeId.Length > 0 && (o.NodeId.Length > 128 || !o.NodeId.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-')))
         {

@@ -197,7 +197,9 @@ internal static class ServeCommand
     {
         to.ProxyListenAddr = from.ProxyListenAddr;
         to.DashboardListenAddr = from.DashboardListenAddr;
+        to.DataDir = from.DataDir;
         to.RaftDataDir = from.RaftDataDir;
+        to.NodeHeader = from.NodeHeader;
         to.NodeId = from.NodeId;
         to.RaftListenAddr = from.RaftListenAddr;
         to.RaftAdvertiseAddr = from.RaftAdvertiseAddr;

@@ -12,7 +12,7 @@ public class BootFileTests
     {
         var o = Parse("""{ "proxyListenAddr": ":8080", "dashboardListenAddr": ":9090", "raftDataDir": "/var/lib/lb/raft" }""");
         Assert.Equal(":8080", o.ProxyListenAddr);
-        Assert.Equal("/var/lib/lb/raft", o.RaftDataDir);
+        Assert.Equal("/var/lib/lb/raft", o.DataDir);
     }
 
     [Fact]
@@ -21,7 +21,7 @@ public class BootFileTests
         var o = Parse("""{ "proxyListenAddr": "" }""");
         Assert.Equal(LbNodeOptions.DefaultProxyListenAddr, o.ProxyListenAddr);
         Assert.Equal(LbNodeOptions.DefaultDashboardListenAddr, o.DashboardListenAddr);
-        Assert.Equal(LbNodeOptions.DefaultRaftDataDir, o.RaftDataDir);
+        Assert.Equal(LbNodeOptions.DefaultDataDir, o.DataDir);
     }
 
     [Fact]
@@ -58,6 +58,50 @@ public class BootFileTests
     {
         var ex = Assert.Throws<BootFileException>(() => Parse(json));
         Assert.Contains(message, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Keys_may_be_written_in_snake_case_as_api_status_prints_them()
+    {
+        var o = Parse("""{ "proxy_listen_addr": "127.0.0.1:8081", "dashboard_listen_addr": ":9091", "admin_read_requires_token": false, "trusted_proxies": ["10.0.0.0/8"] }""");
+        Assert.Equal("127.0.0.1:8081", o.ProxyListenAddr);
+        Assert.Equal(":9091", o.DashboardListenAddr);
+        Assert.Equal(["10.0.0.0/8"], o.TrustedProxies);
+    }
+
+    [Fact]
+    public void The_same_key_in_both_spellings_is_an_error_naming_both()
+    {
+        var ex = Assert.Throws<BootFileException>(() => Parse("""{ "proxy_listen_addr": ":1", "proxyListenAddr": ":2" }"""));
+        Assert.Contains("'proxy_listen_addr' and 'proxyListenAddr' are the same key", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{ "proxyListenAdr": ":1" }""", "unknown field 'proxyListenAdr': did you mean 'proxyListenAddr'?")]
+    [InlineData("""{ "proxy_listen_adr": ":1" }""", "unknown field 'proxy_listen_adr': did you mean 'proxyListenAddr'?")]
+    [InlineData("""{ "trusted_proxies": "10.0.0.1" }""", "invalid value at 'trusted_proxies': expected an array of strings")]
+    public void A_misspelled_or_mistyped_key_is_quoted_as_written_and_the_meant_key_is_named(string json, string message)
+    {
+        var ex = Assert.Throws<BootFileException>(() => Parse(json));
+        Assert.Contains(message, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_data_directory_is_dataDir_and_the_reference_raftDataDir_still_works()
+    {
+        Assert.Equal("data", Parse("{}").DataDir);
+        Assert.Equal("/srv/lb", Parse("""{ "dataDir": "/srv/lb" }""").DataDir);
+        Assert.Equal("/srv/old", Parse("""{ "raftDataDir": "/srv/old" }""").DataDir);
+        Assert.Equal("/srv/new", Parse("""{ "raftDataDir": "/srv/old", "dataDir": "/srv/new" }""").DataDir);
+    }
+
+    [Fact]
+    public void The_node_header_defaults_to_an_Lb_name_and_must_be_a_header_name()
+    {
+        Assert.Equal("X-Lb-Node", Parse("{}").NodeHeader);
+        Assert.Equal("X-AjouLB-LB-Node", Parse("""{ "nodeHeader": "X-AjouLB-LB-Node" }""").NodeHeader);
+        var ex = Assert.Throws<BootFileException>(() => Parse("""{ "nodeHeader": "X Lb: Node" }"""));
+        Assert.Contains("nodeHeader 'X Lb: Node' is not an HTTP header name", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

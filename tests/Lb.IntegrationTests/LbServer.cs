@@ -43,7 +43,7 @@ internal sealed class LbServer : IAsyncDisposable
         {
             ProxyListenAddr = "127.0.0.1:0",
             DashboardListenAddr = "127.0.0.1:0",
-            RaftDataDir = dataDir ?? owned!.Path,
+            DataDir = dataDir ?? owned!.Path,
             NodeId = "node-1",
         };
         configure?.Invoke(node);
@@ -91,5 +91,5 @@ internal static class Configs
 internal static class ServiceProviderExtensions
 {
     public static string GetDataDir(this IServiceProvider services) =>
-        Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Microsoft.Extensions.Options.IOptions<LbNodeOptions>>(services).Value.RaftDataDir;
+        Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Microsoft.Extensions.Options.IOptions<LbNodeOptions>>(services).Value.DataDir;
 }

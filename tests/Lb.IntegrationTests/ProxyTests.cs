@@ -223,7 +223,22 @@ public sealed class ProxyTests : IAsyncLifetime
         Assert.Equal("198.51.100.7, 127.0.0.1", headers["X-Forwarded-For"].ToString());
         Assert.Equal("http", headers["X-Forwarded-Proto"].ToString());
         Assert.Equal("hdr.test", headers["X-Forwarded-Host"].ToString());
-        Assert.Equal("node-1", headers["X-AjouLB-LB-Node"].ToString());
+        Assert.Equal("node-1", headers["X-Lb-Node"].ToString());
+        Assert.False(headers.ContainsKey("X-AjouLB-LB-Node"));
+    }
+
+    [Fact]
+    public async Task The_node_header_name_is_configurable_for_backends_that_expect_the_reference_name()
+    {
+        await using var backend = await TestBackend.StartAsync("ref");
+        await using var lb = await LbServer.StartAsync(o => o.NodeHeader = "X-AjouLB-LB-Node");
+        await lb.PutConfigAsync(Configs.SingleRoute("ref.test", "round_robin", backend));
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/");
+        request.Headers.Host = "ref.test";
+        using var response = await lb.Proxy.SendAsync(request, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("node-1", backend.LastHeaders!["X-AjouLB-LB-Node"].ToString());
+        Assert.False(backend.LastHeaders.ContainsKey("X-Lb-Node"));
     }
 
     [Fact]
