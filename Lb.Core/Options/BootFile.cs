@@ -42,7 +42,9 @@ public static class BootFile
         }
         catch (JsonException ex)
         {
-            throw new BootFileException($"{source}: config must contain a single JSON object ({ex.Message})", ex);
+            // The reader counts from 0; editors count lines and columns from 1.
+            var where = ex.LineNumber is { } line ? $"at line {line + 1}, column {(ex.BytePositionInLine ?? 0) + 1}: " : "";
+            throw new BootFileException($"{source}: malformed JSON {where}{Reason(ex)}", ex);
         }
 
         var (camel, written) = ToCamelCaseKeys(utf8, source);
@@ -77,6 +79,14 @@ public static class BootFile
             throw new BootFileException($"{source}: {string.Join("; ", failures)}");
         }
         return options;
+    }
+
+    /// <summary>The reader's explanation without its own 0-based position suffix.</summary>
+    private static string Reason(JsonException ex)
+    {
+        var message = ex.Message;
+        var cut = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
+        return (cut > 0 ? message[..cut] : message).TrimEnd(' ', '.') + ". The file must be a single JSON object such as {\"proxyListenAddr\": \":8080\"}";
     }
 
     /// <summary>

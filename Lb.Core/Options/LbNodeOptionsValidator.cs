@@ -21,9 +21,14 @@ internal sealed class LbNodeOptionsValidator : IValidateOptions<LbNodeOptions>
         {
             failures.Add($"proxyListenAddr '{o.ProxyListenAddr}' {e1}");
         }
-        if (!ListenAddress.TryParse(o.DashboardListenAddr, out _, out var e2))
+        if (!ListenAddress.TryParse(o.DashboardListenAddr, out var admin, out var e2))
         {
             failures.Add($"dashboardListenAddr '{o.DashboardListenAddr}' {e2}");
+        }
+        else if (ListenAddress.TryParse(o.ProxyListenAddr, out var proxy, out _) && proxy!.Port == admin!.Port && proxy.Port != 0
+            && (proxy.Host == admin.Host || proxy.Host.Length == 0 || admin.Host.Length == 0))
+        {
+            failures.Add($"proxyListenAddr '{o.ProxyListenAddr}' and dashboardListenAddr '{o.DashboardListenAddr}' are the same port; the admin API needs a port of its own, e.g. \":9090\"");
         }
         if (o.DataDir.IndexOfAny(Path.GetInvalidPathChars()) >= 0)
         {

@@ -195,7 +195,7 @@ public static class DesiredStateValidator
 
         if (route.Algorithm is { Length: > 0 } algorithm && !Algorithms.All.Contains(algorithm))
         {
-            errors.Add($"{at}.algorithm", ValidationCodes.UnknownAlgorithm, "algorithm must be one of: round_robin, sticky_cookie, 5_tuple_hash, least_connection", $"'{Clip(algorithm)}' is not one of them; omit the field for round_robin");
+            errors.Add($"{at}.algorithm", ValidationCodes.UnknownAlgorithm, "algorithm must be one of: round_robin, sticky_cookie, 5_tuple_hash, least_connection", AlgorithmHint(algorithm));
         }
 
         if (string.IsNullOrWhiteSpace(route.UpstreamPool))
@@ -327,6 +327,22 @@ public static class DesiredStateValidator
     private static bool IsValidId(string id, DesiredStateLimits l) =>
         id.Length <= Math.Min(l.MaxStringLength, 256)
         && id.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '.' or '_' or '-' or '~' or ':' or '/' or '@' or ' ');
+
+    /// <summary>HAProxy's and nginx's names for the same algorithms, and near-misses, get the Lb name as the hint.</summary>
+    private static string AlgorithmHint(string algorithm)
+    {
+        var alias = algorithm.ToLowerInvariant() switch
+        {
+            "roundrobin" or "round-robin" or "rr" => Algorithms.RoundRobin,
+            "leastconn" or "least_conn" or "least-conn" or "leastconnection" or "least_connections" => Algorithms.LeastConnection,
+            "source" or "hash" or "ip_hash" => Algorithms.FiveTupleHash,
+            "cookie" or "sticky" => Algorithms.StickyCookie,
+            _ => Suggestions.Closest(algorithm, Algorithms.All),
+        };
+        return alias is not null
+            ? $"'{Clip(algorithm)}' is not an Lb algorithm: did you mean '{alias}'?"
+            : $"'{Clip(algorithm)}' is not one of them; omit the field for round_robin";
+    }
 
     private static string Clip(string s) => s.Length <= 64 ? s : s[..64] + "…";
 

@@ -1,7 +1,7 @@
 namespace Lb.Core.Validation;
 
 /// <summary>"Did you mean ...?" for misspelled names: the closest known name by edit distance, if close enough.</summary>
-internal static class Suggestions
+public static class Suggestions
 {
     /// <summary>
     /// The known name closest to <paramref name="given"/> (case-insensitive, '_' and '-' ignored, so

@@ -55,7 +55,8 @@ internal static class ClientCommands
         validate.SetAction(async (r, ct) =>
         {
             var body = await ReadInputAsync(r.GetValue(validateFile)!, ct);
-            return body is null ? Cli.Failed : ValidateLocally(body);
+            var file = r.GetValue(validateFile)!;
+            return body is null ? Cli.Failed : ValidateLocally(body, file == "-" ? "standard input" : file);
         });
         config.Add(validate);
 
@@ -72,7 +73,7 @@ internal static class ClientCommands
 
     public static Command Cluster()
     {
-        var cluster = new Command("cluster", "Cluster lifecycle: status, bootstrap, join.");
+        var cluster = new Command("cluster", "Cluster state of this node (forming a cluster comes with the Raft store).");
 
         var dashboard = DashboardOption();
         var token = TokenOption();
@@ -87,8 +88,10 @@ internal static class ClientCommands
         var raftAdvertise = new Option<string>("--raft-advertise") { Description = "Raft address other nodes use, host:port", Required = true };
         var vipInterface = new Option<string?>("--vip-interface") { Description = "Interface that carries the VIP on this node" };
         var vipAddress = new Option<string?>("--vip-address") { Description = "Cluster VIP, IPv4 CIDR (e.g. 10.0.0.100/24)" };
+        // Hidden until the Raft store lands: today every node answers 501 raft_not_available.
         var bootstrap = new Command("bootstrap", "Make this node a one-node cluster seeded with its current configuration.")
             { nodeId, raftBind, raftAdvertise, vipInterface, vipAddress, bDashboard, bToken };
+        bootstrap.Hidden = true;
         bootstrap.SetAction(async (r, ct) =>
         {
             if (r.GetValue(vipAddress) is not null && r.GetValue(vipInterface) is null)
@@ -125,6 +128,7 @@ internal static class ClientCommands
         var jInterface = new Option<string?>("--vip-interface") { Description = "Interface that carries the VIP on this node" };
         var peers = new Option<string[]>("--peer") { Description = "Admin URL of a cluster member (repeatable)", Required = true, AllowMultipleArgumentsPerToken = false };
         var join = new Command("join", "Join an existing cluster through one of its members.") { jNodeId, jBind, jAdvertise, jInterface, peers, jDashboard, jToken };
+        join.Hidden = true;
         join.SetAction(async (r, ct) =>
         {
             var body = new JsonObject
@@ -147,12 +151,17 @@ internal static class ClientCommands
         return cluster;
     }
 
-    private static int ValidateLocally(byte[] body)
+    /// <summary>One problem, the same shape for local validation and API answers: <c>  field: message [code] - hint</c>.</summary>
+    private static void PrintProblem(string? field, string message, string? code, string? hint) =>
+        Console.Error.WriteLine($"  {(string.IsNullOrEmpty(field) ? "" : field + ": ")}{message}{(string.IsNullOrEmpty(code) ? "" : $" [{code}]")}{(string.IsNullOrEmpty(hint) ? "" : $" - {hint}")}");
+
+    private static int ValidateLocally(byte[] body, string source)
     {
         var parsed = DesiredStateJson.ParseConfigDocument(body);
         if (!parsed.Succeeded)
         {
-            Console.Error.WriteLine($"{parsed.Message}: {(parsed.Field.Length > 0 ? parsed.Field + ": " : "")}{parsed.Detail}");
+            Console.Error.WriteLine($"lb: {source}: {parsed.Message}");
+            PrintProblem(parsed.Field, parsed.Detail ?? "", null, null);
             return Cli.Failed;
         }
         var result = DesiredStateValidator.Validate(parsed.Value!.Config);
@@ -161,11 +170,11 @@ internal static class ClientCommands
             Console.WriteLine($"valid ({parsed.Value.Config.Routes.Count} routes, {parsed.Value.Config.UpstreamPools.Count} pools, content hash {DesiredStateJson.ContentHash(parsed.Value.Config)})");
             return Cli.Ok;
         }
+        Console.Error.WriteLine($"lb: {source}: {result.Errors.Count} problem{(result.Errors.Count == 1 ? "" : "s")} found");
         foreach (var error in result.Errors)
         {
-            Console.Error.WriteLine($"{error.Field}: {error.Message} [{error.Code}] - {error.Hint}");
+            PrintProblem(error.Field, error.Message, error.Code, error.Hint);
         }
-        Console.Error.WriteLine($"{result.Errors.Count} problem(s) found");
         return Cli.Failed;
     }
 
@@ -229,8 +238,7 @@ internal static class ClientCommands
             var text = (await response.Content.ReadAsStringAsync(ct)).Trim();
             if (!response.IsSuccessStatusCode)
             {
-                await Console.Error.WriteLineAsync($"dashboard API returned {(int)response.StatusCode} {response.ReasonPhrase}: {text}");
-                PrintFieldErrors(text);
+                PrintApiError($"lb: dashboard API returned {(int)response.StatusCode} {response.ReasonPhrase}", text);
                 return Cli.Failed;
             }
             Console.WriteLine(success ?? text);
@@ -238,20 +246,30 @@ internal static class ClientCommands
         }
     }
 
-    private static void PrintFieldErrors(string body)
+    /// <summary>The API's error object as one headline and one line per field problem; a body that is not one is shown as text.</summary>
+    private static void PrintApiError(string headline, string body)
     {
+        JsonNode? error = null;
         try
         {
-            if (JsonNode.Parse(body)?["errors"] is JsonArray errors)
-            {
-                foreach (var e in errors)
-                {
-                    Console.Error.WriteLine($"  {e?["field"]}: {e?["message"]}{(e?["hint"] is { } hint ? $" - {hint}" : "")}");
-                }
-            }
+            error = JsonNode.Parse(body);
         }
         catch (JsonException)
         {
+        }
+        if (error is not JsonObject || error["message"] is null)
+        {
+            Console.Error.WriteLine(body.Length == 0 ? headline : $"{headline}: {(body.Length > 500 ? body[..500] + "…" : body)}");
+            return;
+        }
+        var code = (string?)error["code"];
+        Console.Error.WriteLine($"{headline}: {(string?)error["message"]}{(string.IsNullOrEmpty(code) ? "" : $" [{code}]")}");
+        if (error["errors"] is JsonArray problems)
+        {
+            foreach (var e in problems)
+            {
+                PrintProblem((string?)e?["field"], (string?)e?["message"] ?? "", (string?)e?["code"], (string?)e?["hint"]);
+            }
         }
     }
 }

@@ -59,7 +59,7 @@ internal static class ServeCommand
         }
         catch (Exception ex) when (ex is IOException or InvalidOperationException or Microsoft.Extensions.Options.OptionsValidationException or System.Security.Cryptography.CryptographicException)
         {
-            await Console.Error.WriteLineAsync($"lb: cannot start: {ex.Message}");
+            await Console.Error.WriteLineAsync($"lb: cannot start: {Explain(ex, node)}");
             await app.DisposeAsync();
             return Cli.Failed;
         }
@@ -72,6 +72,19 @@ internal static class ServeCommand
         await app.DisposeAsync();
         Console.WriteLine("lb: stopped");
         return Cli.Ok;
+    }
+
+    /// <summary>One line that names the setting to change, instead of Kestrel's exception text.</summary>
+    private static string Explain(Exception ex, LbNodeOptions node)
+    {
+        if (ex is IOException { InnerException: AddressInUseException })
+        {
+            ListenAddress.TryParse(node.ProxyListenAddr, out var proxy, out _);
+            var isProxy = proxy is not null && ex.Message.Contains($":{proxy.Port}:", StringComparison.Ordinal);
+            var (key, value) = isProxy ? ("proxyListenAddr", node.ProxyListenAddr) : ("dashboardListenAddr", node.DashboardListenAddr);
+            return $"{key} '{value}' is already in use by another process; stop it or choose another port in app.json";
+        }
+        return ex.Message;
     }
 
     private static LbNodeOptions Defaults()

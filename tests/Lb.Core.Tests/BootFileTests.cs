@@ -104,6 +104,33 @@ public class BootFileTests
         Assert.Contains("nodeHeader 'X Lb: Node' is not an HTTP header name", ex.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("{\n  \"proxyListenAddr\": \":8080\",\n}", 3, 1)]
+    [InlineData("{\n  \"proxyListenAddr\": :8080\n}", 2, 22)]
+    public void Malformed_json_names_the_line_and_column_counting_from_1(string json, int line, int column)
+    {
+        var ex = Assert.Throws<BootFileException>(() => Parse(json));
+        Assert.Contains($"malformed JSON at line {line}, column {column}:", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("LineNumber", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(":8080", ":8080")]
+    [InlineData("127.0.0.1:8080", ":8080")]
+    [InlineData("127.0.0.1:8080", "127.0.0.1:8080")]
+    public void Proxy_and_admin_on_the_same_port_is_an_error_that_says_so(string proxy, string admin)
+    {
+        var ex = Assert.Throws<BootFileException>(() => Parse($$"""{ "proxyListenAddr": "{{proxy}}", "dashboardListenAddr": "{{admin}}" }"""));
+        Assert.Contains("are the same port; the admin API needs a port of its own", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_same_port_on_different_addresses_is_allowed()
+    {
+        var o = Parse("""{ "proxyListenAddr": "127.0.0.1:8080", "dashboardListenAddr": "127.0.0.2:8080" }""");
+        Assert.Equal("127.0.0.2:8080", o.DashboardListenAddr);
+    }
+
     [Fact]
     public void A_missing_file_says_how_to_start_without_one()
     {

@@ -324,7 +324,8 @@ public sealed partial class CliProcessTests : IDisposable
             $$"""{"proxyListenAddr":"127.0.0.1:{{port}}","dashboardListenAddr":"127.0.0.1:0","raftDataDir":"state"}""", TestContext.Current.CancellationToken);
         var (exit, _, err) = await RunAsync(_dir.Path, "serve", "app.json");
         Assert.Equal(1, exit);
-        Assert.Contains("lb: cannot start:", err, StringComparison.Ordinal);
+        // One line that names the key, no stack trace.
+        Assert.Equal($"lb: cannot start: proxyListenAddr '127.0.0.1:{port}' is already in use by another process; stop it or choose another port in app.json", err.Trim());
     }
 
     [Fact]
@@ -383,6 +384,41 @@ public sealed partial class CliProcessTests : IDisposable
         var (exit, _, err) = await RunAsync(_dir.Path, "serve", "app.json");
         Assert.Equal(1, exit);
         Assert.Contains("proxyListenAddr '8080' must be host:port", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_mistyped_command_is_an_unknown_command_with_a_suggestion_not_a_missing_boot_file()
+    {
+        var top = await RunAsync(_dir.Path, "confg", "get");
+        Assert.Equal(2, top.Exit);
+        Assert.Contains("lb: unknown command 'confg'; did you mean 'config'?", top.Err, StringComparison.Ordinal);
+        Assert.DoesNotContain("not found", top.Err, StringComparison.Ordinal);
+
+        var sub = await RunAsync(_dir.Path, "config", "gte");
+        Assert.Equal(2, sub.Exit);
+        Assert.Contains("lb: unknown command 'config gte'; did you mean 'config get'?", sub.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Help_does_not_offer_commands_that_only_answer_not_available()
+    {
+        var help = await RunAsync(_dir.Path, "cluster", "--help");
+        Assert.Equal(0, help.Exit);
+        Assert.Contains("status", help.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("bootstrap", help.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("join", help.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Config_validate_of_trailing_data_has_no_empty_field_name()
+    {
+        var file = Path.Combine(_dir.Path, "two.json");
+        await File.WriteAllTextAsync(file, "{} {}", TestContext.Current.CancellationToken);
+        var (exit, _, err) = await RunAsync(_dir.Path, "config", "validate", file);
+        Assert.Equal(1, exit);
+        Assert.StartsWith($"lb: {file}: ", err, StringComparison.Ordinal);
+        Assert.DoesNotContain(": :", err, StringComparison.Ordinal);
+        Assert.DoesNotContain("  : ", err, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -464,6 +500,20 @@ public sealed class CliClientTests : IAsyncLifetime
         Assert.Equal(1, stale.Exit);
         Assert.Contains("412", stale.Err, StringComparison.Ordinal);
         Assert.Contains("configuration changed since version 0 (now 1)", stale.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_rejected_put_prints_one_headline_and_one_line_per_problem_not_the_raw_json()
+    {
+        var file = Path.Combine(_dir.Path, "bad.json");
+        await File.WriteAllTextAsync(file, """{"routes":[{"id":"r","upstream_pool":"missing"}]}""", TestContext.Current.CancellationToken);
+        var (exit, _, err) = await CliProcessTests.RunAsync(_dir.Path, "config", "put", file, "--dashboard", Admin, "--token", Token);
+        Assert.Equal(1, exit);
+        var lines = err.Trim().Split('\n');
+        Assert.StartsWith("lb: dashboard API returned 422", lines[0], StringComparison.Ordinal);
+        Assert.StartsWith("  routes[0].upstream_pool: referenced upstream_pool does not exist", lines[1], StringComparison.Ordinal);
+        Assert.Equal(2, lines.Length);
+        Assert.DoesNotContain("{\"", err, StringComparison.Ordinal);
     }
 
     [Fact]
