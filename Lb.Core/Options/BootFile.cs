@@ -68,7 +68,7 @@ public static class BootFile
             }
             else
             {
-                detail = $"invalid value at '{field}': expected {(root == "trustedProxies" ? "an array of strings" : root is "adminReadRequiresToken" or "accessLog" ? "true or false" : "a string")}";
+                detail = $"invalid value at '{field}': expected {(root == "trustedProxies" ? "an array of strings" : root is "adminReadRequiresToken" or "accessLog" or "adminInsecure" ? "true or false" : "a string")}";
             }
             throw new BootFileException($"{source}: {detail}", ex);
         }
@@ -130,7 +130,7 @@ public static class BootFile
     public static IReadOnlyList<string> KnownFields { get; } =
     [
         "proxyListenAddr", "dashboardListenAddr", "dataDir", "raftDataDir", "nodeId", "nodeHeader", "raftListenAddr", "raftAdvertiseAddr",
-        "adminToken", "adminReadRequiresToken", "vipInterface", "trustedProxies", "proxyTlsCertificate", "proxyTlsKey", "accessLog", "drainTimeout",
+        "adminToken", "adminReadRequiresToken", "adminInsecure", "vipInterface", "trustedProxies", "proxyTlsCertificate", "proxyTlsKey", "accessLog", "drainTimeout",
     ];
 }
 

@@ -54,6 +54,12 @@ public sealed class LbNodeOptions
     /// <summary>Also require <see cref="AdminToken"/> for admin reads.</summary>
     public bool AdminReadRequiresToken { get; set; }
 
+    /// <summary>
+    /// Without <see cref="AdminToken"/> the admin API binds loopback only, and an explicit non-loopback
+    /// <see cref="DashboardListenAddr"/> is refused. True lifts both: anyone who reaches the port can change the routes.
+    /// </summary>
+    public bool AdminInsecure { get; set; }
+
     /// <summary>Network interface that carries the cluster VIP on this node (VIP issue).</summary>
     public string VipInterface { get; set; } = "";
 

@@ -13,6 +13,10 @@ internal sealed class LbNodeOptionsValidator : IValidateOptions<LbNodeOptions>
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
+    /// <summary><c>localhost</c>, <c>127.0.0.0/8</c> or <c>::1</c>.</summary>
+    public static bool IsLoopback(string host) =>
+        host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || (IPAddress.TryParse(host, out var ip) && IPAddress.IsLoopback(ip));
+
     public static List<string> Check(LbNodeOptions o)
     {
         var failures = new List<string>();
@@ -25,7 +29,11 @@ internal sealed class LbNodeOptionsValidator : IValidateOptions<LbNodeOptions>
         {
             failures.Add($"dashboardListenAddr '{o.DashboardListenAddr}' {e2}");
         }
-        else if (ListenAddress.TryParse(o.ProxyListenAddr, out var proxy, out _) && proxy!.Port == admin!.Port && proxy.Port != 0
+        else if (o.AdminToken.Length == 0 && !o.AdminInsecure && admin!.Host.Length > 0 && !IsLoopback(admin.Host))
+        {
+            failures.Add($"dashboardListenAddr '{o.DashboardListenAddr}' would open the admin API beyond this machine with no adminToken; set adminToken (openssl rand -hex 24), listen on 127.0.0.1, or set adminInsecure to true to accept the risk");
+        }
+        if (ListenAddress.TryParse(o.DashboardListenAddr, out admin, out _) && ListenAddress.TryParse(o.ProxyListenAddr, out var proxy, out _) && proxy!.Port == admin!.Port && proxy.Port != 0
             && (proxy.Host == admin.Host || proxy.Host.Length == 0 || admin.Host.Length == 0))
         {
             failures.Add($"proxyListenAddr '{o.ProxyListenAddr}' and dashboardListenAddr '{o.DashboardListenAddr}' are the same port; the admin API needs a port of its own, e.g. \":9090\"");

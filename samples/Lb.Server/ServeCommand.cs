@@ -67,6 +67,10 @@ internal static class ServeCommand
         {
             Console.WriteLine($"lb: listening on {address}");
         }
+        if (AdminLoopbackOnly(node))
+        {
+            Console.WriteLine("lb: admin API on loopback only: no adminToken is set (set one to reach it from other machines; see docs/security.md)");
+        }
         Console.Out.Flush();
         await app.WaitForShutdownAsync(CancellationToken.None);
         await app.DisposeAsync();
@@ -146,7 +150,7 @@ internal static class ServeCommand
                 ? X509Certificate2.CreateFromPemFile(node.ProxyTlsCertificate, node.ProxyTlsKey)
                 : null;
             Listen(kestrel, proxy!, "proxy", certificate);
-            Listen(kestrel, admin!, AdminListener, null);
+            Listen(kestrel, AdminLoopbackOnly(node) ? admin! with { Host = "127.0.0.1" } : admin!, AdminListener, null);
         });
 
         var app = builder.Build();
@@ -162,6 +166,13 @@ internal static class ServeCommand
         app.RunLoadBalancer();
         return app;
     }
+
+    /// <summary>
+    /// No token, no opt-in, no explicit address: the admin API (which can rewrite every route) stays on this machine.
+    /// An explicit non-loopback address without a token is refused by option validation instead.
+    /// </summary>
+    internal static bool AdminLoopbackOnly(LbNodeOptions node) =>
+        node.AdminToken.Length == 0 && !node.AdminInsecure && ListenAddress.TryParse(node.DashboardListenAddr, out var admin, out _) && admin!.Host.Length == 0;
 
     private static void Listen(KestrelServerOptions kestrel, ListenAddress address, string name, X509Certificate2? certificate)
     {
@@ -218,6 +229,7 @@ internal static class ServeCommand
         to.RaftAdvertiseAddr = from.RaftAdvertiseAddr;
         to.AdminToken = from.AdminToken;
         to.AdminReadRequiresToken = from.AdminReadRequiresToken;
+        to.AdminInsecure = from.AdminInsecure;
         to.VipInterface = from.VipInterface;
         to.TrustedProxies = [.. from.TrustedProxies];
         to.ProxyTlsCertificate = from.ProxyTlsCertificate;

@@ -131,6 +131,24 @@ public class BootFileTests
         Assert.Equal("127.0.0.2:8080", o.DashboardListenAddr);
     }
 
+    [Theory]
+    [InlineData("0.0.0.0:9090")]
+    [InlineData("10.1.2.3:9090")]
+    [InlineData("[::]:9090")]
+    public void An_explicit_non_loopback_admin_address_without_a_token_is_refused(string admin)
+    {
+        var ex = Assert.Throws<BootFileException>(() => Parse($$"""{ "dashboardListenAddr": "{{admin}}" }"""));
+        Assert.Contains("would open the admin API beyond this machine with no adminToken", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{ "dashboardListenAddr": "0.0.0.0:9090", "adminToken": "0123456789abcdef0123" }""")]
+    [InlineData("""{ "dashboardListenAddr": "0.0.0.0:9090", "adminInsecure": true }""")]
+    [InlineData("""{ "dashboardListenAddr": "127.0.0.1:9090" }""")]
+    [InlineData("""{ "dashboardListenAddr": "localhost:9090" }""")]
+    [InlineData("""{ "dashboardListenAddr": ":9090" }""")]
+    public void A_token_an_explicit_opt_in_or_loopback_lets_the_admin_address_through(string json) => Parse(json);
+
     [Fact]
     public void A_missing_file_says_how_to_start_without_one()
     {

@@ -387,6 +387,28 @@ public sealed partial class CliProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task Without_a_token_the_admin_api_on_all_interfaces_binds_loopback_only_and_says_so()
+    {
+        await File.WriteAllTextAsync(Path.Combine(_dir.Path, "app.json"),
+            """{"proxyListenAddr":"127.0.0.1:0","dashboardListenAddr":":0","dataDir":"state"}""", TestContext.Current.CancellationToken);
+        using var server = Start(_dir.Path, "serve", "app.json");
+        var output = new ProcessOutput(server);
+        try
+        {
+            var urls = await output.WaitForAsync(ListeningOn(), 2);
+            Assert.StartsWith("http://127.0.0.1:", urls[1], StringComparison.Ordinal);
+            await output.WaitForAsync(LoopbackOnlyLine());
+        }
+        finally
+        {
+            server.Kill();
+        }
+    }
+
+    [GeneratedRegex(@"(lb: admin API on loopback only: no adminToken is set)")]
+    private static partial Regex LoopbackOnlyLine();
+
+    [Fact]
     public async Task A_mistyped_command_is_an_unknown_command_with_a_suggestion_not_a_missing_boot_file()
     {
         var top = await RunAsync(_dir.Path, "confg", "get");
