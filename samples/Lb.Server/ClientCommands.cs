@@ -68,6 +68,12 @@ internal static class ClientCommands
         explain.SetAction((r, ct) => SendAsync(r.GetValue(explainDashboard)!, r.GetValue(explainToken), HttpMethod.Get,
             $"/api/explain?host={Uri.EscapeDataString(r.GetValue(host)!)}&path={Uri.EscapeDataString(r.GetValue(path)!)}", null, ct));
         config.Add(explain);
+
+        var reloadDashboard = DashboardOption();
+        var reloadToken = TokenOption();
+        var reload = new Command("reload", "Make a node started with 'serve --config FILE' re-read FILE (as SIGHUP does).") { reloadDashboard, reloadToken };
+        reload.SetAction((r, ct) => SendAsync(r.GetValue(reloadDashboard)!, r.GetValue(reloadToken), HttpMethod.Post, "/api/config/reload", [], ct));
+        config.Add(reload);
         return config;
     }
 
@@ -152,7 +158,7 @@ internal static class ClientCommands
     }
 
     /// <summary>One problem, the same shape for local validation and API answers: <c>  field: message [code] - hint</c>.</summary>
-    private static void PrintProblem(string? field, string message, string? code, string? hint) =>
+    internal static void PrintProblem(string? field, string message, string? code, string? hint) =>
         Console.Error.WriteLine($"  {(string.IsNullOrEmpty(field) ? "" : field + ": ")}{message}{(string.IsNullOrEmpty(code) ? "" : $" [{code}]")}{(string.IsNullOrEmpty(hint) ? "" : $" - {hint}")}");
 
     private static int ValidateLocally(byte[] body, string source)

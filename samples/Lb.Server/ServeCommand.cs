@@ -22,12 +22,13 @@ internal static class ServeCommand
         var path = new Argument<string?>("app.json") { Description = "Node boot file (listen addresses, data dir, ...). Default: configs/app.json if it exists, else built-in defaults.", Arity = ArgumentArity.ZeroOrOne };
         var logLevel = new Option<string>("--log-level") { Description = "trace, debug, info, warning, error", DefaultValueFactory = _ => "info" };
         logLevel.AcceptOnlyFromAmong("trace", "debug", "info", "warning", "error");
-        var command = new Command("serve", "Run the load balancer: proxy listener, admin API and dashboard listener.") { path, logLevel };
-        command.SetAction((result, ct) => RunAsync(result.GetValue(path), result.GetValue(logLevel)!, ct));
+        var routes = new Option<string?>("--config") { Description = "Desired-state file (routes and pools) to load at start, validated whole; SIGHUP or 'lb config reload' re-reads it" };
+        var command = new Command("serve", "Run the load balancer: proxy listener, admin API and dashboard listener.") { path, logLevel, routes };
+        command.SetAction((result, ct) => RunAsync(result.GetValue(path), result.GetValue(logLevel)!, ct, result.GetValue(routes)));
         return command;
     }
 
-    public static async Task<int> RunAsync(string? configPath, string logLevel, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(string? configPath, string logLevel, CancellationToken cancellationToken, string? routesFile = null)
     {
         LbNodeOptions node;
         try
@@ -42,10 +43,20 @@ internal static class ServeCommand
             return Cli.Failed;
         }
 
+        if (routesFile is not null && ConfigFile.Read(routesFile) is { Config: null } refused)
+        {
+            await Console.Error.WriteLineAsync($"lb: {routesFile}: not loaded, nothing started: {refused.Problems.Count} problem{(refused.Problems.Count == 1 ? "" : "s")}");
+            foreach (var problem in refused.Problems)
+            {
+                ClientCommands.PrintProblem(problem.Field, problem.Message, problem.Code, problem.Hint);
+            }
+            return Cli.Failed;
+        }
+
         WebApplication app;
         try
         {
-            app = BuildApp(node, logLevel);
+            app = BuildApp(node, logLevel, routesFile);
         }
         catch (Exception ex) when (ex is InvalidOperationException or IOException)
         {
@@ -66,6 +77,13 @@ internal static class ServeCommand
         foreach (var address in app.Urls)
         {
             Console.WriteLine($"lb: listening on {address}");
+        }
+        if (app.Services.GetService<ConfigFile>() is { } file)
+        {
+            var loaded = await file.ReloadAsync(cancellationToken);
+            Console.WriteLine(loaded.Ok ? $"lb: loaded {file.Path} as configuration version {loaded.Version}; SIGHUP or 'lb config reload' re-reads it"
+                : $"lb: {file.Path} was not loaded (see the log); the stored configuration version {loaded.Version} is served");
+            file.ReloadOnSighup(app.Lifetime.ApplicationStopping);
         }
         if (AdminLoopbackOnly(node))
         {
@@ -99,7 +117,7 @@ internal static class ServeCommand
     }
 
     /// <summary>Composes the reference server: file store, proxy on one listener, admin API on the other.</summary>
-    internal static WebApplication BuildApp(LbNodeOptions node, string logLevel)
+    internal static WebApplication BuildApp(LbNodeOptions node, string logLevel, string? routesFile = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
@@ -131,6 +149,10 @@ internal static class ServeCommand
             : GoDuration.Parse(LbNodeOptions.DefaultDrainTimeout));
 
         builder.Services.AddLoadBalancer(configure: o => Copy(node, o)).AddAspNetCore();
+        if (routesFile is not null)
+        {
+            builder.Services.AddSingleton(sp => new ConfigFile(routesFile, sp.GetRequiredService<Lb.Core.Store.IDesiredStateStore>(), sp.GetRequiredService<ILogger<ConfigFile>>()));
+        }
 
         ListenAddress.TryParse(node.ProxyListenAddr, out var proxy, out _);
         ListenAddress.TryParse(node.DashboardListenAddr, out var admin, out _);
@@ -159,6 +181,7 @@ internal static class ServeCommand
             adminApp.UseRouting();
             adminApp.UseEndpoints(endpoints =>
             {
+                endpoints.MapPost("/api/config/reload", context => ReloadEndpoint.HandleAsync(context, node));
                 endpoints.MapLoadBalancerAdmin();
                 endpoints.MapFallback(Dashboard.HandleAsync);
             });

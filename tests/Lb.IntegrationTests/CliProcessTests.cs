@@ -409,6 +409,71 @@ public sealed partial class CliProcessTests : IDisposable
     private static partial Regex LoopbackOnlyLine();
 
     [Fact]
+    public async Task Serve_with_an_invalid_config_file_refuses_to_start_and_lists_the_problems()
+    {
+        await File.WriteAllTextAsync(Path.Combine(_dir.Path, "app.json"),
+            """{"proxyListenAddr":"127.0.0.1:0","dashboardListenAddr":"127.0.0.1:0","dataDir":"state"}""", TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(_dir.Path, "routes.json"), """{"routes":[{"id":"r","upstream_pool":"missing"}]}""", TestContext.Current.CancellationToken);
+        var (exit, stdout, err) = await RunAsync(_dir.Path, "serve", "app.json", "--config", "routes.json");
+        Assert.Equal(1, exit);
+        Assert.Contains("lb: routes.json: not loaded, nothing started: 1 problem", err, StringComparison.Ordinal);
+        Assert.Contains("  routes[0].upstream_pool: referenced upstream_pool does not exist", err, StringComparison.Ordinal);
+        Assert.DoesNotContain("listening on", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_config_loads_the_file_at_start_and_sighup_or_config_reload_re_read_it_through_validation()
+    {
+        await using var backend = await TestBackend.StartAsync("file-backend");
+        var routes = Path.Combine(_dir.Path, "routes.json");
+        await File.WriteAllTextAsync(routes, Configs.SingleRoute("one.test", "round_robin", backend), TestContext.Current.CancellationToken);
+        var (server, output, proxy, admin) = await StartServerAsync(args: ["serve", "app.json", "--config", "routes.json"]);
+        using var _ = server;
+        try
+        {
+            using var adminClient = new HttpClient { BaseAddress = new Uri(admin) };
+            await output.WaitForAsync(LoadedVersion());
+            Assert.Contains("one.test", await adminClient.GetStringAsync("/api/config", TestContext.Current.CancellationToken), StringComparison.Ordinal);
+
+            // SIGHUP: the edited file becomes the next version, and the node keeps running.
+            await File.WriteAllTextAsync(routes, Configs.SingleRoute("two.test", "round_robin", backend), TestContext.Current.CancellationToken);
+            Signals.Send(server, Signals.SigHup);
+            await output.WaitForAsync(ReloadedAsVersion2());
+            Assert.Contains("two.test", await adminClient.GetStringAsync("/api/config", TestContext.Current.CancellationToken), StringComparison.Ordinal);
+            Assert.False(server.HasExited);
+
+            // An invalid edit is refused whole: the CLI lists the problems, the running version stays.
+            await File.WriteAllTextAsync(routes, """{"routes":[{"id":"r","upstream_pool":"missing"}]}""", TestContext.Current.CancellationToken);
+            var refused = await RunAsync(_dir.Path, "config", "reload", "--dashboard", admin);
+            Assert.Equal(1, refused.Exit);
+            Assert.Contains("lb: dashboard API returned 422", refused.Err, StringComparison.Ordinal);
+            Assert.Contains("  routes[0].upstream_pool: referenced upstream_pool does not exist", refused.Err, StringComparison.Ordinal);
+            Assert.Contains("\"version\":2", await adminClient.GetStringAsync("/api/config", TestContext.Current.CancellationToken), StringComparison.Ordinal);
+
+            await File.WriteAllTextAsync(routes, Configs.SingleRoute("three.test", "round_robin", backend), TestContext.Current.CancellationToken);
+            var reloaded = await RunAsync(_dir.Path, "config", "reload", "--dashboard", admin);
+            Assert.True(reloaded.Exit == 0, reloaded.Err);
+            Assert.Contains("\"version\":3", reloaded.Out, StringComparison.Ordinal);
+
+            using var client = new HttpClient { BaseAddress = new Uri(proxy) };
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/");
+            request.Headers.Host = "three.test";
+            using var response = await client.SendAsync(request, TestContext.Current.CancellationToken);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+        finally
+        {
+            server.Kill();
+        }
+    }
+
+    [GeneratedRegex(@"(lb: loaded routes\.json as configuration version 1)")]
+    private static partial Regex LoadedVersion();
+
+    [GeneratedRegex(@"(Loaded routes\.json: configuration version 2)")]
+    private static partial Regex ReloadedAsVersion2();
+
+    [Fact]
     public async Task A_mistyped_command_is_an_unknown_command_with_a_suggestion_not_a_missing_boot_file()
     {
         var top = await RunAsync(_dir.Path, "confg", "get");
