@@ -210,8 +210,12 @@ public static class DesiredStateJson
         Type[] types = [typeof(ProxyConfig), typeof(RouteSpec), typeof(RouteMatchSpec), typeof(PathMatchSpec), typeof(StickyCookieSpec),
             typeof(UpstreamPoolSpec), typeof(HealthCheckSpec), typeof(PassiveHealthSpec), typeof(ConfigDocumentWire)];
         var type = types.FirstOrDefault(t => t.FullName == typeName);
-        return type is null ? [] : Compact.GetTypeInfo(type)?.Properties.Select(p => p.Name) ?? [];
+        return type is null ? [] : FieldNames(type);
     }
+
+    /// <summary>The JSON field names the parser accepts for a desired-state object type.</summary>
+    internal static IReadOnlyList<string> FieldNames(Type type) =>
+        Compact.GetTypeInfo(type)?.Properties.Where(p => p.Set is not null).Select(p => p.Name).ToArray() ?? [];
 
     /// <summary><c>$.routes[0].match</c> → <c>routes[0].match</c>; <c>$['a.b']</c> → <c>a.b</c>.</summary>
     internal static string FieldPath(string? jsonPath)
