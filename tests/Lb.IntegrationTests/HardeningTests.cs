@@ -1,0 +1,43 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Lb.TestSupport;
+
+namespace Lb.IntegrationTests;
+
+/// <summary>Regressions from the hostile-client and careless-operator probe recorded in docs/reliability.md.</summary>
+public sealed class HardeningTests : IAsyncLifetime
+{
+    private LbServer _lb = null!;
+
+    public async ValueTask InitializeAsync() => _lb = await LbServer.StartAsync();
+
+    public async ValueTask DisposeAsync() => await _lb.DisposeAsync();
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private async Task<(HttpStatusCode Status, string Body)> PutAsync(string json)
+    {
+        using var response = await _lb.Admin.PutAsync("/api/config", new StringContent(json, Encoding.UTF8, "application/json"), Ct);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync(Ct));
+    }
+
+    [Theory]
+    [InlineData("//{0}/x")]
+    [InlineData("/\\{0}/x")]
+    [InlineData("/health x")]
+    [InlineData("/health#frag")]
+    public async Task A_health_check_path_that_could_leave_the_target_is_rejected_and_the_canary_hears_nothing(string pathFormat)
+    {
+        await using var target = await TestBackend.StartAsync("target");
+        await using var canary = await TestBackend.StartAsync("canary");
+        var path = JsonSerializer.Serialize(string.Format(System.Globalization.CultureInfo.InvariantCulture, pathFormat, canary.Address));
+        var (status, body) = await PutAsync(Configs.SingleRoute("ssrf.test", "round_robin", [target.Address],
+            $$""","health_check":{"path":{{path}},"interval":"200ms","timeout":"100ms","expect_status":200}"""));
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, status);
+        Assert.Contains("\"field\":\"upstream_pools.pool.health_check.path\"", body, StringComparison.Ordinal);
+        await Task.Delay(500, Ct); // several probe intervals, had the config been applied
+        Assert.Equal(0, canary.Requests);
+    }
+}
