@@ -40,4 +40,28 @@ public sealed class HardeningTests : IAsyncLifetime
         await Task.Delay(500, Ct); // several probe intervals, had the config been applied
         Assert.Equal(0, canary.Requests);
     }
+
+    [Fact]
+    public async Task Headers_named_in_Connection_are_dropped_in_both_directions()
+    {
+        await using var backend = await RawBackend.StartAsync(
+            "HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Internal-Secret\r\nX-Internal-Secret: 1\r\nX-Public: yes\r\nContent-Length: 2\r\n\r\nok");
+        await _lb.PutConfigAsync(Configs.SingleRoute("hop.test", "round_robin", [backend.Address]));
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/");
+        request.Headers.Host = "hop.test";
+        // Kestrel keeps only keep-alive/close/upgrade when one of them is listed, so the list is sent on its own here
+        // (docs/reliability.md, "Connection-listed headers").
+        request.Headers.Connection.Add("X-Secret");
+        request.Headers.Add("X-Secret", "1");
+        request.Headers.Add("X-Kept", "1");
+        using var response = await _lb.Proxy.SendAsync(request, Ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.False(response.Headers.Contains("X-Internal-Secret"));
+        Assert.Equal("yes", Assert.Single(response.Headers.GetValues("X-Public")));
+        var head = await backend.RequestHead;
+        Assert.DoesNotContain("x-secret:", head, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("x-kept: 1", head, StringComparison.OrdinalIgnoreCase);
+    }
 }
