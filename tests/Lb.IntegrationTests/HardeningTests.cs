@@ -64,4 +64,38 @@ public sealed class HardeningTests : IAsyncLifetime
         Assert.DoesNotContain("x-secret:", head, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("x-kept: 1", head, StringComparison.OrdinalIgnoreCase);
     }
+
+    [Fact]
+    public async Task Behind_a_trusted_proxy_a_spoofed_leftmost_x_forwarded_for_does_not_move_the_client()
+    {
+        var backends = new List<TestBackend>();
+        for (var i = 0; i < 4; i++)
+        {
+            backends.Add(await TestBackend.StartAsync($"b{i}"));
+        }
+        try
+        {
+            // The test client plays the trusted proxy (127.0.0.1) that appended the real client, 198.51.100.7.
+            await using var lb = await LbServer.StartAsync(o => o.TrustedProxies = ["127.0.0.1"]);
+            await lb.PutConfigAsync(Configs.SingleRoute("xff.test", "5_tuple_hash", [.. backends]));
+            var seen = new HashSet<string>();
+            for (var i = 0; i < 20; i++)
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, "/");
+                request.Headers.Host = "xff.test";
+                request.Headers.TryAddWithoutValidation("X-Forwarded-For", $"203.0.113.{i + 1}, 198.51.100.7");
+                using var response = await lb.Proxy.SendAsync(request, Ct);
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                seen.Add(response.Headers.GetValues("X-Backend").Single());
+            }
+            Assert.Single(seen);
+        }
+        finally
+        {
+            foreach (var backend in backends)
+            {
+                await backend.DisposeAsync();
+            }
+        }
+    }
 }
