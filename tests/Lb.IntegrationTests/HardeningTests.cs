@@ -98,4 +98,56 @@ public sealed class HardeningTests : IAsyncLifetime
             }
         }
     }
+
+    [Fact]
+    public async Task A_killed_and_restarted_backend_gets_traffic_again_within_a_few_check_intervals_despite_a_long_ejection()
+    {
+        await using var steady = await TestBackend.StartAsync("steady");
+        var flaky = await TestBackend.StartAsync("flaky");
+        var port = flaky.Port;
+        try
+        {
+            await _lb.PutConfigAsync(Configs.SingleRoute("recover.test", "round_robin", [steady.Address, flaky.Address],
+                ""","health_check":{"path":"/health","interval":"200ms","timeout":"150ms","expect_status":200},"passive_health":{"consecutive_failures":2,"ejection_time":"5m"}"""));
+            await ProxyTests.WaitUntilAsync(async () => (await TargetAsync(flaky.Address)).GetProperty("healthy").GetBoolean());
+
+            await flaky.DisposeAsync(); // killed: live traffic is refused until passive health ejects it for 5 minutes
+            await ProxyTests.WaitUntilAsync(async () =>
+            {
+                using var response = await GetAsync("recover.test");
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode); // refused attempts are retried on the steady target
+                return (await TargetAsync(flaky.Address)).TryGetProperty("ejected_until", out _);
+            });
+
+            flaky = await TestBackend.StartAsync("flaky", port);
+            var deadline = DateTime.UtcNow.AddSeconds(15); // 5 minutes of ejection would run far past this
+            while (flaky.Requests == 0)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "no traffic to the restarted backend: " + await _lb.Admin.GetStringAsync("/api/runtime", Ct));
+                using var response = await GetAsync("recover.test");
+                await Task.Delay(50, Ct);
+            }
+            var view = await TargetAsync(flaky.Address);
+            Assert.True(view.GetProperty("healthy").GetBoolean());
+            Assert.Equal(0, view.GetProperty("consecutive_failures").GetInt32());
+            Assert.False(view.TryGetProperty("ejected_until", out _));
+        }
+        finally
+        {
+            await flaky.DisposeAsync();
+        }
+    }
+
+    private async Task<HttpResponseMessage> GetAsync(string host)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/info");
+        request.Headers.Host = host;
+        return await _lb.Proxy.SendAsync(request, Ct);
+    }
+
+    private async Task<JsonElement> TargetAsync(string address)
+    {
+        var runtime = await _lb.GetJsonAsync<JsonElement>("/api/runtime");
+        return runtime.GetProperty("upstreams")[0].GetProperty("targets").EnumerateArray().Single(t => t.GetProperty("address").GetString() == address);
+    }
 }
