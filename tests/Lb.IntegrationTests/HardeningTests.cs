@@ -150,4 +150,78 @@ public sealed class HardeningTests : IAsyncLifetime
         var runtime = await _lb.GetJsonAsync<JsonElement>("/api/runtime");
         return runtime.GetProperty("upstreams")[0].GetProperty("targets").EnumerateArray().Single(t => t.GetProperty("address").GetString() == address);
     }
+
+    [Fact]
+    public async Task CONNECT_is_a_client_error_not_an_upstream_error()
+    {
+        await using var backend = await TestBackend.StartAsync("any");
+        await _lb.PutConfigAsync(Configs.SingleRoute("example.com", "round_robin", backend));
+
+        var response = await RawAsync("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
+
+        Assert.StartsWith("HTTP/1.1 405 ", response, StringComparison.Ordinal);
+        Assert.Contains("CONNECT is not supported", response, StringComparison.Ordinal);
+        Assert.Equal(0, backend.Requests);
+    }
+
+    [Fact]
+    public async Task A_bad_chunk_size_is_answered_in_plain_words()
+    {
+        await using var backend = await TestBackend.StartAsync("any");
+        await _lb.PutConfigAsync(Configs.SingleRoute("chunk.test", "round_robin", backend));
+
+        var response = await RawAsync("POST /count HTTP/1.1\r\nHost: chunk.test\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n");
+
+        Assert.StartsWith("HTTP/1.1 400 ", response, StringComparison.Ordinal);
+        Assert.Contains("invalid chunked encoding", response, StringComparison.Ordinal);
+        Assert.DoesNotContain("One or more errors", response, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", response, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("^/a{1001}", "invalid repeat count")]
+    [InlineData("^/(a{1000}){1000}", "invalid repeat count")]
+    public async Task Regex_repeat_counts_over_1000_are_rejected_with_422(string regex, string message)
+    {
+        var (status, body) = await PutAsync("""{"routes":[{"id":"r","enabled":true,"match":{"path":{"type":"regex","value":"""
+            + JsonSerializer.Serialize(regex) + """}},"upstream_pool":"p"}],"upstream_pools":{"p":{"upstreams":["127.0.0.1:1"]}}}""");
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, status);
+        Assert.Contains("routes[0].match.path.value", body, StringComparison.Ordinal);
+        Assert.Contains(message, body, StringComparison.Ordinal);
+        Assert.DoesNotContain("look-around", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_out_of_range_version_is_named_as_a_number_problem()
+    {
+        var (status, body) = await PutAsync("""{"version":1e30,"routes":[],"upstream_pools":{}}""");
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("\"field\":\"version\"", body, StringComparison.Ordinal);
+        Assert.Contains("expected a whole number", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("an object", body, StringComparison.Ordinal);
+    }
+
+    /// <summary>Sends raw bytes to the proxy listener and returns what came back until the response ended.</summary>
+    private async Task<string> RawAsync(string request)
+    {
+        using var client = new System.Net.Sockets.TcpClient();
+        await client.ConnectAsync(IPAddress.Loopback, _lb.ProxyUri.Port, Ct);
+        var stream = client.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(request), Ct);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(10));
+        var received = new StringBuilder();
+        var buffer = new byte[4096];
+        while (!received.ToString().Contains("\r\n0\r\n\r\n", StringComparison.Ordinal))
+        {
+            var read = await stream.ReadAsync(buffer, timeout.Token);
+            if (read == 0)
+            {
+                break;
+            }
+            received.Append(Encoding.ASCII.GetString(buffer, 0, read));
+        }
+        return received.ToString();
+    }
 }
