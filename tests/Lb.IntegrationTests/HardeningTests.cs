@@ -108,7 +108,7 @@ public sealed class HardeningTests : IAsyncLifetime
         try
         {
             await _lb.PutConfigAsync(Configs.SingleRoute("recover.test", "round_robin", [steady.Address, flaky.Address],
-                ""","health_check":{"path":"/health","interval":"200ms","timeout":"150ms","expect_status":200},"passive_health":{"consecutive_failures":2,"ejection_time":"5m"}"""));
+                ""","health_check":{"path":"/health","interval":"300ms","timeout":"250ms","expect_status":200},"passive_health":{"consecutive_failures":2,"ejection_time":"5m"}"""));
             await ProxyTests.WaitUntilAsync(async () => (await TargetAsync(flaky.Address)).GetProperty("healthy").GetBoolean());
 
             await flaky.DisposeAsync(); // killed: live traffic is refused until passive health ejects it for 5 minutes
@@ -120,7 +120,7 @@ public sealed class HardeningTests : IAsyncLifetime
             });
 
             flaky = await TestBackend.StartAsync("flaky", port);
-            var deadline = DateTime.UtcNow.AddSeconds(15); // 5 minutes of ejection would run far past this
+            var deadline = DateTime.UtcNow.AddSeconds(40); // generous for a loaded machine; the 5-minute ejection runs far past it
             while (flaky.Requests == 0)
             {
                 Assert.True(DateTime.UtcNow < deadline, "no traffic to the restarted backend: " + await _lb.Admin.GetStringAsync("/api/runtime", Ct));
