@@ -68,7 +68,7 @@ public static class BootFile
             }
             else
             {
-                detail = $"invalid value at '{field}': expected {(root == "trustedProxies" ? "an array of strings" : root is "adminReadRequiresToken" or "accessLog" or "adminInsecure" ? "true or false" : "a string")}";
+                detail = $"invalid value at '{field}': expected {(root == "trustedProxies" ? "an array of strings" : root is "adminReadRequiresToken" or "accessLog" or "adminInsecure" ? "true or false" : root is "maxProxyConnections" or "maxAdminConnections" ? "a whole number" : "a string")}";
             }
             throw new BootFileException($"{source}: {detail}", ex);
         }
@@ -131,6 +131,7 @@ public static class BootFile
     [
         "proxyListenAddr", "dashboardListenAddr", "dataDir", "raftDataDir", "nodeId", "nodeHeader", "raftListenAddr", "raftAdvertiseAddr",
         "adminToken", "adminReadRequiresToken", "adminInsecure", "vipInterface", "trustedProxies", "proxyTlsCertificate", "proxyTlsKey", "accessLog", "drainTimeout",
+        "maxProxyConnections", "maxAdminConnections", "keepAliveTimeout",
     ];
 }
 

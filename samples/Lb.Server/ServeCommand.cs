@@ -53,6 +53,7 @@ internal static class ServeCommand
             return Cli.Failed;
         }
 
+        DescriptorLimit.RaiseToHard();
         WebApplication app;
         try
         {
@@ -162,17 +163,21 @@ internal static class ServeCommand
         // that thread stalls every connection it serves, and the admin API's config write blocks on fsync.
         var inline = Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") == "1";
         builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = inline);
+        var descriptors = DescriptorLimit.Current() ?? 65536;
+        long adminBudget = node.MaxAdminConnections > 0 ? node.MaxAdminConnections : DescriptorLimit.DefaultAdminConnections;
+        var proxyBudget = node.MaxProxyConnections > 0 ? node.MaxProxyConnections : DescriptorLimit.DefaultProxyConnections(descriptors, adminBudget);
         builder.WebHost.UseKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
+            kestrel.Limits.KeepAliveTimeout = GoDuration.Parse(string.IsNullOrEmpty(node.KeepAliveTimeout) ? LbNodeOptions.DefaultKeepAliveTimeout : node.KeepAliveTimeout);
             kestrel.AllowSynchronousIO = false;
             kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(5);
             kestrel.Limits.MaxRequestBodySize = null; // the proxy streams bodies of any size; the admin API bounds its own
             var certificate = node.ProxyTlsCertificate.Length > 0
                 ? X509Certificate2.CreateFromPemFile(node.ProxyTlsCertificate, node.ProxyTlsKey)
                 : null;
-            Listen(kestrel, proxy!, "proxy", certificate);
-            Listen(kestrel, AdminLoopbackOnly(node) ? admin! with { Host = "127.0.0.1" } : admin!, AdminListener, null);
+            Listen(kestrel, proxy!, "proxy", proxyBudget, certificate);
+            Listen(kestrel, AdminLoopbackOnly(node) ? admin! with { Host = "127.0.0.1" } : admin!, AdminListener, adminBudget, null);
         });
 
         var app = builder.Build();
@@ -197,10 +202,11 @@ internal static class ServeCommand
     internal static bool AdminLoopbackOnly(LbNodeOptions node) =>
         node.AdminToken.Length == 0 && !node.AdminInsecure && ListenAddress.TryParse(node.DashboardListenAddr, out var admin, out _) && admin!.Host.Length == 0;
 
-    private static void Listen(KestrelServerOptions kestrel, ListenAddress address, string name, X509Certificate2? certificate)
+    private static void Listen(KestrelServerOptions kestrel, ListenAddress address, string name, long maxConnections, X509Certificate2? certificate)
     {
         void Configure(ListenOptions listen)
         {
+            listen.UseConnectionLimit(name, maxConnections); // first: over-budget connections are closed before TLS
             if (certificate is null)
             {
                 // Clear-text HTTP/2 would need prior knowledge on a port of its own; plain listeners speak HTTP/1.1.
@@ -259,5 +265,8 @@ internal static class ServeCommand
         to.ProxyTlsKey = from.ProxyTlsKey;
         to.AccessLog = from.AccessLog;
         to.DrainTimeout = from.DrainTimeout;
+        to.MaxProxyConnections = from.MaxProxyConnections;
+        to.MaxAdminConnections = from.MaxAdminConnections;
+        to.KeepAliveTimeout = from.KeepAliveTimeout;
     }
 }
