@@ -12,7 +12,7 @@ public sealed partial class CliProcessTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private static string ServerDll() => RepoPaths.BuiltDll(Path.Combine("samples", "Lb.Server"), "Lb.Server.dll");
+    private static string ServerDll() => RepoPaths.BuiltDll(Path.Combine("samples", "Lb.Server"), "lb.dll");
 
     private static Process Start(string workingDirectory, params string[] args) => Start(workingDirectory, null, false, args);
 

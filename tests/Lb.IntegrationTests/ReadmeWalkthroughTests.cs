@@ -8,8 +8,10 @@ namespace Lb.IntegrationTests;
 /// The README's "Try it" walkthrough, run as a user runs it: its shell blocks in order, in bash, from the repository
 /// root, with the real <c>dotnet run</c>. It runs in a network namespace of its own so its fixed ports (3000, 3001,
 /// 8080, 9090) cannot clash with anything else on the machine, and in this test build's configuration so
-/// <c>dotnet run</c> finds the projects already built.
+/// <c>dotnet run</c> finds the projects already built. It runs alone: its builds would load the machine under the
+/// timing-sensitive tests.
 /// </summary>
+[Collection(nameof(ReadmeWalkthroughTests))]
 public sealed partial class ReadmeWalkthroughTests
 {
     [Fact]
@@ -39,7 +41,7 @@ public sealed partial class ReadmeWalkthroughTests
             var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
             var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
             // A bound for a hung walkthrough, not a speed requirement.
-            await process.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromMinutes(5), TestContext.Current.CancellationToken);
+            await process.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromMinutes(8), TestContext.Current.CancellationToken);
             var (output, errors) = (await stdout, await stderr);
             var transcript = $"exit {process.ExitCode}\n--- stdout\n{output}\n--- stderr\n{errors}";
             Assert.True(process.ExitCode == 0, transcript);
@@ -50,6 +52,9 @@ public sealed partial class ReadmeWalkthroughTests
             Assert.True(answers.Length == 4, transcript);
             Assert.Equal(["backend-3000", "backend-3001"], answers[..2].Order());
             Assert.Equal(["backend-3000", "backend-3000"], answers[2..]);
+            // The published executable is called lb and runs the same commands.
+            Assert.Equal(2, output.Split('\n').Count(l => l.StartsWith("valid (1 routes, 1 pools", StringComparison.Ordinal)));
+            Assert.Contains("Usage:\n  lb [command] [options]", output, StringComparison.Ordinal);
         }
         finally
         {
@@ -60,15 +65,16 @@ public sealed partial class ReadmeWalkthroughTests
         Assert.Equal(statusBefore, await GitStatusAsync(root));
     }
 
-    /// <summary>The <c>sh</c> blocks of the README's "Try it" section, in order.</summary>
-    internal static string WalkthroughScript(string readme)
-    {
-        var start = readme.IndexOf("### Try it", StringComparison.Ordinal);
-        Assert.True(start >= 0, "README.md has no '### Try it' section");
-        var next = NextHeading().Match(readme, start + 1);
-        var section = next.Success ? readme[start..next.Index] : readme[start..];
-        return string.Join("\n", ShellBlock().Matches(section).Select(m => m.Groups[1].Value));
-    }
+    /// <summary>The <c>sh</c> blocks of the README's "Try it" and "The lb command" sections, in order.</summary>
+    internal static string WalkthroughScript(string readme) =>
+        string.Join("\n", ((string[])["### Try it", "### The `lb` command"]).Select(heading =>
+        {
+            var start = readme.IndexOf(heading, StringComparison.Ordinal);
+            Assert.True(start >= 0, $"README.md has no '{heading}' section");
+            var next = NextHeading().Match(readme, start + 1);
+            var section = next.Success ? readme[start..next.Index] : readme[start..];
+            return string.Join("\n", ShellBlock().Matches(section).Select(m => m.Groups[1].Value));
+        }));
 
     private static async Task<string> GitStatusAsync(string root)
     {
@@ -86,3 +92,7 @@ public sealed partial class ReadmeWalkthroughTests
     [GeneratedRegex(@"```sh\n(.*?)```", RegexOptions.Singleline)]
     private static partial Regex ShellBlock();
 }
+
+/// <summary>Runs <see cref="ReadmeWalkthroughTests"/> after the parallel tests, not beside them.</summary>
+[CollectionDefinition(nameof(ReadmeWalkthroughTests), DisableParallelization = true)]
+public sealed class ReadmeWalkthroughCollection;
