@@ -51,15 +51,18 @@ public static class LoadBalancerAspNetCoreExtensions
     }
 
     /// <summary>
-    /// Maps the admin JSON API (<c>/api/...</c>) and Prometheus metrics (<c>/metrics</c>). Put it on a listener that only
-    /// operators reach, and set <c>adminToken</c>.
+    /// Maps the admin JSON API (<c>/api/...</c>) and Prometheus metrics (<c>/metrics</c>) on every listener of the app.
+    /// The returned builder covers both, so a convention (authorization, a host) applies to all of it. To keep them off
+    /// the proxy port, prefer a listener of their own: <c>UseLoadBalancerAdmin()</c> on the Kestrel listener and on the app.
     /// </summary>
     public static IEndpointConventionBuilder MapLoadBalancerAdmin(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var admin = endpoints.ServiceProvider.GetRequiredService<AdminApi>();
-        endpoints.Map("/metrics", admin.HandleAsync);
-        return endpoints.Map("/api/{**path}", admin.HandleAsync);
+        var group = endpoints.MapGroup("");
+        group.Map("/metrics", admin.HandleAsync);
+        group.Map("/api/{**path}", admin.HandleAsync);
+        return group;
     }
 
     /// <summary>Terminal middleware form of <see cref="MapLoadBalancer"/>: the proxy without endpoint routing.</summary>
