@@ -130,7 +130,7 @@ public static class BootFile
     public static IReadOnlyList<string> KnownFields { get; } =
     [
         "proxyListenAddr", "dashboardListenAddr", "dataDir", "raftDataDir", "nodeId", "nodeHeader", "raftListenAddr", "raftAdvertiseAddr",
-        "adminToken", "adminReadRequiresToken", "adminInsecure", "vipInterface", "trustedProxies", "proxyTlsCertificate", "proxyTlsKey", "accessLog", "drainTimeout",
+        "adminToken", "adminReadRequiresToken", "adminInsecure", "vipInterface", "trustedProxies", "proxyTlsCertificate", "proxyTlsKey", "accessLog", "accessLogFormat", "accessLogPath", "drainTimeout",
         "maxProxyConnections", "maxAdminConnections", "keepAliveTimeout",
     ];
 }

@@ -81,6 +81,12 @@ public sealed class LbNodeOptions
     /// <summary>Log one line per proxied request (category <c>Lb.AccessLog</c>, level Information). Off by default: it costs CPU.</summary>
     public bool AccessLog { get; set; }
 
+    /// <summary><c>text</c> (default: one log line through the logger) or <c>json</c> (one JSON object per line).</summary>
+    public string AccessLogFormat { get; set; } = "text";
+
+    /// <summary>With <c>json</c>: the file the access log is appended to; empty means standard output.</summary>
+    public string AccessLogPath { get; set; } = "";
+
     /// <summary>
     /// On SIGTERM/SIGINT the node stops accepting connections and lets requests in flight finish for at most this long
     /// (Go duration, e.g. <c>"30s"</c>) before it cuts them and exits.

@@ -57,6 +57,14 @@ internal sealed class LbNodeOptionsValidator : IValidateOptions<LbNodeOptions>
                 failures.Add($"{key} '{value}' must be host:port with a port between 1 and 65535, e.g. \"10.0.0.11:7000\"");
             }
         }
+        if (o.AccessLogFormat is not ("text" or "json" or ""))
+        {
+            failures.Add($"accessLogFormat '{o.AccessLogFormat}' must be \"text\" or \"json\"");
+        }
+        if (o.AccessLogPath.Length > 0 && o.AccessLogFormat != "json")
+        {
+            failures.Add("accessLogPath is only used with accessLogFormat \"json\"; set both, or remove accessLogPath");
+        }
         if (!GoDuration.TryParse(o.DrainTimeout, out _, out var drainError))
         {
             failures.Add($"drainTimeout '{o.DrainTimeout}' {drainError}; e.g. \"30s\"");

@@ -264,6 +264,8 @@ internal static class ServeCommand
         to.ProxyTlsCertificate = from.ProxyTlsCertificate;
         to.ProxyTlsKey = from.ProxyTlsKey;
         to.AccessLog = from.AccessLog;
+        to.AccessLogFormat = from.AccessLogFormat;
+        to.AccessLogPath = from.AccessLogPath;
         to.DrainTimeout = from.DrainTimeout;
         to.MaxProxyConnections = from.MaxProxyConnections;
         to.MaxAdminConnections = from.MaxAdminConnections;
