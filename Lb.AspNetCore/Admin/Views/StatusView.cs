@@ -1,4 +1,6 @@
 using System.Text.Json.Serialization;
+using Lb.Core.Json;
+using Lb.Core.Runtime;
 
 namespace Lb.AspNetCore.Admin;
 
@@ -18,7 +20,21 @@ internal sealed record StatusNode
     public string? Store { get; init; }
 }
 
-internal sealed record StatusProjection(string Status, string? LastError = null);
+/// <summary>
+/// How the desired state became the served runtime: <c>ok</c>, or <c>error</c> while the latest version seen could
+/// not be built (the node keeps serving <c>version</c>) with the failed version, when and why; <c>failures</c>
+/// counts failed builds since the process started.
+/// </summary>
+internal sealed record StatusProjection(string Status, string? LastError = null, long? FailedVersion = null, string? FailedAt = null, long? Failures = null)
+{
+    public static StatusProjection Of(IRuntimeApplyStatus runtime)
+    {
+        var failures = runtime.FailureCount;
+        return runtime.LastFailure is { } failure
+            ? new StatusProjection("error", failure.Error, failure.Version, Rfc3339.Format(failure.At), failures)
+            : new StatusProjection("ok", Failures: failures > 0 ? failures : null);
+    }
+}
 
 internal sealed record StatusRaft
 {
