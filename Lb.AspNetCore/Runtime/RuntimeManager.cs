@@ -155,25 +155,28 @@ internal sealed partial class RuntimeManager : BackgroundService, IRuntimeApplyS
 
     /// <summary>
     /// The failed build already moved the upstream registry (health checks, connection pools) to the new state;
-    /// building the last good state again moves them back under a fresh snapshot of the same version.
+    /// building the last good state again moves them back under a fresh snapshot of the same version. With no good
+    /// state yet, the registry is emptied so nothing the failed build started keeps running.
     /// </summary>
     private void Restore()
     {
-        var good = _lastGood ?? new VersionedDesiredState(-1, DesiredState.Empty, DateTimeOffset.MinValue);
+        var good = _lastGood;
         try
         {
-            if (_lastGood is null)
+            if (good is null)
             {
-                _registry.Apply(ProxyConfig.Empty); // nothing served yet: stop what the failed build started
-                return;
+                _registry.Apply(ProxyConfig.Empty);
             }
-            Publish(good);
+            else
+            {
+                Publish(good);
+            }
         }
 #pragma warning disable CA1031 // The previous snapshot is still published; this only logs that it could not be refreshed.
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            LogRestoreFailed(_logger, ex, good.Version);
+            LogRestoreFailed(_logger, ex, good?.Version ?? -1);
         }
     }
 

@@ -86,6 +86,24 @@ public sealed class RuntimePipelineTests
         Assert.Contains("\"projection\":{\"status\":\"ok\",\"failures\":1}", await lb.GetStringAsync("/api/status"), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_node_whose_stored_state_it_cannot_build_still_starts_and_says_why()
+    {
+        await using var blue = await TestBackend.StartAsync("blue");
+        using var dir = new TempDirectory();
+        await using (var first = await InProcessLb.StartAsync(b => b.AddBalancingPolicy<ExplodingPolicy>(), dir.Path))
+        {
+            using var put = await first.PutConfigAsync(Config(blue.Address, "explode"));
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        }
+
+        // As after a restart on a build that lacks a policy another node accepted: the host runs, serves no route, and shows the failure.
+        await using var lb = await InProcessLb.StartAsync(dataDirectory: dir.Path);
+        Assert.Equal("404", await lb.ProxyAsync("app.test"));
+        var status = await lb.GetStringAsync("/api/status");
+        Assert.Contains("\"projection\":{\"status\":\"error\",\"last_error\":\"no load balancing policy is registered as 'explode' on this node (route 'r')\",\"failed_version\":1,", status, StringComparison.Ordinal);
+    }
+
     private sealed class ExplodingPolicy : ILoadBalancingPolicy
     {
         public string Name => "explode";
