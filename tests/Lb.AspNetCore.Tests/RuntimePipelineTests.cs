@@ -71,6 +71,11 @@ public sealed class RuntimePipelineTests
         Assert.Equal("blue", await lb.ProxyAsync("app.test"));
         Assert.Equal("blue", await lb.ProxyAsync("app.test"));
 
+        // A writer waiting for the failed version is released with the failure, not left hanging.
+        var outcome = await lb.Services.GetRequiredService<IRuntimeApplyStatus>().WaitForAppliedAsync(2, TestContext.Current.CancellationToken);
+        Assert.False(outcome.Applied);
+        Assert.Equal((1L, 2L), (outcome.AppliedVersion, outcome.Failure!.Version));
+
         var status = await lb.GetStringAsync("/api/status");
         Assert.Contains("\"projection\":{\"status\":\"error\",\"last_error\":\"the explode policy always throws\",\"failed_version\":2,", status, StringComparison.Ordinal);
         Assert.Contains("\"version\":1,", status, StringComparison.Ordinal);
