@@ -27,29 +27,32 @@ public sealed partial class FileDesiredStateStore : IDesiredStateStore, IDisposa
     private readonly DesiredStateChangeSignal _signal;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private readonly TimeProvider _time;
-    private readonly DesiredStateLimits _limits;
+    private readonly IDesiredStateValidator _validator;
     private readonly ILogger _logger;
     private bool _disposed;
 
     /// <summary>Opens (creating if needed) the store in <paramref name="dataDirectory"/>, locks it and loads the last state.</summary>
     /// <exception cref="InvalidOperationException">The directory is used by another process, or the state file is corrupt.</exception>
     public FileDesiredStateStore(string dataDirectory, TimeProvider? timeProvider = null, DesiredStateLimits? limits = null, ILogger<FileDesiredStateStore>? logger = null)
-        : this(new NodeDataDirectory(dataDirectory), owned: true, timeProvider, limits, logger)
+        : this(new NodeDataDirectory(dataDirectory), owned: true, timeProvider, new DefaultDesiredStateValidator(limits), logger)
     {
     }
 
-    /// <summary>Opens the store in the node's <paramref name="directory"/> (which holds the lock) and loads the last state.</summary>
+    /// <summary>
+    /// Opens the store in the node's <paramref name="directory"/> (which holds the lock) and loads the last state;
+    /// every write is checked by <paramref name="validator"/> (the node's one validation) first.
+    /// </summary>
     /// <exception cref="InvalidOperationException">The state file is corrupt.</exception>
-    public FileDesiredStateStore(NodeDataDirectory directory, TimeProvider? timeProvider = null, DesiredStateLimits? limits = null, ILogger<FileDesiredStateStore>? logger = null)
-        : this(directory, owned: false, timeProvider, limits, logger)
+    public FileDesiredStateStore(NodeDataDirectory directory, TimeProvider? timeProvider = null, IDesiredStateValidator? validator = null, ILogger<FileDesiredStateStore>? logger = null)
+        : this(directory, owned: false, timeProvider, validator ?? DefaultDesiredStateValidator.Instance, logger)
     {
     }
 
-    private FileDesiredStateStore(NodeDataDirectory directory, bool owned, TimeProvider? timeProvider, DesiredStateLimits? limits, ILogger<FileDesiredStateStore>? logger)
+    private FileDesiredStateStore(NodeDataDirectory directory, bool owned, TimeProvider? timeProvider, IDesiredStateValidator validator, ILogger<FileDesiredStateStore>? logger)
     {
         ArgumentNullException.ThrowIfNull(directory);
         _time = timeProvider ?? TimeProvider.System;
-        _limits = limits ?? DesiredStateLimits.Default;
+        _validator = validator;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _ownedDirectory = owned ? directory : null;
         DataDirectory = directory.Path;
@@ -83,7 +86,7 @@ public sealed partial class FileDesiredStateStore : IDesiredStateStore, IDisposa
     {
         ArgumentNullException.ThrowIfNull(state);
         var normalized = DesiredStateJson.Normalize(state);
-        var validation = DesiredStateValidator.Validate(normalized.Config, _limits);
+        var validation = _validator.Validate(normalized);
         if (!validation.IsValid)
         {
             return new StoreWriteResult { Status = StoreWriteStatus.Invalid, Current = Current, Validation = validation, Message = "validation failed" };
