@@ -29,6 +29,8 @@ internal sealed class AdminApi
         "/api/runtime/routes", "/api/upstreams", "/api/raft/join",
     };
 
+    private static readonly TimeSpan ApplyWait = TimeSpan.FromSeconds(10);
+
     private readonly IDesiredStateStore store;
     private readonly RuntimeManager runtime;
     private readonly DesiredStateLimits limits;
@@ -166,13 +168,30 @@ internal sealed class AdminApi
         var result = await store.PutAsync(desired, expected, context.RequestAborted);
         if (result.Status == StoreWriteStatus.Applied)
         {
-            // Read-your-writes: the proxy on this node serves the new config before the client hears "200".
-            runtime.Apply(result.Current);
+            await WaitUntilServedAsync(result.Current.Version, context.RequestAborted);
             context.Response.Headers.ETag = result.Current.ETag;
             await AdminResponses.WriteRawJsonAsync(context, 200, DesiredStateJson.SerializeConfigDocument(result.Current.State.Config, result.Current.Version, result.Current.AppliedAt));
             return;
         }
         await WriteOutcome.FailureAsync(context, result, expected, precondition);
+    }
+
+    /// <summary>
+    /// Read-your-writes: the runtime watcher applies every stored version on its own; the answer waits until this
+    /// node serves the new version (or its build failed, which /api/status shows), so the client's next request
+    /// sees it. The write is durable either way, so a slow build delays the answer at most <see cref="ApplyWait"/>.
+    /// </summary>
+    private async Task WaitUntilServedAsync(long version, CancellationToken aborted)
+    {
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        bounded.CancelAfter(ApplyWait);
+        try
+        {
+            await runtime.WaitForAppliedAsync(version, bounded.Token);
+        }
+        catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+        {
+        }
     }
 
     private async Task ValidateAsync(HttpContext context)
@@ -260,7 +279,7 @@ internal sealed class AdminApi
                 ProxyListenAddr = _node.ProxyListenAddr,
                 DashboardListenAddr = _node.DashboardListenAddr,
                 AppliedAt = Rfc3339.Format(snapshot.AppliedAt),
-                Projection = new StatusProjection(snapshot.ProjectionError is null ? "ok" : "error", snapshot.ProjectionError),
+                Projection = StatusProjection.Of(runtime),
                 Version = snapshot.Version,
                 ContentHash = snapshot.ContentHash,
                 Store = cluster.Store,

@@ -46,7 +46,7 @@ public static class LoadBalancerServiceCollectionExtensions
         services.TryAddSingleton(DesiredStateLimits.Default);
         services.TryAddSingleton(RaftTimingDefaults.Reference);
         services.TryAddSingleton<IDesiredStateValidator>(sp => new DefaultDesiredStateValidator(
-            sp.GetRequiredService<DesiredStateLimits>(), sp.GetRequiredService<RaftTimingDefaults>()));
+            sp.GetRequiredService<DesiredStateLimits>(), sp.GetRequiredService<RaftTimingDefaults>(), sp.GetService<IAlgorithmRules>()));
         services.TryAddSingleton(sp => new NodeDataDirectory(
             sp.GetRequiredService<IOptions<LbNodeOptions>>().Value.RaftDataDir,
             sp.GetService<ILogger<NodeDataDirectory>>()));

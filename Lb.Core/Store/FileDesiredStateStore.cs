@@ -33,8 +33,13 @@ public sealed partial class FileDesiredStateStore : IDesiredStateStore, IDisposa
 
     /// <summary>Opens (creating if needed) the store in <paramref name="dataDirectory"/>, locks it and loads the last state.</summary>
     /// <exception cref="InvalidOperationException">The directory is used by another process, or the state file is corrupt.</exception>
-    public FileDesiredStateStore(string dataDirectory, TimeProvider? timeProvider = null, DesiredStateLimits? limits = null, ILogger<FileDesiredStateStore>? logger = null)
-        : this(new NodeDataDirectory(dataDirectory), owned: true, timeProvider, new DefaultDesiredStateValidator(limits), logger)
+    /// <param name="dataDirectory">Where the state file and the lock live.</param>
+    /// <param name="timeProvider">Clock for <c>applied_at</c>; the system clock when null.</param>
+    /// <param name="limits">Size limits for validation; the defaults when null.</param>
+    /// <param name="logger">Receives load and write lines; nothing when null.</param>
+    /// <param name="algorithms">The balancing algorithms writes may use (the registered policies); the contract's four when null.</param>
+    public FileDesiredStateStore(string dataDirectory, TimeProvider? timeProvider = null, DesiredStateLimits? limits = null, ILogger<FileDesiredStateStore>? logger = null, IAlgorithmRules? algorithms = null)
+        : this(new NodeDataDirectory(dataDirectory), owned: true, timeProvider, new DefaultDesiredStateValidator(limits, algorithms: algorithms), logger)
     {
     }
 

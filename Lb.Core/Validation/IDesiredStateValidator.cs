@@ -13,22 +13,27 @@ public interface IDesiredStateValidator
     ValidationResult Validate(DesiredState state);
 }
 
-/// <summary>The default validator: <see cref="DesiredStateValidator"/> with the node's limits and Raft timing defaults.</summary>
+/// <summary>
+/// The default validator: <see cref="DesiredStateValidator"/> with the node's limits, Raft timing defaults and
+/// registered balancing algorithms.
+/// </summary>
 public sealed class DefaultDesiredStateValidator : IDesiredStateValidator
 {
     private readonly DesiredStateLimits _limits;
     private readonly RaftTimingDefaults _raftDefaults;
+    private readonly IAlgorithmRules? _algorithms;
 
-    /// <summary>Creates the validator.</summary>
-    public DefaultDesiredStateValidator(DesiredStateLimits? limits = null, RaftTimingDefaults? raftDefaults = null)
+    /// <summary>Creates the validator; null arguments take the defaults (the contract's four algorithms).</summary>
+    public DefaultDesiredStateValidator(DesiredStateLimits? limits = null, RaftTimingDefaults? raftDefaults = null, IAlgorithmRules? algorithms = null)
     {
         _limits = limits ?? DesiredStateLimits.Default;
         _raftDefaults = raftDefaults ?? RaftTimingDefaults.Reference;
+        _algorithms = algorithms;
     }
 
     /// <summary>The default validator with default limits.</summary>
     public static DefaultDesiredStateValidator Instance { get; } = new();
 
     /// <inheritdoc />
-    public ValidationResult Validate(DesiredState state) => DesiredStateValidator.Validate(state, _limits, _raftDefaults);
+    public ValidationResult Validate(DesiredState state) => DesiredStateValidator.Validate(state, _limits, _raftDefaults, _algorithms);
 }
