@@ -12,6 +12,23 @@ public static class DesiredStateValidator
     private const string RouteIdChars = "letters, digits and . _ - ~ : / @ or space";
 
     /// <summary>
+    /// Validates a whole desired state: the proxy configuration, then the VIP policy (<c>vip.*</c>) and the Raft
+    /// timing (<c>raft_timing.*</c>, merged with <paramref name="raftDefaults"/>).
+    /// </summary>
+    public static ValidationResult Validate(DesiredState state, DesiredStateLimits? limits = null, RaftTimingDefaults? raftDefaults = null, IAlgorithmRules? algorithms = null)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var config = Validate(state.Config, limits, algorithms);
+        var vip = state.Vip is { } v ? ClusterPolicyValidator.ValidateVip(v) : ValidationResult.Valid;
+        var timing = state.RaftTiming is { } t ? ClusterPolicyValidator.ValidateRaftTiming(t, raftDefaults) : ValidationResult.Valid;
+        if (vip.IsValid && timing.IsValid)
+        {
+            return config;
+        }
+        return new ValidationResult([.. config.Errors, .. vip.Errors, .. timing.Errors]);
+    }
+
+    /// <summary>
     /// Validates <paramref name="config"/> against the schema and <paramref name="limits"/>; route algorithms and
     /// their own settings against <paramref name="algorithms"/> (the registered balancing policies; the contract's
     /// four names when null).
