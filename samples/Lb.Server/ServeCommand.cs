@@ -200,6 +200,7 @@ internal static class ServeCommand
         to.AdminToken = from.AdminToken;
         to.AdminReadRequiresToken = from.AdminReadRequiresToken;
         to.VipInterface = from.VipInterface;
+        to.VipAddress = from.VipAddress;
         to.TrustedProxies = [.. from.TrustedProxies];
         to.ProxyTlsCertificate = from.ProxyTlsCertificate;
         to.ProxyTlsKey = from.ProxyTlsKey;
