@@ -1,0 +1,144 @@
+using Lb.Core.Spec;
+using Lb.Core.Store;
+using Lb.Vip.Driver;
+using Lb.Vip.Seams;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Lb.Vip.Tests;
+
+/// <summary>An interface in memory: which addresses are on it, every call with its (fake) time, failures on demand.</summary>
+internal sealed class FakeVipDriver(TimeProvider time) : IVipDriver
+{
+    private readonly Lock _gate = new();
+    private readonly HashSet<string> _addresses = [];
+    private readonly List<(string Op, string Address, DateTimeOffset At)> _calls = [];
+
+    public Func<string, string?> FailWith { get; set; } = _ => null;
+
+    public event Action? Changed;
+
+    public IReadOnlyList<(string Op, string Address, DateTimeOffset At)> Calls
+    {
+        get { lock (_gate) { return [.. _calls]; } }
+    }
+
+    public bool Has(string cidr)
+    {
+        lock (_gate) { return _addresses.Contains(cidr); }
+    }
+
+    public int Count(string op) => Calls.Count(c => c.Op == op);
+
+    /// <summary>As if an earlier run had left the address there.</summary>
+    public void Preload(string cidr)
+    {
+        lock (_gate) { _addresses.Add(cidr); }
+    }
+
+    public void AddAddress(string interfaceName, VipCidr address) => Do("add", address, () => _addresses.Add(address.ToString()));
+
+    public void RemoveAddress(string interfaceName, VipCidr address) => Do("remove", address, () => _addresses.Remove(address.ToString()));
+
+    public void AnnounceAddress(string interfaceName, VipCidr address) => Do("announce", address, () => Assert.Contains(address.ToString(), _addresses));
+
+    private void Do(string op, VipCidr address, Action apply)
+    {
+        lock (_gate)
+        {
+            _calls.Add((op, address.ToString(), time.GetUtcNow()));
+            if (FailWith(op) is { } message)
+            {
+                throw new VipDriverException(message);
+            }
+            apply();
+        }
+        Changed?.Invoke();
+    }
+}
+
+/// <summary>Leadership as the Raft store will give it: a lease per term, revoked by cancelling its token.</summary>
+internal sealed class FakeLeadership(TimeProvider time) : ILeadershipView
+{
+    private readonly Lock _gate = new();
+    private CancellationTokenSource? _source;
+    private LeaderLease? _lease;
+    private TaskCompletionSource<LeaderLease> _granted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _term;
+
+    public LeaderLease? CurrentLease
+    {
+        get { lock (_gate) { return _lease is { IsValid: true } l ? l : null; } }
+    }
+
+    public LeaderLease Grant()
+    {
+        TaskCompletionSource<LeaderLease> waiters;
+        LeaderLease lease;
+        lock (_gate)
+        {
+            RevokeLocked();
+            _source = new CancellationTokenSource();
+            lease = _lease = new LeaderLease(++_term, time.GetUtcNow(), _source.Token);
+            waiters = _granted;
+            _granted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+        waiters.TrySetResult(lease);
+        return lease;
+    }
+
+    public void Revoke()
+    {
+        lock (_gate)
+        {
+            RevokeLocked();
+        }
+    }
+
+    public async ValueTask<LeaderLease> WaitForLeaseAsync(CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            Task<LeaderLease> next;
+            lock (_gate)
+            {
+                if (_lease is { IsValid: true } held)
+                {
+                    return held;
+                }
+                next = _granted.Task;
+            }
+            var lease = await next.WaitAsync(cancellationToken);
+            if (lease.IsValid)
+            {
+                return lease;
+            }
+        }
+    }
+
+    private void RevokeLocked()
+    {
+        _source?.Cancel();
+        _source = null;
+        _lease = null;
+    }
+}
+
+/// <summary>A store in memory.</summary>
+internal sealed class FakeStore : IDesiredStateStore
+{
+    private readonly DesiredStateChangeSignal _signal;
+
+    public FakeStore(DesiredState initial) => _signal = new(new VersionedDesiredState(1, initial, DateTimeOffset.UnixEpoch));
+
+    public VersionedDesiredState Current => _signal.Current;
+
+    public ValueTask<StoreWriteResult> PutAsync(DesiredState state, long? expectedVersion = null, CancellationToken cancellationToken = default)
+    {
+        var next = new VersionedDesiredState(Current.Version + 1, state, DateTimeOffset.UnixEpoch);
+        _signal.Publish(next);
+        return ValueTask.FromResult(new StoreWriteResult { Status = StoreWriteStatus.Applied, Current = next });
+    }
+
+    public ValueTask<VersionedDesiredState> WaitForChangeAsync(long knownVersion, CancellationToken cancellationToken = default) =>
+        _signal.WaitForChangeAsync(knownVersion, cancellationToken);
+}
