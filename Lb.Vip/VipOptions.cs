@@ -25,6 +25,14 @@ public sealed class VipOptions
     /// <summary>Remove the address on graceful shutdown (default true; the reference's default false leaves two owners).</summary>
     public bool ReleaseOnShutdown { get; set; } = true;
 
+    /// <summary>
+    /// Lifetime the kernel gives the address; the controller refreshes it four times per lifetime while it owns the
+    /// VIP. If the process is killed or frozen, the kernel deletes the address itself after at most this long (plus up
+    /// to a second of kernel timer granularity) instead of keeping it until the next start. Default 2 s; whole seconds;
+    /// <see cref="Timeout.InfiniteTimeSpan"/> makes the address permanent (the reference's behaviour).
+    /// </summary>
+    public TimeSpan AddressLifetime { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>How long to wait before retrying a failed add or remove (missing interface, no permission). Default 2 s.</summary>
     public TimeSpan RetryInterval { get; set; } = TimeSpan.FromSeconds(2);
 }

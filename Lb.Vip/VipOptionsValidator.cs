@@ -20,6 +20,10 @@ internal sealed class VipOptionsValidator : IValidateOptions<VipOptions>
         {
             failures.Add($"AcquireDelay {options.AcquireDelay} must not be negative (default 0: the leader lease makes a wait unnecessary)");
         }
+        if (options.AddressLifetime != Timeout.InfiniteTimeSpan && options.AddressLifetime < TimeSpan.FromSeconds(1))
+        {
+            failures.Add($"AddressLifetime {options.AddressLifetime} must be at least 1 s, or Timeout.InfiniteTimeSpan for a permanent address (default 2 s)");
+        }
         if (options.RetryInterval <= TimeSpan.Zero)
         {
             failures.Add($"RetryInterval {options.RetryInterval} must be positive (default 2 s)");

@@ -104,7 +104,47 @@ internal sealed partial class VipController
             // Held from an earlier lease (or a failed removal): the new lease must be able to take it away too.
             WatchLease(lease);
         }
-        await Task.Delay(Timeout.InfiniteTimeSpan, _time, scope.Token);
+        await HoldAsync(settings, lease, scope.Token);
+    }
+
+    /// <summary>Keeps the kernel's lifetime of the address topped up until the lease, the settings or the node end.</summary>
+    private async Task HoldAsync(VipSettings settings, LeaderLease lease, CancellationToken cancellationToken)
+    {
+        var lifetime = _options.AddressLifetime;
+        if (lifetime == Timeout.InfiniteTimeSpan)
+        {
+            await Task.Delay(Timeout.InfiniteTimeSpan, _time, cancellationToken);
+            return;
+        }
+        var every = lifetime / 4;
+        while (true)
+        {
+            await Task.Delay(every, _time, cancellationToken);
+            lock (_gate)
+            {
+                if (!lease.IsValid || !settings.SameAddress(_onInterface))
+                {
+                    return;
+                }
+                try
+                {
+                    // Also puts the address back if someone deleted it by hand.
+                    _driver.AddAddress(settings.Interface, settings.Address, lifetime);
+                    if (_refreshFailed)
+                    {
+                        _refreshFailed = false;
+                        _lastError = null;
+                    }
+                }
+                catch (VipDriverException ex)
+                {
+                    _refreshFailed = true;
+                    _lastError = ex.Message;
+                    Log.DriverFailed(_logger, ex.Message);
+                }
+            }
+            Publish();
+        }
     }
 
     private bool Holds(VipSettings settings)
@@ -127,7 +167,7 @@ internal sealed partial class VipController
             }
             try
             {
-                _driver.AddAddress(settings.Interface, settings.Address);
+                _driver.AddAddress(settings.Interface, settings.Address, _options.AddressLifetime);
             }
             catch (VipDriverException ex)
             {

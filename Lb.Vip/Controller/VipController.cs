@@ -36,6 +36,7 @@ internal sealed partial class VipController : IHostedService, IVipStatusView, ID
     private LeaderLease? _watchedLease;
     private volatile VipState _state = VipState.Starting;
     private string? _lastError;
+    private bool _refreshFailed;
     private DateTimeOffset? _lastTransitionAt;
     private VipStatus _status = new();
 

@@ -8,8 +8,12 @@ namespace Lb.Vip.Driver;
 /// </summary>
 public interface IVipDriver
 {
-    /// <summary>Adds <paramref name="address"/> to <paramref name="interfaceName"/>; already present is success.</summary>
-    void AddAddress(string interfaceName, VipCidr address);
+    /// <summary>
+    /// Adds <paramref name="address"/> to <paramref name="interfaceName"/>, or refreshes it when already present. With a
+    /// finite <paramref name="lifetime"/> the kernel itself deletes the address when it is not refreshed in time (whole
+    /// seconds, rounded up), so a process that dies or hangs cannot hold the VIP for long; infinite = permanent.
+    /// </summary>
+    void AddAddress(string interfaceName, VipCidr address, TimeSpan lifetime);
 
     /// <summary>Removes <paramref name="address"/> from <paramref name="interfaceName"/>; already absent is success.</summary>
     void RemoveAddress(string interfaceName, VipCidr address);

@@ -14,14 +14,16 @@ internal sealed unsafe partial class LinuxVipDriver
     private const ushort NlmsgError = 2;
     private const ushort NlmFRequest = 0x1;
     private const ushort NlmFAck = 0x4;
-    private const ushort NlmFExcl = 0x200;
+    private const ushort NlmFReplace = 0x100;
     private const ushort NlmFCreate = 0x400;
     private const ushort IfaAddress = 1;
     private const ushort IfaLocal = 2;
+    private const ushort IfaCacheinfo = 6;
     private const ushort EthPArp = 0x0806;
 
-    // nlmsghdr (16) + ifaddrmsg (8) + two 8-byte rtattrs with an IPv4 address each.
-    private const int RequestLength = 16 + 8 + 8 + 8;
+    // nlmsghdr (16) + ifaddrmsg (8) + two 8-byte rtattrs with an IPv4 address each [+ IFA_CACHEINFO: 4 + 16].
+    private const int AddressRequestLength = 16 + 8 + 8 + 8;
+    private const int CacheinfoLength = 4 + 16;
 
     private static int s_sequence;
 
@@ -42,8 +44,10 @@ internal sealed unsafe partial class LinuxVipDriver
     }
 
     /// <summary>Sends one address request and returns the kernel's answer as an errno (0 = done).</summary>
-    private static int NetlinkAddressRequest(ushort type, ushort flags, int interfaceIndex, VipCidr address)
+    private static int NetlinkAddressRequest(ushort type, ushort flags, int interfaceIndex, VipCidr address, TimeSpan lifetime)
     {
+        var finite = lifetime != Timeout.InfiniteTimeSpan;
+        var length = AddressRequestLength + (finite ? CacheinfoLength : 0);
         var fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NetlinkRoute);
         if (fd < 0)
         {
@@ -55,9 +59,10 @@ internal sealed unsafe partial class LinuxVipDriver
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, (socklen_t)sizeof(Timeval));
 
             var sequence = (uint)Interlocked.Increment(ref s_sequence);
-            Span<byte> request = stackalloc byte[RequestLength];
+            Span<byte> request = stackalloc byte[AddressRequestLength + CacheinfoLength];
+            request = request[..length];
             request.Clear();
-            BinaryPrimitives.WriteUInt32LittleEndian(request, RequestLength);
+            BinaryPrimitives.WriteUInt32LittleEndian(request, (uint)length);
             BinaryPrimitives.WriteUInt16LittleEndian(request[4..], type);
             BinaryPrimitives.WriteUInt16LittleEndian(request[6..], (ushort)(NlmFRequest | NlmFAck | flags));
             BinaryPrimitives.WriteUInt32LittleEndian(request[8..], sequence);
@@ -68,11 +73,21 @@ internal sealed unsafe partial class LinuxVipDriver
             // Host byte order for rtattr headers, network byte order for the address (as the kernel expects).
             WriteAddressAttribute(request[24..], IfaLocal, address);
             WriteAddressAttribute(request[32..], IfaAddress, address);
+            if (finite)
+            {
+                // struct ifa_cacheinfo { u32 ifa_prefered, ifa_valid, cstamp, tstamp } in seconds.
+                var seconds = (uint)Math.Clamp(Math.Ceiling(lifetime.TotalSeconds), 1, uint.MaxValue - 1);
+                var cacheinfo = request[AddressRequestLength..];
+                BinaryPrimitives.WriteUInt16LittleEndian(cacheinfo, CacheinfoLength);
+                BinaryPrimitives.WriteUInt16LittleEndian(cacheinfo[2..], IfaCacheinfo);
+                BinaryPrimitives.WriteUInt32LittleEndian(cacheinfo[4..], seconds);
+                BinaryPrimitives.WriteUInt32LittleEndian(cacheinfo[8..], seconds);
+            }
 
             var kernel = new SockaddrNl { Family = (ushort)(int)AF_NETLINK };
             fixed (byte* p = request)
             {
-                if (sendto(fd, p, RequestLength, 0, (sockaddr*)&kernel, (socklen_t)sizeof(SockaddrNl)) < 0)
+                if (sendto(fd, p, length, 0, (sockaddr*)&kernel, (socklen_t)sizeof(SockaddrNl)) < 0)
                 {
                     return errno;
                 }

@@ -16,11 +16,12 @@ internal sealed unsafe partial class LinuxVipDriver : IVipDriver
 {
     private const int ReplyTimeoutSeconds = 5;
 
-    public void AddAddress(string interfaceName, VipCidr address)
+    public void AddAddress(string interfaceName, VipCidr address, TimeSpan lifetime)
     {
         var index = InterfaceIndex(interfaceName, "add");
-        var errno = NetlinkAddressRequest(RtmNewAddr, NlmFCreate | NlmFExcl, index, address);
-        // EEXIST: the identical address/prefix is already there (a restart, or another path added it): ours now.
+        // CREATE|REPLACE: add, or refresh the lifetime of the identical address already there.
+        var errno = NetlinkAddressRequest(RtmNewAddr, NlmFCreate | NlmFReplace, index, address, lifetime);
+        // EEXIST (kernels that refuse the replace): the identical address/prefix is already there: ours now.
         if (errno != 0 && errno != EEXIST)
         {
             throw Failure("add", interfaceName, address, errno);
@@ -39,7 +40,7 @@ internal sealed unsafe partial class LinuxVipDriver : IVipDriver
             // No interface, no address on it: what a removal wants.
             return;
         }
-        var errno = NetlinkAddressRequest(RtmDelAddr, 0, index, address);
+        var errno = NetlinkAddressRequest(RtmDelAddr, 0, index, address, Timeout.InfiniteTimeSpan);
         if (errno != 0 && errno != EADDRNOTAVAIL && errno != ENOENT)
         {
             throw Failure("remove", interfaceName, address, errno);

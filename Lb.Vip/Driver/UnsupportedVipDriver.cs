@@ -8,7 +8,7 @@ internal sealed class UnsupportedVipDriver : IVipDriver
     private static VipDriverException NotLinux(string operation) =>
         new($"vip {operation} failed: VIP management needs Linux (rtnetlink and AF_PACKET); this host runs {System.Runtime.InteropServices.RuntimeInformation.OSDescription}");
 
-    public void AddAddress(string interfaceName, VipCidr address) => throw NotLinux("add");
+    public void AddAddress(string interfaceName, VipCidr address, TimeSpan lifetime) => throw NotLinux("add");
 
     public void RemoveAddress(string interfaceName, VipCidr address) => throw NotLinux("remove");
 

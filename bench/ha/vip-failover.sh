@@ -51,7 +51,17 @@ command -v ip >/dev/null || { log "needs iproute2"; exit 1; }
 command -v python3 >/dev/null || { log "needs python3"; exit 1; }
 
 # ---- topology ------------------------------------------------------------------------------------------------
-kill_ns() { ip netns pids "$(ns "$1")" 2>/dev/null | xargs -r kill -9 2>/dev/null || true; }
+# SIGKILL everything in a namespace and wait until it is gone (a dying daemon still holds its pid file).
+kill_ns() {
+    local i
+    for ((i = 0; i < 50; i++)); do
+        local pids
+        pids=$(ip netns pids "$(ns "$1")" 2>/dev/null) || return 0
+        [[ -z $pids ]] && return 0
+        kill -9 $pids 2>/dev/null || true
+        sleep 0.05
+    done
+}
 
 teardown() {
     [[ -n $probe_pid ]] && kill "$probe_pid" 2>/dev/null || true
@@ -62,6 +72,7 @@ teardown() {
     rm -rf "$work"
 }
 trap teardown EXIT
+trap 'exit 130' INT TERM
 
 setup_topology() {
     for n in "${nodes[@]}" c sw; do ip netns del "$(ns "$n")" 2>/dev/null || true; done
@@ -154,6 +165,7 @@ keepalived_start() { # node version advert
     local n=$1 dir=$work/$1
     mkdir -p "$dir"
     keepalived_conf "$n" "$2" "$3" > "$dir/keepalived.conf"
+    rm -f "$dir"/*.pid # left by the SIGKILLed instance; keepalived would think it still runs
     # Started in subshells: not jobs of this shell, so SIGKILLing them prints nothing here.
     (ip netns exec "$(ns "$n")" python3 "$here/backend.py" "$n" 0.0.0.0 8080 &)
     (ip netns exec "$(ns "$n")" keepalived --dont-fork --vrrp --log-console \

@@ -81,7 +81,7 @@ public sealed class ControllerInNamespaceTests : IDisposable
     /// <summary>Runs every driver call on a thread inside the node's namespace, as a process started there would.</summary>
     private sealed class InNamespace(string ns, IVipDriver inner) : IVipDriver
     {
-        public void AddAddress(string interfaceName, VipCidr address) => NetnsLab.In(ns, () => inner.AddAddress(interfaceName, address));
+        public void AddAddress(string interfaceName, VipCidr address, TimeSpan lifetime) => NetnsLab.In(ns, () => inner.AddAddress(interfaceName, address, lifetime));
 
         public void RemoveAddress(string interfaceName, VipCidr address) => NetnsLab.In(ns, () => inner.RemoveAddress(interfaceName, address));
 

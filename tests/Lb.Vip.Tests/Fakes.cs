@@ -35,7 +35,28 @@ internal sealed class FakeVipDriver(TimeProvider time) : IVipDriver
         lock (_gate) { _addresses.Add(cidr); }
     }
 
-    public void AddAddress(string interfaceName, VipCidr address) => Do("add", address, () => _addresses.Add(address.ToString()));
+    public TimeSpan? LastLifetime { get; private set; }
+
+    /// <summary>Recorded as "refresh" when the address is already there (the kernel then only renews its lifetime).</summary>
+    public void AddAddress(string interfaceName, VipCidr address, TimeSpan lifetime)
+    {
+        string op;
+        lock (_gate)
+        {
+            op = _addresses.Contains(address.ToString()) ? "refresh" : "add";
+        }
+        Do(op, address, () =>
+        {
+            _addresses.Add(address.ToString());
+            LastLifetime = lifetime;
+        });
+    }
+
+    /// <summary>As if someone ran <c>ip addr del</c>, or the kernel let the lifetime run out.</summary>
+    public void Vanish(string cidr)
+    {
+        lock (_gate) { _addresses.Remove(cidr); }
+    }
 
     public void RemoveAddress(string interfaceName, VipCidr address) => Do("remove", address, () => _addresses.Remove(address.ToString()));
 
@@ -46,7 +67,7 @@ internal sealed class FakeVipDriver(TimeProvider time) : IVipDriver
         lock (_gate)
         {
             _calls.Add((op, address.ToString(), time.GetUtcNow()));
-            if (FailWith(op) is { } message)
+            if (FailWith(op == "refresh" ? "add" : op) is { } message)
             {
                 throw new VipDriverException(message);
             }

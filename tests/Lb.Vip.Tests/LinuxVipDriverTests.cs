@@ -25,17 +25,48 @@ public sealed class LinuxVipDriverTests : IDisposable
     {
         Topology();
 
-        NetnsLab.In(_node, () => _driver.AddAddress("vnode", Vip));
-        NetnsLab.In(_node, () => _driver.AddAddress("vnode", Vip));
+        NetnsLab.In(_node, () => _driver.AddAddress("vnode", Vip, Timeout.InfiniteTimeSpan));
+        NetnsLab.In(_node, () => _driver.AddAddress("vnode", Vip, Timeout.InfiniteTimeSpan));
 
         Assert.Equal([$"{NetnsLab.Subnet}.1/24", $"{NetnsLab.Subnet}.100/24"], _lab.Addresses(_node, "vnode"));
+    }
+
+    [Fact]
+    public void With_a_lifetime_the_kernel_deletes_the_vip_unless_it_is_renewed()
+    {
+        Topology();
+
+        NetnsLab.In(_node, () => _driver.AddAddress("vnode", Vip, TimeSpan.FromSeconds(1)));
+
+        Assert.InRange(_lab.ValidLifetime(_node, "vnode", Vip.ToString()), 0, 1);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (_lab.Addresses(_node, "vnode").Contains(Vip.ToString()) && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(100);
+        }
+        Assert.DoesNotContain(Vip.ToString(), _lab.Addresses(_node, "vnode"));
+    }
+
+    [Fact]
+    public void Adding_with_a_lifetime_renews_it_and_adding_permanently_makes_it_permanent_again()
+    {
+        Topology();
+        NetnsLab.In(_node, () => _driver.AddAddress("vnode", Vip, TimeSpan.FromSeconds(30)));
+        Assert.InRange(_lab.ValidLifetime(_node, "vnode", Vip.ToString()), 25, 30);
+
+        NetnsLab.In(_node, () => _driver.AddAddress("vnode", Vip, TimeSpan.FromSeconds(300)));
+        Assert.InRange(_lab.ValidLifetime(_node, "vnode", Vip.ToString()), 295, 300);
+
+        NetnsLab.In(_node, () => _driver.AddAddress("vnode", Vip, Timeout.InfiniteTimeSpan));
+        Assert.Equal(uint.MaxValue, (uint)_lab.ValidLifetime(_node, "vnode", Vip.ToString()));
+        Assert.Equal([$"{NetnsLab.Subnet}.1/24", Vip.ToString()], _lab.Addresses(_node, "vnode"));
     }
 
     [Fact]
     public void Remove_takes_the_vip_off_and_removing_an_absent_vip_is_not_an_error()
     {
         Topology();
-        NetnsLab.In(_node, () => _driver.AddAddress("vnode", Vip));
+        NetnsLab.In(_node, () => _driver.AddAddress("vnode", Vip, Timeout.InfiniteTimeSpan));
 
         NetnsLab.In(_node, () => _driver.RemoveAddress("vnode", Vip));
         NetnsLab.In(_node, () => _driver.RemoveAddress("vnode", Vip));
@@ -47,7 +78,7 @@ public sealed class LinuxVipDriverTests : IDisposable
     public void The_vip_answers_from_the_peer_once_added_and_stops_once_removed()
     {
         Topology();
-        NetnsLab.In(_node, () => _driver.AddAddress("vnode", Vip));
+        NetnsLab.In(_node, () => _driver.AddAddress("vnode", Vip, Timeout.InfiniteTimeSpan));
         Assert.True(Ping(_peer, Vip), "the peer reaches the VIP on the node");
 
         NetnsLab.In(_node, () => _driver.RemoveAddress("vnode", Vip));
@@ -59,7 +90,7 @@ public sealed class LinuxVipDriverTests : IDisposable
     {
         Topology();
         var mac = _lab.Mac(_node, "vnode");
-        NetnsLab.In(_node, () => _driver.AddAddress("vnode", Vip));
+        NetnsLab.In(_node, () => _driver.AddAddress("vnode", Vip, Timeout.InfiniteTimeSpan));
         using var capture = ArpCapture.Open(_peer, _lab.Index(_peer, "vpeer"));
 
         NetnsLab.In(_node, () => _driver.AnnounceAddress("vnode", Vip));
@@ -83,7 +114,7 @@ public sealed class LinuxVipDriverTests : IDisposable
     {
         Topology();
         NetnsLab.Ip($"-n {_peer} neigh replace {Vip.Address} lladdr 02:00:00:00:00:01 dev vpeer nud stale");
-        NetnsLab.In(_node, () => _driver.AddAddress("vnode", Vip));
+        NetnsLab.In(_node, () => _driver.AddAddress("vnode", Vip, Timeout.InfiniteTimeSpan));
 
         NetnsLab.In(_node, () => _driver.AnnounceAddress("vnode", Vip));
 
@@ -95,7 +126,7 @@ public sealed class LinuxVipDriverTests : IDisposable
     {
         Topology();
 
-        var add = Assert.Throws<VipDriverException>(() => NetnsLab.In(_node, () => _driver.AddAddress("nosuch0", Vip)));
+        var add = Assert.Throws<VipDriverException>(() => NetnsLab.In(_node, () => _driver.AddAddress("nosuch0", Vip, Timeout.InfiniteTimeSpan)));
         var announce = Assert.Throws<VipDriverException>(() => NetnsLab.In(_node, () => _driver.AnnounceAddress("nosuch0", Vip)));
         NetnsLab.In(_node, () => _driver.RemoveAddress("nosuch0", Vip));
 

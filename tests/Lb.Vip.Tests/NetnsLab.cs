@@ -50,6 +50,16 @@ internal sealed class NetnsLab : IDisposable
             .Select(a => $"{a.GetProperty("local").GetString()}/{a.GetProperty("prefixlen").GetInt32()}")];
     }
 
+    /// <summary>The kernel's remaining valid lifetime of <paramref name="cidr"/> in seconds (4294967295 = forever).</summary>
+    public long ValidLifetime(string ns, string dev, string cidr)
+    {
+        using var doc = JsonDocument.Parse(Ip($"-n {ns} -j addr show dev {dev}"));
+        return doc.RootElement.EnumerateArray()
+            .SelectMany(i => i.GetProperty("addr_info").EnumerateArray())
+            .Single(a => $"{a.GetProperty("local").GetString()}/{a.GetProperty("prefixlen").GetInt32()}" == cidr)
+            .GetProperty("valid_life_time").GetInt64();
+    }
+
     public string Mac(string ns, string dev)
     {
         using var doc = JsonDocument.Parse(Ip($"-n {ns} -j link show dev {dev}"));

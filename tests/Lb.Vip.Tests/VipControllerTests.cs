@@ -91,7 +91,7 @@ public sealed class VipControllerTests
         h.Leadership.Grant();
 
         await h.Until(() => h.Driver.Has(Vip) && h.Controller.State == VipState.Owned, "VIP added again");
-        Assert.Equal(["add", "remove", "add"], h.Driver.Calls.Where(c => c.Op != "announce").Select(c => c.Op).SkipWhile(op => op == "remove"));
+        Assert.Equal(["add", "remove", "add"], h.Driver.Calls.Where(c => c.Op is "add" or "remove").Select(c => c.Op).SkipWhile(op => op == "remove"));
     }
 
     [Fact]
@@ -216,14 +216,14 @@ public sealed class VipControllerTests
         h.Leadership.Grant();
         await h.StartAsync();
         await h.AdvanceUntil(() => h.Driver.Count("announce") == 3, Step, "owned and announced");
-        var calls = h.Driver.Calls.Count;
+        var calls = h.Driver.Calls.Count(c => c.Op != "refresh");
 
         var config = ProxyConfig.Empty with { Routes = [new RouteSpec { Id = "web", Enabled = true, UpstreamPool = "web" }] };
         await h.Store.PutAsync(h.Store.Current.State with { Config = config }, cancellationToken: TestContext.Current.CancellationToken);
         await h.Until(() => h.Controller.ObservedVersion == h.Store.Current.Version, "write observed");
         await h.Settle(TimeSpan.FromSeconds(2));
 
-        Assert.Equal(calls, h.Driver.Calls.Count);
+        Assert.Equal(calls, h.Driver.Calls.Count(c => c.Op != "refresh"));
         Assert.True(h.Driver.Has(Vip));
         Assert.Equal(VipState.Owned, h.Controller.State);
     }
@@ -267,6 +267,28 @@ public sealed class VipControllerTests
 
         Assert.Equal(0, h.Driver.Count("add"));
         Assert.Equal(VipState.Released, h.Controller.State);
+    }
+
+    [Fact]
+    public async Task While_owned_the_kernel_lifetime_is_renewed_so_only_a_dead_process_loses_the_address()
+    {
+        await using var h = new Harness(new VipOptions { AddressLifetime = TimeSpan.FromSeconds(2) });
+        h.Leadership.Grant();
+        await h.StartAsync();
+        await h.Until(() => h.Driver.Has(Vip), "VIP added");
+        Assert.Equal(TimeSpan.FromSeconds(2), h.Driver.LastLifetime);
+
+        await h.AdvanceUntil(() => h.Driver.Count("refresh") >= 4, TimeSpan.FromMilliseconds(100), "renewals");
+        var refreshes = h.Driver.Calls.Where(c => c.Op is "add" or "refresh").Select(c => c.At).ToList();
+        Assert.All(refreshes.Zip(refreshes.Skip(1)), p => Assert.True(p.Second - p.First <= TimeSpan.FromSeconds(1), $"gap {p.Second - p.First} leaves the 2 s lifetime too little slack"));
+
+        h.Driver.Vanish(Vip); // deleted by hand: the next renewal puts it back
+        await h.AdvanceUntil(() => h.Driver.Has(Vip), TimeSpan.FromMilliseconds(100), "put back");
+
+        h.Leadership.Revoke();
+        var after = h.Driver.Calls.Count;
+        await h.Settle(TimeSpan.FromSeconds(3));
+        Assert.DoesNotContain(h.Driver.Calls.Skip(after), c => c.Op is "add" or "refresh");
     }
 
     [Fact]
