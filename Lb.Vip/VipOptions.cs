@@ -27,11 +27,12 @@ public sealed class VipOptions
 
     /// <summary>
     /// Lifetime the kernel gives the address; the controller refreshes it four times per lifetime while it owns the
-    /// VIP. If the process is killed or frozen, the kernel deletes the address itself after at most this long (plus up
-    /// to a second of kernel timer granularity) instead of keeping it until the next start. Default 2 s; whole seconds;
+    /// VIP. If the process is killed or frozen, the kernel deletes the address itself about this long after the last
+    /// renewal (measured: lifetime + 30–150 ms) instead of keeping it until the next start. Whole seconds, at least 1;
+    /// default 1 s (a process that cannot renew for 750 ms has lost its Raft leadership anyway);
     /// <see cref="Timeout.InfiniteTimeSpan"/> makes the address permanent (the reference's behaviour).
     /// </summary>
-    public TimeSpan AddressLifetime { get; set; } = TimeSpan.FromSeconds(2);
+    public TimeSpan AddressLifetime { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>How long to wait before retrying a failed add or remove (missing interface, no permission). Default 2 s.</summary>
     public TimeSpan RetryInterval { get; set; } = TimeSpan.FromSeconds(2);

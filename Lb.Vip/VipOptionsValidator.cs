@@ -22,7 +22,7 @@ internal sealed class VipOptionsValidator : IValidateOptions<VipOptions>
         }
         if (options.AddressLifetime != Timeout.InfiniteTimeSpan && options.AddressLifetime < TimeSpan.FromSeconds(1))
         {
-            failures.Add($"AddressLifetime {options.AddressLifetime} must be at least 1 s, or Timeout.InfiniteTimeSpan for a permanent address (default 2 s)");
+            failures.Add($"AddressLifetime {options.AddressLifetime} must be at least 1 s, or Timeout.InfiniteTimeSpan for a permanent address (default 1 s)");
         }
         if (options.RetryInterval <= TimeSpan.Zero)
         {
