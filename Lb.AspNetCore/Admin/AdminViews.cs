@@ -50,6 +50,7 @@ internal sealed record StatusVip
     public string? Address { get; init; }
     [JsonIgnore(Condition = JsonIgnoreCondition.Never)] public bool Owned { get; init; }
     public string? LastError { get; init; }
+    public string? LastTransitionAt { get; init; }
 }
 
 internal sealed record StatusRuntime(int RouteCount, int UpstreamPoolCount, int TargetCount, int HealthyTargetCount, int UnhealthyTargetCount);
@@ -63,6 +64,8 @@ internal sealed record ClusterView
     [JsonIgnore(Condition = JsonIgnoreCondition.Never)] public IReadOnlyList<ClusterMember>? Members { get; init; }
     public ClusterRaftTiming? RaftTiming { get; init; }
     public string? Mode { get; init; }
+    /// <summary>This node's VIP (extension; only when a VIP is configured).</summary>
+    public StatusVip? Vip { get; init; }
 }
 
 internal sealed record ClusterRaftTiming(string? HeartbeatTimeout, string? ElectionTimeout, string? LeaderLeaseTimeout, string? CommitTimeout);

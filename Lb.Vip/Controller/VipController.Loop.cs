@@ -1,5 +1,5 @@
 using Lb.Vip.Driver;
-using Lb.Vip.Seams;
+using Lb.Core.Cluster;
 
 namespace Lb.Vip.Controller;
 

@@ -3,7 +3,7 @@ using Lb.Core.Options;
 using Lb.Core.Spec;
 using Lb.Core.Store;
 using Lb.Vip.Driver;
-using Lb.Vip.Seams;
+using Lb.Core.Cluster;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -42,6 +42,7 @@ internal sealed partial class VipController : IHostedService, IVipStatusView, ID
 
     private Effective _effective;
     private long _observedVersion;
+    private int _disposed;
     private CancellationTokenSource _settingsChanged = new();
     private Task _loop = Task.CompletedTask;
     private Task _watch = Task.CompletedTask;
@@ -121,6 +122,11 @@ internal sealed partial class VipController : IHostedService, IVipStatusView, ID
 
     public void Dispose()
     {
+        // Registered as itself, as a hosted service and as the status view: the container disposes it more than once.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
         _stop.Cancel();
         _leaseWatch.Dispose();
         _stop.Dispose();

@@ -1,5 +1,5 @@
 using System.Diagnostics.Metrics;
-using Lb.Vip.Seams;
+using Lb.Core.Cluster;
 
 namespace Lb.Vip.Controller;
 

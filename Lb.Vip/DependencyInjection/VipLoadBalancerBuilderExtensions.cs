@@ -2,7 +2,7 @@ using Lb.Core.DependencyInjection;
 using Lb.Vip;
 using Lb.Vip.Controller;
 using Lb.Vip.Driver;
-using Lb.Vip.Seams;
+using Lb.Core.Cluster;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;

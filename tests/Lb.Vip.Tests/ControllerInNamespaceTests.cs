@@ -1,3 +1,4 @@
+using Lb.Core.Cluster;
 using Lb.Core.Options;
 using Lb.Core.Spec;
 using Lb.Vip.Controller;
@@ -20,14 +21,14 @@ public sealed class ControllerInNamespaceTests : IDisposable
         _lab.Link(node, "vnode", 1, peer, "vpeer", 2);
         var vip = $"{NetnsLab.Subnet}.100/24";
         using var capture = ArpCapture.Open(peer, _lab.Index(peer, "vpeer"));
-        var leadership = new FakeLeadership(TimeProvider.System);
+        using var leadership = new LeaderLeaseSource();
         using var controller = new VipController(
             new InNamespace(node, new LinuxVipDriver()), leadership, new FakeStore(DesiredState.Empty),
             Microsoft.Extensions.Options.Options.Create(new LbNodeOptions { VipInterface = "vnode", VipAddress = vip }),
             Microsoft.Extensions.Options.Options.Create(new VipOptions()), TimeProvider.System, NullLogger<VipController>.Instance);
         await controller.StartAsync(TestContext.Current.CancellationToken);
 
-        leadership.Grant();
+        leadership.Grant(1, DateTimeOffset.UtcNow);
         var frames = new List<CapturedArp>();
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (frames.Count < 6 && DateTime.UtcNow < deadline)
@@ -52,8 +53,8 @@ public sealed class ControllerInNamespaceTests : IDisposable
     {
         Assert.SkipWhen(NetnsLab.Unavailable is not null, NetnsLab.Unavailable ?? "");
         var node = _lab.Create("enode");
-        var leadership = new FakeLeadership(TimeProvider.System);
-        leadership.Grant();
+        using var leadership = new LeaderLeaseSource();
+        leadership.Grant(1, DateTimeOffset.UtcNow);
         using var controller = new VipController(
             new InNamespace(node, new LinuxVipDriver()), leadership, new FakeStore(DesiredState.Empty),
             Microsoft.Extensions.Options.Options.Create(new LbNodeOptions { VipInterface = "nosuch0", VipAddress = $"{NetnsLab.Subnet}.100/24" }),

@@ -1,8 +1,6 @@
 using Lb.Core.Spec;
 using Lb.Core.Store;
 using Lb.Vip.Driver;
-using Lb.Vip.Seams;
-using Microsoft.Extensions.Time.Testing;
 
 namespace Lb.Vip.Tests;
 
@@ -74,73 +72,6 @@ internal sealed class FakeVipDriver(TimeProvider time) : IVipDriver
             apply();
         }
         Changed?.Invoke();
-    }
-}
-
-/// <summary>Leadership as the Raft store will give it: a lease per term, revoked by cancelling its token.</summary>
-internal sealed class FakeLeadership(TimeProvider time) : ILeadershipView
-{
-    private readonly Lock _gate = new();
-    private CancellationTokenSource? _source;
-    private LeaderLease? _lease;
-    private TaskCompletionSource<LeaderLease> _granted = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private long _term;
-
-    public LeaderLease? CurrentLease
-    {
-        get { lock (_gate) { return _lease is { IsValid: true } l ? l : null; } }
-    }
-
-    public LeaderLease Grant()
-    {
-        TaskCompletionSource<LeaderLease> waiters;
-        LeaderLease lease;
-        lock (_gate)
-        {
-            RevokeLocked();
-            _source = new CancellationTokenSource();
-            lease = _lease = new LeaderLease(++_term, time.GetUtcNow(), _source.Token);
-            waiters = _granted;
-            _granted = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        }
-        waiters.TrySetResult(lease);
-        return lease;
-    }
-
-    public void Revoke()
-    {
-        lock (_gate)
-        {
-            RevokeLocked();
-        }
-    }
-
-    public async ValueTask<LeaderLease> WaitForLeaseAsync(CancellationToken cancellationToken = default)
-    {
-        while (true)
-        {
-            Task<LeaderLease> next;
-            lock (_gate)
-            {
-                if (_lease is { IsValid: true } held)
-                {
-                    return held;
-                }
-                next = _granted.Task;
-            }
-            var lease = await next.WaitAsync(cancellationToken);
-            if (lease.IsValid)
-            {
-                return lease;
-            }
-        }
-    }
-
-    private void RevokeLocked()
-    {
-        _source?.Cancel();
-        _source = null;
-        _lease = null;
     }
 }
 

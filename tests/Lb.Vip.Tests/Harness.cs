@@ -1,3 +1,4 @@
+using Lb.Core.Cluster;
 using Lb.Core.Options;
 using Lb.Core.Spec;
 using Lb.Vip.Controller;
@@ -16,7 +17,7 @@ internal sealed class Harness : IAsyncDisposable
     public Harness(VipOptions? options = null, string vipAddress = Vip, DesiredState? state = null)
     {
         Driver = new FakeVipDriver(Time);
-        Leadership = new FakeLeadership(Time);
+        
         Store = new FakeStore(state ?? DesiredState.Empty);
         var node = new LbNodeOptions { VipInterface = "eth-test", VipAddress = vipAddress };
         Controller = new VipController(Driver, Leadership, Store, Microsoft.Extensions.Options.Options.Create(node),
@@ -28,7 +29,12 @@ internal sealed class Harness : IAsyncDisposable
 
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 30, 0, 0, 0, TimeSpan.Zero));
     public FakeVipDriver Driver { get; }
-    public FakeLeadership Leadership { get; }
+    /// <summary>The real lease source Lb.Raft uses: a lease per grant, revoked by cancelling its token.</summary>
+    public LeaderLeaseSource Leadership { get; } = new();
+
+    private long _term;
+
+    public LeaderLease Grant() => Leadership.Grant(++_term, Time.GetUtcNow());
     public FakeStore Store { get; }
     public VipController Controller { get; }
 
@@ -78,5 +84,6 @@ internal sealed class Harness : IAsyncDisposable
             await Controller.StopAsync(CancellationToken.None);
         }
         Controller.Dispose();
+        Leadership.Dispose();
     }
 }

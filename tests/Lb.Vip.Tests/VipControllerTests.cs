@@ -13,7 +13,7 @@ public sealed class VipControllerTests
     public async Task Leader_with_a_valid_lease_adds_the_vip_at_once_and_announces_it_three_times_100ms_apart()
     {
         await using var h = new Harness();
-        var lease = h.Leadership.Grant();
+        var lease = h.Grant();
         await h.StartAsync();
 
         await h.Until(() => h.Driver.Has(Vip), "VIP added");
@@ -51,7 +51,7 @@ public sealed class VipControllerTests
     public async Task Losing_the_lease_removes_the_vip_before_the_revocation_returns()
     {
         await using var h = new Harness();
-        h.Leadership.Grant();
+        h.Grant();
         await h.StartAsync();
         await h.Until(() => h.Driver.Has(Vip), "VIP added");
 
@@ -67,7 +67,7 @@ public sealed class VipControllerTests
     public async Task Lease_lost_while_announcing_stops_the_announcements_and_removes_the_vip()
     {
         await using var h = new Harness();
-        h.Leadership.Grant();
+        h.Grant();
         await h.StartAsync();
         await h.Until(() => h.Driver.Count("announce") == 1, "first announcement");
 
@@ -82,13 +82,13 @@ public sealed class VipControllerTests
     public async Task A_new_lease_after_stepping_down_takes_the_vip_again()
     {
         await using var h = new Harness();
-        h.Leadership.Grant();
+        h.Grant();
         await h.StartAsync();
         await h.Until(() => h.Driver.Has(Vip), "VIP added");
         h.Leadership.Revoke();
         await h.Until(() => h.Controller.State == VipState.Released, "released");
 
-        h.Leadership.Grant();
+        h.Grant();
 
         await h.Until(() => h.Driver.Has(Vip) && h.Controller.State == VipState.Owned, "VIP added again");
         Assert.Equal(["add", "remove", "add"], h.Driver.Calls.Where(c => c.Op is "add" or "remove").Select(c => c.Op).SkipWhile(op => op == "remove"));
@@ -104,7 +104,7 @@ public sealed class VipControllerTests
         {
             if (random.Next(2) == 0)
             {
-                h.Leadership.Grant();
+                h.Grant();
             }
             else
             {
@@ -117,7 +117,7 @@ public sealed class VipControllerTests
             // The one safety property that must hold at every instant: no VIP without a valid lease.
             Assert.True(h.Leadership.CurrentLease is not null || !h.Driver.Has(Vip), $"VIP held without a lease at step {i}");
         }
-        h.Leadership.Grant();
+        h.Grant();
         await h.Until(() => h.Driver.Has(Vip) && h.Controller.State == VipState.Owned, "settled as owner");
         h.Leadership.Revoke();
         await h.Until(() => h.Controller.State == VipState.Released, "settled as follower");
@@ -129,7 +129,7 @@ public sealed class VipControllerTests
     public async Task Shutdown_removes_the_vip_and_stops()
     {
         var h = new Harness();
-        h.Leadership.Grant();
+        h.Grant();
         await h.StartAsync();
         await h.Until(() => h.Driver.Has(Vip), "VIP added");
 
@@ -145,7 +145,7 @@ public sealed class VipControllerTests
     public async Task Shutdown_leaves_the_vip_when_release_on_shutdown_is_off()
     {
         var h = new Harness(new VipOptions { ReleaseOnShutdown = false });
-        h.Leadership.Grant();
+        h.Grant();
         await h.StartAsync();
         await h.Until(() => h.Driver.Has(Vip), "VIP added");
 
@@ -162,7 +162,7 @@ public sealed class VipControllerTests
         await using var h = new Harness();
         var failing = true;
         h.Driver.FailWith = op => op == "add" && failing ? "vip add failed: 10.250.13.100/24 on eth-test: Operation not permitted" : null;
-        h.Leadership.Grant();
+        h.Grant();
         await h.StartAsync();
 
         await h.Until(() => h.Controller.Current.LastError is not null, "error reported");
@@ -180,7 +180,7 @@ public sealed class VipControllerTests
     {
         await using var h = new Harness();
         h.Driver.FailWith = op => op == "announce" ? "vip garp announce failed: no CAP_NET_RAW" : null;
-        h.Leadership.Grant();
+        h.Grant();
         await h.StartAsync();
 
         await h.AdvanceUntil(() => h.Driver.Count("announce") == 3, Step, "three attempts");
@@ -194,7 +194,7 @@ public sealed class VipControllerTests
     public async Task A_failed_removal_shows_in_last_error_and_is_retried()
     {
         await using var h = new Harness();
-        h.Leadership.Grant();
+        h.Grant();
         await h.StartAsync();
         await h.Until(() => h.Driver.Has(Vip), "VIP added");
         var failing = true;
@@ -213,7 +213,7 @@ public sealed class VipControllerTests
     public async Task A_config_write_that_leaves_the_vip_settings_alone_does_not_touch_the_vip()
     {
         await using var h = new Harness();
-        h.Leadership.Grant();
+        h.Grant();
         await h.StartAsync();
         await h.AdvanceUntil(() => h.Driver.Count("announce") == 3, Step, "owned and announced");
         var calls = h.Driver.Calls.Count(c => c.Op != "refresh");
@@ -232,7 +232,7 @@ public sealed class VipControllerTests
     public async Task A_replicated_policy_with_a_new_address_moves_the_vip()
     {
         await using var h = new Harness();
-        h.Leadership.Grant();
+        h.Grant();
         await h.StartAsync();
         await h.Until(() => h.Driver.Has(Vip), "VIP added");
 
@@ -246,7 +246,7 @@ public sealed class VipControllerTests
     public async Task Acquire_delay_when_set_is_waited_out_before_adding()
     {
         await using var h = new Harness(new VipOptions { AcquireDelay = TimeSpan.FromMilliseconds(300) });
-        var lease = h.Leadership.Grant();
+        var lease = h.Grant();
         await h.StartAsync();
 
         await h.AdvanceUntil(() => h.Driver.Has(Vip), Step, "VIP added");
@@ -258,7 +258,7 @@ public sealed class VipControllerTests
     public async Task Losing_the_lease_during_the_acquire_delay_never_adds_the_vip()
     {
         await using var h = new Harness(new VipOptions { AcquireDelay = TimeSpan.FromSeconds(1) });
-        h.Leadership.Grant();
+        h.Grant();
         await h.StartAsync();
         await h.Until(() => h.Controller.State == VipState.Acquiring, "acquiring");
 
@@ -273,7 +273,7 @@ public sealed class VipControllerTests
     public async Task While_owned_the_kernel_lifetime_is_renewed_so_only_a_dead_process_loses_the_address()
     {
         await using var h = new Harness(new VipOptions { AddressLifetime = TimeSpan.FromSeconds(2) });
-        h.Leadership.Grant();
+        h.Grant();
         await h.StartAsync();
         await h.Until(() => h.Driver.Has(Vip), "VIP added");
         Assert.Equal(TimeSpan.FromSeconds(2), h.Driver.LastLifetime);
@@ -295,7 +295,7 @@ public sealed class VipControllerTests
     public async Task Without_an_address_the_controller_is_disabled_and_never_calls_the_driver()
     {
         await using var h = new Harness(vipAddress: "");
-        h.Leadership.Grant();
+        h.Grant();
         await h.StartAsync();
 
         await h.Until(() => h.Controller.State == VipState.Disabled, "disabled");
