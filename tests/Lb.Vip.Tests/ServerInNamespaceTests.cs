@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json;
 using Lb.TestSupport;
 
@@ -51,10 +50,7 @@ public sealed class ServerInNamespaceTests : IDisposable
             Assert.True(cluster.RootElement.GetProperty("vip").GetProperty("owned").GetBoolean());
             Assert.Contains("lb_vip_owned 1", Curl(node, "http://127.0.0.1:9090/metrics"), StringComparison.Ordinal);
 
-            using (var term = Process.Start("kill", ["-TERM", server.Id.ToString(CultureInfo.InvariantCulture)]))
-            {
-                await term.WaitForExitAsync(TestContext.Current.CancellationToken);
-            }
+            Assert.Equal(0, Tmds.Linux.LibC.kill(server.Id, Tmds.Linux.LibC.SIGTERM));
             using var exited = new CancellationTokenSource(TimeSpan.FromSeconds(20));
             await server.WaitForExitAsync(exited.Token);
 
