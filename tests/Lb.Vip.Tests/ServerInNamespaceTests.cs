@@ -66,6 +66,52 @@ public sealed class ServerInNamespaceTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task A_frozen_server_loses_the_vip_to_the_kernel_lifetime_takes_it_back_when_thawed_and_a_killed_one_leaves_none()
+    {
+        Assert.SkipWhen(NetnsLab.Unavailable is not null, NetnsLab.Unavailable ?? "");
+        var node = _lab.Create("fnode");
+        var peer = _lab.Create("fpeer");
+        _lab.Link(node, "vnode", 1, peer, "vpeer", 2);
+        var appJson = Path.Combine(_dir.Path, "app.json");
+        await File.WriteAllTextAsync(appJson, $$"""
+            { "proxyListenAddr": ":8080", "dashboardListenAddr": "127.0.0.1:9090", "raftDataDir": "{{Path.Combine(_dir.Path, "data")}}",
+              "vipInterface": "vnode", "vipAddress": "{{Vip}}" }
+            """, TestContext.Current.CancellationToken);
+        using var server = Start(node, "serve", appJson);
+        try
+        {
+            await Until(() => _lab.Addresses(node, "vnode").Contains(Vip), "the VIP on vnode", server);
+
+            // SIGSTOP: no code of the server runs, yet the kernel drops the address when its lifetime runs out.
+            Assert.Equal(0, Tmds.Linux.LibC.kill(server.Id, Tmds.Linux.LibC.SIGSTOP));
+            await Until(() => !_lab.Addresses(node, "vnode").Contains(Vip), "the kernel dropping the VIP of the frozen server", server);
+            Assert.Contains("State:\tT", await File.ReadAllTextAsync($"/proc/{server.Id}/status", TestContext.Current.CancellationToken), StringComparison.Ordinal);
+
+            // Thawed, it still holds its (standalone) lease: the next renewal puts the address back.
+            Assert.Equal(0, Tmds.Linux.LibC.kill(server.Id, Tmds.Linux.LibC.SIGCONT));
+            await Until(() => _lab.Addresses(node, "vnode").Contains(Vip), "the VIP back after SIGCONT", server);
+
+            // SIGKILL: nothing removes it but the kernel.
+            server.Kill();
+            await server.WaitForExitAsync(TestContext.Current.CancellationToken);
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (_lab.Addresses(node, "vnode").Contains(Vip) && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100, TestContext.Current.CancellationToken);
+            }
+            Assert.DoesNotContain(Vip, _lab.Addresses(node, "vnode"));
+        }
+        finally
+        {
+            if (!server.HasExited)
+            {
+                Tmds.Linux.LibC.kill(server.Id, Tmds.Linux.LibC.SIGCONT);
+                server.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
     private static Process Start(string ns, params string[] args)
     {
         var info = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
