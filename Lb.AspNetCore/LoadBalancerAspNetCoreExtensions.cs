@@ -1,5 +1,6 @@
 using Lb.AspNetCore.Admin;
 using Lb.AspNetCore.Diagnostics;
+using Lb.AspNetCore.Listeners;
 using Lb.AspNetCore.Proxy;
 using Lb.AspNetCore.Runtime;
 using Lb.Balancing;
@@ -32,6 +33,7 @@ public static class LoadBalancerAspNetCoreExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RuntimeManager>(sp => sp.GetRequiredService<RuntimeManager>()));
         services.TryAddSingleton<ClientAddressResolver>();
         services.TryAddSingleton<ProxyMetrics>();
+        services.TryAddSingleton<ListenerMetrics>();
         services.TryAddSingleton<ProxyHandler>();
         services.TryAddSingleton<AdminApi>();
         return builder;

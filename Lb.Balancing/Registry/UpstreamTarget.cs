@@ -31,6 +31,8 @@ public sealed class UpstreamTarget
     private long _ejectedUntil;
     private int _consecutiveFailures;
     private int _ejections;
+    private bool _recovering;
+    private int _recoveryStreak;
     private volatile PassiveHealthSettings _passive = PassiveHealthSettings.Default;
 
     private int _active;
@@ -219,9 +221,41 @@ public sealed class UpstreamTarget
             {
                 _context.BumpHealthEpoch();
             }
+            LiftEjectionOnRecovery(ok, rise);
             _probeCount++;
             return changed;
         }
+    }
+
+    /// <summary>
+    /// Ends a passive ejection once active checks see the target recover: a probe failed and, since, <paramref name="rise"/>
+    /// probes passed in a row. Without this a restarted backend waits out the whole, possibly backed-off, ejection
+    /// although its checks pass. A recovery completed before the ejection began does not count, so a target whose
+    /// <c>/health</c> answers while its real requests fail stays ejected. Caller holds the gate.
+    /// </summary>
+    private void LiftEjectionOnRecovery(bool ok, int rise)
+    {
+        if (!ok)
+        {
+            _recovering = true;
+            _recoveryStreak = 0;
+            return;
+        }
+        if (!_recovering || ++_recoveryStreak < rise)
+        {
+            return;
+        }
+        _recovering = false;
+        _recoveryStreak = 0;
+        if (_ejectedUntil == 0)
+        {
+            return;
+        }
+        _consecutiveFailures = 0;
+        _ejections = 0;
+        Volatile.Write(ref _ejectedUntil, 0);
+        _context.BumpHealthEpoch();
+        Log.EjectionLifted(_context.Logger, PoolId, Address);
     }
 
     /// <summary>Forgets the active verdict (the pool lost its health check): the target routes again.</summary>
@@ -232,6 +266,8 @@ public sealed class UpstreamTarget
             var wasUnhealthy = !_activeHealthy;
             _hasVerdict = false;
             _riseStreak = _fallStreak = 0;
+            _recovering = false;
+            _recoveryStreak = 0;
             _lastProbe = null;
             _activeHealthy = true;
             if (wasUnhealthy)
