@@ -9,6 +9,9 @@ internal sealed partial class VipController
 {
     private bool TryAcquire(VipSettings settings, LeaderLease lease)
     {
+        // Watch first: a revocation that lands while the address is being added then waits for the gate and
+        // removes it before Revoke() returns; watching afterwards would leave it up, leaseless, for that moment.
+        WatchLease(lease);
         var added = true;
         lock (_gate)
         {
@@ -36,10 +39,6 @@ internal sealed partial class VipController
             }
         }
         Publish();
-        if (added)
-        {
-            WatchLease(lease);
-        }
         return added;
     }
 
