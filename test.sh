@@ -4,9 +4,12 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 
-# command-on-PATH -> Debian package that provides it, for tests that shell out to a tool. Empty: no test does yet
-# (the suite sends signals and opens sockets itself); a test that needs e.g. `ip` adds [ip]=iproute2 here.
-declare -A needs=()
+# command-on-PATH -> Debian package that provides it, for tests that shell out to a tool: the VIP tests build network
+# namespaces and veth pairs with `ip` (and check addresses with `ip -j addr`), and query a server inside a namespace with curl.
+declare -A needs=(
+  [ip]=iproute2
+  [curl]=curl
+)
 missing=()
 for cmd in "${!needs[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${needs[$cmd]}")

@@ -299,7 +299,9 @@ internal sealed class AdminApi
     private async Task GetClusterAsync(HttpContext context)
     {
         var cluster = await _cluster.GetClusterStatusAsync(context.RequestAborted);
-        await AdminResponses.WriteJsonAsync(context, 200, ClusterViews.Cluster(cluster), AdminJsonContext.Relaxed.ClusterView);
+        var vip = _vip.Current;
+        var view = ClusterViews.Cluster(cluster) with { Vip = vip.Enabled ? ClusterViews.Vip(vip) : null };
+        await AdminResponses.WriteJsonAsync(context, 200, view, AdminJsonContext.Relaxed.ClusterView);
     }
 
     private async Task GetNodeClusterStatusAsync(HttpContext context)

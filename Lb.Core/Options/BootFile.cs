@@ -69,7 +69,7 @@ public static class BootFile
     public static IReadOnlyList<string> KnownFields { get; } =
     [
         "proxyListenAddr", "dashboardListenAddr", "raftDataDir", "nodeId", "raftListenAddr", "raftAdvertiseAddr",
-        "adminToken", "adminReadRequiresToken", "vipInterface", "trustedProxies", "proxyTlsCertificate", "proxyTlsKey", "accessLog",
+        "adminToken", "adminReadRequiresToken", "vipInterface", "vipAddress", "trustedProxies", "proxyTlsCertificate", "proxyTlsKey", "accessLog",
         "maxProxyConnections", "maxAdminConnections", "keepAliveTimeout",
     ];
 }

@@ -43,6 +43,12 @@ public sealed class LbNodeOptions
     public string VipInterface { get; set; } = "";
 
     /// <summary>
+    /// The cluster VIP as IPv4 CIDR (e.g. <c>10.0.0.100/24</c>) when it is not (yet) in the replicated state; the
+    /// replicated VIP policy wins over it. Needs <see cref="VipInterface"/>.
+    /// </summary>
+    public string VipAddress { get; set; } = "";
+
+    /// <summary>
     /// Addresses or CIDR ranges of proxies in front of Lb whose <c>X-Forwarded-For</c>/<c>Forwarded</c> headers are
     /// believed. Empty: forwarding headers never choose the client address (they cannot be spoofed).
     /// </summary>

@@ -52,6 +52,14 @@ internal sealed class LbNodeOptionsValidator : IValidateOptions<LbNodeOptions>
         {
             failures.Add($"vipInterface '{o.VipInterface}' is not a Linux interface name (at most 15 characters, no '/', ':' or spaces)");
         }
+        if (o.VipAddress.Length > 0 && !VipCidr.TryParse(o.VipAddress, out _, out var vipError))
+        {
+            failures.Add($"vipAddress '{o.VipAddress}': {vipError}; give an IPv4 address with its prefix length, e.g. \"10.0.0.100/24\"");
+        }
+        if (o.VipAddress.Length > 0 && o.VipInterface.Length == 0)
+        {
+            failures.Add("vipAddress is set but vipInterface is empty; set vipInterface to the interface that carries the VIP, e.g. \"eth0\"");
+        }
         if ((o.ProxyTlsCertificate.Length > 0) != (o.ProxyTlsKey.Length > 0))
         {
             failures.Add("proxyTlsCertificate and proxyTlsKey go together: set both (PEM files) for HTTPS, or neither for plain HTTP");

@@ -111,7 +111,7 @@ internal static class ServeCommand
         builder.Logging.AddFilter("Yarp", level <= LogLevel.Debug ? level : LogLevel.Error);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
 
-        builder.Services.AddLoadBalancer(configure: o => Copy(node, o)).AddAspNetCore();
+        builder.Services.AddLoadBalancer(configure: o => Copy(node, o)).AddAspNetCore().AddVip();
 
         ListenAddress.TryParse(node.ProxyListenAddr, out var proxy, out _);
         ListenAddress.TryParse(node.DashboardListenAddr, out var admin, out _);
@@ -207,6 +207,7 @@ internal static class ServeCommand
         to.AdminToken = from.AdminToken;
         to.AdminReadRequiresToken = from.AdminReadRequiresToken;
         to.VipInterface = from.VipInterface;
+        to.VipAddress = from.VipAddress;
         to.TrustedProxies = [.. from.TrustedProxies];
         to.ProxyTlsCertificate = from.ProxyTlsCertificate;
         to.ProxyTlsKey = from.ProxyTlsKey;
