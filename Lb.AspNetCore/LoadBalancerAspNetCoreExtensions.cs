@@ -1,5 +1,6 @@
 using Lb.AspNetCore.Admin;
 using Lb.AspNetCore.Diagnostics;
+using Lb.AspNetCore.Options;
 using Lb.AspNetCore.Proxy;
 using Lb.AspNetCore.Runtime;
 using Lb.Balancing;
@@ -11,6 +12,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace Lb.AspNetCore;
 
@@ -26,6 +28,10 @@ public static class LoadBalancerAspNetCoreExtensions
         ArgumentNullException.ThrowIfNull(builder);
         builder.AddBalancing();
         var services = builder.Services;
+        builder.AddLbOptions<AdminOptions>();
+        builder.AddLbOptions<ProxyOptions>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AdminOptions>, AdminOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ProxyOptions>, ProxyOptionsValidator>());
         services.AddHttpForwarder();
         services.TryAddSingleton<PrometheusExporter>();
         services.AddMetrics();

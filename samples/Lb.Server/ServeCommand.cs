@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Lb.AspNetCore;
+using Lb.AspNetCore.Options;
 using Lb.Core.Options;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
@@ -92,7 +93,7 @@ internal static class ServeCommand
     /// Options types of the composed packages beyond <see cref="LbNodeOptions"/>; their settable properties are
     /// accepted in <c>app.json</c> and bound by each package's <c>AddX</c> (<c>AddLbOptions</c>).
     /// </summary>
-    private static readonly Type[] PackageOptionTypes = [];
+    internal static readonly Type[] PackageOptionTypes = [typeof(AdminOptions), typeof(ProxyOptions)];
 
     /// <summary>Composes the reference server: file store, proxy on one listener, admin API on the other.</summary>
     /// <param name="node">The node options (listeners, TLS) the host itself needs.</param>
@@ -129,6 +130,7 @@ internal static class ServeCommand
         // app.json is the only source of Lb's keys (no environment or appsettings overrides), bound by each package.
         var lb = new ConfigurationBuilder().AddInMemoryCollection(values ?? BootFile.ToConfiguration(node)).Build().GetSection(BootFile.SectionName);
         builder.Services.AddLoadBalancer(lb).AddAspNetCore();
+        var proxyOptions = lb.Get<ProxyOptions>() ?? new ProxyOptions();
 
         ListenAddress.TryParse(node.ProxyListenAddr, out var proxy, out _);
         ListenAddress.TryParse(node.DashboardListenAddr, out var admin, out _);
@@ -144,8 +146,8 @@ internal static class ServeCommand
             kestrel.AllowSynchronousIO = false;
             kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(5);
             kestrel.Limits.MaxRequestBodySize = null; // the proxy streams bodies of any size; the admin API bounds its own
-            var certificate = node.ProxyTlsCertificate.Length > 0
-                ? X509Certificate2.CreateFromPemFile(node.ProxyTlsCertificate, node.ProxyTlsKey)
+            var certificate = proxyOptions.ProxyTlsCertificate.Length > 0
+                ? X509Certificate2.CreateFromPemFile(proxyOptions.ProxyTlsCertificate, proxyOptions.ProxyTlsKey)
                 : null;
             Listen(kestrel, proxy!, "proxy", certificate);
             Listen(kestrel, admin!, AdminListener, null);

@@ -79,10 +79,10 @@ public sealed class PackageOptionsTests : IDisposable
     [Fact]
     public void Options_composed_in_code_map_to_the_same_keys_as_the_file()
     {
-        var node = new LbNodeOptions { NodeId = "n2", AccessLog = true, TrustedProxies = ["10.0.0.0/8"] };
-        var values = BootFile.ToConfiguration(node);
-        var bound = new LbNodeOptions();
+        var options = new SamplePackageOptions { MaxConnections = 7, Enabled = true, Peers = ["10.0.0.1"] };
+        var values = BootFile.ToConfiguration(options);
+        var bound = new SamplePackageOptions();
         new ConfigurationBuilder().AddInMemoryCollection(values).Build().GetSection(BootFile.SectionName).Bind(bound);
-        Assert.Equal(("n2", true, "10.0.0.0/8"), (bound.NodeId, bound.AccessLog, Assert.Single(bound.TrustedProxies)));
+        Assert.Equal((7, true, "10.0.0.1"), (bound.MaxConnections, bound.Enabled, Assert.Single(bound.Peers)));
     }
 }
