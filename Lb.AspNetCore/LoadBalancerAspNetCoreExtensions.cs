@@ -28,9 +28,7 @@ public static class LoadBalancerAspNetCoreExtensions
         ArgumentNullException.ThrowIfNull(builder);
         builder.AddBalancing();
         var services = builder.Services;
-        builder.AddLbOptions<AdminOptions>();
         builder.AddLbOptions<ProxyOptions>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AdminOptions>, AdminOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ProxyOptions>, ProxyOptionsValidator>());
         services.AddHttpForwarder();
         services.TryAddSingleton<PrometheusExporter>();

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
-using Lb.AspNetCore.Options;
 using Lb.AspNetCore.Runtime;
 using Lb.Core.Admin;
 using Lb.Core.Cluster;

@@ -68,7 +68,10 @@ public static class LoadBalancerServiceCollectionExtensions
         services.TryAddSingleton<IClusterStatusView, NodeClusterStatusView>();
         services.TryAddSingleton<IVipStatusView, ConfiguredVipStatusView>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IAdminEndpointContributor, StandaloneClusterLifecycleEndpoints>());
-        return new LoadBalancerBuilder(services);
+        var builder = new LoadBalancerBuilder(services);
+        builder.AddLbOptions<AdminOptions>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AdminOptions>, AdminOptionsValidator>());
+        return builder;
     }
 
     /// <summary>
@@ -85,8 +88,9 @@ public static class LoadBalancerServiceCollectionExtensions
         {
             builder.Services.AddSingleton(new LbOptionsBinding<TOptions>());
             options.Configure<IServiceProvider>((o, sp) => sp.GetService<LbConfigurationSection>()?.Configuration.Bind(o));
+            options.ValidateOnStart();
         }
-        return options.ValidateOnStart();
+        return options;
     }
 
     /// <summary>

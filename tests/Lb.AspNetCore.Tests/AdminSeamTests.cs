@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text;
-using Lb.AspNetCore.Options;
 using Lb.Core.Admin;
 using Lb.Core.Spec;
 using Lb.Core.Store;

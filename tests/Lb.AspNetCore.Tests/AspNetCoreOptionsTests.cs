@@ -1,5 +1,6 @@
 using System.Text;
 using Lb.AspNetCore.Options;
+using Lb.Core.Admin;
 using Lb.Core.Options;
 using Lb.TestSupport;
 using Microsoft.Extensions.Configuration;

@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using System.Text;
 using Lb.AspNetCore.Options;
+using Lb.Core.Admin;
 using Lb.Core.Options;
 using Lb.Server;
 using Lb.TestSupport;

@@ -1,8 +1,9 @@
-namespace Lb.AspNetCore.Options;
+namespace Lb.Core.Admin;
 
 /// <summary>
 /// Admin API access (<c>app.json</c> keys <c>adminToken</c>, <c>adminReadRequiresToken</c>), bound from the section given
-/// to <c>AddLoadBalancer</c> and validated on start by <c>AddAspNetCore()</c>.
+/// to <c>AddLoadBalancer</c> and validated on start. In Core because the admin API checks the token and cluster
+/// members present it to each other (Lb.Raft's forwarded writes and joins).
 /// </summary>
 public sealed class AdminOptions
 {
