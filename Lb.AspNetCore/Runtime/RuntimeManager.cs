@@ -20,6 +20,8 @@ internal sealed partial class RuntimeManager : BackgroundService, IRuntimeApplyS
     private readonly RuntimeSnapshotBuilder _builder;
     private readonly IRuntimeAttachment[] _attachments;
     private readonly UpstreamRegistry _registry;
+    private static readonly TimeSpan WatchRetryDelay = TimeSpan.FromSeconds(1);
+
     private readonly RuntimeSnapshotHolder<RuntimeSnapshot> _holder = new(RuntimeSnapshot.Empty);
     private readonly ILogger<RuntimeManager> _logger;
     private readonly TimeProvider _time;
@@ -93,15 +95,31 @@ internal sealed partial class RuntimeManager : BackgroundService, IRuntimeApplyS
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        try
+        while (!stoppingToken.IsCancellationRequested)
         {
-            await foreach (var state in _store.WatchAsync(stoppingToken))
+            try
             {
-                Apply(state);
+                await foreach (var state in _store.WatchAsync(stoppingToken))
+                {
+                    Apply(state);
+                }
             }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+            }
+#pragma warning disable CA1031 // A failing store must not stop the host (BackgroundService would): serve on and watch again.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                LogWatchFailed(_logger, ex);
+                try
+                {
+                    await Task.Delay(WatchRetryDelay, _time, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
         }
     }
 
@@ -187,6 +205,9 @@ internal sealed partial class RuntimeManager : BackgroundService, IRuntimeApplyS
 
     [LoggerMessage(EventId = 6002, Level = LogLevel.Error, Message = "Could not build the runtime of configuration version {Version}; version {Serving} keeps serving")]
     private static partial void LogBuildFailed(ILogger logger, Exception exception, long version, long serving);
+
+    [LoggerMessage(EventId = 6004, Level = LogLevel.Error, Message = "Watching the desired-state store failed; the current configuration keeps serving and the watch restarts")]
+    private static partial void LogWatchFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 6003, Level = LogLevel.Error, Message = "Could not rebuild configuration version {Version} after a failed build; its previous snapshot keeps serving")]
     private static partial void LogRestoreFailed(ILogger logger, Exception exception, long version);

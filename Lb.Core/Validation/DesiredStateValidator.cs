@@ -104,9 +104,15 @@ public static class DesiredStateValidator
             {
                 errors.Add($"{h}.path", ValidationCodes.InvalidHealthPath, "health_check.path must start with '/'", "use a path such as \"/health\"");
             }
-            else if (hc.Path.Length > l.MaxStringLength || hc.Path.Any(char.IsControl) || hc.Path.Contains(' ', StringComparison.Ordinal))
+            else if (hc.Path.StartsWith("//", StringComparison.Ordinal) || hc.Path.Contains('\\', StringComparison.Ordinal))
             {
-                errors.Add($"{h}.path", ValidationCodes.InvalidHealthPath, "health_check.path must be a URL path without spaces or control characters", "percent-encode special characters");
+                // "//host/x" is a network-path reference: probes would go to that host instead of the targets.
+                errors.Add($"{h}.path", ValidationCodes.InvalidHealthPath, "health_check.path must be a path on the target (one leading '/'), not '//host/...' or a path with '\\'",
+                    "use a path such as \"/health\"; probes always go to each target's own address");
+            }
+            else if (hc.Path.Length > l.MaxStringLength || hc.Path.Any(c => char.IsControl(c) || char.IsWhiteSpace(c)) || hc.Path.Contains('#', StringComparison.Ordinal))
+            {
+                errors.Add($"{h}.path", ValidationCodes.InvalidHealthPath, "health_check.path must be a URL path (and query) without whitespace, control characters or '#'", "percent-encode special characters");
             }
             var interval = PositiveDuration($"{h}.interval", hc.Interval, errors, required: true);
             var timeout = PositiveDuration($"{h}.timeout", hc.Timeout, errors, required: true);
