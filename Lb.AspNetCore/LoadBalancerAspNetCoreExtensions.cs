@@ -1,5 +1,6 @@
 using Lb.AspNetCore.Admin;
 using Lb.AspNetCore.Diagnostics;
+using Lb.AspNetCore.Options;
 using Lb.AspNetCore.Listeners;
 using Lb.AspNetCore.Proxy;
 using Lb.AspNetCore.Runtime;
@@ -12,6 +13,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace Lb.AspNetCore;
 
@@ -27,6 +29,8 @@ public static class LoadBalancerAspNetCoreExtensions
         ArgumentNullException.ThrowIfNull(builder);
         builder.AddBalancing();
         var services = builder.Services;
+        builder.AddLbOptions<ProxyOptions>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ProxyOptions>, ProxyOptionsValidator>());
         services.AddHttpForwarder();
         services.TryAddSingleton<PrometheusExporter>();
         services.AddMetrics();

@@ -39,6 +39,7 @@ internal sealed class AdminApi
     private readonly IClusterStatusView _cluster;
     private readonly IVipStatusView _vip;
     private readonly LbNodeOptions _node;
+    private readonly AdminOptions _admin;
     private readonly byte[]? _token;
     private readonly AdminRouteTable _routes;
 
@@ -46,6 +47,7 @@ internal sealed class AdminApi
         IDesiredStateStore store,
         RuntimeManager runtime,
         IOptions<LbNodeOptions> nodeOptions,
+        IOptions<AdminOptions> adminOptions,
         DesiredStateLimits limits,
         IDesiredStateValidator validator,
         Diagnostics.PrometheusExporter metrics,
@@ -61,7 +63,8 @@ internal sealed class AdminApi
         _cluster = cluster;
         _vip = vip;
         _node = nodeOptions.Value;
-        _token = _node.AdminToken.Length > 0 ? Encoding.UTF8.GetBytes(_node.AdminToken) : null;
+        _admin = adminOptions.Value;
+        _token = _admin.AdminToken.Length > 0 ? Encoding.UTF8.GetBytes(_admin.AdminToken) : null;
 
         var routes = new AdminRouteTable();
         // Config: the editable desired state.
@@ -117,7 +120,7 @@ internal sealed class AdminApi
 
     private bool Authorized(HttpContext context, bool isRead)
     {
-        if (_token is null || (isRead && !_node.AdminReadRequiresToken))
+        if (_token is null || (isRead && !_admin.AdminReadRequiresToken))
         {
             return true;
         }

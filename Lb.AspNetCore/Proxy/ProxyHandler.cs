@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using Lb.AspNetCore.Diagnostics;
+using Lb.AspNetCore.Options;
 using Lb.AspNetCore.Runtime;
 using Lb.Balancing;
 using Lb.Core.Options;
@@ -22,10 +23,11 @@ internal sealed partial class ProxyHandler(
     ClientAddressResolver clients,
     ProxyMetrics metrics,
     IOptions<LbNodeOptions> options,
+    IOptions<ProxyOptions> proxyOptions,
     ILoggerFactory loggerFactory)
 {
     private readonly LbTransformer _transformer = new(options.Value.NodeId.Length > 0 ? options.Value.NodeId : null);
-    private readonly ILogger? _accessLog = options.Value.AccessLog ? loggerFactory.CreateLogger("Lb.AccessLog") : null;
+    private readonly ILogger? _accessLog = proxyOptions.Value.AccessLog ? loggerFactory.CreateLogger("Lb.AccessLog") : null;
 
     public async Task InvokeAsync(HttpContext context)
     {

@@ -32,6 +32,8 @@ public static class LoadBalancerServiceCollectionExtensions
         var optionsBuilder = services.AddOptions<LbNodeOptions>();
         if (configuration is not null)
         {
+            // Other packages bind their own options from the same section (AddLbOptions).
+            services.TryAddSingleton(new LbConfigurationSection(configuration));
             optionsBuilder.Bind(configuration);
         }
         if (configure is not null)
@@ -66,7 +68,29 @@ public static class LoadBalancerServiceCollectionExtensions
         services.TryAddSingleton<IClusterStatusView, NodeClusterStatusView>();
         services.TryAddSingleton<IVipStatusView, ConfiguredVipStatusView>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IAdminEndpointContributor, StandaloneClusterLifecycleEndpoints>());
-        return new LoadBalancerBuilder(services);
+        var builder = new LoadBalancerBuilder(services);
+        builder.AddLbOptions<AdminOptions>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AdminOptions>, AdminOptionsValidator>());
+        return builder;
+    }
+
+    /// <summary>
+    /// Binds a package's own options from the section given to <c>AddLoadBalancer</c> (the host's <c>app.json</c>
+    /// keys) and validates them on start with every registered <see cref="IValidateOptions{TOptions}"/>. Each package
+    /// calls this in its own <c>AddX</c>; its options' settable properties are its <c>app.json</c> keys.
+    /// </summary>
+    public static OptionsBuilder<TOptions> AddLbOptions<TOptions>(this ILoadBalancerBuilder builder)
+        where TOptions : class
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var options = builder.Services.AddOptions<TOptions>();
+        if (!builder.Services.Any(d => d.ServiceType == typeof(LbOptionsBinding<TOptions>)))
+        {
+            builder.Services.AddSingleton(new LbOptionsBinding<TOptions>());
+            options.Configure<IServiceProvider>((o, sp) => sp.GetService<LbConfigurationSection>()?.Configuration.Bind(o));
+            options.ValidateOnStart();
+        }
+        return options;
     }
 
     /// <summary>
@@ -93,3 +117,9 @@ public static class LoadBalancerServiceCollectionExtensions
         return provider.OpenExisting(directory);
     }
 }
+
+/// <summary>The configuration section the host gave <c>AddLoadBalancer</c>.</summary>
+internal sealed record LbConfigurationSection(IConfiguration Configuration);
+
+/// <summary>Marks options already bound by <c>AddLbOptions</c>, so a second call binds nothing twice.</summary>
+internal sealed class LbOptionsBinding<TOptions>;

@@ -1,4 +1,3 @@
-using System.Net;
 using Lb.Core.Spec;
 using Microsoft.Extensions.Options;
 
@@ -40,14 +39,6 @@ internal sealed class LbNodeOptionsValidator : IValidateOptions<LbNodeOptions>
                 failures.Add($"{key} '{value}' must be host:port with a port between 1 and 65535, e.g. \"10.0.0.11:7000\"");
             }
         }
-        if (o.AdminToken.Length is > 0 and < 16)
-        {
-            failures.Add("adminToken must be at least 16 characters; generate one with: openssl rand -hex 24");
-        }
-        if (o.AdminReadRequiresToken && o.AdminToken.Length == 0)
-        {
-            failures.Add("adminReadRequiresToken is set but adminToken is empty; set adminToken too");
-        }
         if (o.VipInterface.Length > 0 && (o.VipInterface.Length > 15 || o.VipInterface.Any(c => c is '/' or ' ' or ':' || char.IsControl(c))))
         {
             failures.Add($"vipInterface '{o.VipInterface}' is not a Linux interface name (at most 15 characters, no '/', ':' or spaces)");
@@ -59,24 +50,6 @@ internal sealed class LbNodeOptionsValidator : IValidateOptions<LbNodeOptions>
         if (o.VipAddress.Length > 0 && o.VipInterface.Length == 0)
         {
             failures.Add("vipAddress is set but vipInterface is empty; set vipInterface to the interface that carries the VIP, e.g. \"eth0\"");
-        }
-        if ((o.ProxyTlsCertificate.Length > 0) != (o.ProxyTlsKey.Length > 0))
-        {
-            failures.Add("proxyTlsCertificate and proxyTlsKey go together: set both (PEM files) for HTTPS, or neither for plain HTTP");
-        }
-        foreach (var (key, path) in new[] { ("proxyTlsCertificate", o.ProxyTlsCertificate), ("proxyTlsKey", o.ProxyTlsKey) })
-        {
-            if (path.Length > 0 && !File.Exists(path))
-            {
-                failures.Add($"{key} '{path}' does not exist; give the path of a PEM file");
-            }
-        }
-        for (var i = 0; i < o.TrustedProxies.Count; i++)
-        {
-            if (!IPNetwork.TryParse(o.TrustedProxies[i], out _) && !IPAddress.TryParse(o.TrustedProxies[i], out _))
-            {
-                failures.Add($"trustedProxies[{i}] '{o.TrustedProxies[i]}' must be an IP address or CIDR range such as \"10.0.0.0/8\"");
-            }
         }
         foreach (var (key, value) in new[] { ("maxProxyConnections", o.MaxProxyConnections), ("maxAdminConnections", o.MaxAdminConnections) })
         {

@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Lb.AspNetCore;
+using Lb.AspNetCore.Options;
+using Lb.Core.Admin;
 using Lb.Core.Options;
 using Lb.Core.Spec;
 using Microsoft.AspNetCore.Connections;
@@ -30,11 +32,19 @@ internal static class ServeCommand
     public static async Task<int> RunAsync(string? configPath, string logLevel, CancellationToken cancellationToken)
     {
         LbNodeOptions node;
+        IReadOnlyDictionary<string, string?> values;
         try
         {
-            node = configPath is not null ? BootFile.Load(configPath)
-                : File.Exists(DefaultConfigPath) ? BootFile.Load(DefaultConfigPath)
-                : Defaults();
+            var path = configPath ?? (File.Exists(DefaultConfigPath) ? DefaultConfigPath : null);
+            if (path is null)
+            {
+                node = Defaults();
+                values = BootFile.ToConfiguration(node);
+            }
+            else
+            {
+                (values, node) = BootFile.Load(path, PackageOptionTypes);
+            }
         }
         catch (BootFileException ex)
         {
@@ -46,7 +56,7 @@ internal static class ServeCommand
         WebApplication app;
         try
         {
-            app = BuildApp(node, logLevel);
+            app = BuildApp(node, logLevel, values);
         }
         catch (Exception ex) when (ex is InvalidOperationException or IOException)
         {
@@ -82,8 +92,17 @@ internal static class ServeCommand
         return o;
     }
 
+    /// <summary>
+    /// Options types of the composed packages beyond <see cref="LbNodeOptions"/>; their settable properties are
+    /// accepted in <c>app.json</c> and bound by each package's <c>AddX</c> (<c>AddLbOptions</c>).
+    /// </summary>
+    internal static readonly Type[] PackageOptionTypes = [typeof(AdminOptions), typeof(ProxyOptions)];
+
     /// <summary>Composes the reference server: file store, proxy on one listener, admin API on the other.</summary>
-    internal static WebApplication BuildApp(LbNodeOptions node, string logLevel)
+    /// <param name="node">The node options (listeners, TLS) the host itself needs.</param>
+    /// <param name="logLevel">Minimum log level.</param>
+    /// <param name="values"><c>app.json</c> as configuration values (<see cref="BootFile"/>); <paramref name="node"/>'s when null.</param>
+    internal static WebApplication BuildApp(LbNodeOptions node, string logLevel, IReadOnlyDictionary<string, string?>? values = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
@@ -111,7 +130,10 @@ internal static class ServeCommand
         builder.Logging.AddFilter("Yarp", level <= LogLevel.Debug ? level : LogLevel.Error);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
 
-        builder.Services.AddLoadBalancer(configure: o => Copy(node, o)).AddAspNetCore().AddVip();
+        // app.json is the only source of Lb's keys (no environment or appsettings overrides), bound by each package.
+        var lb = new ConfigurationBuilder().AddInMemoryCollection(values ?? BootFile.ToConfiguration(node)).Build().GetSection(BootFile.SectionName);
+        builder.Services.AddLoadBalancer(lb).AddAspNetCore().AddVip();
+        var proxyOptions = lb.Get<ProxyOptions>() ?? new ProxyOptions();
 
         ListenAddress.TryParse(node.ProxyListenAddr, out var proxy, out _);
         ListenAddress.TryParse(node.DashboardListenAddr, out var admin, out _);
@@ -131,8 +153,8 @@ internal static class ServeCommand
             kestrel.AllowSynchronousIO = false;
             kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(5);
             kestrel.Limits.MaxRequestBodySize = null; // the proxy streams bodies of any size; the admin API bounds its own
-            var certificate = node.ProxyTlsCertificate.Length > 0
-                ? X509Certificate2.CreateFromPemFile(node.ProxyTlsCertificate, node.ProxyTlsKey)
+            var certificate = proxyOptions.ProxyTlsCertificate.Length > 0
+                ? X509Certificate2.CreateFromPemFile(proxyOptions.ProxyTlsCertificate, proxyOptions.ProxyTlsKey)
                 : null;
             Listen(kestrel, proxy!, "proxy", proxyBudget, certificate);
             Listen(kestrel, admin!, AdminListener, adminBudget, null);
@@ -195,25 +217,4 @@ internal static class ServeCommand
 
     private static bool IsAdmin(HttpContext context) =>
         context.Features.Get<IConnectionItemsFeature>()?.Items.TryGetValue(ListenerKey, out var name) == true && (string?)name == AdminListener;
-
-    private static void Copy(LbNodeOptions from, LbNodeOptions to)
-    {
-        to.ProxyListenAddr = from.ProxyListenAddr;
-        to.DashboardListenAddr = from.DashboardListenAddr;
-        to.RaftDataDir = from.RaftDataDir;
-        to.NodeId = from.NodeId;
-        to.RaftListenAddr = from.RaftListenAddr;
-        to.RaftAdvertiseAddr = from.RaftAdvertiseAddr;
-        to.AdminToken = from.AdminToken;
-        to.AdminReadRequiresToken = from.AdminReadRequiresToken;
-        to.VipInterface = from.VipInterface;
-        to.VipAddress = from.VipAddress;
-        to.TrustedProxies = [.. from.TrustedProxies];
-        to.ProxyTlsCertificate = from.ProxyTlsCertificate;
-        to.ProxyTlsKey = from.ProxyTlsKey;
-        to.AccessLog = from.AccessLog;
-        to.MaxProxyConnections = from.MaxProxyConnections;
-        to.MaxAdminConnections = from.MaxAdminConnections;
-        to.KeepAliveTimeout = from.KeepAliveTimeout;
-    }
 }

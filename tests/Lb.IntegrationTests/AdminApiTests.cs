@@ -335,7 +335,7 @@ public sealed class AdminTokenTests : IAsyncLifetime
     private const string Token = "0123456789abcdef-test-token";
     private LbServer _lb = null!;
 
-    public async ValueTask InitializeAsync() => _lb = await LbServer.StartAsync(o => o.AdminToken = Token);
+    public async ValueTask InitializeAsync() => _lb = await LbServer.StartAsync(admin: o => o.AdminToken = Token);
 
     public async ValueTask DisposeAsync() => await _lb.DisposeAsync();
 
@@ -372,7 +372,7 @@ public sealed class AdminReadTokenTests : IAsyncLifetime
     private const string Token = "read-token-0123456789abcdef";
     private LbServer _lb = null!;
 
-    public async ValueTask InitializeAsync() => _lb = await LbServer.StartAsync(o =>
+    public async ValueTask InitializeAsync() => _lb = await LbServer.StartAsync(admin: o =>
     {
         o.AdminToken = Token;
         o.AdminReadRequiresToken = true;

@@ -339,7 +339,7 @@ public sealed class CliClientTests : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        _lb = await LbServer.StartAsync(o => o.AdminToken = Token);
+        _lb = await LbServer.StartAsync(admin: o => o.AdminToken = Token);
         _lb.Admin.DefaultRequestHeaders.Authorization = new("Bearer", Token); // for the test's own setup writes
     }
 

@@ -1,0 +1,15 @@
+namespace Lb.Core.Admin;
+
+/// <summary>
+/// Admin API access (<c>app.json</c> keys <c>adminToken</c>, <c>adminReadRequiresToken</c>), bound from the section given
+/// to <c>AddLoadBalancer</c> and validated on start. In Core because the admin API checks the token and cluster
+/// members present it to each other (Lb.Raft's forwarded writes and joins).
+/// </summary>
+public sealed class AdminOptions
+{
+    /// <summary>Bearer token required for admin writes when set (at least 16 characters).</summary>
+    public string AdminToken { get; set; } = "";
+
+    /// <summary>Also require <see cref="AdminToken"/> for admin reads.</summary>
+    public bool AdminReadRequiresToken { get; set; }
+}
