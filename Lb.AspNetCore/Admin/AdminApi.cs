@@ -85,7 +85,7 @@ internal sealed class AdminApi(
         await handler(context);
     }
 
-    private bool Authorized(HttpContext context, bool isRead)
+    internal bool Authorized(HttpContext context, bool isRead)
     {
         if (_token is null || (isRead && !_node.AdminReadRequiresToken))
         {
@@ -138,7 +138,7 @@ internal sealed class AdminApi(
         // The store validates before it writes anything (and a replicated store before it proposes), so an invalid
         // document comes back as StoreWriteStatus.Invalid below; validating here as well would only do it twice.
         var desired = store.Current.State with { Config = document.Config };
-        var result = await store.PutAsync(desired, expected, context.RequestAborted);
+        var result = await store.PutAsync(desired, expected, ConfigHistoryApi.OriginOf(context, null), context.RequestAborted);
         switch (result.Status)
         {
             case StoreWriteStatus.Applied:

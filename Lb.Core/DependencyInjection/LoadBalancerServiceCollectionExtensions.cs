@@ -40,6 +40,7 @@ public static class LoadBalancerServiceCollectionExtensions
         services.TryAddSingleton(DesiredStateLimits.Default);
         services.TryAddSingleton<IDesiredStateStore>(sp => new FileDesiredStateStore(
             sp.GetRequiredService<IOptions<LbNodeOptions>>().Value.RaftDataDir,
+            sp.GetRequiredService<IOptions<LbNodeOptions>>().Value.ConfigHistoryLimit,
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<DesiredStateLimits>(),
             sp.GetService<ILogger<FileDesiredStateStore>>()));

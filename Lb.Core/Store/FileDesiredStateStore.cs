@@ -13,7 +13,7 @@ namespace Lb.Core.Store;
 /// loses no acknowledged write and never leaves a torn file. The data directory is locked against a second
 /// process.
 /// </summary>
-public sealed partial class FileDesiredStateStore : IDesiredStateStore, IDisposable
+public sealed partial class FileDesiredStateStore : IDesiredStateStore, IDesiredStateHistory, IDisposable
 {
     /// <summary>File name of the state document inside the data directory.</summary>
     public const string FileName = "desired-state.json";
@@ -28,12 +28,24 @@ public sealed partial class FileDesiredStateStore : IDesiredStateStore, IDisposa
     private readonly TimeProvider _time;
     private readonly DesiredStateLimits _limits;
     private readonly ILogger _logger;
+    private readonly FileDesiredStateHistory _history;
     private bool _disposed;
 
     /// <summary>Opens (creating if needed) the store in <paramref name="dataDirectory"/> and loads the last state.</summary>
     /// <exception cref="InvalidOperationException">The directory is used by another process, or the state file is corrupt.</exception>
     public FileDesiredStateStore(string dataDirectory, TimeProvider? timeProvider = null, DesiredStateLimits? limits = null, ILogger<FileDesiredStateStore>? logger = null)
+        : this(dataDirectory, DesiredStateHistoryExtensions.DefaultLimit, timeProvider, limits, logger)
     {
+    }
+
+    /// <summary>
+    /// Opens (creating if needed) the store in <paramref name="dataDirectory"/>, keeping the last
+    /// <paramref name="historyLimit"/> applied versions in its <c>history/</c> folder.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The directory is used by another process, or the state file is corrupt.</exception>
+    public FileDesiredStateStore(string dataDirectory, int historyLimit, TimeProvider? timeProvider = null, DesiredStateLimits? limits = null, ILogger<FileDesiredStateStore>? logger = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(historyLimit, 1);
         ArgumentException.ThrowIfNullOrWhiteSpace(dataDirectory);
         _time = timeProvider ?? TimeProvider.System;
         _limits = limits ?? DesiredStateLimits.Default;
@@ -52,6 +64,12 @@ public sealed partial class FileDesiredStateStore : IDesiredStateStore, IDisposa
             var loaded = Load();
             _signal = new DesiredStateChangeSignal(loaded);
             LogLoaded(_logger, loaded.Version, _path);
+            _history = new FileDesiredStateHistory(DataDirectory, historyLimit);
+            var dropped = _history.Load(loaded);
+            if (dropped.Count > 0)
+            {
+                LogHistoryDropped(_logger, string.Join(", ", dropped));
+            }
         }
         catch
         {
@@ -67,8 +85,22 @@ public sealed partial class FileDesiredStateStore : IDesiredStateStore, IDisposa
     public VersionedDesiredState Current => _signal.Current;
 
     /// <inheritdoc />
-    public async ValueTask<StoreWriteResult> PutAsync(DesiredState state, long? expectedVersion = null, CancellationToken cancellationToken = default)
+    public int HistoryLimit => _history.Limit;
+
+    /// <inheritdoc />
+    public IReadOnlyList<DesiredStateHistoryEntry> GetHistory() => _history.Entries;
+
+    /// <inheritdoc />
+    public DesiredStateHistoryEntry? FindVersion(long version) => _history.Find(version);
+
+    /// <inheritdoc />
+    public ValueTask<StoreWriteResult> PutAsync(DesiredState state, long? expectedVersion = null, CancellationToken cancellationToken = default) =>
+        PutAsync(state, expectedVersion, "api", cancellationToken);
+
+    /// <inheritdoc />
+    public async ValueTask<StoreWriteResult> PutAsync(DesiredState state, long? expectedVersion, string origin, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(origin);
         ArgumentNullException.ThrowIfNull(state);
         var normalized = DesiredStateJson.Normalize(state);
         var validation = DesiredStateValidator.Validate(normalized.Config, _limits);
@@ -101,17 +133,32 @@ public sealed partial class FileDesiredStateStore : IDesiredStateStore, IDisposa
                 ContentHash = DesiredStateJson.ContentHash(normalized),
             };
             var bytes = JsonSerializer.SerializeToUtf8Bytes(document, DesiredStateJson.PersistedTypeInfo);
+            var entry = new DesiredStateHistoryEntry(next.Version, next.AppliedAt, origin, normalized);
             try
             {
                 // fsync blocks for a disk flush; keep it off the caller's thread (with Kestrel's inline scheduling that
                 // thread also serves proxied connections). Not cancellable: a write that started is finished.
-                await Task.Run(() => DurableFile.WriteAllBytes(_path, bytes), CancellationToken.None).ConfigureAwait(false);
+                // The history entry goes first: if we crash before the state file is replaced, loading drops it.
+                await Task.Run(() =>
+                {
+                    _history.Write(entry);
+                    try
+                    {
+                        DurableFile.WriteAllBytes(_path, bytes);
+                    }
+                    catch
+                    {
+                        _history.Discard(entry.Version);
+                        throw;
+                    }
+                }, CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
                 LogWriteFailed(_logger, ex, _path);
                 return new StoreWriteResult { Status = StoreWriteStatus.Unavailable, Current = current, Message = $"could not write {_path}: {ex.Message}" };
             }
+            _history.Commit(entry);
             _signal.Publish(next);
             LogStored(_logger, next.Version);
             return new StoreWriteResult { Status = StoreWriteStatus.Applied, Current = next };
@@ -197,6 +244,9 @@ public sealed partial class FileDesiredStateStore : IDesiredStateStore, IDisposa
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "Removed {Count} unacknowledged temp file(s) left by an interrupted write in {Directory}")]
     private static partial void LogLeftoversRemoved(ILogger logger, int count, string directory);
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "Dropped history files that were unacknowledged, unreadable or beyond the limit: {Files}")]
+    private static partial void LogHistoryDropped(ILogger logger, string files);
 
     [LoggerMessage(EventId = 1004, Level = LogLevel.Error, Message = "Writing {Path} failed; the previous state is still in effect")]
     private static partial void LogWriteFailed(ILogger logger, Exception exception, string path);

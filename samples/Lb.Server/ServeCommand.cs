@@ -139,7 +139,7 @@ internal static class ServeCommand
             adminApp.UseEndpoints(endpoints =>
             {
                 endpoints.MapLoadBalancerAdmin();
-                endpoints.MapFallback(Dashboard.HandleAsync);
+                endpoints.MapLoadBalancerDashboard();
             });
         });
         app.RunLoadBalancer();
@@ -204,5 +204,6 @@ internal static class ServeCommand
         to.ProxyTlsCertificate = from.ProxyTlsCertificate;
         to.ProxyTlsKey = from.ProxyTlsKey;
         to.AccessLog = from.AccessLog;
+        to.ConfigHistoryLimit = from.ConfigHistoryLimit;
     }
 }

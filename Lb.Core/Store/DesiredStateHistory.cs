@@ -1,0 +1,53 @@
+using Lb.Core.Json;
+using Lb.Core.Spec;
+
+namespace Lb.Core.Store;
+
+/// <summary>
+/// A store that remembers the last applied versions (with when and by whom they were written), so operators can
+/// inspect and roll back to them. The file store keeps them on disk; a replicated store keeps them in its state.
+/// </summary>
+public interface IDesiredStateHistory
+{
+    /// <summary>How many versions are kept at most (the oldest are dropped first).</summary>
+    int HistoryLimit { get; }
+
+    /// <summary>The kept versions, newest first; the current version (when above 0) is the first entry.</summary>
+    IReadOnlyList<DesiredStateHistoryEntry> GetHistory();
+
+    /// <summary>The kept entry with <paramref name="version"/>, or null when it was never applied or has been dropped.</summary>
+    DesiredStateHistoryEntry? FindVersion(long version);
+
+    /// <summary>
+    /// <see cref="IDesiredStateStore.PutAsync"/> that records <paramref name="origin"/> (who or what wrote it, e.g.
+    /// <c>dashboard from 10.0.0.5</c> or <c>rollback to version 7</c>) in the history entry.
+    /// </summary>
+    ValueTask<StoreWriteResult> PutAsync(DesiredState state, long? expectedVersion, string origin, CancellationToken cancellationToken = default);
+}
+
+/// <summary>One applied version as the history keeps it.</summary>
+/// <param name="Version">The version the store gave it.</param>
+/// <param name="AppliedAt">When it was applied.</param>
+/// <param name="Origin">Who or what wrote it; free text for people.</param>
+/// <param name="State">The whole desired state of that version.</param>
+public sealed record DesiredStateHistoryEntry(long Version, DateTimeOffset AppliedAt, string Origin, DesiredState State)
+{
+    /// <summary>Content hash of the configuration of this version (<see cref="DesiredStateJson.ContentHash(ProxyConfig)"/>).</summary>
+    public string ContentHash { get; } = DesiredStateJson.ContentHash(State.Config);
+}
+
+/// <summary>History helpers over any <see cref="IDesiredStateStore"/>.</summary>
+public static class DesiredStateHistoryExtensions
+{
+    /// <summary>Default of <see cref="IDesiredStateHistory.HistoryLimit"/>.</summary>
+    public const int DefaultLimit = 50;
+
+    /// <summary>Writes with an origin when the store keeps history, plainly otherwise.</summary>
+    public static ValueTask<StoreWriteResult> PutAsync(this IDesiredStateStore store, DesiredState state, long? expectedVersion, string origin, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        return store is IDesiredStateHistory history
+            ? history.PutAsync(state, expectedVersion, origin, cancellationToken)
+            : store.PutAsync(state, expectedVersion, cancellationToken);
+    }
+}
