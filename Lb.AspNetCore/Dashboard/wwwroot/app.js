@@ -286,7 +286,7 @@ function renderNode() {
     ['Store', node.store || '—'],
     ['Config version', node.version ?? '—'],
     ['Content hash', node.content_hash ? node.content_hash.slice(0, 12) : '—'],
-    ['Applied', node.applied_at ? new Date(node.applied_at).toLocaleString() : '—'],
+    ['Applied', node.applied_at ? new Date(node.applied_at).toLocaleTimeString() : '—'],
     ['Projection', node.projection ? node.projection.status + (node.projection.last_error ? ': ' + node.projection.last_error : '') : '—'],
     ['Targets healthy', `${rt.healthy_target_count ?? 0} / ${rt.target_count ?? 0}`],
   ];
@@ -298,7 +298,7 @@ function renderMembers() {
   if (!c) return;
   const members = c.members || [];
   if (!c.enabled || members.length === 0) {
-    box.replaceChildren(h('p', { class: 'muted' }, `Standalone node (${c.mode || 'no cluster'}): no cluster members. Members, leader and term appear here once the node runs the Raft store.`));
+    box.replaceChildren(h('p', { class: 'muted' }, c.mode === 'standalone' ? 'Standalone node (file store): no cluster members. Members, leader and term appear here when the node runs the Raft store.' : 'No cluster members known yet.'));
     return;
   }
   box.replaceChildren(h('table', { class: 'grid' },
@@ -314,6 +314,8 @@ function renderConfig() {
   const cfg = state.config;
   if (!cfg) return;
   state.renderedConfig = cfg.version;
+  // Editing starts from a loaded version; until then there is nothing to base an edit on.
+  for (const id of ['#btn-add-route', '#btn-add-pool', '#btn-json-review']) $(id).disabled = false;
   // Routes
   routeStatCells.clear();
   const tbody = $('#routes-table tbody');
