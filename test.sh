@@ -8,6 +8,7 @@ cd "$(dirname "$0")"
 declare -A needs=(
   [ip]=iproute2
   [curl]=curl
+  [chromium]=chromium   # the dashboard's browser tests drive Debian's Chromium (never a downloaded browser)
 )
 missing=()
 for cmd in "${!needs[@]}"; do

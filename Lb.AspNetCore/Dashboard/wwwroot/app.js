@@ -258,7 +258,10 @@ function sparkline(values, cls, label) {
   svg.setAttribute('width', '80'); svg.setAttribute('height', '18'); svg.setAttribute('viewBox', '0 0 80 18');
   svg.setAttribute('role', 'img'); svg.setAttribute('aria-label', label);
   const max = Math.max(...values, 1e-9);
-  const pts = values.map((v, i) => `${(80 * i / Math.max(SPARK_POINTS - 1, 1)).toFixed(1)},${(17 - 16 * (v / max)).toFixed(1)}`).join(' ');
+  // Newest sample at the right edge; a young series is stretched over at least 15 slots instead of a sliver.
+  const slots = Math.max(values.length, 15);
+  const offset = slots - values.length;
+  const pts = values.map((v, i) => `${(80 * (i + offset) / (slots - 1)).toFixed(1)},${(17 - 16 * (v / max)).toFixed(1)}`).join(' ');
   const line = document.createElementNS(ns, 'polyline');
   line.setAttribute('points', pts || '0,17');
   svg.append(line);
@@ -369,7 +372,7 @@ function renderPools() {
           h('button', { type: 'button', class: 'small', 'aria-label': `Edit pool ${id}`, onclick: () => openPoolForm(id) }, 'Edit'), ' ',
           h('button', { type: 'button', class: 'small', 'aria-label': `Delete pool ${id}`, onclick: () => deletePool(id) }, 'Delete'))),
       h('table', { class: 'grid' },
-        h('thead', {}, h('tr', {}, ['Target', 'State', 'Last check', 'Last error', 'In flight', 'Failures', 'Ejected until', 'Weight'].map(t => h('th', { scope: 'col' }, t)))),
+        h('thead', {}, h('tr', {}, ['Target', 'State', 'Last check', 'Last error', 'In flight', 'Passive failures', 'Ejected until', 'Weight'].map(t => h('th', { scope: 'col' }, t)))),
         tbody));
   }));
 }
@@ -380,7 +383,8 @@ function renderLive() {
     const s = state.stats.series.get(id) || [];
     const last = s[s.length - 1];
     cells.rate.replaceChildren(sparkline(s.map(p => p.rate), '', `requests per second for ${id}`), last ? fmtRate(last.rate) : '—');
-    cells.err.replaceChildren(sparkline(s.map(p => p.err), 'err', `error rate for ${id}`), last ? (last.err * 100).toFixed(1) + ' %' : '—');
+    const errs = s.map(p => p.err);
+    cells.err.replaceChildren(sparkline(errs, errs.some(v => v > 0) ? 'err' : 'quiet', `error rate for ${id}`), last ? (last.err * 100).toFixed(1) + ' %' : '—');
     cells.p99.textContent = last ? fmtSeconds(last.p99) : '—';
   }
   // Target health
@@ -419,7 +423,7 @@ function renderHistory() {
     h('td', { class: 'num' }, String(e.route_count)),
     h('td', { class: 'num' }, String(e.pool_count)),
     h('td', { class: 'actions' },
-      h('button', { type: 'button', class: 'small', 'aria-label': `Diff version ${e.version} against current`, onclick: () => showVersionDiff(e.version) }, 'Diff vs current'), ' ',
+      e.current ? null : h('button', { type: 'button', class: 'small', 'aria-label': `Diff version ${e.version} against current`, onclick: () => showVersionDiff(e.version) }, 'Diff vs current'), ' ',
       e.current ? null : h('button', { type: 'button', class: 'small', 'aria-label': `Roll back to version ${e.version}`, onclick: () => rollback(e.version) }, 'Roll back…'))));
   if (rows.length === 0) rows.push(h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'No versions yet: history starts with the first configuration write.')));
   tbody.replaceChildren(...rows);
