@@ -82,8 +82,8 @@ internal sealed class ConfigHistoryApi(IDesiredStateStore store, RuntimeManager 
             Rfc3339.Format(e.AppliedAt),
             e.Origin,
             e.ContentHash,
-            e.State.Config.Routes.Count,
-            e.State.Config.UpstreamPools.Count,
+            e.RouteCount,
+            e.PoolCount,
             e.Version == current)).ToList();
         await AdminResponses.WriteJsonAsync(context, 200, new HistoryView(history.HistoryLimit, current, entries), DashboardJsonContext.Relaxed.HistoryView);
     }
@@ -101,7 +101,7 @@ internal sealed class ConfigHistoryApi(IDesiredStateStore store, RuntimeManager 
             await AdminResponses.PlainAsync(context, 404, "404 page not found");
             return;
         }
-        var entry = history.FindVersion(version);
+        var entry = await history.FindVersionAsync(version, context.RequestAborted);
         if (entry is null)
         {
             await VersionNotFoundAsync(context, history, version, "version");
@@ -178,7 +178,7 @@ internal sealed class ConfigHistoryApi(IDesiredStateStore store, RuntimeManager 
             return;
         }
 
-        var entry = history.FindVersion(version);
+        var entry = await history.FindVersionAsync(version, context.RequestAborted);
         if (entry is null)
         {
             await VersionNotFoundAsync(context, history, version, "version");

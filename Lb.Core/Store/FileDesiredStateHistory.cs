@@ -10,6 +10,7 @@ namespace Lb.Core.Store;
 /// atomically and durably like the state file. An entry is written before the state file, so a crash in between
 /// leaves an entry newer than the state; loading drops those (that version was never acknowledged). Pruning deletes
 /// the oldest files after each write and again on load, so the directory stays bounded even after a crash.
+/// Only summaries stay in memory (a version can be megabytes); an entry's state is read from its file on demand.
 /// Only the writer (under the store's write gate) mutates; readers get an immutable array.
 /// </summary>
 internal sealed class FileDesiredStateHistory
@@ -19,7 +20,7 @@ internal sealed class FileDesiredStateHistory
     private const string Suffix = ".json";
 
     private readonly string _directory;
-    private DesiredStateHistoryEntry[] _entries = []; // newest first
+    private DesiredStateHistorySummary[] _entries = []; // newest first
 
     public FileDesiredStateHistory(string dataDirectory, int limit)
     {
@@ -30,18 +31,25 @@ internal sealed class FileDesiredStateHistory
 
     public int Limit { get; }
 
-    public IReadOnlyList<DesiredStateHistoryEntry> Entries => Volatile.Read(ref _entries);
+    public IReadOnlyList<DesiredStateHistorySummary> Entries => Volatile.Read(ref _entries);
 
-    public DesiredStateHistoryEntry? Find(long version)
+    public async ValueTask<DesiredStateHistoryEntry?> FindAsync(long version, CancellationToken cancellationToken)
     {
-        foreach (var entry in Entries)
+        if (!Entries.Any(e => e.Version == version))
         {
-            if (entry.Version == version)
-            {
-                return entry;
-            }
+            return null;
         }
-        return null;
+        byte[] bytes;
+        try
+        {
+            bytes = await File.ReadAllBytesAsync(PathOf(version), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null; // pruned by a write in the meantime
+        }
+        var entry = Parse(bytes);
+        return entry?.Version == version ? entry : null;
     }
 
     /// <summary>
@@ -57,17 +65,17 @@ internal sealed class FileDesiredStateHistory
         {
             dropped.Add($"{removed} temp file(s)");
         }
-        var loaded = new List<DesiredStateHistoryEntry>();
+        var loaded = new List<DesiredStateHistorySummary>();
         foreach (var file in Directory.EnumerateFiles(_directory, Prefix + "*" + Suffix))
         {
             var entry = TryRead(file);
-            if (entry is null || entry.Version > current.Version || entry.Version < 1)
+            if (entry is null || entry.Version > current.Version || entry.Version < 1 || file != PathOf(entry.Version))
             {
                 dropped.Add(Path.GetFileName(file));
                 TryDelete(file);
                 continue;
             }
-            loaded.Add(entry);
+            loaded.Add(DesiredStateHistorySummary.Of(entry));
         }
         loaded.Sort((a, b) => b.Version.CompareTo(a.Version));
 
@@ -82,7 +90,7 @@ internal sealed class FileDesiredStateHistory
             }
             var restored = new DesiredStateHistoryEntry(current.Version, current.AppliedAt, "state file at startup", current.State);
             Write(restored);
-            loaded.Insert(0, restored);
+            loaded.Insert(0, DesiredStateHistorySummary.Of(restored));
         }
         Volatile.Write(ref _entries, [.. loaded]);
         dropped.AddRange(Prune());
@@ -107,7 +115,7 @@ internal sealed class FileDesiredStateHistory
     public void Commit(DesiredStateHistoryEntry entry)
     {
         var current = Entries;
-        var next = new List<DesiredStateHistoryEntry>(Math.Min(current.Count + 1, Limit + 1)) { entry };
+        var next = new List<DesiredStateHistorySummary>(Math.Min(current.Count + 1, Limit + 1)) { DesiredStateHistorySummary.Of(entry) };
         foreach (var e in current)
         {
             if (e.Version < entry.Version)
@@ -150,7 +158,20 @@ internal sealed class FileDesiredStateHistory
     {
         try
         {
-            var document = JsonSerializer.Deserialize(File.ReadAllBytes(file), DesiredStateJson.PersistedHistoryTypeInfo);
+            return Parse(File.ReadAllBytes(file));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>An entry from its file's bytes, or null when they are not a whole, self-consistent entry.</summary>
+    private static DesiredStateHistoryEntry? Parse(byte[] bytes)
+    {
+        try
+        {
+            var document = JsonSerializer.Deserialize(bytes, DesiredStateJson.PersistedHistoryTypeInfo);
             if (document is null)
             {
                 return null;
@@ -162,7 +183,7 @@ internal sealed class FileDesiredStateHistory
             }
             return new DesiredStateHistoryEntry(document.Version, document.AppliedAt, document.Origin ?? "", state);
         }
-        catch (Exception ex) when (ex is JsonException or IOException or UnauthorizedAccessException)
+        catch (JsonException)
         {
             return null;
         }

@@ -88,10 +88,11 @@ public sealed partial class FileDesiredStateStore : IDesiredStateStore, IDesired
     public int HistoryLimit => _history.Limit;
 
     /// <inheritdoc />
-    public IReadOnlyList<DesiredStateHistoryEntry> GetHistory() => _history.Entries;
+    public IReadOnlyList<DesiredStateHistorySummary> GetHistory() => _history.Entries;
 
     /// <inheritdoc />
-    public DesiredStateHistoryEntry? FindVersion(long version) => _history.Find(version);
+    public ValueTask<DesiredStateHistoryEntry?> FindVersionAsync(long version, CancellationToken cancellationToken = default) =>
+        _history.FindAsync(version, cancellationToken);
 
     /// <inheritdoc />
     public ValueTask<StoreWriteResult> PutAsync(DesiredState state, long? expectedVersion = null, CancellationToken cancellationToken = default) =>

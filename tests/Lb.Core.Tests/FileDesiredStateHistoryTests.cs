@@ -34,8 +34,8 @@ public sealed class FileDesiredStateHistoryTests : IDisposable
             await WriteAsync(store, 5, "dashboard from 10.0.0.5");
             Assert.Equal([5L, 4L, 3L], store.GetHistory().Select(e => e.Version));
             Assert.All(store.GetHistory(), e => Assert.Equal("dashboard from 10.0.0.5", e.Origin));
-            Assert.True(store.FindVersion(3)!.State.Config.UpstreamPools.ContainsKey("p3"));
-            Assert.Null(store.FindVersion(2));
+            Assert.True((await store.FindVersionAsync(3, TestContext.Current.CancellationToken))!.State.Config.UpstreamPools.ContainsKey("p3"));
+            Assert.Null(await store.FindVersionAsync(2, TestContext.Current.CancellationToken));
             Assert.Equal(3, Directory.GetFiles(HistoryDir).Length);
         }
 
@@ -43,7 +43,8 @@ public sealed class FileDesiredStateHistoryTests : IDisposable
         var history = reopened.GetHistory();
         Assert.Equal([5L, 4L, 3L], history.Select(e => e.Version));
         Assert.Equal("dashboard from 10.0.0.5", history[1].Origin);
-        Assert.True(history[1].State.Config.UpstreamPools.ContainsKey("p4"));
+        Assert.Equal(1, history[1].PoolCount);
+        Assert.True((await reopened.FindVersionAsync(4, TestContext.Current.CancellationToken))!.State.Config.UpstreamPools.ContainsKey("p4"));
     }
 
     [Fact]
@@ -89,7 +90,7 @@ public sealed class FileDesiredStateHistoryTests : IDisposable
 
         // The next write takes version 3 again, with its own content.
         await reopened.PutAsync(StateWithPool("again"), null, "after crash", TestContext.Current.CancellationToken);
-        Assert.True(reopened.FindVersion(3)!.State.Config.UpstreamPools.ContainsKey("again"));
+        Assert.True((await reopened.FindVersionAsync(3, TestContext.Current.CancellationToken))!.State.Config.UpstreamPools.ContainsKey("again"));
     }
 
     [Fact]
@@ -105,7 +106,7 @@ public sealed class FileDesiredStateHistoryTests : IDisposable
         var only = Assert.Single(reopened.GetHistory());
         Assert.Equal(2, only.Version);
         Assert.Equal("state file at startup", only.Origin);
-        Assert.True(only.State.Config.UpstreamPools.ContainsKey("p2"));
+        Assert.True((await reopened.FindVersionAsync(2, TestContext.Current.CancellationToken))!.State.Config.UpstreamPools.ContainsKey("p2"));
         Assert.Single(Directory.GetFiles(HistoryDir));
     }
 
