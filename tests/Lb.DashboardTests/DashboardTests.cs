@@ -222,4 +222,51 @@ public sealed partial class DashboardTests
         Assert.Equal("keys", await lb.WhoAnswersAsync("kb.test"));
         browser.AssertNoErrors();
     }
+
+    [Fact]
+    public async Task The_json_editor_lists_api_errors_by_field_and_saves_a_valid_document()
+    {
+        await using var first = await TestBackend.StartAsync("json-first");
+        await using var second = await TestBackend.StartAsync("json-second");
+        await using var lb = await LbProcess.StartAsync();
+        await lb.PutConfigAsync(Pool("web", first.Address));
+        await using var browser = await BrowserSession.OpenAsync(lb.AdminUri);
+        var page = browser.Page;
+        var editor = page.GetByLabel("Routes and pools as the node stores them");
+        await Expect(editor).ToHaveValueAsync(new Regex(Regex.Escape(first.Address)));
+        var original = await editor.InputValueAsync();
+
+        await editor.FillAsync(original.Replace("\"upstream_pool\": \"web\"", "\"upstream_pool\": \"nowhere\"", StringComparison.Ordinal));
+        await page.GetByRole(AriaRole.Button, new() { Name = "Review and save…" }).ClickAsync();
+        await Expect(page.Locator("#json-errors")).ToContainTextAsync("routes[0].upstream_pool: referenced upstream_pool does not exist");
+        await Expect(page.Locator("#dlg-review")).Not.ToBeVisibleAsync();
+
+        await editor.FillAsync(original.Replace(first.Address, second.Address, StringComparison.Ordinal));
+        await page.GetByRole(AriaRole.Button, new() { Name = "Review and save…" }).ClickAsync();
+        var review = page.Locator("#dlg-review");
+        await Expect(review.Locator("#review-diff .del")).ToContainTextAsync(first.Address);
+        await Expect(review.Locator("#review-diff .add")).ToContainTextAsync(second.Address);
+        await review.GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync();
+        await Expect(page.Locator("#banner")).ToContainTextAsync("version 2");
+        await Expect(page.Locator("#json-errors")).ToBeEmptyAsync();
+        Assert.Equal("json-second", await lb.WhoAnswersAsync("shop.test"));
+        browser.AssertNoErrors(422);
+    }
+
+    [Fact]
+    public async Task Deleting_a_pool_that_a_route_uses_is_refused_with_the_reason()
+    {
+        await using var lb = await LbProcess.StartAsync();
+        var version = await lb.PutConfigAsync(Pool("web", "127.0.0.1:9"));
+        await using var browser = await BrowserSession.OpenAsync(lb.AdminUri);
+        var page = browser.Page;
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Delete pool web" }).ClickAsync();
+        var review = page.Locator("#dlg-review");
+        await Expect(review.Locator("#review-summary")).ToContainTextAsync("Delete pool web");
+        await review.GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync();
+        await Expect(review.Locator(".form-errors")).ToContainTextAsync("routes[0].upstream_pool: referenced upstream_pool does not exist");
+        Assert.Equal(version, await lb.VersionAsync());
+        browser.AssertNoErrors(422);
+    }
 }
