@@ -59,6 +59,20 @@ public sealed class DashboardScreenshot
         var png = await File.ReadAllBytesAsync(target, TestContext.Current.CancellationToken);
         Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
         Assert.True(png.Length > 20_000, $"suspiciously small screenshot: {png.Length} bytes");
+
+        // The review step of an edit, for a look at the diff (LB_DASHBOARD_REVIEW_PNG; not published).
+        await page.GetByRole(AriaRole.Button, new() { Name = "Edit route shop-login" }).ClickAsync();
+        await page.Locator("#dlg-route").GetByLabel("Hosts").FillAsync("shop.example.test\nlogin.example.test");
+        await page.Locator("#dlg-route").GetByRole(AriaRole.Button, new() { Name = "Review changes…" }).ClickAsync();
+        await Expect(page.Locator("#review-diff .add")).ToContainTextAsync("login.example.test");
+        var review = Environment.GetEnvironmentVariable("LB_DASHBOARD_REVIEW_PNG") is { Length: > 0 } reviewPath
+            ? Path.GetFullPath(reviewPath)
+            : Path.Combine(Path.GetTempPath(), $"lb-dashboard-review-{Guid.NewGuid():N}.png");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = review });
+        if (Environment.GetEnvironmentVariable("LB_DASHBOARD_REVIEW_PNG") is not { Length: > 0 })
+        {
+            File.Delete(review);
+        }
         if (Environment.GetEnvironmentVariable("LB_DASHBOARD_PNG") is not { Length: > 0 })
         {
             File.Delete(target);

@@ -115,11 +115,30 @@ function describeError(r) {
 }
 
 // ---------- config helpers ----------
+// Keys in the order the node writes them, so a diff shows what changed and not how a form built the object.
+function ordered(obj, keys, nested) {
+  if (!obj || typeof obj !== 'object' || Array.isArray(obj)) return obj;
+  const out = {};
+  for (const k of [...keys, ...Object.keys(obj).filter(k => !keys.includes(k))]) {
+    if (!(k in obj)) continue;
+    out[k] = nested && nested[k] ? nested[k](obj[k]) : obj[k];
+  }
+  return out;
+}
+const orderRoute = r => ordered(r, ['id', 'enabled', 'algorithm', 'match', 'upstream_pool', 'sticky_cookie'], {
+  match: m => ordered(m, ['hosts', 'path'], { path: p => ordered(p, ['type', 'value']) }),
+  sticky_cookie: c => ordered(c, ['value', 'secure', 'same_site', 'max_age']),
+});
+const orderPool = p => ordered(p, ['upstreams', 'health_check', 'passive_health', 'connect_timeout', 'response_timeout'], {
+  upstreams: list => Array.isArray(list) ? list.map(u => ordered(u, ['address', 'weight'])) : list,
+  health_check: hc => ordered(hc, ['path', 'interval', 'timeout', 'expect_status', 'rise', 'fall']),
+  passive_health: ph => ordered(ph, ['consecutive_failures', 'ejection_time', 'count5xx']),
+});
 function editable(doc) {
-  const routes = (doc && doc.routes) || [];
+  const routes = ((doc && doc.routes) || []).map(orderRoute);
   const pools = (doc && doc.upstream_pools) || {};
   const sorted = {};
-  for (const k of Object.keys(pools).sort()) sorted[k] = pools[k];
+  for (const k of Object.keys(pools).sort()) sorted[k] = orderPool(pools[k]);
   return JSON.parse(JSON.stringify({ routes, upstream_pools: sorted }));
 }
 const pretty = doc => JSON.stringify(editable(doc), null, 2);
@@ -636,12 +655,17 @@ function syncPathValue() {
   const none = $('#route-path-type').value === '';
   $('#route-path-value').disabled = none;
 }
-function routeFromForm() {
-  const route = { id: $('#route-id').value.trim(), enabled: $('#route-enabled').checked, match: { hosts: $('#route-hosts').value.split(/[\n,]/).map(s => s.trim()).filter(Boolean) }, upstream_pool: $('#route-pool').value };
+function routeFromForm(original) {
+  // Fields the form does not show (e.g. sticky_cookie options) are kept as they were.
+  const route = JSON.parse(JSON.stringify(original || {}));
+  route.id = $('#route-id').value.trim();
+  route.enabled = $('#route-enabled').checked;
+  route.match = { ...(route.match || {}), hosts: $('#route-hosts').value.split(/[\n,]/).map(s => s.trim()).filter(Boolean) };
+  route.upstream_pool = $('#route-pool').value;
   const type = $('#route-path-type').value;
-  if (type) route.match.path = { type, value: $('#route-path-value').value };
+  if (type) route.match.path = { type, value: $('#route-path-value').value }; else delete route.match.path;
   const algorithm = $('#route-algorithm').value;
-  if (algorithm) route.algorithm = algorithm;
+  if (algorithm) route.algorithm = algorithm; else delete route.algorithm;
   return route;
 }
 function submitRoute(e) {
@@ -650,7 +674,7 @@ function submitRoute(e) {
   const index = Number(form.dataset.index);
   const base = state.config;
   const proposed = editable(base);
-  const route = routeFromForm();
+  const route = routeFromForm(index >= 0 ? base.routes[index] : null);
   const at = index >= 0 ? index : proposed.routes.length;
   if (index >= 0) proposed.routes[index] = route; else proposed.routes.push(route);
   propose(proposed, base, { kind: 'route', form, dialog: $('#dlg-route'), prefix: `routes[${at}]` });
