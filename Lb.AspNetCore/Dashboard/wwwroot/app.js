@@ -323,12 +323,12 @@ function renderMembers() {
     box.replaceChildren(h('p', { class: 'muted' }, c.mode === 'standalone' ? 'Standalone node (file store): no cluster members. Members, leader and term appear here when the node runs the Raft store.' : 'No cluster members known yet.'));
     return;
   }
-  box.replaceChildren(h('table', { class: 'grid' },
+  box.replaceChildren(h('div', { class: 'scroll' }, h('table', { class: 'grid' },
     h('thead', {}, h('tr', {}, ['Node', 'Address', 'Role', 'Leader', 'Reachable'].map(t => h('th', { scope: 'col' }, t)))),
     h('tbody', {}, members.map(m => h('tr', {},
       h('td', {}, m.id), h('td', { class: 'mono' }, m.address), h('td', {}, m.role),
       h('td', {}, m.is_leader ? badge('leader', 'ok') : 'follower'),
-      h('td', {}, m.reachable === undefined ? '—' : m.reachable ? badge('yes', 'ok') : badge('no', 'bad')))))));
+      h('td', {}, m.reachable === undefined ? '—' : m.reachable ? badge('yes', 'ok') : badge('no', 'bad'))))))));
 }
 
 const routeStatCells = new Map();
@@ -390,9 +390,9 @@ function renderPools() {
         h('span', { class: 'actions' },
           h('button', { type: 'button', class: 'small', 'aria-label': `Edit pool ${id}`, onclick: () => openPoolForm(id) }, 'Edit'), ' ',
           h('button', { type: 'button', class: 'small', 'aria-label': `Delete pool ${id}`, onclick: () => deletePool(id) }, 'Delete'))),
-      h('table', { class: 'grid' },
+      h('div', { class: 'scroll' }, h('table', { class: 'grid' },
         h('thead', {}, h('tr', {}, ['Target', 'State', 'Last check', 'Last error', 'In flight', 'Passive failures', 'Ejected until', 'Weight'].map(t => h('th', { scope: 'col' }, t)))),
-        tbody));
+        tbody)));
   }));
 }
 
