@@ -1,9 +1,11 @@
 using Lb.AspNetCore.Admin;
 using Lb.AspNetCore.Diagnostics;
+using Lb.AspNetCore.Listeners;
 using Lb.AspNetCore.Proxy;
 using Lb.AspNetCore.Runtime;
 using Lb.Balancing;
 using Lb.Core.DependencyInjection;
+using Lb.Core.Runtime;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -28,10 +30,15 @@ public static class LoadBalancerAspNetCoreExtensions
         services.AddHttpForwarder();
         services.TryAddSingleton<PrometheusExporter>();
         services.AddMetrics();
+        services.TryAddSingleton<RuntimeSnapshotBuilder>();
         services.TryAddSingleton<RuntimeManager>();
+        services.TryAddSingleton<IRuntimeApplyStatus>(sp => sp.GetRequiredService<RuntimeManager>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RuntimeManager>(sp => sp.GetRequiredService<RuntimeManager>()));
+        services.TryAddSingleton<HttpForwardingTable>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IRuntimeAttachment, HttpForwardingTable>(sp => sp.GetRequiredService<HttpForwardingTable>()));
         services.TryAddSingleton<ClientAddressResolver>();
         services.TryAddSingleton<ProxyMetrics>();
+        services.TryAddSingleton<ListenerMetrics>();
         services.TryAddSingleton<ProxyHandler>();
         services.TryAddSingleton<AdminApi>();
         services.TryAddSingleton<ConfigHistoryApi>();

@@ -64,7 +64,7 @@ internal sealed class ConfigHistoryApi(IDesiredStateStore store, RuntimeManager 
         return from is null ? what : $"{what} from {(from.IsIPv4MappedToIPv6 ? from.MapToIPv4() : from)}";
     }
 
-    private IDesiredStateHistory? History => store as IDesiredStateHistory;
+    private IDesiredStateHistory? History => DesiredStateHistoryExtensions.HistoryOf(store);
 
     private Task NoHistoryAsync(HttpContext context) =>
         AdminResponses.ErrorAsync(context, 501, $"this node's store ({store.GetType().Name}) keeps no configuration history", "history_not_available");
@@ -210,7 +210,18 @@ internal sealed class ConfigHistoryApi(IDesiredStateStore store, RuntimeManager 
         switch (result.Status)
         {
             case StoreWriteStatus.Applied:
-                runtime.Apply(result.Current);
+                // Read-your-writes, as PUT: answer once this node serves the rolled-back version (bounded wait).
+                using (var bounded = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted))
+                {
+                    bounded.CancelAfter(TimeSpan.FromSeconds(10));
+                    try
+                    {
+                        await runtime.WaitForAppliedAsync(result.Current.Version, bounded.Token);
+                    }
+                    catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
+                    {
+                    }
+                }
                 context.Response.Headers.ETag = result.Current.ETag;
                 await AdminResponses.WriteRawJsonAsync(context, 200, DesiredStateJson.SerializeConfigDocument(result.Current.State.Config, result.Current.Version, result.Current.AppliedAt));
                 break;

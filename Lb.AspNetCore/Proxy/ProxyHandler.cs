@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 using Lb.AspNetCore.Diagnostics;
 using Lb.AspNetCore.Runtime;
 using Lb.Balancing;
@@ -16,7 +17,7 @@ namespace Lb.AspNetCore.Proxy;
 /// then the outcome feeds least-connection counts and passive health. Errors are short text bodies.
 /// </summary>
 internal sealed partial class ProxyHandler(
-    RuntimeManager runtime,
+    HttpForwardingTable runtime,
     IHttpForwarder forwarder,
     ClientAddressResolver clients,
     ProxyMetrics metrics,
@@ -42,8 +43,16 @@ internal sealed partial class ProxyHandler(
     /// <summary>Serves one request; returns the matched route and the last target tried, for metrics and the access log.</summary>
     private async ValueTask<(string? RouteId, UpstreamTarget? Target)> HandleAsync(HttpContext context)
     {
-        var snapshot = runtime.Current;
+        var http = runtime.Current;
+        var snapshot = http.Snapshot;
         var request = context.Request;
+        if (HttpMethods.IsConnect(request.Method))
+        {
+            // A tunnel request is for a forward proxy; no backend could answer it (it reached them as a 502 before).
+            context.Response.Headers.Allow = "GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS, TRACE";
+            await ErrorAsync(context, StatusCodes.Status405MethodNotAllowed, "CONNECT is not supported: Lb is a reverse proxy, not a forward proxy");
+            return (null, null);
+        }
         var path = request.Path.Value;
         var route = snapshot.Routes.Match(request.Host.Value.AsSpan(), string.IsNullOrEmpty(path) ? "/" : path);
         if (route is null)
@@ -53,36 +62,16 @@ internal sealed partial class ProxyHandler(
         }
 
         var rt = snapshot.RouteRuntimes[route.PriorityIndex];
-        if (rt.Balancer is null || rt.Forwarding is null)
+        if (rt.Balancer is null)
         {
             await ErrorAsync(context, StatusCodes.Status502BadGateway, "matched upstream pool does not exist");
             return (route.Id, null);
         }
+        var forwarding = http.Pools[rt.PoolIndex];
 
-        // Only the policies that read them get the connection's addresses or the sticky cookie: resolving the client
-        // (forwarding headers from trusted proxies) and parsing cookies are wasted work for the others.
-        PickContext pickContext;
-        if (rt.UsesConnection)
-        {
-            var (clientAddress, clientPort) = clients.Resolve(context);
-            pickContext = new PickContext
-            {
-                ClientAddress = clientAddress,
-                ClientPort = clientPort,
-                LocalAddress = context.Connection.LocalIpAddress,
-                LocalPort = context.Connection.LocalPort,
-                Protocol = request.Protocol,
-            };
-        }
-        else if (rt.StickyCookieName is not null)
-        {
-            request.Cookies.TryGetValue(rt.StickyCookieName, out var stickyValue);
-            pickContext = new PickContext { StickyCookieValue = stickyValue };
-        }
-        else
-        {
-            pickContext = default;
-        }
+        // The policy declared what it reads; nothing else is fetched (resolving the client behind trusted proxies and
+        // parsing cookies are wasted work for policies that do not look at them).
+        var pickContext = rt.Inputs.ReadsRequest ? ReadInputs(context, rt.Inputs) : default;
 
         var pick = rt.Balancer.Pick(in pickContext);
         if (pick.Target is null)
@@ -91,7 +80,7 @@ internal sealed partial class ProxyHandler(
             return (route.Id, null);
         }
 
-        var outcome = await ForwardAsync(context, rt, pick, mayRetry: true);
+        var outcome = await ForwardAsync(context, rt, forwarding, pick, mayRetry: true);
         if (outcome.Retry && !context.Response.HasStarted)
         {
             // Nothing reached the upstream and nothing reached the client: another target gets the request once.
@@ -100,7 +89,7 @@ internal sealed partial class ProxyHandler(
             {
                 context.Response.StatusCode = StatusCodes.Status200OK;
                 context.Features.Set<IForwarderErrorFeature>(null);
-                await ForwardAsync(context, rt, retry, mayRetry: false);
+                await ForwardAsync(context, rt, forwarding, retry, mayRetry: false);
                 return (route.Id, retry.Target);
             }
             else
@@ -117,13 +106,12 @@ internal sealed partial class ProxyHandler(
     /// <paramref name="mayRetry"/> and the connection was refused before anything was sent; otherwise any failure has
     /// been answered.
     /// </summary>
-    private async Task<(bool Retry, ForwarderError Error)> ForwardAsync(HttpContext context, RouteRuntime rt, PickResult pick, bool mayRetry)
+    private async Task<(bool Retry, ForwarderError Error)> ForwardAsync(HttpContext context, RouteRuntime rt, PoolForwarding forwarding, PickResult pick, bool mayRetry)
     {
         var target = pick.Target!;
-        var forwarding = rt.Forwarding!;
-        if (pick.SetStickyCookieValue is { } cookieValue)
+        if (pick.SetCookieValue is { } cookieValue && rt.Inputs.CookieName is { } cookieName)
         {
-            context.Features.Set(new StickyCookieFeature(StickyCookies.FormatSetCookie(rt.StickyCookieName!, cookieValue, rt.StickyOptions)));
+            context.Features.Set(new StickyCookieFeature(StickyCookies.FormatSetCookie(cookieName, cookieValue, rt.Route.Spec.StickyCookie)));
         }
         var outcome = RequestOutcome.OtherFailure;
         try
@@ -141,6 +129,46 @@ internal sealed partial class ProxyHandler(
         {
             target.Complete(outcome);
         }
+    }
+
+    private PickContext ReadInputs(HttpContext context, PickInputs inputs)
+    {
+        IPAddress? clientAddress = null, localAddress = null;
+        int clientPort = 0, localPort = 0;
+        string? cookie = null, header = null;
+        if (inputs.ClientAddress)
+        {
+            (clientAddress, clientPort) = clients.Resolve(context);
+        }
+        if (inputs.LocalAddress)
+        {
+            localAddress = context.Connection.LocalIpAddress;
+            localPort = context.Connection.LocalPort;
+        }
+        if (inputs.CookieName is { } cookieName)
+        {
+            context.Request.Cookies.TryGetValue(cookieName, out cookie);
+        }
+        if (inputs.HeaderName is { } headerName)
+        {
+            var values = context.Request.Headers[headerName];
+            header = values.Count switch
+            {
+                0 => null,
+                1 => values[0],
+                _ => values.ToString(),
+            };
+        }
+        return new PickContext
+        {
+            ClientAddress = clientAddress,
+            ClientPort = clientPort,
+            LocalAddress = localAddress,
+            LocalPort = localPort,
+            Protocol = inputs.Protocol ? context.Request.Protocol : null,
+            CookieValue = cookie,
+            HeaderValue = header,
+        };
     }
 
     private static RequestOutcome Classify(HttpContext context, ForwarderError error) => error switch
@@ -184,6 +212,10 @@ internal sealed partial class ProxyHandler(
             return ErrorAsync(context, StatusCodes.Status504GatewayTimeout, "proxy upstream timeout: the upstream did not respond in time (pool response_timeout)");
         }
         var exception = context.Features.Get<IForwarderErrorFeature>()?.Exception;
+        if (error == ForwarderError.RequestBodyClient)
+        {
+            return ErrorAsync(context, StatusCodes.Status400BadRequest, "bad request body: " + ClientBodyProblem(exception));
+        }
         var detail = exception switch
         {
             null => error.ToString(),
@@ -192,6 +224,34 @@ internal sealed partial class ProxyHandler(
         };
         // Client cancellations get the same status the forwarder chose; nobody reads the body.
         return ErrorAsync(context, context.Response.StatusCode is >= 400 and not 502 ? context.Response.StatusCode : StatusCodes.Status502BadGateway, "proxy upstream error: " + detail);
+    }
+
+    /// <summary>What was wrong with the client's body, in plain words instead of the server's exception text.</summary>
+    private static string ClientBodyProblem(Exception? exception)
+    {
+        var bad = Find(exception);
+        var message = bad?.Message ?? "";
+        if (message.Contains("chunk", StringComparison.OrdinalIgnoreCase))
+        {
+            return "invalid chunked encoding: each chunk must start with its size in hexadecimal digits followed by CRLF";
+        }
+        if (message.Contains("end of request content", StringComparison.OrdinalIgnoreCase))
+        {
+            return "the body ended before the length the request announced";
+        }
+        if (message.Contains("too large", StringComparison.OrdinalIgnoreCase))
+        {
+            return "the body is larger than this listener accepts";
+        }
+        return "the body could not be read from the client";
+
+        static Microsoft.AspNetCore.Http.BadHttpRequestException? Find(Exception? ex) => ex switch
+        {
+            null => null,
+            Microsoft.AspNetCore.Http.BadHttpRequestException bad => bad,
+            AggregateException aggregate => aggregate.InnerExceptions.Select(Find).FirstOrDefault(e => e is not null),
+            _ => Find(ex.InnerException),
+        };
     }
 
     [LoggerMessage(EventId = 6101, Level = LogLevel.Information, Message = "{Method} {Host}{Path} {Status} route={Route} target={Target} {DurationMs:0.###}ms client={Client}")]

@@ -63,6 +63,21 @@ public sealed class LbNodeOptions
     /// <summary>How many applied configuration versions the store keeps for history and rollback (1–10000).</summary>
     public int ConfigHistoryLimit { get; set; } = Lb.Core.Store.DesiredStateHistoryExtensions.DefaultLimit;
 
+    /// <summary>
+    /// Most client connections the proxy listener holds open at once; more are closed at accept. 0: derived from the
+    /// process's descriptor limit (RLIMIT_NOFILE) with headroom for upstream connections, probes and the store.
+    /// </summary>
+    public int MaxProxyConnections { get; set; }
+
+    /// <summary>Most connections the admin listener holds open at once, a budget separate from the proxy's. 0: 64.</summary>
+    public int MaxAdminConnections { get; set; }
+
+    /// <summary>How long an idle client connection is kept open between requests, Go duration. Empty: <see cref="DefaultKeepAliveTimeout"/>.</summary>
+    public string KeepAliveTimeout { get; set; } = "";
+
+    /// <summary>Default of <see cref="KeepAliveTimeout"/> (nginx's <c>keepalive_timeout</c> default).</summary>
+    public const string DefaultKeepAliveTimeout = "75s";
+
     /// <summary>Fills empty values with the defaults, as the reference does.</summary>
     public void ApplyDefaults()
     {
@@ -73,6 +88,10 @@ public sealed class LbNodeOptions
         if (string.IsNullOrWhiteSpace(DashboardListenAddr))
         {
             DashboardListenAddr = DefaultDashboardListenAddr;
+        }
+        if (string.IsNullOrWhiteSpace(KeepAliveTimeout))
+        {
+            KeepAliveTimeout = DefaultKeepAliveTimeout;
         }
         if (string.IsNullOrWhiteSpace(RaftDataDir))
         {

@@ -66,8 +66,16 @@ public static class DesiredStateHistoryExtensions
     public static ValueTask<StoreWriteResult> PutAsync(this IDesiredStateStore store, DesiredState state, long? expectedVersion, string origin, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
-        return store is IDesiredStateHistory history
-            ? history.PutAsync(state, expectedVersion, origin, cancellationToken)
-            : store.PutAsync(state, expectedVersion, cancellationToken);
+        return store switch
+        {
+            ActiveDesiredStateStore active => active.PutAsync(state, expectedVersion, origin, cancellationToken),
+            IDesiredStateHistory history => history.PutAsync(state, expectedVersion, origin, cancellationToken),
+            _ => store.PutAsync(state, expectedVersion, cancellationToken),
+        };
     }
+
+    /// <summary>The history of <paramref name="store"/> (of the store of the node's current mode behind an
+    /// <see cref="ActiveDesiredStateStore"/>), or null when it keeps none.</summary>
+    public static IDesiredStateHistory? HistoryOf(IDesiredStateStore store) =>
+        store is ActiveDesiredStateStore active ? active.Inner as IDesiredStateHistory : store as IDesiredStateHistory;
 }
