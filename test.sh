@@ -4,11 +4,13 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 
-# command-on-PATH -> Debian package that provides it, for tests that shell out to a tool: the VIP tests build network
-# namespaces and veth pairs with `ip` (and check addresses with `ip -j addr`), and query a server inside a namespace with curl.
+# command-on-PATH -> Debian package that provides it, for tests that need a tool from the system: the VIP tests build
+# network namespaces and veth pairs with `ip` (and check addresses with `ip -j addr`) and query a server inside a
+# namespace with curl; the dashboard's browser tests drive Debian's Chromium (never a downloaded browser).
 declare -A needs=(
   [ip]=iproute2
   [curl]=curl
+  [chromium]=chromium
 )
 missing=()
 for cmd in "${!needs[@]}"; do

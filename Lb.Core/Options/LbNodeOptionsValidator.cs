@@ -51,6 +51,10 @@ internal sealed class LbNodeOptionsValidator : IValidateOptions<LbNodeOptions>
         {
             failures.Add("vipAddress is set but vipInterface is empty; set vipInterface to the interface that carries the VIP, e.g. \"eth0\"");
         }
+        if (o.ConfigHistoryLimit is < 1 or > 10_000)
+        {
+            failures.Add($"configHistoryLimit {o.ConfigHistoryLimit} must be between 1 and 10000 (default 50)");
+        }
         foreach (var (key, value) in new[] { ("maxProxyConnections", o.MaxProxyConnections), ("maxAdminConnections", o.MaxAdminConnections) })
         {
             if (value < 0)

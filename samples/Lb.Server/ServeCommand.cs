@@ -167,7 +167,7 @@ internal static class ServeCommand
             adminApp.UseEndpoints(endpoints =>
             {
                 endpoints.MapLoadBalancerAdmin();
-                endpoints.MapFallback(Dashboard.HandleAsync);
+                endpoints.MapLoadBalancerDashboard();
             });
         });
         app.RunLoadBalancer();

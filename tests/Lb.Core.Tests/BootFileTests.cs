@@ -22,6 +22,8 @@ public class BootFileTests
         Assert.Equal(LbNodeOptions.DefaultProxyListenAddr, o.ProxyListenAddr);
         Assert.Equal(LbNodeOptions.DefaultDashboardListenAddr, o.DashboardListenAddr);
         Assert.Equal(LbNodeOptions.DefaultRaftDataDir, o.RaftDataDir);
+        Assert.Equal(50, o.ConfigHistoryLimit);
+        Assert.Equal(7, Parse("""{ "configHistoryLimit": 7 }""").ConfigHistoryLimit);
     }
 
     [Fact]
@@ -53,6 +55,8 @@ public class BootFileTests
     [InlineData("""{"vipAddress":"10.0.0.100/24"}""", "vipAddress is set but vipInterface is empty")]
     [InlineData("""{"nodeId":5}""", "invalid value at 'nodeId': expected a string")]
     [InlineData("""{"adminToken":"0123456789abcdef0123"}""", "unknown field 'adminToken'")]
+    [InlineData("""{"configHistoryLimit":0}""", "configHistoryLimit 0 must be between 1 and 10000")]
+    [InlineData("""{"configHistoryLimit":"50"}""", "invalid value at 'configHistoryLimit': expected a whole number")]
     public void Invalid_values_name_the_key_and_the_fix(string json, string message)
     {
         var ex = Assert.Throws<BootFileException>(() => Parse(json));
