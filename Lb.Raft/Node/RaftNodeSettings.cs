@@ -1,0 +1,47 @@
+using System.Net;
+using Lb.Core.Validation;
+using Lb.Raft.Timing;
+
+namespace Lb.Raft.Node;
+
+/// <summary>Everything one <see cref="RaftNode"/> start needs.</summary>
+internal sealed record RaftNodeSettings
+{
+    public required string DataDirectory { get; init; }
+    public required string NodeId { get; init; }
+    public required EndPoint Bind { get; init; }
+    public required EndPoint Advertise { get; init; }
+    public string? AdminUrl { get; init; }
+
+    /// <summary>True only for the node that bootstraps a new cluster: it starts as the single voter.</summary>
+    public bool ColdStart { get; init; }
+
+    public RaftTiming Timing { get; init; } = RaftTiming.Default;
+    public DesiredStateLimits Limits { get; init; } = DesiredStateLimits.Default;
+
+    /// <summary>Applied commands between snapshots; the log before the last snapshot is dropped.</summary>
+    public int SnapshotEvery { get; init; } = 100;
+
+    public string WalDirectory => Path.Combine(DataDirectory, "raft-wal");
+    public string SnapshotDirectory => Path.Combine(DataDirectory, "raft-snapshots");
+    public string MembersFile => Path.Combine(DataDirectory, "raft-members.bin");
+
+    /// <summary>True when Raft files exist in <paramref name="dataDirectory"/> (the contract's "existing state").</summary>
+    public static bool HasRaftState(string dataDirectory) =>
+        Directory.Exists(Path.Combine(dataDirectory, "raft-wal")) || File.Exists(Path.Combine(dataDirectory, "raft-members.bin"))
+        || Directory.Exists(Path.Combine(dataDirectory, "raft-snapshots"));
+
+    /// <summary>Removes Raft files left by an earlier, unfinished bootstrap or join.</summary>
+    public static void DeleteRaftState(string dataDirectory)
+    {
+        foreach (var dir in new[] { "raft-wal", "raft-snapshots" })
+        {
+            var path = Path.Combine(dataDirectory, dir);
+            if (Directory.Exists(path))
+            {
+                Directory.Delete(path, recursive: true);
+            }
+        }
+        File.Delete(Path.Combine(dataDirectory, "raft-members.bin"));
+    }
+}

@@ -1,0 +1,178 @@
+using DotNext.Net.Cluster.Consensus.Raft;
+using Lb.Core.Spec;
+using Lb.Core.Store;
+using Lb.Core.Validation;
+using Lb.Raft.Node;
+using Lb.Raft.StateMachine;
+using Microsoft.Extensions.Logging;
+
+namespace Lb.Raft.Store;
+
+/// <summary>
+/// The desired-state store of a cluster member. Reads are local. A write on the leader is proposed directly; on a
+/// follower it is forwarded to the leader; either way the call returns only after the entry is applied on this node
+/// (read-your-writes). Without a quorum a write gives up after <see cref="WriteTimeout"/> with
+/// <see cref="StoreWriteStatus.Unavailable"/> and code <c>no_quorum</c> instead of hanging.
+/// </summary>
+internal sealed partial class RaftDesiredStateStore : IDesiredStateStore, IAsyncDisposable
+{
+    public const string NoQuorumCode = "no_quorum";
+
+    private readonly RaftNode _node;
+    private readonly IWriteForwarder _forwarder;
+    private readonly DesiredStateLimits _limits;
+    private readonly ILogger _logger;
+
+    public RaftDesiredStateStore(RaftNode node, IWriteForwarder forwarder, DesiredStateLimits limits, ILogger logger, TimeSpan? writeTimeout = null)
+    {
+        _node = node;
+        _forwarder = forwarder;
+        _limits = limits;
+        _logger = logger;
+        WriteTimeout = writeTimeout ?? TimeSpan.FromMilliseconds(1800);
+    }
+
+    /// <summary>How long a write may wait for a leader and a quorum before it fails.</summary>
+    public TimeSpan WriteTimeout { get; }
+
+    internal RaftNode Node => _node;
+
+    public VersionedDesiredState Current => _node.Current;
+
+    public ValueTask<VersionedDesiredState> WaitForChangeAsync(long knownVersion, CancellationToken cancellationToken = default) =>
+        _node.Signal.WaitForChangeAsync(knownVersion, cancellationToken);
+
+    public async ValueTask<StoreWriteResult> PutAsync(DesiredState state, long? expectedVersion = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var normalized = Lb.Core.Json.DesiredStateJson.Normalize(state);
+        // Validate before proposing so a bad document costs no log entry; the state machine stays the authority.
+        var validation = DesiredStateValidator.Validate(normalized.Config, _limits);
+        if (!validation.IsValid)
+        {
+            return new StoreWriteResult { Status = StoreWriteStatus.Invalid, Current = Current, Validation = validation, Message = "validation failed" };
+        }
+        var command = PutCommand.Create(normalized, expectedVersion);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(WriteTimeout);
+        try
+        {
+            var result = await WriteAsync(command, deadline.Token).ConfigureAwait(false);
+            if (result.Status == StoreWriteStatus.Applied)
+            {
+                await WaitForVersionAsync(result.Version, deadline.Token).ConfigureAwait(false);
+            }
+            return ToResult(result);
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            LogNoQuorum(_logger, WriteTimeout.TotalMilliseconds);
+            return NoQuorum();
+        }
+    }
+
+    /// <summary>
+    /// Proposes a forwarded write on this node. Answers <see cref="StoreWriteStatus.NotLeader"/> without appending
+    /// anything when this node does not lead, so the follower may try the next leader.
+    /// </summary>
+    public async Task<ForwardedWrite> ProposeForwardedAsync(PutCommand command, CancellationToken cancellationToken)
+    {
+        if (!_node.IsLeader)
+        {
+            return new ForwardedWrite(StoreWriteStatus.NotLeader, Current.Version, Message: "this node is not the leader");
+        }
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(WriteTimeout);
+        try
+        {
+            return ForwardedWrite.From(await _node.ProposeAsync(command, deadline.Token).ConfigureAwait(false));
+        }
+        catch (NotLeaderException)
+        {
+            return new ForwardedWrite(StoreWriteStatus.Unavailable, Current.Version, Message: "leadership was lost during the write; it may or may not have been applied");
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            return new ForwardedWrite(StoreWriteStatus.Unavailable, Current.Version, Message: NoQuorumMessage);
+        }
+    }
+
+    private async Task<ForwardedWrite> WriteAsync(PutCommand command, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (_node.IsLeader)
+            {
+                try
+                {
+                    return ForwardedWrite.From(await _node.ProposeAsync(command, cancellationToken).ConfigureAwait(false));
+                }
+                catch (NotLeaderException)
+                {
+                    // The entry may have been appended before leadership was lost: retrying could apply it twice.
+                    return new ForwardedWrite(StoreWriteStatus.Unavailable, Current.Version, Message: "leadership was lost during the write; it may or may not have been applied");
+                }
+            }
+            var leader = await _node.WaitForLeaderAsync(cancellationToken).ConfigureAwait(false);
+            if (leader.IsLocal)
+            {
+                // Elected, but the first entry of the term is not committed yet: IsLeader turns true in a moment.
+                await Task.Delay(5, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+            if (leader.AdminUrl is null)
+            {
+                return new ForwardedWrite(StoreWriteStatus.Unavailable, Current.Version,
+                    Message: $"the leader {leader.NodeId ?? leader.RaftAddress} published no admin address to forward the write to");
+            }
+            ForwardedWrite answer;
+            try
+            {
+                answer = await _forwarder.ForwardAsync(leader, command, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is HttpRequestException or IOException)
+            {
+                LogForwardFailed(_logger, ex, leader.AdminUrl);
+                await Task.Delay(20, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+            if (answer.Status == StoreWriteStatus.NotLeader)
+            {
+                // Nothing was appended there; wait for the new leader to be known and try again.
+                await Task.Delay(10, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+            return answer;
+        }
+    }
+
+    private async Task WaitForVersionAsync(long version, CancellationToken cancellationToken)
+    {
+        var current = Current;
+        while (current.Version < version)
+        {
+            current = await _node.Signal.WaitForChangeAsync(current.Version, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private StoreWriteResult ToResult(ForwardedWrite answer) => new()
+    {
+        Status = answer.Status,
+        Current = Current,
+        Validation = answer.Validation,
+        Message = answer.Message,
+    };
+
+    private const string NoQuorumMessage = "no quorum: the cluster has no reachable leader with a majority; the write was not applied (the proxy keeps serving the last applied configuration)";
+
+    private StoreWriteResult NoQuorum() => new() { Status = StoreWriteStatus.Unavailable, Current = Current, Message = NoQuorumMessage };
+
+    public ValueTask DisposeAsync() => _node.StopAsync();
+
+    [LoggerMessage(EventId = 4020, Level = LogLevel.Warning, Message = "A write found no leader with a quorum within {TimeoutMs} ms")]
+    private static partial void LogNoQuorum(ILogger logger, double timeoutMs);
+
+    [LoggerMessage(EventId = 4021, Level = LogLevel.Debug, Message = "Forwarding a write to the leader at {AdminUrl} failed; retrying")]
+    private static partial void LogForwardFailed(ILogger logger, Exception exception, string adminUrl);
+}
