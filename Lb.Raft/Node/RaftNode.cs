@@ -33,6 +33,7 @@ internal sealed partial class RaftNode : IAsyncDisposable
         _cluster = cluster;
         _logger = logger;
         _cluster.LeaderChanged += OnLeaderChanged;
+        _members.ConfigurationChanged += OnMembershipChangedAsync;
     }
 
     public RaftNodeSettings Settings { get; }
@@ -115,6 +116,7 @@ internal sealed partial class RaftNode : IAsyncDisposable
             return;
         }
         _cluster.LeaderChanged -= OnLeaderChanged;
+        _members.ConfigurationChanged -= OnMembershipChangedAsync;
         try
         {
             await _cluster.StopAsync(CancellationToken.None).ConfigureAwait(false);

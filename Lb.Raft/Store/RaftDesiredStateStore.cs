@@ -19,11 +19,11 @@ internal sealed partial class RaftDesiredStateStore : IDesiredStateStore, IAsync
     public const string NoQuorumCode = "no_quorum";
 
     private readonly RaftNode _node;
-    private readonly IWriteForwarder _forwarder;
+    private readonly IPeerClient _forwarder;
     private readonly DesiredStateLimits _limits;
     private readonly ILogger _logger;
 
-    public RaftDesiredStateStore(RaftNode node, IWriteForwarder forwarder, DesiredStateLimits limits, ILogger logger, TimeSpan? writeTimeout = null)
+    public RaftDesiredStateStore(RaftNode node, IPeerClient forwarder, DesiredStateLimits limits, ILogger logger, TimeSpan? writeTimeout = null)
     {
         _node = node;
         _forwarder = forwarder;
@@ -168,7 +168,88 @@ internal sealed partial class RaftDesiredStateStore : IDesiredStateStore, IAsync
 
     private StoreWriteResult NoQuorum() => new() { Status = StoreWriteStatus.Unavailable, Current = Current, Message = NoQuorumMessage };
 
+    /// <summary>
+    /// Adds a running, empty node as a voter (this node must lead). DotNext occasionally reports a failed catch-up
+    /// for a node that just started listening; a few attempts absorb that.
+    /// </summary>
+    public async Task<MembershipChange> AddMemberAsync(System.Net.EndPoint address, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            if (!_node.IsLeader)
+            {
+                return MembershipChange.NotLeader;
+            }
+            try
+            {
+                if (await _node.AddMemberAsync(address, cancellationToken).ConfigureAwait(false))
+                {
+                    return MembershipChange.Done;
+                }
+            }
+            catch (NotLeaderException)
+            {
+                return MembershipChange.NotLeader;
+            }
+            if (_node.Cluster.Members.Any(m => System.Net.EndPoint.Equals(m.EndPoint, address)) || attempt == 5)
+            {
+                return _node.Cluster.Members.Any(m => Equals(m.EndPoint, address)) ? MembershipChange.Done : MembershipChange.Failed;
+            }
+            await Task.Delay(100 * attempt, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Removes the member whose node id or Raft address is <paramref name="member"/> (this node must lead), then tells
+    /// it so it stops campaigning.
+    /// </summary>
+    public async Task<MembershipChange> RemoveMemberAsync(string member, CancellationToken cancellationToken)
+    {
+        if (!_node.IsLeader)
+        {
+            return MembershipChange.NotLeader;
+        }
+        var raftMember = await _node.FindMemberAsync(member, cancellationToken).ConfigureAwait(false);
+        if (raftMember is null)
+        {
+            return MembershipChange.UnknownMember;
+        }
+        if (!raftMember.IsRemote)
+        {
+            return MembershipChange.IsLeader;
+        }
+        var adminUrl = raftMember.TryGetMetadata()?.GetValueOrDefault(Membership.MemberMetadata.AdminUrlKey);
+        try
+        {
+            if (!await _node.RemoveMemberAsync(raftMember.EndPoint, cancellationToken).ConfigureAwait(false))
+            {
+                return MembershipChange.Failed;
+            }
+        }
+        catch (NotLeaderException)
+        {
+            return MembershipChange.NotLeader;
+        }
+        if (adminUrl is not null)
+        {
+            try
+            {
+                using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                cts.CancelAfter(TimeSpan.FromSeconds(2));
+                await _forwarder.NotifyRemovedAsync(adminUrl, cts.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is HttpRequestException or IOException or OperationCanceledException)
+            {
+                LogRemovedNoticeFailed(_logger, ex, member);
+            }
+        }
+        return MembershipChange.Done;
+    }
+
     public ValueTask DisposeAsync() => _node.StopAsync();
+
+    [LoggerMessage(EventId = 4022, Level = LogLevel.Warning, Message = "Could not tell removed member {Member} that it was removed; it keeps campaigning until it is stopped")]
+    private static partial void LogRemovedNoticeFailed(ILogger logger, Exception exception, string member);
 
     [LoggerMessage(EventId = 4020, Level = LogLevel.Warning, Message = "A write found no leader with a quorum within {TimeoutMs} ms")]
     private static partial void LogNoQuorum(ILogger logger, double timeoutMs);

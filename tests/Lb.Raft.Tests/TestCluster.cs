@@ -95,8 +95,16 @@ internal sealed class TestCluster : IAsyncDisposable
         }
     }
 
-    private sealed class InProcessForwarder(TestCluster cluster) : IWriteForwarder
+    private sealed class InProcessForwarder(TestCluster cluster) : IPeerClient
     {
+        public Task NotifyRemovedAsync(string adminUrl, CancellationToken cancellationToken)
+        {
+            var target = cluster._nodes.Values.FirstOrDefault(n => n.Node.Settings.AdminUrl == adminUrl)
+                ?? throw new HttpRequestException($"no node answers at {adminUrl}");
+            target.Node.MarkRemoved();
+            return Task.CompletedTask;
+        }
+
         public Task<ForwardedWrite> ForwardAsync(LeaderInfo leader, PutCommand command, CancellationToken cancellationToken)
         {
             var target = cluster._nodes.Values.FirstOrDefault(n => n.Node.Settings.AdminUrl == leader.AdminUrl);

@@ -1,3 +1,4 @@
+using Lb.Raft.Store;
 using Lb.Core.Store;
 
 namespace Lb.Raft.Tests;
@@ -15,7 +16,7 @@ public sealed class ThreeNodeClusterTests
         foreach (var id in new[] { "node-2", "node-3" })
         {
             var joiner = await cluster.StartAsync(id, coldStart: false);
-            Assert.True(await leader.Node.AddMemberAsync(joiner.Address, CancellationToken.None), $"{id} was not added");
+            Assert.Equal(MembershipChange.Done, await leader.Store.AddMemberAsync(joiner.Address, CancellationToken.None));
         }
         return cluster;
     }
@@ -125,5 +126,38 @@ public sealed class ThreeNodeClusterTests
         var after = await cluster["node-3"].Store.PutAsync(Configs.WithPool(3006), expectedVersion: 5, TestContext.Current.CancellationToken);
         Assert.Equal(StoreWriteStatus.Applied, after.Status);
         Assert.Equal(6, after.Current.Version);
+    }
+}
+
+public sealed class MembershipTests
+{
+    [Fact]
+    public async Task A_removed_member_learns_it_was_removed_and_the_rest_keep_accepting_writes()
+    {
+        await using var cluster = new TestCluster();
+        await cluster.StartAsync("node-1", coldStart: true);
+        var leader = await cluster.WaitForLeaderAsync();
+        foreach (var id in new[] { "node-2", "node-3" })
+        {
+            var joiner = await cluster.StartAsync(id, coldStart: false);
+            Assert.Equal(MembershipChange.Done, await leader.Store.AddMemberAsync(joiner.Address, TestContext.Current.CancellationToken));
+        }
+        var removed = cluster["node-3"];
+        var sawRemoval = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        removed.Node.Removed += _ => sawRemoval.TrySetResult();
+
+        Assert.Equal(MembershipChange.Done, await leader.Store.RemoveMemberAsync("node-3", TestContext.Current.CancellationToken));
+
+        await sawRemoval.Task.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        Assert.True(removed.Node.IsRemoved);
+        using (var wait = new CancellationTokenSource(TimeSpan.FromSeconds(5)))
+        {
+            while (leader.Node.Cluster.Members.Count != 2)
+            {
+                await Task.Delay(10, wait.Token);
+            }
+        }
+        var write = await cluster["node-2"].Store.PutAsync(Configs.WithPool(3001), expectedVersion: 0, TestContext.Current.CancellationToken);
+        Assert.True(write.Succeeded);
     }
 }

@@ -5,14 +5,17 @@ using Lb.Raft.StateMachine;
 
 namespace Lb.Raft.Store;
 
-/// <summary>Carries a follower's write to the leader (over the admin API in production).</summary>
-internal interface IWriteForwarder
+/// <summary>Talks to other members' admin APIs: forwarded writes, removal notices.</summary>
+internal interface IPeerClient
 {
     /// <summary>
     /// Asks <paramref name="leader"/> to propose <paramref name="command"/>. Throws on transport failure (the write may
     /// or may not have happened).
     /// </summary>
     Task<ForwardedWrite> ForwardAsync(LeaderInfo leader, PutCommand command, CancellationToken cancellationToken);
+
+    /// <summary>Tells the member at <paramref name="adminUrl"/> that it was removed, so it stops campaigning.</summary>
+    Task NotifyRemovedAsync(string adminUrl, CancellationToken cancellationToken);
 }
 
 /// <summary>The leader's answer to a forwarded write.</summary>
