@@ -22,6 +22,7 @@ internal sealed class AdminApi(
     RuntimeManager runtime,
     IOptions<LbNodeOptions> nodeOptions,
     DesiredStateLimits limits,
+    IAlgorithmRules algorithms,
     Diagnostics.PrometheusExporter metrics)
 {
     private static readonly HashSet<string> LegacyPaths = new(StringComparer.Ordinal)
@@ -30,6 +31,8 @@ internal sealed class AdminApi(
         "/api/namespaces/default/upstream-pools", "/api/runtime/config", "/api/app-config", "/api/proxy-configs",
         "/api/runtime/routes", "/api/upstreams", "/api/raft/join",
     };
+
+    private static readonly TimeSpan ApplyWait = TimeSpan.FromSeconds(10);
 
     private readonly LbNodeOptions _node = nodeOptions.Value;
     private readonly byte[]? _token = nodeOptions.Value.AdminToken.Length > 0 ? Encoding.UTF8.GetBytes(nodeOptions.Value.AdminToken) : null;
@@ -142,8 +145,7 @@ internal sealed class AdminApi(
         switch (result.Status)
         {
             case StoreWriteStatus.Applied:
-                // Read-your-writes: the proxy on this node serves the new config before the client hears "200".
-                runtime.Apply(result.Current);
+                await WaitUntilServedAsync(result.Current.Version, context.RequestAborted);
                 context.Response.Headers.ETag = result.Current.ETag;
                 await AdminResponses.WriteRawJsonAsync(context, 200, DesiredStateJson.SerializeConfigDocument(result.Current.State.Config, result.Current.Version, result.Current.AppliedAt));
                 break;
@@ -164,6 +166,24 @@ internal sealed class AdminApi(
         }
     }
 
+    /// <summary>
+    /// Read-your-writes: the runtime watcher applies every stored version on its own; the answer waits until this
+    /// node serves the new version (or its build failed, which /api/status shows), so the client's next request
+    /// sees it. The write is durable either way, so a slow build delays the answer at most <see cref="ApplyWait"/>.
+    /// </summary>
+    private async Task WaitUntilServedAsync(long version, CancellationToken aborted)
+    {
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        bounded.CancelAfter(ApplyWait);
+        try
+        {
+            await runtime.WaitForAppliedAsync(version, bounded.Token);
+        }
+        catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+        {
+        }
+    }
+
     private async Task ValidateAsync(HttpContext context)
     {
         var document = await ReadConfigDocumentAsync(context);
@@ -171,7 +191,7 @@ internal sealed class AdminApi(
         {
             return;
         }
-        var validation = DesiredStateValidator.Validate(document.Config, limits);
+        var validation = DesiredStateValidator.Validate(document.Config, limits, algorithms);
         var view = new ValidateView(validation.IsValid, ToApi(validation), validation.IsValid ? DesiredStateJson.ContentHash(document.Config) : null);
         await AdminResponses.WriteJsonAsync(context, validation.IsValid ? 200 : 422, view, AdminJsonContext.Relaxed.ValidateView);
     }
@@ -236,7 +256,7 @@ internal sealed class AdminApi(
                 ProxyListenAddr = _node.ProxyListenAddr,
                 DashboardListenAddr = _node.DashboardListenAddr,
                 AppliedAt = Rfc3339.Format(snapshot.AppliedAt),
-                Projection = new StatusProjection(snapshot.ProjectionError is null ? "ok" : "error", snapshot.ProjectionError),
+                Projection = StatusProjection.Of(runtime),
                 Version = snapshot.Version,
                 ContentHash = snapshot.ContentHash,
                 Store = store is FileDesiredStateStore ? "file" : store.GetType().Name,

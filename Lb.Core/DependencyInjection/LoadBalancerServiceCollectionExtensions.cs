@@ -42,7 +42,8 @@ public static class LoadBalancerServiceCollectionExtensions
             sp.GetRequiredService<IOptions<LbNodeOptions>>().Value.RaftDataDir,
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<DesiredStateLimits>(),
-            sp.GetService<ILogger<FileDesiredStateStore>>()));
+            sp.GetService<ILogger<FileDesiredStateStore>>(),
+            sp.GetService<IAlgorithmRules>()));
         return new LoadBalancerBuilder(services);
     }
 }

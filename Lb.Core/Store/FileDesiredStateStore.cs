@@ -27,13 +27,20 @@ public sealed partial class FileDesiredStateStore : IDesiredStateStore, IDisposa
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private readonly TimeProvider _time;
     private readonly DesiredStateLimits _limits;
+    private readonly IAlgorithmRules? _algorithms;
     private readonly ILogger _logger;
     private bool _disposed;
 
     /// <summary>Opens (creating if needed) the store in <paramref name="dataDirectory"/> and loads the last state.</summary>
+    /// <param name="dataDirectory">Where the state file and the lock live.</param>
+    /// <param name="timeProvider">Clock for <c>applied_at</c>; the system clock when null.</param>
+    /// <param name="limits">Size limits for validation; the defaults when null.</param>
+    /// <param name="logger">Receives load and write lines; nothing when null.</param>
+    /// <param name="algorithms">The balancing algorithms writes may use (the registered policies); the contract's four when null.</param>
     /// <exception cref="InvalidOperationException">The directory is used by another process, or the state file is corrupt.</exception>
-    public FileDesiredStateStore(string dataDirectory, TimeProvider? timeProvider = null, DesiredStateLimits? limits = null, ILogger<FileDesiredStateStore>? logger = null)
+    public FileDesiredStateStore(string dataDirectory, TimeProvider? timeProvider = null, DesiredStateLimits? limits = null, ILogger<FileDesiredStateStore>? logger = null, IAlgorithmRules? algorithms = null)
     {
+        _algorithms = algorithms;
         ArgumentException.ThrowIfNullOrWhiteSpace(dataDirectory);
         _time = timeProvider ?? TimeProvider.System;
         _limits = limits ?? DesiredStateLimits.Default;
@@ -71,7 +78,7 @@ public sealed partial class FileDesiredStateStore : IDesiredStateStore, IDisposa
     {
         ArgumentNullException.ThrowIfNull(state);
         var normalized = DesiredStateJson.Normalize(state);
-        var validation = DesiredStateValidator.Validate(normalized.Config, _limits);
+        var validation = DesiredStateValidator.Validate(normalized.Config, _limits, _algorithms);
         if (!validation.IsValid)
         {
             return new StoreWriteResult { Status = StoreWriteStatus.Invalid, Current = Current, Validation = validation, Message = "validation failed" };
