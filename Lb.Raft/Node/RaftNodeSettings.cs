@@ -19,6 +19,9 @@ internal sealed record RaftNodeSettings
     public RaftTiming Timing { get; init; } = RaftTiming.Default;
     public DesiredStateLimits Limits { get; init; } = DesiredStateLimits.Default;
 
+    /// <summary>Balancing algorithms writes may use; every member must register the same ones.</summary>
+    public IAlgorithmRules? Algorithms { get; init; }
+
     /// <summary>Applied commands between snapshots; the log before the last snapshot is dropped.</summary>
     public int SnapshotEvery { get; init; } = 100;
 

@@ -19,16 +19,18 @@ internal sealed partial class DesiredStateMachine : SimpleStateMachine
     private readonly DesiredStateChangeSignal _signal;
     private readonly TimeProvider _time;
     private readonly DesiredStateLimits _limits;
+    private readonly IAlgorithmRules? _algorithms;
     private readonly int _snapshotEvery;
     private readonly ILogger _logger;
     private int _sinceSnapshot;
     private long _lastAppliedIndex;
 
-    public DesiredStateMachine(string directory, TimeProvider time, DesiredStateLimits limits, int snapshotEvery, ILogger logger)
+    public DesiredStateMachine(string directory, TimeProvider time, DesiredStateLimits limits, IAlgorithmRules? algorithms, int snapshotEvery, ILogger logger)
         : base(new DirectoryInfo(directory))
     {
         _time = time;
         _limits = limits;
+        _algorithms = algorithms;
         _snapshotEvery = snapshotEvery;
         _logger = logger;
         _signal = new DesiredStateChangeSignal(new VersionedDesiredState(0, DesiredState.Empty, time.GetUtcNow()));
@@ -84,7 +86,7 @@ internal sealed partial class DesiredStateMachine : SimpleStateMachine
         {
             return new ApplyOutcome(ApplyStatus.Invalid, current, Message: parsed.Message);
         }
-        var validation = DesiredStateValidator.Validate(parsed.Value!.Config, _limits);
+        var validation = DesiredStateValidator.Validate(parsed.Value!.Config, _limits, _algorithms);
         if (!validation.IsValid)
         {
             return new ApplyOutcome(ApplyStatus.Invalid, current, validation, "validation failed");

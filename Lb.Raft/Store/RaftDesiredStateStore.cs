@@ -47,7 +47,7 @@ internal sealed partial class RaftDesiredStateStore : IDesiredStateStore, IAsync
         ArgumentNullException.ThrowIfNull(state);
         var normalized = Lb.Core.Json.DesiredStateJson.Normalize(state);
         // Validate before proposing so a bad document costs no log entry; the state machine stays the authority.
-        var validation = DesiredStateValidator.Validate(normalized.Config, _limits);
+        var validation = DesiredStateValidator.Validate(normalized.Config, _limits, _node.Settings.Algorithms);
         if (!validation.IsValid)
         {
             return new StoreWriteResult { Status = StoreWriteStatus.Invalid, Current = Current, Validation = validation, Message = "validation failed" };
