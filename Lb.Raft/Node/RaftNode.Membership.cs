@@ -12,8 +12,18 @@ internal sealed partial class RaftNode
     /// <summary>Raised once when a committed configuration no longer lists this node (it was removed).</summary>
     public event Action<RaftNode>? Removed;
 
-    /// <summary>True once this node saw itself removed from the cluster.</summary>
-    public bool IsRemoved => Volatile.Read(ref _removed) != 0;
+    /// <summary>True once this node saw itself removed from the cluster (or started as a removed standby).</summary>
+    public bool IsRemoved => Volatile.Read(ref _removed) != 0 || Settings.Standby;
+
+    /// <summary>Stops campaigning for good: the node keeps its state readable but never becomes a candidate.</summary>
+    public async Task EnterStandbyAsync(CancellationToken cancellationToken)
+    {
+        File.WriteAllBytes(Settings.RemovedMarker, []);
+        if (!IsStopped)
+        {
+            await _cluster.EnableStandbyModeAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     private ValueTask OnMembershipChangedAsync(IClusterConfiguration<EndPoint> configuration, CancellationToken cancellationToken)
     {

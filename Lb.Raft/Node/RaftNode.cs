@@ -6,6 +6,7 @@ using Lb.Core.Store;
 using Lb.Raft.Diagnostics;
 using Lb.Raft.Membership;
 using Lb.Raft.StateMachine;
+using Lb.Raft.Timing;
 using Microsoft.Extensions.Logging;
 
 namespace Lb.Raft.Node;
@@ -38,6 +39,9 @@ internal sealed partial class RaftNode : IAsyncDisposable
 
     public RaftNodeSettings Settings { get; }
 
+    /// <summary>The timing this node runs with.</summary>
+    public RaftTiming Timing { get; private set; } = RaftTiming.Default;
+
     public VersionedDesiredState Current => _stateMachine.Current;
 
     public DesiredStateChangeSignal Signal => _stateMachine.Signal;
@@ -69,7 +73,8 @@ internal sealed partial class RaftNode : IAsyncDisposable
 
             members = new MemberListStorage(settings.MembersFile);
             var bind = await RaftAddress.ResolveBindAsync(settings.Bind, cancellationToken).ConfigureAwait(false);
-            var timing = settings.Timing;
+            // After a restart the cluster's replicated timing is known once the log is replayed.
+            var timing = settings.Timing ?? (RaftTiming.TryCreate(stateMachine.Current.State.RaftTiming, out var replicated, out _) ? replicated : RaftTiming.Default);
             var configuration = new RaftCluster.TcpConfiguration(bind)
             {
                 PublicEndPoint = settings.Advertise,
@@ -81,6 +86,7 @@ internal sealed partial class RaftNode : IAsyncDisposable
                 RequestTimeout = timing.RequestTimeout,
                 ConnectTimeout = timing.RequestTimeout,
                 IsLeaderLeaseEnabled = true,
+                Standby = settings.Standby,
                 WarmupRounds = 3,
                 TransmissionBlockSize = 64 * 1024,
                 LoggerFactory = new FilteredLoggerFactory(loggerFactory, LogLevel.Warning),
@@ -91,7 +97,7 @@ internal sealed partial class RaftNode : IAsyncDisposable
                 configuration.Metadata[MemberMetadata.AdminUrlKey] = adminUrl;
             }
             var cluster = new RaftCluster(configuration) { AuditTrail = wal };
-            var node = new RaftNode(settings, stateMachine, wal, members, cluster, logger);
+            var node = new RaftNode(settings, stateMachine, wal, members, cluster, logger) { Timing = timing };
             await cluster.StartAsync(cancellationToken).ConfigureAwait(false);
             LogStarted(logger, settings.NodeId, RaftAddress.Format(settings.Advertise), RaftAddress.Format(bind), stateMachine.Current.Version);
             return node;

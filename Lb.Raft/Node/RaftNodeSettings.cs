@@ -16,7 +16,11 @@ internal sealed record RaftNodeSettings
     /// <summary>True only for the node that bootstraps a new cluster: it starts as the single voter.</summary>
     public bool ColdStart { get; init; }
 
-    public RaftTiming Timing { get; init; } = RaftTiming.Default;
+    /// <summary>Timing to run with; null takes the cluster's replicated timing (or the defaults).</summary>
+    public RaftTiming? Timing { get; init; }
+
+    /// <summary>Start as a standby that never campaigns (a node that was removed from its cluster).</summary>
+    public bool Standby { get; init; }
     public DesiredStateLimits Limits { get; init; } = DesiredStateLimits.Default;
 
     /// <summary>Balancing algorithms writes may use; every member must register the same ones.</summary>
@@ -28,6 +32,8 @@ internal sealed record RaftNodeSettings
     public string WalDirectory => Path.Combine(DataDirectory, "raft-wal");
     public string SnapshotDirectory => Path.Combine(DataDirectory, "raft-snapshots");
     public string MembersFile => Path.Combine(DataDirectory, "raft-members.bin");
+    public string RemovedMarker => Path.Combine(DataDirectory, "raft-removed");
+    public string AdminUrlFile => Path.Combine(DataDirectory, "raft-admin-url");
 
     /// <summary>True when Raft files exist in <paramref name="dataDirectory"/> (the contract's "existing state").</summary>
     public static bool HasRaftState(string dataDirectory) =>
@@ -45,6 +51,9 @@ internal sealed record RaftNodeSettings
                 Directory.Delete(path, recursive: true);
             }
         }
-        File.Delete(Path.Combine(dataDirectory, "raft-members.bin"));
+        foreach (var file in new[] { "raft-members.bin", "raft-removed", "raft-admin-url" })
+        {
+            File.Delete(Path.Combine(dataDirectory, file));
+        }
     }
 }

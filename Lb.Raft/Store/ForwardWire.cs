@@ -43,6 +43,10 @@ internal sealed record ForwardReply
 
 internal sealed record ForwardFieldError(string Field, string Code, string Message, string Hint);
 
+/// <summary>The body of <c>POST /api/cluster/propose</c>: an encoded <see cref="StateMachine.PutCommand"/>, base64.</summary>
+internal sealed record ProposeRequest(string Command);
+
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(ForwardReply))]
+[JsonSerializable(typeof(ProposeRequest))]
 internal sealed partial class RaftJsonContext : JsonSerializerContext;

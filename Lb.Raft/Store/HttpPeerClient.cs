@@ -8,7 +8,7 @@ namespace Lb.Raft.Store;
 
 /// <summary>
 /// Reaches other members' admin APIs: forwards a follower's write to the leader (<c>POST /api/cluster/propose</c>,
-/// the encoded command as the body) and tells a removed member to stop (<c>POST /api/node/removed</c>), with the
+/// the encoded command in base64 inside a small JSON body) and tells a removed member to stop (<c>POST /api/node/removed</c>), with the
 /// admin token when one is configured. Members' admin addresses come from their Raft metadata.
 /// </summary>
 internal sealed class HttpPeerClient(HttpClient http, string? adminToken) : IPeerClient
@@ -18,7 +18,8 @@ internal sealed class HttpPeerClient(HttpClient http, string? adminToken) : IPee
 
     public async Task<ForwardedWrite> ForwardAsync(LeaderInfo leader, PutCommand command, CancellationToken cancellationToken)
     {
-        using var request = Post(leader.AdminUrl!, ProposePath, command.Encode());
+        using var request = Post(leader.AdminUrl!, ProposePath,
+            System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new ProposeRequest(Convert.ToBase64String(command.Encode())), RaftJsonContext.Default.ProposeRequest));
         using var response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
         if (response.StatusCode is System.Net.HttpStatusCode.Unauthorized or System.Net.HttpStatusCode.Forbidden)
         {
@@ -37,7 +38,7 @@ internal sealed class HttpPeerClient(HttpClient http, string? adminToken) : IPee
 
     public async Task NotifyRemovedAsync(string adminUrl, CancellationToken cancellationToken)
     {
-        using var request = Post(adminUrl, RemovedPath, []);
+        using var request = Post(adminUrl, RemovedPath, "{}"u8.ToArray());
         using var response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
         response.EnsureSuccessStatusCode();
     }
@@ -45,7 +46,7 @@ internal sealed class HttpPeerClient(HttpClient http, string? adminToken) : IPee
     private HttpRequestMessage Post(string baseUrl, string path, byte[] body)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, new Uri(baseUrl.TrimEnd('/') + path)) { Content = new ByteArrayContent(body) };
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         if (!string.IsNullOrEmpty(adminToken))
         {
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", adminToken);
