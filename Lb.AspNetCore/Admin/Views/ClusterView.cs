@@ -11,8 +11,11 @@ internal sealed record ClusterView
     public ClusterMemberRef Leader { get; init; } = new();
     public ClusterLocal Local { get; init; } = new();
     [JsonIgnore(Condition = JsonIgnoreCondition.Never)] public IReadOnlyList<ClusterMember>? Members { get; init; }
+    public ClusterRaftTiming? RaftTiming { get; init; }
     public string? Mode { get; init; }
 }
+
+internal sealed record ClusterRaftTiming(string? HeartbeatTimeout, string? ElectionTimeout, string? LeaderLeaseTimeout, string? CommitTimeout);
 
 internal sealed record ClusterMemberRef
 {
@@ -25,6 +28,10 @@ internal sealed record ClusterLocal
     public string? Id { get; init; }
     public string? Address { get; init; }
     public string? State { get; init; }
+    public string? LastLogIndex { get; init; }
+    public string? CommitIndex { get; init; }
+    public string? AppliedIndex { get; init; }
+    public string? Term { get; init; }
 }
 
 internal sealed record ClusterMember(string Id, string Address, string Role, bool IsLeader);
