@@ -1,4 +1,5 @@
 using DotNext.Net.Cluster.Consensus.Raft;
+using Lb.Core.Cluster;
 using Lb.Core.Spec;
 using Lb.Core.Store;
 using Lb.Core.Validation;
@@ -14,22 +15,29 @@ namespace Lb.Raft.Store;
 /// (read-your-writes). Without a quorum a write gives up after <see cref="WriteTimeout"/> with
 /// <see cref="StoreWriteStatus.Unavailable"/> and code <c>no_quorum</c> instead of hanging.
 /// </summary>
-internal sealed partial class RaftDesiredStateStore : IDesiredStateStore, IAsyncDisposable
+internal sealed partial class RaftDesiredStateStore : IDesiredStateStore, IClusterStatusView, ILeadershipView, IAsyncDisposable
 {
     public const string NoQuorumCode = "no_quorum";
+    public const string RemovedCode = "node_removed";
 
     private readonly RaftNode _node;
     private readonly IPeerClient _forwarder;
     private readonly DesiredStateLimits _limits;
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly string _raftDataDir;
 
-    public RaftDesiredStateStore(RaftNode node, IPeerClient forwarder, DesiredStateLimits limits, ILogger logger, TimeSpan? writeTimeout = null)
+    public RaftDesiredStateStore(RaftNode node, IPeerClient forwarder, DesiredStateLimits limits, ILogger logger, TimeProvider time, TimeSpan writeTimeout, string raftDataDir)
     {
         _node = node;
         _forwarder = forwarder;
         _limits = limits;
         _logger = logger;
-        WriteTimeout = writeTimeout ?? TimeSpan.FromMilliseconds(1800);
+        _time = time;
+        _raftDataDir = raftDataDir;
+        WriteTimeout = writeTimeout;
+        _node.Removed += OnRemoved;
+        _leaseLoop = LeaseLoopAsync(_stopping.Token);
     }
 
     /// <summary>How long a write may wait for a leader and a quorum before it fails.</summary>
@@ -51,6 +59,11 @@ internal sealed partial class RaftDesiredStateStore : IDesiredStateStore, IAsync
         if (!validation.IsValid)
         {
             return new StoreWriteResult { Status = StoreWriteStatus.Invalid, Current = Current, Validation = validation, Message = "validation failed" };
+        }
+        if (_node.IsRemoved)
+        {
+            return new StoreWriteResult { Status = StoreWriteStatus.Unavailable, Current = Current, Code = RemovedCode,
+                Message = "this node was removed from its cluster and accepts no writes; join it again (wipe its data directory first) or write to a member" };
         }
         var command = PutCommand.Create(normalized, expectedVersion);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -162,11 +175,12 @@ internal sealed partial class RaftDesiredStateStore : IDesiredStateStore, IAsync
         Current = Current,
         Validation = answer.Validation,
         Message = answer.Message,
+        Code = answer.Status == StoreWriteStatus.Unavailable ? NoQuorumCode : null,
     };
 
     private const string NoQuorumMessage = "no quorum: the cluster has no reachable leader with a majority; the write was not applied (the proxy keeps serving the last applied configuration)";
 
-    private StoreWriteResult NoQuorum() => new() { Status = StoreWriteStatus.Unavailable, Current = Current, Message = NoQuorumMessage };
+    private StoreWriteResult NoQuorum() => new() { Status = StoreWriteStatus.Unavailable, Current = Current, Code = NoQuorumCode, Message = NoQuorumMessage };
 
     /// <summary>
     /// Adds a running, empty node as a voter (this node must lead). DotNext occasionally reports a failed catch-up
@@ -246,7 +260,6 @@ internal sealed partial class RaftDesiredStateStore : IDesiredStateStore, IAsync
         return MembershipChange.Done;
     }
 
-    public ValueTask DisposeAsync() => _node.StopAsync();
 
     [LoggerMessage(EventId = 4022, Level = LogLevel.Warning, Message = "Could not tell removed member {Member} that it was removed; it keeps campaigning until it is stopped")]
     private static partial void LogRemovedNoticeFailed(ILogger logger, Exception exception, string member);

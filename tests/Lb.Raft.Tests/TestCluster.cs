@@ -40,7 +40,7 @@ internal sealed class TestCluster : IAsyncDisposable
             try
             {
                 var node = await RaftNode.StartAsync(settings, NullLoggerFactory.Instance, TimeProvider.System, CancellationToken.None);
-                var store = new RaftDesiredStateStore(node, new InProcessForwarder(this), DesiredStateLimits.Default, NullLogger.Instance);
+                var store = new RaftDesiredStateStore(node, new InProcessForwarder(this), DesiredStateLimits.Default, NullLogger.Instance, TimeProvider.System, TimeSpan.FromMilliseconds(1800), dataDir);
                 var testNode = new TestNode(id, node, store);
                 _nodes[id] = testNode;
                 return testNode;
@@ -54,7 +54,7 @@ internal sealed class TestCluster : IAsyncDisposable
 
     public async Task StopAsync(string id)
     {
-        await _nodes[id].Node.StopAsync();
+        await _nodes[id].Store.DisposeAsync();
         _nodes.Remove(id);
     }
 
@@ -83,7 +83,7 @@ internal sealed class TestCluster : IAsyncDisposable
     {
         foreach (var node in _nodes.Values)
         {
-            await node.Node.StopAsync();
+            await node.Store.DisposeAsync();
         }
         _nodes.Clear();
         try
