@@ -3,8 +3,9 @@ using Microsoft.Extensions.Logging;
 namespace Lb.Raft.Diagnostics;
 
 /// <summary>
-/// Hands DotNext loggers that drop everything below <paramref name="minimum"/>: at Information and Debug DotNext logs
-/// every election round and replication step, which drowns the node's own log.
+/// Hands DotNext loggers that drop everything below <paramref name="minimum"/>: DotNext logs every election round and
+/// replication step, and each unreachable peer as a warning with a stack trace, which drowns the node's own log
+/// (Lb.Raft logs leader changes, leases and membership itself).
 /// </summary>
 internal sealed class FilteredLoggerFactory(ILoggerFactory inner, LogLevel minimum) : ILoggerFactory
 {

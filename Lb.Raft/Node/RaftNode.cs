@@ -89,7 +89,7 @@ internal sealed partial class RaftNode : IAsyncDisposable
                 Standby = settings.Standby,
                 WarmupRounds = 3,
                 TransmissionBlockSize = 64 * 1024,
-                LoggerFactory = new FilteredLoggerFactory(loggerFactory, LogLevel.Warning),
+                LoggerFactory = new FilteredLoggerFactory(loggerFactory, LogLevel.Error),
             };
             configuration.Metadata[MemberMetadata.NodeIdKey] = settings.NodeId;
             if (settings.AdminUrl is { Length: > 0 } adminUrl)

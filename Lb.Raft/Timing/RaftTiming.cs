@@ -17,11 +17,12 @@ namespace Lb.Raft.Timing;
 public sealed record RaftTiming(TimeSpan HeartbeatTimeout, TimeSpan ElectionTimeout, TimeSpan LeaderLeaseTimeout, TimeSpan CommitTimeout)
 {
     /// <summary>
-    /// Lb's defaults, tuned for a LAN: a killed leader is replaced in about 0.2–0.5 s. Slow or lossy networks should
-    /// use the reference's field-tested <c>2500ms/4s/2s/250ms</c>.
+    /// Lb's defaults, tuned for a LAN: a killed leader is replaced in about 0.3–0.6 s, and a request may take 200 ms
+    /// (a busy or just-started node) before its peer counts as unreachable. Slow or lossy networks should use the
+    /// reference's field-tested <c>2500ms/4s/2s/250ms</c>.
     /// </summary>
     public static RaftTiming Default { get; } = new(
-        TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(400), TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(50));
+        TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(500), TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(50));
 
     /// <summary>Lower bound of the DotNext election timeout, in milliseconds.</summary>
     internal int LowerElectionTimeoutMs => (int)HeartbeatTimeout.TotalMilliseconds;

@@ -87,9 +87,9 @@ internal static class ClientCommands
         var raftAdvertise = new Option<string>("--raft-advertise") { Description = "Raft address other nodes use, host:port", Required = true };
         var vipInterface = new Option<string?>("--vip-interface") { Description = "Interface that carries the VIP on this node" };
         var vipAddress = new Option<string?>("--vip-address") { Description = "Cluster VIP, IPv4 CIDR (e.g. 10.0.0.100/24)" };
-        var heartbeat = new Option<string?>("--raft-heartbeat-timeout") { Description = "Follower wait without leader contact before it campaigns (Go duration; default 200ms)" };
-        var election = new Option<string?>("--raft-election-timeout") { Description = "Upper end of the randomised election wait (default 400ms)" };
-        var lease = new Option<string?>("--raft-leader-lease-timeout") { Description = "How long a leader may miss its majority before stepping down (default 100ms)" };
+        var heartbeat = new Option<string?>("--raft-heartbeat-timeout") { Description = "Follower wait without leader contact before it campaigns (Go duration; default 250ms)" };
+        var election = new Option<string?>("--raft-election-timeout") { Description = "Upper end of the randomised election wait (default 500ms)" };
+        var lease = new Option<string?>("--raft-leader-lease-timeout") { Description = "How long a leader may miss its majority before stepping down (default 200ms)" };
         var commit = new Option<string?>("--raft-commit-timeout") { Description = "Shown only (default 50ms)" };
         var bootstrap = new Command("bootstrap", "Make this node a one-node cluster seeded with its current configuration.")
             { nodeId, raftBind, raftAdvertise, vipInterface, vipAddress, heartbeat, election, lease, commit, bDashboard, bToken };

@@ -109,8 +109,8 @@ internal static class ServeCommand
         builder.Logging.AddFilter("Yarp", level <= LogLevel.Debug ? level : LogLevel.Error);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
 
-        // DotNext logs each election round and replication step below Warning; Lb.Raft logs what matters itself.
-        builder.Logging.AddFilter("DotNext", LogLevel.Warning);
+        // DotNext logs each election round, replication step and unreachable peer (with a stack trace); Lb.Raft logs what matters itself.
+        builder.Logging.AddFilter("DotNext", level <= LogLevel.Debug ? level : LogLevel.Error);
         builder.Services.AddLoadBalancer(configure: o => Copy(node, o)).AddRaftStore().AddAspNetCore();
 
         ListenAddress.TryParse(node.ProxyListenAddr, out var proxy, out _);
