@@ -148,26 +148,43 @@ internal sealed partial class RaftClusterLifecycle
         static string? Text(JsonElement e, string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
     }
 
-    /// <summary>Asks each peer in turn to add this node; the first success wins, else the first HTTP failure is returned.</summary>
+    /// <summary>
+    /// Asks each peer in turn to add this node; the first success wins. A leader change while a member is being added
+    /// (the new member is slow at first, the leader may step down) answers <c>not_raft_leader</c> or 5xx: those are
+    /// retried for <see cref="PeerTimeout"/>; another refusal is returned at once, else the first HTTP failure.
+    /// </summary>
     private async Task<(string? Peer, AdminResult? Error)> AskToBeAddedAsync(IReadOnlyList<string> peers, string nodeId, string raftAddress, CancellationToken cancellationToken)
     {
         var payload = JsonSerializer.SerializeToUtf8Bytes(new MemberJoinRequest { NodeId = nodeId, RaftAddress = raftAddress }, LifecycleJsonContext.Default.MemberJoinRequest);
         AdminResult? firstHttpFailure = null;
-        foreach (var peer in peers)
+        var deadline = DateTime.UtcNow + PeerTimeout;
+        while (true)
         {
-            var (status, json, transportError) = await PostAsync(PeerUrl(peer, "/api/cluster/join"), payload, cancellationToken).ConfigureAwait(false);
-            if (transportError is null && status is >= 200 and < 300)
+            foreach (var peer in peers)
             {
-                return (peer, null);
+                var (status, json, transportError) = await PostAsync(PeerUrl(peer, "/api/cluster/join"), payload, cancellationToken).ConfigureAwait(false);
+                if (transportError is null && status is >= 200 and < 300)
+                {
+                    return (peer, null);
+                }
+                if (transportError is not null)
+                {
+                    continue;
+                }
+                var failure = json.Length > 0 ? new AdminResult { StatusCode = status, Json = json } : AdminResult.Fail(status, $"raft join request failed with status {status}");
+                firstHttpFailure ??= failure;
+                var retryable = status >= 500 || (status == 409 && System.Text.Encoding.UTF8.GetString(json.Span).Contains("\"not_raft_leader\"", StringComparison.Ordinal));
+                if (!retryable)
+                {
+                    return (null, failure);
+                }
             }
-            if (transportError is null && firstHttpFailure is null)
+            if (DateTime.UtcNow > deadline)
             {
-                firstHttpFailure = json.Length > 0
-                    ? new AdminResult { StatusCode = status, Json = json }
-                    : AdminResult.Fail(status, $"raft join request failed with status {status}");
+                return (null, firstHttpFailure ?? Internal("no peer could be reached to add this node; check the --peer admin URLs"));
             }
+            await Task.Delay(250, cancellationToken).ConfigureAwait(false);
         }
-        return (null, firstHttpFailure ?? Internal("no peer could be reached to add this node; check the --peer admin URLs"));
     }
 
     /// <summary>Waits until this new member applied everything the leader had committed.</summary>

@@ -37,6 +37,29 @@ internal sealed partial class RaftNode
         return new RaftView(state, Term, _wal.LastEntryIndex, _wal.LastCommittedEntryIndex, _wal.LastAppliedIndex, leader, members);
     }
 
+    /// <summary>Like <see cref="Describe"/>, but first asks members whose node id is not known yet (bounded wait).</summary>
+    public async Task<RaftView> DescribeAsync(TimeSpan budget, CancellationToken cancellationToken)
+    {
+        var unknown = _cluster.Members.Where(m => m.IsRemote && m.TryGetMetadata() is null).ToList();
+        if (unknown.Count > 0 && !IsStopped)
+        {
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            cts.CancelAfter(budget);
+            await Task.WhenAll(unknown.Select(async m =>
+            {
+                try
+                {
+                    await m.GetMetadataAsync(refresh: false, cts.Token).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    // Unreachable: shown by address.
+                }
+            })).ConfigureAwait(false);
+        }
+        return Describe();
+    }
+
     /// <summary>
     /// True when this leader reached a majority within <paramref name="timeout"/> (a forced heartbeat round);
     /// false on a follower or without a quorum.

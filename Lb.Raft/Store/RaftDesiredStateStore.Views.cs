@@ -8,7 +8,7 @@ internal sealed partial class RaftDesiredStateStore
 {
     public async ValueTask<ClusterStatus> GetClusterStatusAsync(CancellationToken cancellationToken = default)
     {
-        var view = _node.Describe();
+        var view = await _node.DescribeAsync(TimeSpan.FromMilliseconds(300), cancellationToken).ConfigureAwait(false);
         var removed = _node.IsRemoved;
         var state = removed ? "shutdown" : view.State;
         var isLeader = view.State == "leader" && !removed;
