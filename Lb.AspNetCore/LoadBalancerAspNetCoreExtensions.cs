@@ -1,5 +1,6 @@
 using Lb.AspNetCore.Admin;
 using Lb.AspNetCore.Diagnostics;
+using Lb.AspNetCore.Listeners;
 using Lb.AspNetCore.Proxy;
 using Lb.AspNetCore.Runtime;
 using Lb.Balancing;
@@ -37,6 +38,7 @@ public static class LoadBalancerAspNetCoreExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRuntimeAttachment, HttpForwardingTable>(sp => sp.GetRequiredService<HttpForwardingTable>()));
         services.TryAddSingleton<ClientAddressResolver>();
         services.TryAddSingleton<ProxyMetrics>();
+        services.TryAddSingleton<ListenerMetrics>();
         services.TryAddSingleton<ProxyHandler>();
         services.TryAddSingleton<AdminApi>();
         return builder;

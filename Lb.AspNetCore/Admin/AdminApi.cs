@@ -34,7 +34,7 @@ internal sealed class AdminApi
     private readonly IDesiredStateStore store;
     private readonly RuntimeManager runtime;
     private readonly DesiredStateLimits limits;
-    private readonly IAlgorithmRules algorithms;
+    private readonly IDesiredStateValidator validator;
     private readonly Diagnostics.PrometheusExporter metrics;
     private readonly IClusterStatusView _cluster;
     private readonly IVipStatusView _vip;
@@ -47,7 +47,7 @@ internal sealed class AdminApi
         RuntimeManager runtime,
         IOptions<LbNodeOptions> nodeOptions,
         DesiredStateLimits limits,
-        IAlgorithmRules algorithms,
+        IDesiredStateValidator validator,
         Diagnostics.PrometheusExporter metrics,
         IClusterStatusView cluster,
         IVipStatusView vip,
@@ -56,7 +56,7 @@ internal sealed class AdminApi
         this.store = store;
         this.runtime = runtime;
         this.limits = limits;
-        this.algorithms = algorithms;
+        this.validator = validator;
         this.metrics = metrics;
         _cluster = cluster;
         _vip = vip;
@@ -168,7 +168,6 @@ internal sealed class AdminApi
         var result = await store.PutAsync(desired, expected, context.RequestAborted);
         if (result.Status == StoreWriteStatus.Applied)
         {
-            // Read-your-writes: the proxy on this node serves the new config before the client hears "200".
             await WaitUntilServedAsync(result.Current.Version, context.RequestAborted);
             context.Response.Headers.ETag = result.Current.ETag;
             await AdminResponses.WriteRawJsonAsync(context, 200, DesiredStateJson.SerializeConfigDocument(result.Current.State.Config, result.Current.Version, result.Current.AppliedAt));
@@ -202,8 +201,10 @@ internal sealed class AdminApi
         {
             return;
         }
-        var validation = DesiredStateValidator.Validate(document.Config, limits, algorithms);
-        var view = new ValidateView(validation.IsValid, ToApi(validation), validation.IsValid ? DesiredStateJson.ContentHash(document.Config) : null);
+        // The same validation a write gets, against the cluster policies in force.
+        var candidate = new VersionedDesiredState(0, DesiredStateJson.Normalize(store.Current.State with { Config = document.Config }), default);
+        var validation = validator.Validate(candidate.State);
+        var view = new ValidateView(validation.IsValid, ToApi(validation), validation.IsValid ? candidate.ContentHash : null);
         await AdminResponses.WriteJsonAsync(context, validation.IsValid ? 200 : 422, view, AdminJsonContext.Relaxed.ValidateView);
     }
 

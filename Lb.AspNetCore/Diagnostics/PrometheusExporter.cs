@@ -6,7 +6,7 @@ using System.Text;
 namespace Lb.AspNetCore.Diagnostics;
 
 /// <summary>
-/// Aggregates every instrument of the <c>Lb.*</c> meters and renders them in the Prometheus text format for
+/// Aggregates every instrument of the <c>Lb.*</c> meters created by this host's <see cref="IMeterFactory"/> and renders them in the Prometheus text format for
 /// <c>/metrics</c>. Recording a measurement for a known label set allocates nothing (the series is found by
 /// its tag values), so it can sit on the proxy path. Written here because OpenTelemetry's Prometheus exporter is
 /// prerelease-only and prometheus-net's meter adapter exported none of our IMeterFactory meters when tried.
@@ -19,11 +19,14 @@ internal sealed class PrometheusExporter : IDisposable
     private readonly ConcurrentDictionary<SeriesKey, Series> _series = new();
     private readonly ConcurrentDictionary<Instrument, byte> _instruments = new();
 
-    public PrometheusExporter()
+    public PrometheusExporter(IMeterFactory meterFactory)
     {
+        ArgumentNullException.ThrowIfNull(meterFactory);
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name.StartsWith("Lb.", StringComparison.Ordinal))
+            // Meters are process-wide; only those from this host's factory (it sets itself as their scope) are ours,
+            // so two load balancers in one process do not export each other's series.
+            if (ReferenceEquals(instrument.Meter.Scope, meterFactory) && instrument.Meter.Name.StartsWith("Lb.", StringComparison.Ordinal))
             {
                 _instruments[instrument] = 0;
                 listener.EnableMeasurementEvents(instrument);

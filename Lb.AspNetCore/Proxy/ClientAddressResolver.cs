@@ -29,19 +29,39 @@ internal sealed class ClientAddressResolver
             return (peer, context.Connection.RemotePort);
         }
         var headers = context.Request.Headers;
-        if (headers.TryGetValue("Forwarded", out var forwarded) && FromForwarded(forwarded.ToString()) is { } fromForwarded)
+        // Each proxy appends the address it received from, so only the right end of the list was written by proxies we
+        // trust; the client is the rightmost entry that is not one of them. Anything left of it is the client's own word.
+        if (headers.TryGetValue("Forwarded", out var forwarded) && Rightmost(ForwardedFor(forwarded.ToString())) is { } fromForwarded)
         {
             return (fromForwarded, 0);
         }
-        if (headers.TryGetValue("X-Forwarded-For", out var xff))
+        if (headers.TryGetValue("X-Forwarded-For", out var xff) && Rightmost(xff.ToString().Split(',')) is { } fromXff)
         {
-            var first = xff.ToString().Split(',')[0];
-            if (Clean(first) is { } address)
-            {
-                return (address, 0);
-            }
+            return (fromXff, 0);
         }
         return (peer, context.Connection.RemotePort);
+    }
+
+    /// <summary>
+    /// Walks the hops from the right, skipping trusted proxies; returns the first other address, or the leftmost if
+    /// every hop is trusted. An entry that is not an address ends the walk at the last trusted hop (null: the peer).
+    /// </summary>
+    private IPAddress? Rightmost(IReadOnlyList<string> hops)
+    {
+        IPAddress? lastTrusted = null;
+        for (var i = hops.Count - 1; i >= 0; i--)
+        {
+            if (Clean(hops[i]) is not { } address)
+            {
+                return lastTrusted;
+            }
+            if (!IsTrusted(address))
+            {
+                return address;
+            }
+            lastTrusted = address;
+        }
+        return lastTrusted;
     }
 
     private bool IsTrusted(IPAddress peer)
@@ -60,25 +80,25 @@ internal sealed class ClientAddressResolver
         return false;
     }
 
-    private static IPAddress? FromForwarded(string value)
+    /// <summary>The <c>for=</c> value of each forwarded-element, in order (an element without one counts as unknown).</summary>
+    private static List<string> ForwardedFor(string value)
     {
+        var hops = new List<string>();
         foreach (var element in value.Split(','))
         {
+            var hop = "";
             foreach (var pair in element.Split(';'))
             {
                 var eq = pair.IndexOf('=', StringComparison.Ordinal);
-                if (eq < 0 || !pair[..eq].Trim().Equals("for", StringComparison.OrdinalIgnoreCase))
+                if (eq >= 0 && pair[..eq].Trim().Equals("for", StringComparison.OrdinalIgnoreCase))
                 {
-                    continue;
-                }
-                var candidate = pair[(eq + 1)..];
-                if (Clean(candidate) is { } address)
-                {
-                    return address;
+                    hop = pair[(eq + 1)..];
+                    break;
                 }
             }
+            hops.Add(hop);
         }
-        return null;
+        return hops;
     }
 
     /// <summary>Strips spaces, quotes, brackets and a port; obfuscated identifiers (<c>_x</c>) and garbage give null.</summary>

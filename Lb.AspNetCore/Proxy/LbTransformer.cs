@@ -23,6 +23,14 @@ internal sealed class LbTransformer(string? nodeId) : HttpTransformer
         // The reference passes Host through unchanged: backends see the name the client asked for.
         headers.Host = request.Host.Value;
 
+        // Headers the client named in Connection are for this hop only (RFC 9110 §7.6.1); YARP drops the fixed
+        // hop-by-hop set but not these. Removed before the proxy adds its own forwarding headers.
+        var droppedXff = false;
+        foreach (var value in request.Headers.Connection)
+        {
+            droppedXff |= HopByHop.RemoveListed(value, headers, proxyRequest.Content?.Headers);
+        }
+
         var peer = httpContext.Connection.RemoteIpAddress;
         if (peer is not null)
         {
@@ -30,7 +38,7 @@ internal sealed class LbTransformer(string? nodeId) : HttpTransformer
             {
                 peer = peer.MapToIPv4();
             }
-            var incoming = request.Headers["X-Forwarded-For"];
+            var incoming = droppedXff ? default : request.Headers["X-Forwarded-For"];
             headers.Remove("X-Forwarded-For");
             headers.TryAddWithoutValidation("X-Forwarded-For", incoming.Count == 0 ? peer.ToString() : $"{incoming}, {peer}");
         }
@@ -48,6 +56,14 @@ internal sealed class LbTransformer(string? nodeId) : HttpTransformer
     public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
     {
         var proceed = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
+        if (proxyResponse is not null && proxyResponse.Headers.NonValidated.TryGetValues(HeaderNames.Connection, out var connection))
+        {
+            // The backend's Connection-listed headers stay between it and the proxy (RFC 9110 §7.6.1).
+            foreach (var value in connection)
+            {
+                HopByHop.RemoveListed(value, httpContext.Response.Headers);
+            }
+        }
         if (httpContext.Features.Get<StickyCookieFeature>() is { } sticky)
         {
             httpContext.Response.Headers.Append(HeaderNames.SetCookie, sticky.SetCookie);

@@ -46,6 +46,13 @@ internal sealed partial class ProxyHandler(
         var http = runtime.Current;
         var snapshot = http.Snapshot;
         var request = context.Request;
+        if (HttpMethods.IsConnect(request.Method))
+        {
+            // A tunnel request is for a forward proxy; no backend could answer it (it reached them as a 502 before).
+            context.Response.Headers.Allow = "GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS, TRACE";
+            await ErrorAsync(context, StatusCodes.Status405MethodNotAllowed, "CONNECT is not supported: Lb is a reverse proxy, not a forward proxy");
+            return (null, null);
+        }
         var path = request.Path.Value;
         var route = snapshot.Routes.Match(request.Host.Value.AsSpan(), string.IsNullOrEmpty(path) ? "/" : path);
         if (route is null)
@@ -205,6 +212,10 @@ internal sealed partial class ProxyHandler(
             return ErrorAsync(context, StatusCodes.Status504GatewayTimeout, "proxy upstream timeout: the upstream did not respond in time (pool response_timeout)");
         }
         var exception = context.Features.Get<IForwarderErrorFeature>()?.Exception;
+        if (error == ForwarderError.RequestBodyClient)
+        {
+            return ErrorAsync(context, StatusCodes.Status400BadRequest, "bad request body: " + ClientBodyProblem(exception));
+        }
         var detail = exception switch
         {
             null => error.ToString(),
@@ -213,6 +224,34 @@ internal sealed partial class ProxyHandler(
         };
         // Client cancellations get the same status the forwarder chose; nobody reads the body.
         return ErrorAsync(context, context.Response.StatusCode is >= 400 and not 502 ? context.Response.StatusCode : StatusCodes.Status502BadGateway, "proxy upstream error: " + detail);
+    }
+
+    /// <summary>What was wrong with the client's body, in plain words instead of the server's exception text.</summary>
+    private static string ClientBodyProblem(Exception? exception)
+    {
+        var bad = Find(exception);
+        var message = bad?.Message ?? "";
+        if (message.Contains("chunk", StringComparison.OrdinalIgnoreCase))
+        {
+            return "invalid chunked encoding: each chunk must start with its size in hexadecimal digits followed by CRLF";
+        }
+        if (message.Contains("end of request content", StringComparison.OrdinalIgnoreCase))
+        {
+            return "the body ended before the length the request announced";
+        }
+        if (message.Contains("too large", StringComparison.OrdinalIgnoreCase))
+        {
+            return "the body is larger than this listener accepts";
+        }
+        return "the body could not be read from the client";
+
+        static Microsoft.AspNetCore.Http.BadHttpRequestException? Find(Exception? ex) => ex switch
+        {
+            null => null,
+            Microsoft.AspNetCore.Http.BadHttpRequestException bad => bad,
+            AggregateException aggregate => aggregate.InnerExceptions.Select(Find).FirstOrDefault(e => e is not null),
+            _ => Find(ex.InnerException),
+        };
     }
 
     [LoggerMessage(EventId = 6101, Level = LogLevel.Information, Message = "{Method} {Host}{Path} {Status} route={Route} target={Target} {DurationMs:0.###}ms client={Client}")]

@@ -20,6 +20,8 @@ internal sealed partial class RuntimeManager : BackgroundService, IRuntimeApplyS
     private readonly RuntimeSnapshotBuilder _builder;
     private readonly IRuntimeAttachment[] _attachments;
     private readonly UpstreamRegistry _registry;
+    private static readonly TimeSpan WatchRetryDelay = TimeSpan.FromSeconds(1);
+
     private readonly RuntimeSnapshotHolder<RuntimeSnapshot> _holder = new(RuntimeSnapshot.Empty);
     private readonly ILogger<RuntimeManager> _logger;
     private readonly TimeProvider _time;
@@ -93,15 +95,31 @@ internal sealed partial class RuntimeManager : BackgroundService, IRuntimeApplyS
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        try
+        while (!stoppingToken.IsCancellationRequested)
         {
-            await foreach (var state in _store.WatchAsync(stoppingToken))
+            try
             {
-                Apply(state);
+                await foreach (var state in _store.WatchAsync(stoppingToken))
+                {
+                    Apply(state);
+                }
             }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+            }
+#pragma warning disable CA1031 // A failing store must not stop the host (BackgroundService would): serve on and watch again.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                LogWatchFailed(_logger, ex);
+                try
+                {
+                    await Task.Delay(WatchRetryDelay, _time, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
         }
     }
 
@@ -155,25 +173,28 @@ internal sealed partial class RuntimeManager : BackgroundService, IRuntimeApplyS
 
     /// <summary>
     /// The failed build already moved the upstream registry (health checks, connection pools) to the new state;
-    /// building the last good state again moves them back under a fresh snapshot of the same version.
+    /// building the last good state again moves them back under a fresh snapshot of the same version. With no good
+    /// state yet, the registry is emptied so nothing the failed build started keeps running.
     /// </summary>
     private void Restore()
     {
-        var good = _lastGood ?? new VersionedDesiredState(-1, DesiredState.Empty, DateTimeOffset.MinValue);
+        var good = _lastGood;
         try
         {
-            if (_lastGood is null)
+            if (good is null)
             {
-                _registry.Apply(ProxyConfig.Empty); // nothing served yet: stop what the failed build started
-                return;
+                _registry.Apply(ProxyConfig.Empty);
             }
-            Publish(good);
+            else
+            {
+                Publish(good);
+            }
         }
 #pragma warning disable CA1031 // The previous snapshot is still published; this only logs that it could not be refreshed.
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            LogRestoreFailed(_logger, ex, good.Version);
+            LogRestoreFailed(_logger, ex, good?.Version ?? -1);
         }
     }
 
@@ -184,6 +205,9 @@ internal sealed partial class RuntimeManager : BackgroundService, IRuntimeApplyS
 
     [LoggerMessage(EventId = 6002, Level = LogLevel.Error, Message = "Could not build the runtime of configuration version {Version}; version {Serving} keeps serving")]
     private static partial void LogBuildFailed(ILogger logger, Exception exception, long version, long serving);
+
+    [LoggerMessage(EventId = 6004, Level = LogLevel.Error, Message = "Watching the desired-state store failed; the current configuration keeps serving and the watch restarts")]
+    private static partial void LogWatchFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 6003, Level = LogLevel.Error, Message = "Could not rebuild configuration version {Version} after a failed build; its previous snapshot keeps serving")]
     private static partial void LogRestoreFailed(ILogger logger, Exception exception, long version);

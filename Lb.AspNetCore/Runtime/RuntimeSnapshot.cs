@@ -14,19 +14,20 @@ namespace Lb.AspNetCore.Runtime;
 /// </summary>
 internal sealed class RuntimeSnapshot
 {
-    public RuntimeSnapshot(long version, DateTimeOffset appliedAt, ProxyConfig config, RouteTable routes, UpstreamSnapshot upstreams, RouteRuntime[] routeRuntimes)
+    /// <param name="contentHash">The state's hash, computed once with it (<see cref="VersionedDesiredState.ContentHash"/>).</param>
+    public RuntimeSnapshot(long version, DateTimeOffset appliedAt, ProxyConfig config, string contentHash, RouteTable routes, UpstreamSnapshot upstreams, RouteRuntime[] routeRuntimes)
     {
         Version = version;
         AppliedAt = appliedAt;
         Config = config;
-        ContentHash = DesiredStateJson.ContentHash(config);
+        ContentHash = contentHash;
         Routes = routes;
         Upstreams = upstreams;
         Pools = [.. upstreams.Pools.Values];
         RouteRuntimes = routeRuntimes;
     }
 
-    public static RuntimeSnapshot Empty { get; } = new(-1, DateTimeOffset.MinValue, ProxyConfig.Empty, RouteTable.Empty, UpstreamSnapshot.Empty, []);
+    public static RuntimeSnapshot Empty { get; } = new(-1, DateTimeOffset.MinValue, ProxyConfig.Empty, DesiredStateJson.ContentHash(ProxyConfig.Empty), RouteTable.Empty, UpstreamSnapshot.Empty, []);
 
     public long Version { get; }
 

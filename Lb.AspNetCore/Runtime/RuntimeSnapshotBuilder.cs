@@ -36,6 +36,6 @@ internal sealed class RuntimeSnapshotBuilder(UpstreamRegistry registry, LoadBala
             var policy = policies.Get(route.Spec);
             runtimes[i] = new RouteRuntime(route, pool, poolIndex[pool.Id], policy.CreateBalancer(route.Spec, pool), policy.GetInputs(route.Spec));
         }
-        return new RuntimeSnapshot(state.Version, state.AppliedAt, config, routes, upstreams, runtimes);
+        return new RuntimeSnapshot(state.Version, state.AppliedAt, config, state.ContentHash, routes, upstreams, runtimes);
     }
 }

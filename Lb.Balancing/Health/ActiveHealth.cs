@@ -18,6 +18,10 @@ internal sealed class ActiveHealth(RegistryContext context)
     private volatile ProbeRecord? _lastProbe;
     private int _probeCount;
 
+    // Recovery: a probe failed, and this many have passed in a row since.
+    private bool _recovering;
+    private int _recoveryStreak;
+
     /// <summary>False only while the checks hold the target unhealthy.</summary>
     public bool Healthy => _healthy;
 
@@ -27,11 +31,16 @@ internal sealed class ActiveHealth(RegistryContext context)
     public int ProbeCount => Volatile.Read(ref _probeCount);
 
     /// <summary>Records a probe result and applies the first-verdict and rise/fall rules.</summary>
+    /// <param name="recovered">
+    /// True when this probe completes a recovery: a probe failed and, since, <paramref name="rise"/> passed in a row.
+    /// A recovery completed earlier does not count again.
+    /// </param>
     /// <returns>The new health when the verdict changed, otherwise null.</returns>
-    public bool? Record(bool ok, string? error, DateTimeOffset at, int rise, int fall)
+    public bool? Record(bool ok, string? error, DateTimeOffset at, int rise, int fall, out bool recovered)
     {
         lock (_gate)
         {
+            recovered = TrackRecovery(ok, rise);
             _lastProbe = new ProbeRecord(at, error);
             bool? changed = null;
             if (!_hasVerdict)
@@ -82,6 +91,8 @@ internal sealed class ActiveHealth(RegistryContext context)
             var wasUnhealthy = !_healthy;
             _hasVerdict = false;
             _riseStreak = _fallStreak = 0;
+            _recovering = false;
+            _recoveryStreak = 0;
             _lastProbe = null;
             _healthy = true;
             if (wasUnhealthy)
@@ -89,6 +100,23 @@ internal sealed class ActiveHealth(RegistryContext context)
                 context.BumpHealthEpoch();
             }
         }
+    }
+
+    private bool TrackRecovery(bool ok, int rise)
+    {
+        if (!ok)
+        {
+            _recovering = true;
+            _recoveryStreak = 0;
+            return false;
+        }
+        if (!_recovering || ++_recoveryStreak < rise)
+        {
+            return false;
+        }
+        _recovering = false;
+        _recoveryStreak = 0;
+        return true;
     }
 
     /// <summary>Keeps the verdict but restarts the rise/fall streaks (the health check settings changed).</summary>

@@ -25,4 +25,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3006, Level = LogLevel.Debug, Message = "Upstream registry applied: {Pools} pools, {Targets} targets")]
     public static partial void Applied(ILogger logger, int pools, int targets);
+
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Information, Message = "Upstream {Pool} target {Target} passes its health checks again: ejection lifted")]
+    public static partial void EjectionLifted(ILogger logger, string pool, string target);
 }

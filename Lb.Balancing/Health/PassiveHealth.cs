@@ -59,6 +59,27 @@ internal sealed class PassiveHealth(RegistryContext context, string poolId, stri
         }
     }
 
+    /// <summary>
+    /// Ends an ejection in force and resets the back-off (active checks saw the target recover). A recovery that
+    /// completed before the ejection began never reaches here, so a target whose <c>/health</c> answers while its
+    /// real requests fail stays ejected.
+    /// </summary>
+    public void LiftEjection()
+    {
+        lock (_gate)
+        {
+            if (_ejectedUntil == 0)
+            {
+                return;
+            }
+            _consecutiveFailures = 0;
+            _ejections = 0;
+            Volatile.Write(ref _ejectedUntil, 0);
+        }
+        context.BumpHealthEpoch();
+        Log.EjectionLifted(context.Logger, poolId, address);
+    }
+
     public static TimeSpan EjectionTime(TimeSpan baseTime, int ejections)
     {
         // base × 2^(n-1), capped at 10 × base so a flapping target is retried at least every 10 base periods.

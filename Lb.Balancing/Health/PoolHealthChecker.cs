@@ -132,7 +132,7 @@ internal sealed class PoolHealthChecker : IAsyncDisposable
     private async Task ProbeAsync(UpstreamTarget target, CancellationToken cancellationToken)
     {
         var settings = Settings;
-        var uri = new Uri(target.ProbeUri, settings.Path);
+        var uri = ProbeUri(target, settings.Path);
         string? error;
         using (var timeout = new CancellationTokenSource(settings.Timeout, _context.Time))
         using (var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token))
@@ -171,6 +171,17 @@ internal sealed class PoolHealthChecker : IAsyncDisposable
             }
             _context.Metrics.Transition(_poolId, target.Address, healthy);
         }
+    }
+
+    /// <summary>
+    /// The target's origin with the path appended as text, never resolved as a relative reference: "//other:1/x" must
+    /// stay a path on the target, not become another host (validation rejects it too; this holds if validation is bypassed).
+    /// </summary>
+    internal static Uri ProbeUri(UpstreamTarget target, string path)
+    {
+        var origin = target.ProbeUri;
+        var uri = new Uri(origin.GetLeftPart(UriPartial.Authority) + (path.StartsWith('/') ? path : "/" + path), UriKind.Absolute);
+        return uri.Authority == origin.Authority && uri.Scheme == origin.Scheme ? uri : origin;
     }
 
     private sealed record Loop(CancellationTokenSource Cancel, Task Task);

@@ -126,7 +126,20 @@ public sealed class UpstreamTarget
     public override string ToString() => Address;
 
     /// <summary>Records an active probe result; returns the new health when the verdict changed, otherwise null.</summary>
-    internal bool? RecordProbe(bool ok, string? error, DateTimeOffset at, int rise, int fall) => _active.Record(ok, error, at, rise, fall);
+    /// <remarks>
+    /// Once the checks see the target recover (a probe failed and, since, <paramref name="rise"/> probes passed in a
+    /// row) a passive ejection in force ends: without this a restarted backend waits out the whole, possibly
+    /// backed-off, ejection although its checks pass.
+    /// </remarks>
+    internal bool? RecordProbe(bool ok, string? error, DateTimeOffset at, int rise, int fall)
+    {
+        var changed = _active.Record(ok, error, at, rise, fall, out var recovered);
+        if (recovered)
+        {
+            _passive.LiftEjection();
+        }
+        return changed;
+    }
 
     /// <summary>Forgets the active verdict (the pool lost its health check): the target routes again.</summary>
     internal void ResetActiveHealth() => _active.Reset();

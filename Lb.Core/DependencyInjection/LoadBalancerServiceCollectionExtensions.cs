@@ -44,15 +44,17 @@ public static class LoadBalancerServiceCollectionExtensions
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(DesiredStateLimits.Default);
+        services.TryAddSingleton(RaftTimingDefaults.Reference);
+        services.TryAddSingleton<IDesiredStateValidator>(sp => new DefaultDesiredStateValidator(
+            sp.GetRequiredService<DesiredStateLimits>(), sp.GetRequiredService<RaftTimingDefaults>(), sp.GetService<IAlgorithmRules>()));
         services.TryAddSingleton(sp => new NodeDataDirectory(
             sp.GetRequiredService<IOptions<LbNodeOptions>>().Value.RaftDataDir,
             sp.GetService<ILogger<NodeDataDirectory>>()));
         services.TryAddSingleton(sp => new FileDesiredStateStore(
             sp.GetRequiredService<NodeDataDirectory>(),
             sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<DesiredStateLimits>(),
-            sp.GetService<ILogger<FileDesiredStateStore>>(),
-            sp.GetService<IAlgorithmRules>()));
+            sp.GetRequiredService<IDesiredStateValidator>(),
+            sp.GetService<ILogger<FileDesiredStateStore>>()));
         services.TryAddSingleton(sp => new ActiveDesiredStateStore(
             OpenStoreOfRecordedMode(sp),
             sp.GetRequiredService<NodeDataDirectory>(),

@@ -227,6 +227,11 @@ public static class DesiredStateJson
         {
             return "a property appears twice in the same object; keep one";
         }
+        if (FieldPath(ex.Path) == "version")
+        {
+            // Out-of-range numbers (1e30) surface as a failure to build the whole document; name the real problem.
+            return "expected a whole number: the version GET /api/config returned, e.g. \"version\": 3";
+        }
         if (message.Contains("could not be converted to", StringComparison.Ordinal))
         {
             return "wrong type: expected " + FriendlyType(Between(message, "could not be converted to ", ". Path"), ex.InnerException?.Message ?? "");

@@ -60,6 +60,21 @@ public sealed class LbNodeOptions
     /// <summary>Log one line per proxied request (category <c>Lb.AccessLog</c>, level Information). Off by default: it costs CPU.</summary>
     public bool AccessLog { get; set; }
 
+    /// <summary>
+    /// Most client connections the proxy listener holds open at once; more are closed at accept. 0: derived from the
+    /// process's descriptor limit (RLIMIT_NOFILE) with headroom for upstream connections, probes and the store.
+    /// </summary>
+    public int MaxProxyConnections { get; set; }
+
+    /// <summary>Most connections the admin listener holds open at once, a budget separate from the proxy's. 0: 64.</summary>
+    public int MaxAdminConnections { get; set; }
+
+    /// <summary>How long an idle client connection is kept open between requests, Go duration. Empty: <see cref="DefaultKeepAliveTimeout"/>.</summary>
+    public string KeepAliveTimeout { get; set; } = "";
+
+    /// <summary>Default of <see cref="KeepAliveTimeout"/> (nginx's <c>keepalive_timeout</c> default).</summary>
+    public const string DefaultKeepAliveTimeout = "75s";
+
     /// <summary>Fills empty values with the defaults, as the reference does.</summary>
     public void ApplyDefaults()
     {
@@ -70,6 +85,10 @@ public sealed class LbNodeOptions
         if (string.IsNullOrWhiteSpace(DashboardListenAddr))
         {
             DashboardListenAddr = DefaultDashboardListenAddr;
+        }
+        if (string.IsNullOrWhiteSpace(KeepAliveTimeout))
+        {
+            KeepAliveTimeout = DefaultKeepAliveTimeout;
         }
         if (string.IsNullOrWhiteSpace(RaftDataDir))
         {

@@ -70,6 +70,17 @@ internal sealed class LbNodeOptionsValidator : IValidateOptions<LbNodeOptions>
                 failures.Add($"trustedProxies[{i}] '{o.TrustedProxies[i]}' must be an IP address or CIDR range such as \"10.0.0.0/8\"");
             }
         }
+        foreach (var (key, value) in new[] { ("maxProxyConnections", o.MaxProxyConnections), ("maxAdminConnections", o.MaxAdminConnections) })
+        {
+            if (value < 0)
+            {
+                failures.Add($"{key} {value} must be 0 (derive from the descriptor limit) or a positive number of connections");
+            }
+        }
+        if (!GoDuration.TryParse(o.KeepAliveTimeout, out var keepAlive, out _) || keepAlive <= TimeSpan.Zero)
+        {
+            failures.Add($"keepAliveTimeout '{o.KeepAliveTimeout}' must be a positive duration such as \"75s\" or \"2m\"");
+        }
         return failures;
     }
 }

@@ -27,36 +27,37 @@ public sealed partial class FileDesiredStateStore : IDesiredStateStore, IDisposa
     private readonly DesiredStateChangeSignal _signal;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private readonly TimeProvider _time;
-    private readonly DesiredStateLimits _limits;
-    private readonly IAlgorithmRules? _algorithms;
+    private readonly IDesiredStateValidator _validator;
     private readonly ILogger _logger;
     private bool _disposed;
 
     /// <summary>Opens (creating if needed) the store in <paramref name="dataDirectory"/>, locks it and loads the last state.</summary>
+    /// <exception cref="InvalidOperationException">The directory is used by another process, or the state file is corrupt.</exception>
     /// <param name="dataDirectory">Where the state file and the lock live.</param>
     /// <param name="timeProvider">Clock for <c>applied_at</c>; the system clock when null.</param>
     /// <param name="limits">Size limits for validation; the defaults when null.</param>
     /// <param name="logger">Receives load and write lines; nothing when null.</param>
     /// <param name="algorithms">The balancing algorithms writes may use (the registered policies); the contract's four when null.</param>
-    /// <exception cref="InvalidOperationException">The directory is used by another process, or the state file is corrupt.</exception>
     public FileDesiredStateStore(string dataDirectory, TimeProvider? timeProvider = null, DesiredStateLimits? limits = null, ILogger<FileDesiredStateStore>? logger = null, IAlgorithmRules? algorithms = null)
-        : this(new NodeDataDirectory(dataDirectory), owned: true, timeProvider, limits, logger, algorithms)
+        : this(new NodeDataDirectory(dataDirectory), owned: true, timeProvider, new DefaultDesiredStateValidator(limits, algorithms: algorithms), logger)
     {
     }
 
-    /// <summary>Opens the store in the node's <paramref name="directory"/> (which holds the lock) and loads the last state.</summary>
+    /// <summary>
+    /// Opens the store in the node's <paramref name="directory"/> (which holds the lock) and loads the last state;
+    /// every write is checked by <paramref name="validator"/> (the node's one validation) first.
+    /// </summary>
     /// <exception cref="InvalidOperationException">The state file is corrupt.</exception>
-    public FileDesiredStateStore(NodeDataDirectory directory, TimeProvider? timeProvider = null, DesiredStateLimits? limits = null, ILogger<FileDesiredStateStore>? logger = null, IAlgorithmRules? algorithms = null)
-        : this(directory, owned: false, timeProvider, limits, logger, algorithms)
+    public FileDesiredStateStore(NodeDataDirectory directory, TimeProvider? timeProvider = null, IDesiredStateValidator? validator = null, ILogger<FileDesiredStateStore>? logger = null)
+        : this(directory, owned: false, timeProvider, validator ?? DefaultDesiredStateValidator.Instance, logger)
     {
     }
 
-    private FileDesiredStateStore(NodeDataDirectory directory, bool owned, TimeProvider? timeProvider, DesiredStateLimits? limits, ILogger<FileDesiredStateStore>? logger, IAlgorithmRules? algorithms)
+    private FileDesiredStateStore(NodeDataDirectory directory, bool owned, TimeProvider? timeProvider, IDesiredStateValidator validator, ILogger<FileDesiredStateStore>? logger)
     {
         ArgumentNullException.ThrowIfNull(directory);
-        _algorithms = algorithms;
         _time = timeProvider ?? TimeProvider.System;
-        _limits = limits ?? DesiredStateLimits.Default;
+        _validator = validator;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _ownedDirectory = owned ? directory : null;
         DataDirectory = directory.Path;
@@ -90,7 +91,7 @@ public sealed partial class FileDesiredStateStore : IDesiredStateStore, IDisposa
     {
         ArgumentNullException.ThrowIfNull(state);
         var normalized = DesiredStateJson.Normalize(state);
-        var validation = DesiredStateValidator.Validate(normalized.Config, _limits, _algorithms);
+        var validation = _validator.Validate(normalized);
         if (!validation.IsValid)
         {
             return new StoreWriteResult { Status = StoreWriteStatus.Invalid, Current = Current, Validation = validation, Message = "validation failed" };

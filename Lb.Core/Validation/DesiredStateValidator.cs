@@ -12,6 +12,23 @@ public static class DesiredStateValidator
     private const string RouteIdChars = "letters, digits and . _ - ~ : / @ or space";
 
     /// <summary>
+    /// Validates a whole desired state: the proxy configuration, then the VIP policy (<c>vip.*</c>) and the Raft
+    /// timing (<c>raft_timing.*</c>, merged with <paramref name="raftDefaults"/>).
+    /// </summary>
+    public static ValidationResult Validate(DesiredState state, DesiredStateLimits? limits = null, RaftTimingDefaults? raftDefaults = null, IAlgorithmRules? algorithms = null)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var config = Validate(state.Config, limits, algorithms);
+        var vip = state.Vip is { } v ? ClusterPolicyValidator.ValidateVip(v) : ValidationResult.Valid;
+        var timing = state.RaftTiming is { } t ? ClusterPolicyValidator.ValidateRaftTiming(t, raftDefaults) : ValidationResult.Valid;
+        if (vip.IsValid && timing.IsValid)
+        {
+            return config;
+        }
+        return new ValidationResult([.. config.Errors, .. vip.Errors, .. timing.Errors]);
+    }
+
+    /// <summary>
     /// Validates <paramref name="config"/> against the schema and <paramref name="limits"/>; route algorithms and
     /// their own settings against <paramref name="algorithms"/> (the registered balancing policies; the contract's
     /// four names when null).
@@ -87,9 +104,15 @@ public static class DesiredStateValidator
             {
                 errors.Add($"{h}.path", ValidationCodes.InvalidHealthPath, "health_check.path must start with '/'", "use a path such as \"/health\"");
             }
-            else if (hc.Path.Length > l.MaxStringLength || hc.Path.Any(char.IsControl) || hc.Path.Contains(' ', StringComparison.Ordinal))
+            else if (hc.Path.StartsWith("//", StringComparison.Ordinal) || hc.Path.Contains('\\', StringComparison.Ordinal))
             {
-                errors.Add($"{h}.path", ValidationCodes.InvalidHealthPath, "health_check.path must be a URL path without spaces or control characters", "percent-encode special characters");
+                // "//host/x" is a network-path reference: probes would go to that host instead of the targets.
+                errors.Add($"{h}.path", ValidationCodes.InvalidHealthPath, "health_check.path must be a path on the target (one leading '/'), not '//host/...' or a path with '\\'",
+                    "use a path such as \"/health\"; probes always go to each target's own address");
+            }
+            else if (hc.Path.Length > l.MaxStringLength || hc.Path.Any(c => char.IsControl(c) || char.IsWhiteSpace(c)) || hc.Path.Contains('#', StringComparison.Ordinal))
+            {
+                errors.Add($"{h}.path", ValidationCodes.InvalidHealthPath, "health_check.path must be a URL path (and query) without whitespace, control characters or '#'", "percent-encode special characters");
             }
             var interval = PositiveDuration($"{h}.interval", hc.Interval, errors, required: true);
             var timeout = PositiveDuration($"{h}.timeout", hc.Timeout, errors, required: true);

@@ -3,6 +3,7 @@ using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Lb.AspNetCore;
 using Lb.Core.Options;
+using Lb.Core.Spec;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -41,6 +42,7 @@ internal static class ServeCommand
             return Cli.Failed;
         }
 
+        DescriptorLimit.RaiseToHard();
         WebApplication app;
         try
         {
@@ -121,17 +123,21 @@ internal static class ServeCommand
         // that thread stalls every connection it serves, and the admin API's config write blocks on fsync.
         var inline = Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") == "1";
         builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = inline);
+        var descriptors = DescriptorLimit.Current() ?? 65536;
+        long adminBudget = node.MaxAdminConnections > 0 ? node.MaxAdminConnections : DescriptorLimit.DefaultAdminConnections;
+        var proxyBudget = node.MaxProxyConnections > 0 ? node.MaxProxyConnections : DescriptorLimit.DefaultProxyConnections(descriptors, adminBudget);
         builder.WebHost.UseKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
+            kestrel.Limits.KeepAliveTimeout = GoDuration.Parse(string.IsNullOrEmpty(node.KeepAliveTimeout) ? LbNodeOptions.DefaultKeepAliveTimeout : node.KeepAliveTimeout);
             kestrel.AllowSynchronousIO = false;
             kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(5);
             kestrel.Limits.MaxRequestBodySize = null; // the proxy streams bodies of any size; the admin API bounds its own
             var certificate = node.ProxyTlsCertificate.Length > 0
                 ? X509Certificate2.CreateFromPemFile(node.ProxyTlsCertificate, node.ProxyTlsKey)
                 : null;
-            Listen(kestrel, proxy!, "proxy", certificate);
-            Listen(kestrel, admin!, AdminListener, null);
+            Listen(kestrel, proxy!, "proxy", proxyBudget, certificate);
+            Listen(kestrel, admin!, AdminListener, adminBudget, null);
         });
 
         var app = builder.Build();
@@ -148,10 +154,11 @@ internal static class ServeCommand
         return app;
     }
 
-    private static void Listen(KestrelServerOptions kestrel, ListenAddress address, string name, X509Certificate2? certificate)
+    private static void Listen(KestrelServerOptions kestrel, ListenAddress address, string name, long maxConnections, X509Certificate2? certificate)
     {
         void Configure(ListenOptions listen)
         {
+            listen.UseConnectionLimit(name, maxConnections); // first: over-budget connections are closed before TLS
             if (certificate is null)
             {
                 // Clear-text HTTP/2 would need prior knowledge on a port of its own; plain listeners speak HTTP/1.1.
@@ -206,5 +213,8 @@ internal static class ServeCommand
         to.ProxyTlsCertificate = from.ProxyTlsCertificate;
         to.ProxyTlsKey = from.ProxyTlsKey;
         to.AccessLog = from.AccessLog;
+        to.MaxProxyConnections = from.MaxProxyConnections;
+        to.MaxAdminConnections = from.MaxAdminConnections;
+        to.KeepAliveTimeout = from.KeepAliveTimeout;
     }
 }

@@ -26,8 +26,20 @@ public class ClientAddressResolverTests
         Assert.Equal((IPAddress.Parse("192.0.2.9"), 40000), Resolve([], "192.0.2.9", ("X-Forwarded-For", "203.0.113.10")));
 
     [Fact]
-    public void A_trusted_peer_passes_the_first_x_forwarded_for_entry() =>
+    public void Behind_trusted_proxies_the_client_is_the_rightmost_untrusted_x_forwarded_for_entry() =>
         Assert.Equal((IPAddress.Parse("203.0.113.10"), 0), Resolve(["10.0.0.0/8"], "10.1.2.3", ("X-Forwarded-For", "203.0.113.10, 10.9.9.9")));
+
+    [Fact]
+    public void A_client_cannot_choose_its_address_by_sending_its_own_x_forwarded_for() =>
+        Assert.Equal((IPAddress.Parse("203.0.113.10"), 0), Resolve(["10.0.0.0/8"], "10.1.2.3", ("X-Forwarded-For", "1.2.3.4"), ("X-Forwarded-For", "203.0.113.10, 10.9.9.9")));
+
+    [Fact]
+    public void A_client_cannot_choose_its_address_by_sending_its_own_forwarded_element() =>
+        Assert.Equal((IPAddress.Parse("203.0.113.10"), 0), Resolve(["10.0.0.0/8"], "10.1.2.3", ("Forwarded", "for=1.2.3.4, for=203.0.113.10;proto=http, for=10.9.9.9")));
+
+    [Fact]
+    public void When_every_hop_is_trusted_the_leftmost_is_the_client() =>
+        Assert.Equal((IPAddress.Parse("10.0.0.5"), 0), Resolve(["10.0.0.0/8"], "10.1.2.3", ("X-Forwarded-For", "10.0.0.5, 10.9.9.9")));
 
     [Fact]
     public void Forwarded_for_wins_over_x_forwarded_for_and_obfuscated_ids_are_skipped() =>

@@ -1,35 +1,36 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text;
+using System.Text.RegularExpressions;
 using Lb.TestSupport;
 
 namespace Lb.AspNetCore.Tests;
 
-public sealed class CustomHostTests : IDisposable
+public sealed partial class CustomHostTests : IDisposable
 {
     private readonly TempDirectory _dir = new();
 
     public void Dispose() => _dir.Dispose();
 
+    [GeneratedRegex(@"Now listening on: (http://\S+)")]
+    private static partial Regex ListeningOn();
+
     [Fact]
     public async Task The_readme_example_host_accepts_config_and_proxies_traffic()
     {
         await using var backend = await TestBackend.StartAsync("custom-backend");
-        var port = ClosedPort.Get();
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _dir.Path };
         info.ArgumentList.Add(RepoPaths.BuiltDll(Path.Combine("samples", "CustomHost"), "CustomHost.dll"));
-        info.ArgumentList.Add($"--urls=http://127.0.0.1:{port}");
+        info.ArgumentList.Add("--urls=http://127.0.0.1:0");
         info.ArgumentList.Add($"--Lb:RaftDataDir={_dir.Path}");
         info.ArgumentList.Add("--Logging:LogLevel:Default=Warning");
+        info.ArgumentList.Add("--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information"); // prints the port the OS chose
         using var host = Process.Start(info)!;
-        var output = new StringBuilder();
-        host.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        host.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        host.BeginOutputReadLine();
-        host.BeginErrorReadLine();
+        var output = new ProcessOutput(host);
         try
         {
-            using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10) };
+            var url = (await output.WaitForAsync(ListeningOn()))[0];
+            using var client = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(10) };
             var deadline = DateTime.UtcNow.AddSeconds(30);
             HttpResponseMessage? put = null;
             var config = """{"routes":[{"id":"r","enabled":true,"match":{"hosts":["app.test"]},"upstream_pool":"p"}],"upstream_pools":{"p":{"upstreams":["ADDRESS"]}}}""".Replace("ADDRESS", backend.Address, StringComparison.Ordinal);

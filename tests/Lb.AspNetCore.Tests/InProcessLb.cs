@@ -18,9 +18,9 @@ namespace Lb.AspNetCore.Tests;
 internal sealed class InProcessLb : IAsyncDisposable
 {
     private readonly WebApplication _app;
-    private readonly TempDirectory _dir;
+    private readonly TempDirectory? _dir;
 
-    private InProcessLb(WebApplication app, TempDirectory dir, HttpClient client)
+    private InProcessLb(WebApplication app, TempDirectory? dir, HttpClient client)
     {
         _app = app;
         _dir = dir;
@@ -31,13 +31,15 @@ internal sealed class InProcessLb : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<InProcessLb> StartAsync(Action<ILoadBalancerBuilder>? configure = null)
+    /// <summary>Starts the host; with <paramref name="dataDirectory"/> it uses (and leaves) that store, otherwise a fresh temp one.</summary>
+    public static async Task<InProcessLb> StartAsync(Action<ILoadBalancerBuilder>? configure = null, string? dataDirectory = null)
     {
-        var dir = new TempDirectory();
+        var dir = dataDirectory is null ? new TempDirectory() : null;
+        var path = dataDirectory ?? dir!.Path;
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
-        var lb = builder.Services.AddLoadBalancer(configure: o => o.RaftDataDir = dir.Path).AddAspNetCore();
+        var lb = builder.Services.AddLoadBalancer(configure: o => o.RaftDataDir = path).AddAspNetCore();
         configure?.Invoke(lb);
         var app = builder.Build();
         app.MapLoadBalancerAdmin();
@@ -67,6 +69,6 @@ internal sealed class InProcessLb : IAsyncDisposable
         Client.Dispose();
         await _app.StopAsync(CancellationToken.None);
         await _app.DisposeAsync();
-        _dir.Dispose();
+        _dir?.Dispose();
     }
 }

@@ -1,15 +1,22 @@
 using System.Diagnostics.Metrics;
 using Lb.AspNetCore.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Lb.AspNetCore.Tests;
 
-public class PrometheusExporterTests
+public sealed class PrometheusExporterTests : IDisposable
 {
+    private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+
+    private IMeterFactory Factory => _services.GetRequiredService<IMeterFactory>();
+
+    public void Dispose() => _services.Dispose();
+
     [Fact]
     public void Counters_histograms_and_gauges_render_in_the_text_format()
     {
-        using var exporter = new PrometheusExporter();
-        using var meter = new Meter("Lb.Test." + Guid.NewGuid().ToString("N"));
+        using var exporter = new PrometheusExporter(Factory);
+        var meter = Factory.Create("Lb.Test");
         var counter = meter.CreateCounter<long>("lb.test.requests", description: "Requests");
         var histogram = meter.CreateHistogram<double>("lb.test.duration", "s");
         var gauge = meter.CreateUpDownCounter<long>("lb.test.active");
@@ -34,10 +41,28 @@ public class PrometheusExporterTests
     }
 
     [Fact]
+    public void Meters_of_another_factory_or_without_one_are_not_exported()
+    {
+        using var exporter = new PrometheusExporter(Factory);
+        using var otherHost = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var mine = Factory.Create("Lb.Test").CreateCounter<long>("lb.test.requests");
+        var theirs = otherHost.GetRequiredService<IMeterFactory>().Create("Lb.Test").CreateCounter<long>("lb.test.requests");
+        using var unscoped = new Meter("Lb.Test");
+        var loose = unscoped.CreateCounter<long>("lb.test.requests");
+
+        mine.Add(1);
+        theirs.Add(10);
+        loose.Add(100);
+
+        var samples = exporter.Render().Split('\n').Where(l => l.StartsWith("lb_test_requests_total", StringComparison.Ordinal));
+        Assert.Equal(["lb_test_requests_total 1"], samples);
+    }
+
+    [Fact]
     public void Observable_series_that_are_no_longer_reported_disappear()
     {
-        using var exporter = new PrometheusExporter();
-        using var meter = new Meter("Lb.Test." + Guid.NewGuid().ToString("N"));
+        using var exporter = new PrometheusExporter(Factory);
+        var meter = Factory.Create("Lb.Test");
         string[] targets = ["a:1", "b:1"];
         meter.CreateObservableGauge("lb.test.active", () => targets.Select(t => new Measurement<long>(1, new KeyValuePair<string, object?>("target", t))));
         Assert.Contains("lb_test_active{target=\"b:1\"} 1", exporter.Render(), StringComparison.Ordinal);
@@ -50,8 +75,8 @@ public class PrometheusExporterTests
     [Fact]
     public void Recording_an_existing_series_allocates_nothing()
     {
-        using var exporter = new PrometheusExporter();
-        using var meter = new Meter("Lb.Test." + Guid.NewGuid().ToString("N"));
+        using var exporter = new PrometheusExporter(Factory);
+        var meter = Factory.Create("Lb.Test");
         var counter = meter.CreateCounter<long>("lb.test.hot");
         var route = new KeyValuePair<string, object?>("route", "r1");
         var status = new KeyValuePair<string, object?>("status_class", "2xx");

@@ -71,6 +71,11 @@ public sealed class RuntimePipelineTests
         Assert.Equal("blue", await lb.ProxyAsync("app.test"));
         Assert.Equal("blue", await lb.ProxyAsync("app.test"));
 
+        // A writer waiting for the failed version is released with the failure, not left hanging.
+        var outcome = await lb.Services.GetRequiredService<IRuntimeApplyStatus>().WaitForAppliedAsync(2, TestContext.Current.CancellationToken);
+        Assert.False(outcome.Applied);
+        Assert.Equal((1L, 2L), (outcome.AppliedVersion, outcome.Failure!.Version));
+
         var status = await lb.GetStringAsync("/api/status");
         Assert.Contains("\"projection\":{\"status\":\"error\",\"last_error\":\"the explode policy always throws\",\"failed_version\":2,", status, StringComparison.Ordinal);
         Assert.Contains("\"version\":1,", status, StringComparison.Ordinal);
@@ -84,6 +89,60 @@ public sealed class RuntimePipelineTests
         }
         Assert.Equal("green", await lb.ProxyAsync("app.test"));
         Assert.Contains("\"projection\":{\"status\":\"ok\",\"failures\":1}", await lb.GetStringAsync("/api/status"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_node_whose_stored_state_it_cannot_build_still_starts_and_says_why()
+    {
+        await using var blue = await TestBackend.StartAsync("blue");
+        using var dir = new TempDirectory();
+        await using (var first = await InProcessLb.StartAsync(b => b.AddBalancingPolicy<ExplodingPolicy>(), dir.Path))
+        {
+            using var put = await first.PutConfigAsync(Config(blue.Address, "explode"));
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        }
+
+        // As after a restart on a build that lacks a policy another node accepted: the host runs, serves no route, and shows the failure.
+        await using var lb = await InProcessLb.StartAsync(dataDirectory: dir.Path);
+        Assert.Equal("404", await lb.ProxyAsync("app.test"));
+        var status = await lb.GetStringAsync("/api/status");
+        Assert.Contains("\"projection\":{\"status\":\"error\",\"last_error\":\"no load balancing policy is registered as 'explode' on this node (route 'r')\",\"failed_version\":1,", status, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_store_whose_watch_fails_does_not_stop_the_host_and_is_watched_again()
+    {
+        await using var blue = await TestBackend.StartAsync("blue");
+        var store = new FlakyStore();
+        await using var lb = await InProcessLb.StartAsync(b => b.Services.AddSingleton<IDesiredStateStore>(store));
+
+        store.Publish(new VersionedDesiredState(1, State(Config(blue.Address)), DateTimeOffset.UtcNow));
+        var outcome = await lb.Services.GetRequiredService<IRuntimeApplyStatus>().WaitForAppliedAsync(1, TestContext.Current.CancellationToken);
+
+        Assert.True(outcome.Applied);
+        Assert.True(store.Waits >= 1); // the first wait threw before the state was published, so only a new watch can have applied it
+        Assert.Equal("blue", await lb.ProxyAsync("app.test"));
+    }
+
+    /// <summary>A store whose first wait for a change throws, as a store might while it switches backends.</summary>
+    private sealed class FlakyStore : IDesiredStateStore
+    {
+        private readonly DesiredStateChangeSignal _signal = new(new VersionedDesiredState(0, DesiredState.Empty, DateTimeOffset.UnixEpoch));
+        private int _waits;
+
+        public int Waits => Volatile.Read(ref _waits);
+
+        public VersionedDesiredState Current => _signal.Current;
+
+        public void Publish(VersionedDesiredState state) => _signal.Publish(state);
+
+        public ValueTask<StoreWriteResult> PutAsync(DesiredState state, long? expectedVersion = null, CancellationToken cancellationToken = default) =>
+            throw new NotSupportedException();
+
+        public ValueTask<VersionedDesiredState> WaitForChangeAsync(long knownVersion, CancellationToken cancellationToken = default) =>
+            Interlocked.Increment(ref _waits) == 1
+                ? throw new InvalidOperationException("the store is switching")
+                : _signal.WaitForChangeAsync(knownVersion, cancellationToken);
     }
 
     private sealed class ExplodingPolicy : ILoadBalancingPolicy

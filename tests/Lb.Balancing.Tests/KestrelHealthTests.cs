@@ -73,4 +73,21 @@ public sealed class KestrelHealthTests
 
         Assert.False(target.IsAvailable);
     }
+
+    [Fact]
+    public async Task A_path_that_looks_like_another_host_is_still_probed_on_the_target()
+    {
+        // The registry trusts validated configs; this is the second line of defence if validation is bypassed.
+        await using var target = await TestBackend.StartAsync("target");
+        await using var canary = await TestBackend.StartAsync("canary");
+        await using var services = Services();
+        var registry = services.GetRequiredService<UpstreamRegistry>();
+        var check = Check($"//{canary.Address}/x");
+        var upstream = registry.Apply(Configs.Config(("p", Configs.Pool(target.Address) with { HealthCheck = check }))).Pools["p"].Targets[0];
+
+        await WaitUntilAsync(() => target.Requests >= 2, "the target itself received probes");
+
+        Assert.Equal(0, canary.Requests);
+        Assert.True(upstream.GetStatus().Healthy);
+    }
 }

@@ -155,4 +155,41 @@ public sealed class PassiveHealthTests
 
         Assert.Equal(0, target.ActiveRequests);
     }
+
+    [Fact]
+    public async Task An_ejected_target_whose_checks_fail_then_rise_again_returns_at_once_with_its_back_off_reset()
+    {
+        await using var h = new Harness();
+        var a = Apply(h, new PassiveHealthSpec { ConsecutiveFailures = 3, EjectionTime = "30s" }, "a:1").Targets[0];
+        Fail(a, 3);
+        Assert.False(a.IsAvailable);
+
+        a.RecordProbe(false, "connection refused", h.Time.GetUtcNow(), rise: 2, fall: 1); // the backend is down
+        a.RecordProbe(true, null, h.Time.GetUtcNow(), rise: 2, fall: 1);
+        Assert.False(a.IsAvailable); // one pass is not the rise threshold
+        a.RecordProbe(true, null, h.Time.GetUtcNow(), rise: 2, fall: 1);
+
+        Assert.True(a.IsAvailable);
+        var status = a.GetStatus();
+        Assert.Equal(0, status.ConsecutiveFailures);
+        Assert.Null(status.EjectedUntil);
+        Fail(a, 3); // a fresh ejection starts again from the base time, not a doubled one
+        Assert.Equal(h.Time.GetUtcNow() + TimeSpan.FromSeconds(30), a.GetStatus().EjectedUntil);
+    }
+
+    [Fact]
+    public async Task Checks_that_never_failed_do_not_lift_an_ejection_caused_by_live_traffic()
+    {
+        await using var h = new Harness();
+        var a = Apply(h, new PassiveHealthSpec { ConsecutiveFailures = 3, EjectionTime = "30s" }, "a:1").Targets[0];
+        a.RecordProbe(true, null, h.Time.GetUtcNow(), rise: 2, fall: 2);
+        Fail(a, 3, RequestOutcome.Timeout);
+
+        for (var i = 0; i < 5; i++)
+        {
+            a.RecordProbe(true, null, h.Time.GetUtcNow(), rise: 2, fall: 2);
+        }
+
+        Assert.False(a.IsAvailable); // /health answers but real requests time out: the ejection stands
+    }
 }

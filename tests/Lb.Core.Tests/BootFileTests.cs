@@ -77,4 +77,18 @@ public class BootFileTests
         Assert.Equal(new ListenAddress(host, port), address);
         Assert.Equal(url, address!.ToUrl());
     }
+
+    [Fact]
+    public void Connection_budgets_and_keep_alive_load_and_bad_values_name_the_key()
+    {
+        var o = Parse("""{ "maxProxyConnections": 5000, "maxAdminConnections": 16, "keepAliveTimeout": "30s" }""");
+        Assert.Equal(5000, o.MaxProxyConnections);
+        Assert.Equal(16, o.MaxAdminConnections);
+        Assert.Equal("30s", o.KeepAliveTimeout);
+        Assert.Equal(LbNodeOptions.DefaultKeepAliveTimeout, Parse("{}").KeepAliveTimeout);
+
+        Assert.Contains("maxProxyConnections -1 must be 0", Assert.Throws<BootFileException>(() => Parse("""{ "maxProxyConnections": -1 }""")).Message, StringComparison.Ordinal);
+        Assert.Contains("keepAliveTimeout 'soon' must be a positive duration", Assert.Throws<BootFileException>(() => Parse("""{ "keepAliveTimeout": "soon" }""")).Message, StringComparison.Ordinal);
+        Assert.Contains("expected a whole number", Assert.Throws<BootFileException>(() => Parse("""{ "maxAdminConnections": "many" }""")).Message, StringComparison.Ordinal);
+    }
 }

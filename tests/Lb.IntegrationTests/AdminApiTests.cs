@@ -153,17 +153,175 @@ public sealed partial class AdminApiTests : IAsyncLifetime
         Assert.Contains("<html", pageBody, StringComparison.Ordinal);
     }
 
+    private const string EmptyConfig = """{"routes":[],"upstream_pools":{}}""";
+
+    private async Task<HttpResponseMessage> PutAsync(string body, string? ifMatch = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Put, "/api/config") { Content = Json(body) };
+        if (ifMatch is not null)
+        {
+            request.Headers.TryAddWithoutValidation("If-Match", ifMatch);
+        }
+        return await _lb.Admin.SendAsync(request, TestContext.Current.CancellationToken);
+    }
+
     [Fact]
-    public async Task Metrics_are_exported_in_prometheus_text_format()
+    public async Task Every_config_response_carries_the_version_as_its_ETag()
+    {
+        using (var initial = await _lb.Admin.GetAsync("/api/config", TestContext.Current.CancellationToken))
+        {
+            Assert.Equal("\"0\"", initial.Headers.ETag!.ToString());
+        }
+        using (var put = await PutAsync(ValidConfig))
+        {
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+            Assert.Equal("\"1\"", put.Headers.ETag!.ToString());
+        }
+        using (var get = await _lb.Admin.GetAsync("/api/config", TestContext.Current.CancellationToken))
+        {
+            Assert.Equal("\"1\"", get.Headers.ETag!.ToString());
+        }
+        using (var stale = await PutAsync(ValidConfig, "\"0\""))
+        {
+            Assert.Equal(HttpStatusCode.PreconditionFailed, stale.StatusCode);
+            Assert.Equal("\"1\"", stale.Headers.ETag!.ToString());
+        }
+        using (var staleBody = await PutAsync("""{"version":0,"routes":[],"upstream_pools":{}}"""))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, staleBody.StatusCode);
+            Assert.Equal("\"1\"", staleBody.Headers.ETag!.ToString());
+        }
+    }
+
+    [Fact]
+    public async Task If_match_accepts_a_star_and_weak_etags_and_rejects_unparsable_values()
+    {
+        using (var star = await PutAsync(EmptyConfig, "*"))
+        {
+            Assert.Equal(HttpStatusCode.OK, star.StatusCode);
+            Assert.Equal("\"1\"", star.Headers.ETag!.ToString());
+        }
+        using (var weak = await PutAsync(EmptyConfig, "W/\"1\""))
+        {
+            Assert.Equal(HttpStatusCode.OK, weak.StatusCode);
+            Assert.Equal("\"2\"", weak.Headers.ETag!.ToString());
+        }
+        using (var staleWeak = await PutAsync(EmptyConfig, "W/\"1\""))
+        {
+            Assert.Equal(HttpStatusCode.PreconditionFailed, staleWeak.StatusCode);
+        }
+        foreach (var bad in new[] { "\"abc\"", "\"-1\"", "\"1.5\"" })
+        {
+            using var response = await PutAsync(EmptyConfig, bad);
+            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"If-Match {bad} answered {(int)response.StatusCode}");
+            Assert.Contains("If-Match must be the ETag", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+        }
+        Assert.Contains("\"version\":2", await _lb.Admin.GetStringAsync("/api/config", TestContext.Current.CancellationToken), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Head_is_a_read_with_the_headers_of_get_and_no_body()
     {
         await _lb.PutConfigAsync(ValidConfig);
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/");
-        request.Headers.Host = "nobody.test";
-        (await _lb.Proxy.SendAsync(request, TestContext.Current.CancellationToken)).Dispose();
+        using var request = new HttpRequestMessage(HttpMethod.Head, "/api/config");
+        using var response = await _lb.Admin.SendAsync(request, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("\"1\"", response.Headers.ETag!.ToString());
+        Assert.Empty(await response.Content.ReadAsByteArrayAsync(TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task A_chunked_body_larger_than_the_limit_is_413_and_nothing_is_applied()
+    {
+        var limit = Lb.Core.Validation.DesiredStateLimits.Default.MaxDocumentBytes;
+        var body = new byte[limit + 1];
+        body.AsSpan().Fill((byte)' ');
+        using var content = new StreamContent(new MemoryStream(body)); // no Content-Length: sent chunked
+        content.Headers.ContentType = new("application/json");
+        using var request = new HttpRequestMessage(HttpMethod.Put, "/api/config") { Content = content };
+        request.Headers.TransferEncodingChunked = true;
+        using var response = await _lb.Admin.SendAsync(request, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Contains("payload_too_large", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+        Assert.Contains("\"version\":0", await _lb.Admin.GetStringAsync("/api/config", TestContext.Current.CancellationToken), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Explain_without_a_host_is_400_naming_the_parameter()
+    {
+        var (status, body) = await SendAsync(HttpMethod.Get, "/api/explain?path=/x");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        using var document = JsonDocument.Parse(body);
+        Assert.Equal("host", document.RootElement.GetProperty("errors")[0].GetProperty("field").GetString());
+    }
+
+    [Fact]
+    public async Task Cluster_writes_answer_501_on_a_standalone_node()
+    {
+        foreach (var path in new[] { "/api/cluster/bootstrap", "/api/node/join-cluster", "/api/cluster/join" })
+        {
+            var (status, body) = await SendAsync(HttpMethod.Post, path, Json("{}"));
+            Assert.True(status == HttpStatusCode.NotImplemented, $"{path} answered {(int)status}");
+            Assert.Contains("\"code\":\"raft_not_available\"", body, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Too_many_pools_or_hosts_per_route_is_422_with_the_field_path()
+    {
+        var limits = Lb.Core.Validation.DesiredStateLimits.Default;
+        var pools = string.Join(",", Enumerable.Range(0, limits.MaxPools + 1).Select(i => $"\"p{i}\":{{\"upstreams\":[\"127.0.0.1:9\"]}}"));
+        var (poolStatus, poolBody) = await SendAsync(HttpMethod.Put, "/api/config", Json($"{{\"routes\":[],\"upstream_pools\":{{{pools}}}}}"));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, poolStatus);
+        Assert.Contains("\"field\":\"upstream_pools\"", poolBody, StringComparison.Ordinal);
+        Assert.Contains("\"code\":\"too_many\"", poolBody, StringComparison.Ordinal);
+
+        var hosts = string.Join(",", Enumerable.Range(0, limits.MaxHostsPerRoute + 1).Select(i => $"\"h{i}.test\""));
+        var (hostStatus, hostBody) = await SendAsync(HttpMethod.Put, "/api/config", Json(
+            $$$$"""{"routes":[{"id":"r","enabled":true,"match":{"hosts":[{{{{hosts}}}}]},"upstream_pool":"p"}],"upstream_pools":{"p":{"upstreams":["127.0.0.1:9"]}}}"""));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, hostStatus);
+        Assert.Contains("\"field\":\"routes[0].match.hosts\"", hostBody, StringComparison.Ordinal);
+        Assert.Contains("\"version\":0", await _lb.Admin.GetStringAsync("/api/config", TestContext.Current.CancellationToken), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Metrics_count_exactly_this_servers_requests_even_with_another_server_in_the_process()
+    {
+        await using var other = await LbServer.StartAsync();
+        await _lb.PutConfigAsync(ValidConfig);
+        for (var i = 0; i < 3; i++)
+        {
+            await ProxyGetAsync(_lb, "nobody.test");
+        }
+        for (var i = 0; i < 5; i++)
+        {
+            await ProxyGetAsync(other, "nobody.test");
+        }
+
         var (status, body) = await SendAsync(HttpMethod.Get, "/metrics");
         Assert.Equal(HttpStatusCode.OK, status);
-        Assert.Contains("lb_proxy_requests", body, StringComparison.Ordinal);
+        Assert.Contains("# TYPE lb_proxy_requests_total counter", body, StringComparison.Ordinal);
+        Assert.Equal(["lb_proxy_requests_total{route=\"(none)\",status_class=\"4xx\"} 3"], Samples(body, "lb_proxy_requests_total"));
+        Assert.Equal(["lb_proxy_request_duration_seconds_count{route=\"(none)\"} 3"], Samples(body, "lb_proxy_request_duration_seconds_count"));
+        // This server's pool has two targets, the other server has none: only ours are sampled.
+        Assert.Equal(2, Samples(body, "lb_proxy_active_requests{").Length);
+
+        using var otherMetrics = await other.Admin.GetAsync("/metrics", TestContext.Current.CancellationToken);
+        var otherBody = await otherMetrics.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(["lb_proxy_requests_total{route=\"(none)\",status_class=\"4xx\"} 5"], Samples(otherBody, "lb_proxy_requests_total"));
+        Assert.Empty(Samples(otherBody, "lb_proxy_active_requests{"));
     }
+
+    private static async Task ProxyGetAsync(LbServer server, string host)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/");
+        request.Headers.Host = host;
+        using var response = await server.Proxy.SendAsync(request, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+
+    private static string[] Samples(string metrics, string prefix) =>
+        [.. metrics.Split('\n').Where(l => l.StartsWith(prefix, StringComparison.Ordinal))];
 
     [GeneratedRegex("\"\\d{4}-\\d{2}-\\d{2}T[^\"]+Z\"")]
     private static partial Regex TimestampPattern();
@@ -198,5 +356,47 @@ public sealed class AdminTokenTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await _lb.Admin.SendAsync(right, TestContext.Current.CancellationToken)).StatusCode);
 
         Assert.Equal(HttpStatusCode.OK, (await _lb.Admin.GetAsync("/api/status", TestContext.Current.CancellationToken)).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_401_names_the_bearer_scheme_in_www_authenticate()
+    {
+        using var anonymous = await _lb.Admin.PutAsync("/api/config", new StringContent("{}", Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        Assert.Equal("Bearer", Assert.Single(anonymous.Headers.WwwAuthenticate).Scheme);
+    }
+}
+
+public sealed class AdminReadTokenTests : IAsyncLifetime
+{
+    private const string Token = "read-token-0123456789abcdef";
+    private LbServer _lb = null!;
+
+    public async ValueTask InitializeAsync() => _lb = await LbServer.StartAsync(o =>
+    {
+        o.AdminToken = Token;
+        o.AdminReadRequiresToken = true;
+    });
+
+    public async ValueTask DisposeAsync() => await _lb.DisposeAsync();
+
+    [Fact]
+    public async Task With_admin_read_requires_token_every_read_needs_the_token()
+    {
+        foreach (var method in new[] { HttpMethod.Get, HttpMethod.Head })
+        {
+            foreach (var path in new[] { "/api/config", "/api/status", "/api/runtime", "/metrics" })
+            {
+                using var anonymous = new HttpRequestMessage(method, path);
+                using var refused = await _lb.Admin.SendAsync(anonymous, TestContext.Current.CancellationToken);
+                Assert.True(refused.StatusCode == HttpStatusCode.Unauthorized, $"{method} {path} without a token answered {(int)refused.StatusCode}");
+                Assert.Equal("Bearer", Assert.Single(refused.Headers.WwwAuthenticate).Scheme);
+
+                using var authorized = new HttpRequestMessage(method, path);
+                authorized.Headers.Authorization = new("Bearer", Token);
+                using var allowed = await _lb.Admin.SendAsync(authorized, TestContext.Current.CancellationToken);
+                Assert.True(allowed.StatusCode == HttpStatusCode.OK, $"{method} {path} with the token answered {(int)allowed.StatusCode}");
+            }
+        }
     }
 }

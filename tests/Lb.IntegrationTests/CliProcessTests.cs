@@ -1,11 +1,12 @@
 using System.Diagnostics;
 using System.Net;
+using System.Text.RegularExpressions;
 using Lb.TestSupport;
 
 namespace Lb.IntegrationTests;
 
 /// <summary>The reference server run the way an operator runs it: as a separate process driven by its own CLI.</summary>
-public sealed class CliProcessTests : IDisposable
+public sealed partial class CliProcessTests : IDisposable
 {
     private readonly TempDirectory _dir = new();
 
@@ -13,9 +14,17 @@ public sealed class CliProcessTests : IDisposable
 
     private static string ServerDll() => RepoPaths.BuiltDll(Path.Combine("samples", "Lb.Server"), "Lb.Server.dll");
 
-    private static Process Start(string workingDirectory, params string[] args)
+    private static Process Start(string workingDirectory, params string[] args) => Start(workingDirectory, null, false, args);
+
+    private static Process Start(string workingDirectory, IDictionary<string, string>? environment, bool redirectStdin, params string[] args)
     {
-        var info = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var info = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = redirectStdin, UseShellExecute = false };
+        // The token variable of the machine running the tests must not leak into a test.
+        info.Environment.Remove("LB_ADMIN_TOKEN");
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[key] = value;
+        }
         info.ArgumentList.Add(ServerDll());
         foreach (var arg in args)
         {
@@ -24,9 +33,17 @@ public sealed class CliProcessTests : IDisposable
         return Process.Start(info)!;
     }
 
-    private static async Task<(int Exit, string Out, string Err)> RunAsync(string workingDirectory, params string[] args)
+    internal static Task<(int Exit, string Out, string Err)> RunAsync(string workingDirectory, params string[] args) =>
+        RunWithAsync(workingDirectory, null, null, args);
+
+    internal static async Task<(int Exit, string Out, string Err)> RunWithAsync(string workingDirectory, IDictionary<string, string>? environment, string? stdin, params string[] args)
     {
-        using var process = Start(workingDirectory, args);
+        using var process = Start(workingDirectory, environment, stdin is not null, args);
+        if (stdin is not null)
+        {
+            await process.StandardInput.WriteAsync(stdin);
+            process.StandardInput.Close();
+        }
         var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
         var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
@@ -59,15 +76,12 @@ public sealed class CliProcessTests : IDisposable
             Assert.Equal(0, status.Exit);
             Assert.Contains("\"state\":\"unconfigured\"", status.Out, StringComparison.Ordinal);
 
-            var stopwatch = Stopwatch.StartNew();
-            using (var kill = Process.Start("kill", ["-TERM", server.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-            {
-                await kill.WaitForExitAsync(TestContext.Current.CancellationToken);
-            }
-            await server.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
-            Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(5), $"took {stopwatch.Elapsed} to stop");
+            Signals.Send(server, Signals.SigTerm);
+            // A bound for a hung process, not a speed requirement.
+            await server.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
             Assert.True(server.ExitCode == 0, output.ToString());
             Assert.Contains($"lb: listening on {proxy}", output.ToString(), StringComparison.Ordinal);
+            Assert.Contains("lb: stopped", output.ToString(), StringComparison.Ordinal);
             Assert.Matches(@"GET cli\.test/api/info 200 route=r1 target=127\.0\.0\.1:\d+ [\d.]+ms client=127\.0\.0\.1", output.ToString());
             Assert.True(File.Exists(Path.Combine(_dir.Path, "state", "desired-state.json")));
         }
@@ -110,34 +124,171 @@ public sealed class CliProcessTests : IDisposable
         }
     }
 
-    /// <summary>Starts <c>serve</c> in the temp dir on free loopback ports and waits until the admin API answers.</summary>
-    private async Task<(Process Server, System.Text.StringBuilder Output, string Proxy, string Admin)> StartServerAsync()
+    /// <summary>
+    /// Starts <c>serve</c> in the temp dir with both listeners on 127.0.0.1 port 0, reads the ports the OS chose from its
+    /// "listening on" lines (proxy first, admin second) and waits until the admin API answers.
+    /// </summary>
+    private async Task<(Process Server, ProcessOutput Output, string Proxy, string Admin)> StartServerAsync(string bootFile = "app.json", string[]? args = null)
     {
-        var (proxyPort, adminPort) = (ClosedPort.Get(), ClosedPort.Get());
-        await File.WriteAllTextAsync(Path.Combine(_dir.Path, "app.json"),
-            $$"""{"proxyListenAddr":"127.0.0.1:{{proxyPort}}","dashboardListenAddr":"127.0.0.1:{{adminPort}}","raftDataDir":"state","nodeId":"cli-1","accessLog":true}""", TestContext.Current.CancellationToken);
-        var server = Start(_dir.Path, "serve", "app.json");
-        var output = new System.Text.StringBuilder();
-        server.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        server.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        server.BeginOutputReadLine();
-        server.BeginErrorReadLine();
-        var admin = $"http://127.0.0.1:{adminPort}";
-        using var probe = new HttpClient { BaseAddress = new Uri(admin), Timeout = TimeSpan.FromSeconds(5) };
-        await ProxyTests.WaitUntilAsync(async () =>
+        var path = Path.Combine(_dir.Path, bootFile);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        await File.WriteAllTextAsync(path,
+            $$"""{"proxyListenAddr":"127.0.0.1:0","dashboardListenAddr":"127.0.0.1:0","raftDataDir":"state","nodeId":"cli-1","accessLog":true}""", TestContext.Current.CancellationToken);
+        var server = Start(_dir.Path, args ?? ["serve", bootFile]);
+        var output = new ProcessOutput(server);
+        var urls = await output.WaitForAsync(ListeningOn(), 2);
+        var (proxy, admin) = (urls[0].TrimEnd('/'), urls[1].TrimEnd('/'));
+        using var probe = new HttpClient { BaseAddress = new Uri(admin), Timeout = TimeSpan.FromSeconds(30) };
+        using var ready = await probe.GetAsync("/api/status", TestContext.Current.CancellationToken);
+        Assert.True(ready.IsSuccessStatusCode, output.ToString());
+        return (server, output, proxy, admin);
+    }
+
+    [GeneratedRegex(@"lb: listening on (http://\S+)")]
+    private static partial Regex ListeningOn();
+
+    [Fact]
+    public async Task Sigterm_lets_an_in_flight_request_finish_then_exits_0_by_itself()
+    {
+        await using var backend = await TestBackend.StartAsync("drain-backend");
+        var (server, output, proxy, admin) = await StartServerAsync();
+        using var _ = server;
+        try
         {
-            Assert.False(server.HasExited, "server exited: " + output);
+            var config = Path.Combine(_dir.Path, "config.json");
+            await File.WriteAllTextAsync(config, Configs.SingleRoute("drain.test", "round_robin", backend), TestContext.Current.CancellationToken);
+            Assert.Equal(0, (await RunAsync(_dir.Path, "config", "put", config, "--dashboard", admin)).Exit);
+
+            using var client = new HttpClient { BaseAddress = new Uri(proxy), Timeout = TimeSpan.FromSeconds(60) };
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/hold");
+            request.Headers.Host = "drain.test";
+            var inFlight = client.SendAsync(request, TestContext.Current.CancellationToken);
+            await backend.WaitForHeldAsync();
+
+            Signals.Send(server, Signals.SigTerm);
+            // Shutdown has begun once the proxy listener stops taking connections; only then let the request finish.
+            var proxyPort = new Uri(proxy).Port;
+            await ProxyTests.WaitUntilAsync(() => !Accepts(proxyPort));
+            Assert.False(server.HasExited);
+            backend.ReleaseHeld();
+
+            using var response = await inFlight;
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("drain-backend", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+            await server.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
+            Assert.True(server.ExitCode == 0, output.ToString());
+            Assert.Contains("lb: stopped", output.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (!server.HasExited)
+            {
+                server.Kill();
+            }
+        }
+    }
+
+    private static bool Accepts(int port)
+    {
+        try
+        {
+            using var socket = new System.Net.Sockets.TcpClient();
+            socket.Connect(IPAddress.Loopback, port);
+            return true;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return false;
+        }
+    }
+
+    [Fact]
+    public async Task A_bare_app_json_argument_serves_with_that_file()
+    {
+        var (server, output, _, admin) = await StartServerAsync("node.json", ["node.json"]);
+        using (server)
+        {
             try
             {
-                using var ready = await probe.GetAsync("/api/status", TestContext.Current.CancellationToken);
-                return ready.IsSuccessStatusCode;
+                var status = await RunAsync(_dir.Path, "cluster", "status", "--dashboard", admin);
+                Assert.True(status.Exit == 0, status.Err + output);
+                Assert.Contains("\"node_id\":\"cli-1\"", status.Out, StringComparison.Ordinal);
             }
-            catch (HttpRequestException)
+            finally
             {
-                return false;
+                server.Kill();
             }
-        });
-        return (server, output, $"http://127.0.0.1:{proxyPort}", admin);
+        }
+    }
+
+    [Fact]
+    public async Task With_no_arguments_it_serves_with_configs_app_json()
+    {
+        var (server, output, _, admin) = await StartServerAsync(Path.Combine("configs", "app.json"), []);
+        using (server)
+        {
+            try
+            {
+                var status = await RunAsync(_dir.Path, "cluster", "status", "--dashboard", admin);
+                Assert.True(status.Exit == 0, status.Err + output);
+                Assert.Contains("\"node_id\":\"cli-1\"", status.Out, StringComparison.Ordinal);
+            }
+            finally
+            {
+                server.Kill();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_proxy_port_already_in_use_is_cannot_start_with_exit_1()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
+        await File.WriteAllTextAsync(Path.Combine(_dir.Path, "app.json"),
+            $$"""{"proxyListenAddr":"127.0.0.1:{{port}}","dashboardListenAddr":"127.0.0.1:0","raftDataDir":"state"}""", TestContext.Current.CancellationToken);
+        var (exit, _, err) = await RunAsync(_dir.Path, "serve", "app.json");
+        Assert.Equal(1, exit);
+        Assert.Contains("lb: cannot start:", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Config_validate_of_a_good_file_exits_0_and_summarises_it()
+    {
+        var file = Path.Combine(_dir.Path, "good.json");
+        await File.WriteAllTextAsync(file, Configs.SingleRoute("ok.test", "round_robin", ["127.0.0.1:9"]), TestContext.Current.CancellationToken);
+        var (exit, stdout, err) = await RunAsync(_dir.Path, "config", "validate", file);
+        Assert.True(exit == 0, err);
+        Assert.Matches(@"^valid \(1 routes, 1 pools, content hash [0-9a-f]{64}\)", stdout);
+    }
+
+    [Fact]
+    public async Task Config_validate_reads_standard_input_for_a_dash()
+    {
+        var good = await RunWithAsync(_dir.Path, null, Configs.SingleRoute("ok.test", "round_robin", ["127.0.0.1:9"]), "config", "validate", "-");
+        Assert.True(good.Exit == 0, good.Err);
+        var bad = await RunWithAsync(_dir.Path, null, """{"routes":[{"id":"r","upstream_pool":"missing"}]}""", "config", "validate", "-");
+        Assert.Equal(1, bad.Exit);
+        Assert.Contains("routes[0].upstream_pool", bad.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_dashboard_that_is_not_an_http_url_is_a_usage_error()
+    {
+        var (exit, _, err) = await RunAsync(_dir.Path, "config", "get", "--dashboard", "localhost:9090");
+        Assert.Equal(2, exit);
+        Assert.Contains("--dashboard 'localhost:9090' must be an absolute http(s) URL", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Cluster_bootstrap_and_join_check_their_flags()
+    {
+        Assert.Equal(2, (await RunAsync(_dir.Path, "cluster", "bootstrap", "--raft-advertise", "127.0.0.1:7000")).Exit); // no --node-id
+        var vip = await RunAsync(_dir.Path, "cluster", "bootstrap", "--node-id", "n1", "--raft-advertise", "127.0.0.1:7000", "--vip-address", "10.0.0.100/24");
+        Assert.Equal(2, vip.Exit);
+        Assert.Contains("--vip-interface is required when --vip-address is set", vip.Err, StringComparison.Ordinal);
+        Assert.Equal(2, (await RunAsync(_dir.Path, "cluster", "join", "--node-id", "n2", "--raft-advertise", "127.0.0.1:7001")).Exit); // no --peer
     }
 
     [Fact]
@@ -172,8 +323,91 @@ public sealed class CliProcessTests : IDisposable
     [Fact]
     public async Task An_unreachable_dashboard_is_a_clear_error_with_exit_1()
     {
-        var (exit, _, err) = await RunAsync(_dir.Path, "config", "get", "--dashboard", $"http://127.0.0.1:{ClosedPort.Get()}");
+        using var refusing = new RefusingPort();
+        var (exit, _, err) = await RunAsync(_dir.Path, "config", "get", "--dashboard", $"http://{refusing.Address}");
         Assert.Equal(1, exit);
         Assert.Contains("cannot reach", err, StringComparison.Ordinal);
+    }
+}
+
+/// <summary>The CLI's client commands against a node running in the test process (with an admin token).</summary>
+public sealed class CliClientTests : IAsyncLifetime
+{
+    private const string Token = "cli-client-test-token-0123456789";
+    private readonly TempDirectory _dir = new();
+    private LbServer _lb = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _lb = await LbServer.StartAsync(o => o.AdminToken = Token);
+        _lb.Admin.DefaultRequestHeaders.Authorization = new("Bearer", Token); // for the test's own setup writes
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _lb.DisposeAsync();
+        _dir.Dispose();
+    }
+
+    private string Admin => _lb.AdminUri.ToString().TrimEnd('/');
+
+    private static string Config(string host) => Configs.SingleRoute(host, "round_robin", ["127.0.0.1:9"]);
+
+    [Fact]
+    public async Task Config_put_reads_standard_input_and_sends_the_token_option()
+    {
+        var put = await CliProcessTests.RunWithAsync(_dir.Path, null, Config("stdin.test"), "config", "put", "-", "--dashboard", Admin, "--token", Token);
+        Assert.True(put.Exit == 0, put.Err);
+        Assert.Contains("\"version\":1", put.Out, StringComparison.Ordinal);
+        Assert.Contains("stdin.test", (await _lb.Admin.GetStringAsync("/api/config", TestContext.Current.CancellationToken)), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_token_comes_from_LB_ADMIN_TOKEN_and_without_it_a_write_is_refused()
+    {
+        var file = Path.Combine(_dir.Path, "config.json");
+        await File.WriteAllTextAsync(file, Config("env.test"), TestContext.Current.CancellationToken);
+        var refused = await CliProcessTests.RunAsync(_dir.Path, "config", "put", file, "--dashboard", Admin);
+        Assert.Equal(1, refused.Exit);
+        Assert.Contains("dashboard API returned 401", refused.Err, StringComparison.Ordinal);
+        Assert.Contains("Authorization: send the header", refused.Err, StringComparison.Ordinal);
+
+        var env = new Dictionary<string, string> { ["LB_ADMIN_TOKEN"] = Token };
+        var put = await CliProcessTests.RunWithAsync(_dir.Path, env, null, "config", "put", file, "--dashboard", Admin);
+        Assert.True(put.Exit == 0, put.Err);
+    }
+
+    [Fact]
+    public async Task Config_put_if_version_applies_only_on_that_version()
+    {
+        var file = Path.Combine(_dir.Path, "config.json");
+        await File.WriteAllTextAsync(file, Config("v.test"), TestContext.Current.CancellationToken);
+        var first = await CliProcessTests.RunWithAsync(_dir.Path, null, null, "config", "put", file, "--if-version", "0", "--dashboard", Admin, "--token", Token);
+        Assert.True(first.Exit == 0, first.Err);
+        Assert.Contains("\"version\":1", first.Out, StringComparison.Ordinal);
+
+        var stale = await CliProcessTests.RunWithAsync(_dir.Path, null, null, "config", "put", file, "--if-version", "0", "--dashboard", Admin, "--token", Token);
+        Assert.Equal(1, stale.Exit);
+        Assert.Contains("412", stale.Err, StringComparison.Ordinal);
+        Assert.Contains("configuration changed since version 0 (now 1)", stale.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Config_explain_prints_the_matching_route()
+    {
+        await _lb.PutConfigAsync(Config("explain.test"));
+        var (exit, stdout, err) = await CliProcessTests.RunAsync(_dir.Path, "config", "explain", "--host", "EXPLAIN.test:8080", "--path", "/x", "--dashboard", Admin);
+        Assert.True(exit == 0, err);
+        Assert.Contains("\"r1\"", stdout, StringComparison.Ordinal);
+        Assert.Contains("explain.test", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Cluster_bootstrap_on_a_standalone_node_fails_with_the_reason_and_exit_1()
+    {
+        var (exit, _, err) = await CliProcessTests.RunAsync(_dir.Path, "cluster", "bootstrap", "--node-id", "n1", "--raft-advertise", "127.0.0.1:7000", "--dashboard", Admin, "--token", Token);
+        Assert.Equal(1, exit);
+        Assert.Contains("501", err, StringComparison.Ordinal);
+        Assert.Contains("raft_not_available", err, StringComparison.Ordinal);
     }
 }

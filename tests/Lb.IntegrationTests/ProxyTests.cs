@@ -103,9 +103,14 @@ public sealed class ProxyTests : IAsyncLifetime
     {
         var backends = await BackendsAsync("slow", "fast");
         await _lb.PutConfigAsync(Configs.SingleRoute("least.test", "least_connection", backends));
-        var held = GetAsync("least.test", "/sleep/1500");
-        await WaitUntilAsync(() => backends[0].Requests + backends[1].Requests >= 1);
+        var held = GetAsync("least.test", "/hold");
+        await WaitUntilAsync(() => backends[0].Held + backends[1].Held == 1);
         using var second = await GetAsync("least.test", "/api/info");
+        Assert.False(held.IsCompleted);
+        foreach (var backend in backends)
+        {
+            backend.ReleaseHeld();
+        }
         using var first = await held;
         Assert.NotEqual(BackendOf(first), BackendOf(second));
         var runtime = await _lb.GetJsonAsync<System.Text.Json.JsonElement>("/api/runtime");
@@ -166,8 +171,8 @@ public sealed class ProxyTests : IAsyncLifetime
     public async Task A_refused_connection_is_retried_on_another_target()
     {
         var backends = await BackendsAsync("alive");
-        var dead = $"127.0.0.1:{ClosedPort.Get()}";
-        await _lb.PutConfigAsync(Configs.SingleRoute("retry.test", "round_robin", [dead, backends[0].Address]));
+        using var dead = new RefusingPort();
+        await _lb.PutConfigAsync(Configs.SingleRoute("retry.test", "round_robin", [dead.Address, backends[0].Address]));
         for (var i = 0; i < 6; i++)
         {
             using var response = await GetAsync("retry.test", "/");
@@ -179,8 +184,8 @@ public sealed class ProxyTests : IAsyncLifetime
     [Fact]
     public async Task A_refused_connection_with_no_other_target_is_502()
     {
-        var dead = $"127.0.0.1:{ClosedPort.Get()}";
-        await _lb.PutConfigAsync(Configs.SingleRoute("dead.test", "round_robin", [dead]));
+        using var dead = new RefusingPort();
+        await _lb.PutConfigAsync(Configs.SingleRoute("dead.test", "round_robin", [dead.Address]));
         using var response = await GetAsync("dead.test", "/");
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
         Assert.StartsWith("proxy upstream error: ", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
@@ -189,8 +194,9 @@ public sealed class ProxyTests : IAsyncLifetime
     [Fact]
     public async Task When_the_retry_target_refuses_too_the_client_gets_a_502_with_the_error()
     {
-        string[] dead = [$"127.0.0.1:{ClosedPort.Get()}", $"127.0.0.1:{ClosedPort.Get()}"];
-        await _lb.PutConfigAsync(Configs.SingleRoute("alldead.test", "round_robin", dead));
+        using var dead1 = new RefusingPort();
+        using var dead2 = new RefusingPort();
+        await _lb.PutConfigAsync(Configs.SingleRoute("alldead.test", "round_robin", [dead1.Address, dead2.Address]));
         using var response = await GetAsync("alldead.test", "/");
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
         Assert.StartsWith("proxy upstream error: ", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
@@ -239,12 +245,13 @@ public sealed class ProxyTests : IAsyncLifetime
     public async Task A_config_change_keeps_a_healthy_verdict_and_in_flight_requests()
     {
         var backends = await BackendsAsync("a", "b");
-        var check = ""","health_check":{"path":"/health","interval":"200ms","timeout":"100ms","expect_status":200}""";
+        // A generous probe timeout: a slow machine must not take the healthy target out; "b" answers 500 at once.
+        var check = ""","health_check":{"path":"/health","interval":"10s","timeout":"5s","expect_status":200}""";
         backends[1].HealthStatus = 500;
         await _lb.PutConfigAsync(Configs.SingleRoute("keep.test", "round_robin", [backends[0].Address, backends[1].Address], check));
         await WaitUntilAsync(async () => (await _lb.GetJsonAsync<System.Text.Json.JsonElement>("/api/status")).GetProperty("runtime").GetProperty("healthy_target_count").GetInt32() == 1);
-        var inFlight = GetAsync("keep.test", "/sleep/800");
-        await Task.Delay(100, TestContext.Current.CancellationToken);
+        var inFlight = GetAsync("keep.test", "/hold");
+        await backends[0].WaitForHeldAsync();
         // An unrelated change: the unhealthy target must stay out and the running request must finish.
         await _lb.PutConfigAsync(Configs.SingleRoute("keep.test", "round_robin", [backends[0].Address, backends[1].Address], check).Replace("r1", "r2", StringComparison.Ordinal));
         for (var i = 0; i < 6; i++)
@@ -252,8 +259,90 @@ public sealed class ProxyTests : IAsyncLifetime
             using var response = await GetAsync("keep.test", "/");
             Assert.Equal("a", BackendOf(response));
         }
+        Assert.False(inFlight.IsCompleted);
+        backends[0].ReleaseHeld();
         using var finished = await inFlight;
         Assert.Equal(HttpStatusCode.OK, finished.StatusCode);
+        Assert.Equal("a", await finished.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task Removing_a_pool_closes_its_idle_connections_to_the_backend()
+    {
+        var backends = await BackendsAsync("old", "new");
+        await WaitUntilAsync(() => backends[0].OpenConnections == 0); // the warm-up connection is gone
+        await _lb.PutConfigAsync(Configs.SingleRoute("pool.test", "round_robin", [backends[0].Address]));
+        using (var response = await GetAsync("pool.test", "/"))
+        {
+            Assert.Equal("old", BackendOf(response));
+        }
+        Assert.Equal(1, backends[0].OpenConnections); // kept alive in the pool's connection pool
+
+        await _lb.PutConfigAsync(Configs.SingleRoute("pool.test", "round_robin", [backends[1].Address]).Replace("\"pool\"", "\"other\"", StringComparison.Ordinal));
+        await WaitUntilAsync(() => backends[0].OpenConnections == 0);
+        using var after = await GetAsync("pool.test", "/");
+        Assert.Equal("new", BackendOf(after));
+    }
+
+    [Fact]
+    public async Task A_removed_pool_keeps_its_connection_for_an_in_flight_request_and_closes_it_after()
+    {
+        var backends = await BackendsAsync("old", "new");
+        await WaitUntilAsync(() => backends[0].OpenConnections == 0);
+        await _lb.PutConfigAsync(Configs.SingleRoute("drain.test", "round_robin", [backends[0].Address]));
+        var inFlight = GetAsync("drain.test", "/hold");
+        await backends[0].WaitForHeldAsync();
+
+        await _lb.PutConfigAsync(Configs.SingleRoute("drain.test", "round_robin", [backends[1].Address]).Replace("\"pool\"", "\"other\"", StringComparison.Ordinal));
+        backends[0].ReleaseHeld();
+        using (var finished = await inFlight)
+        {
+            Assert.Equal(HttpStatusCode.OK, finished.StatusCode);
+            Assert.Equal("old", await finished.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        }
+        // The next configuration change sweeps the retired pool, now idle.
+        await _lb.PutConfigAsync(Configs.SingleRoute("drain2.test", "round_robin", [backends[1].Address]).Replace("\"pool\"", "\"other\"", StringComparison.Ordinal));
+        await WaitUntilAsync(() => backends[0].OpenConnections == 0);
+    }
+
+    [Fact]
+    public async Task A_request_with_a_body_to_a_refusing_target_is_not_retried()
+    {
+        var backends = await BackendsAsync("alive");
+        using var dead = new RefusingPort();
+        await _lb.PutConfigAsync(Configs.SingleRoute("body.test", "round_robin", [dead.Address, backends[0].Address]));
+        // Round robin starts at the first target in config order: the refusing one.
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/count") { Content = new StringContent("a body that must not be replayed") };
+        request.Headers.Host = "body.test";
+        using var response = await _lb.Proxy.SendAsync(request, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.StartsWith("proxy upstream error: ", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+        Assert.Equal(0, backends[0].Requests);
+
+        // The same request without a body is retried on the live target.
+        using var get = await GetAsync("body.test", "/");
+        Assert.Equal("alive", BackendOf(get));
+    }
+
+    [Fact]
+    public async Task A_backend_that_never_accepts_fails_after_the_pool_connect_timeout()
+    {
+        // A listener with a full accept queue: the kernel drops further SYNs, so a connect neither succeeds nor is refused.
+        using var listener = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(0);
+        var port = ((IPEndPoint)listener.LocalEndPoint!).Port;
+        using var filler = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        await filler.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), TestContext.Current.CancellationToken);
+
+        await _lb.PutConfigAsync(Configs.SingleRoute("connect.test", "round_robin", [$"127.0.0.1:{port}"], ""","connect_timeout":"1s","response_timeout":"2m" """));
+        var started = DateTime.UtcNow;
+        using var response = await GetAsync("connect.test", "/");
+        var took = DateTime.UtcNow - started;
+
+        Assert.True(response.StatusCode is HttpStatusCode.BadGateway or HttpStatusCode.GatewayTimeout, $"answered {(int)response.StatusCode}");
+        // Generous: far above the 1 s connect timeout, far below the 2 min response timeout and the kernel's SYN retries.
+        Assert.True(took < TimeSpan.FromSeconds(45), $"took {took}: the connect timeout was not applied");
     }
 
     internal static async Task WaitUntilAsync(Func<bool> condition) => await WaitUntilAsync(() => Task.FromResult(condition()));
@@ -266,5 +355,49 @@ public sealed class ProxyTests : IAsyncLifetime
             Assert.True(DateTime.UtcNow < deadline, "condition not reached within 20 s");
             await Task.Delay(50);
         }
+    }
+}
+
+/// <summary>A node that trusts no proxy: forwarding headers its clients send must not change whom the balancer sees.</summary>
+public sealed class UntrustedPeerTests : IAsyncLifetime
+{
+    private LbServer _lb = null!;
+    private readonly List<TestBackend> _backends = [];
+
+    public async ValueTask InitializeAsync()
+    {
+        _lb = await LbServer.StartAsync(o => o.TrustedProxies = []);
+        foreach (var name in new[] { "a", "b", "c" })
+        {
+            _backends.Add(await TestBackend.StartAsync(name));
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _lb.DisposeAsync();
+        foreach (var backend in _backends)
+        {
+            await backend.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Forwarding_headers_from_an_untrusted_peer_do_not_move_the_client()
+    {
+        await _lb.PutConfigAsync(Configs.SingleRoute("untrusted.test", "5_tuple_hash", [.. _backends]));
+        var chosen = new HashSet<string>();
+        for (var i = 1; i <= 12; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/");
+            request.Headers.Host = "untrusted.test";
+            request.Headers.Add("X-Forwarded-For", $"203.0.113.{i}");
+            request.Headers.Add("Forwarded", $"for=198.51.100.{i}");
+            using var response = await _lb.Proxy.SendAsync(request, TestContext.Current.CancellationToken);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            chosen.Add(response.Headers.GetValues("X-Backend").Single());
+        }
+        // Twelve distinct claimed clients would spread over three backends if the headers were believed.
+        Assert.Single(chosen);
     }
 }

@@ -56,7 +56,8 @@ public sealed class TlsAndHealthTests : IDisposable
     public async Task A_target_that_keeps_refusing_live_traffic_is_ejected_and_shown_in_the_runtime_view()
     {
         await using var backend = await TestBackend.StartAsync("alive");
-        var dead = $"127.0.0.1:{ClosedPort.Get()}";
+        using var refusing = new RefusingPort();
+        var dead = refusing.Address;
         await using var lb = await LbServer.StartAsync();
         await lb.PutConfigAsync(Configs.SingleRoute("eject.test", "round_robin", [dead, backend.Address],
             ""","passive_health":{"consecutive_failures":2,"ejection_time":"1m"}"""));

@@ -20,6 +20,9 @@ public sealed class TestBackend : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private int _requests;
+    private int _held;
+    private int _connections;
+    private TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private TestBackend(WebApplication app, string name)
     {
@@ -43,6 +46,29 @@ public sealed class TestBackend : IAsyncDisposable
     /// <summary>Requests served, health checks excluded.</summary>
     public int Requests => Volatile.Read(ref _requests);
 
+    /// <summary>TCP connections currently open to this backend (health checks included).</summary>
+    public int OpenConnections => Volatile.Read(ref _connections);
+
+    /// <summary>Requests to <c>/hold</c> that are waiting for <see cref="ReleaseHeld"/>.</summary>
+    public int Held => Volatile.Read(ref _held);
+
+    /// <summary>Lets every request waiting in <c>/hold</c> answer; later ones wait again.</summary>
+    public void ReleaseHeld() => Interlocked.Exchange(ref _release, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+
+    /// <summary>Waits until <paramref name="count"/> requests are held in <c>/hold</c>, so a test knows they are in flight.</summary>
+    public async Task WaitForHeldAsync(int count = 1)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (Held < count)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"{Name}: {Held} of {count} requests arrived in /hold within 30 s");
+            }
+            await Task.Delay(10);
+        }
+    }
+
     /// <summary>Headers of the last proxied request, health checks excluded.</summary>
     public IHeaderDictionary? LastHeaders { get; private set; }
 
@@ -51,13 +77,25 @@ public sealed class TestBackend : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        TestBackend? backend = null;
         builder.WebHost.UseKestrel(k =>
         {
-            k.Listen(IPAddress.Loopback, port);
+            k.Listen(IPAddress.Loopback, port, listen => listen.Use(next => async connection =>
+            {
+                Interlocked.Increment(ref backend!._connections);
+                try
+                {
+                    await next(connection);
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref backend._connections);
+                }
+            }));
             k.Limits.MaxRequestBodySize = null;
         });
         var app = builder.Build();
-        var backend = new TestBackend(app, name);
+        backend = new TestBackend(app, name);
         app.UseWebSockets();
         app.Use(async (ctx, next) =>
         {
@@ -92,6 +130,20 @@ public sealed class TestBackend : IAsyncDisposable
             }
             ctx.Response.ContentType = "application/json";
             await ctx.Response.WriteAsync(JsonSerializer.Serialize(info));
+        });
+        app.Map("/hold", async (HttpContext ctx) =>
+        {
+            var release = Volatile.Read(ref backend._release).Task;
+            Interlocked.Increment(ref backend._held);
+            try
+            {
+                await release.WaitAsync(ctx.RequestAborted);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref backend._held);
+            }
+            await ctx.Response.WriteAsync(name);
         });
         app.MapGet("/moved", () => Results.Redirect("/health"));
         app.Map("/status/{code:int}", (HttpContext ctx, int code) => { ctx.Response.StatusCode = code; return ctx.Response.WriteAsync(name); });
@@ -155,18 +207,30 @@ public sealed class TestBackend : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        ReleaseHeld();
         await _app.StopAsync();
         await _app.DisposeAsync();
     }
 }
 
-/// <summary>Ports that refuse connections: bound once, then released.</summary>
-public static class ClosedPort
+/// <summary>
+/// A loopback port that refuses connections for as long as this object lives: the socket is bound (so nobody else can
+/// take the port) but never listens, so a connection attempt is answered with a reset.
+/// </summary>
+public sealed class RefusingPort : IDisposable
 {
-    public static int Get()
+    private readonly System.Net.Sockets.Socket _socket = new(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+
+    public RefusingPort()
     {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        _socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        Port = ((IPEndPoint)_socket.LocalEndPoint!).Port;
     }
+
+    public int Port { get; }
+
+    /// <summary><c>127.0.0.1:port</c>, the form an upstream is configured with.</summary>
+    public string Address => $"127.0.0.1:{Port}";
+
+    public void Dispose() => _socket.Dispose();
 }

@@ -45,8 +45,6 @@ internal sealed record StatusRaft
     public string? LeaderAddress { get; init; }
     [JsonIgnore(Condition = JsonIgnoreCondition.Never)] public bool HasLeader { get; init; }
     public required string QuorumStatus { get; init; }
-
-    public static StatusRaft Disabled { get; } = new() { State = "disabled", QuorumStatus = "disabled" };
 }
 
 internal sealed record StatusVip
