@@ -221,7 +221,14 @@ internal sealed partial class RaftDesiredStateStore : IDesiredStateStore, IClust
         {
             return MembershipChange.NotLeader;
         }
+        // DotNext updates the member list shortly after a configuration commits: a member added a moment ago may not be
+        // listed yet, so look a few times before calling it unknown.
         var raftMember = await _node.FindMemberAsync(member, cancellationToken).ConfigureAwait(false);
+        for (var attempt = 0; raftMember is null && attempt < 5; attempt++)
+        {
+            await Task.Delay(200, cancellationToken).ConfigureAwait(false);
+            raftMember = await _node.FindMemberAsync(member, cancellationToken).ConfigureAwait(false);
+        }
         if (raftMember is null)
         {
             return MembershipChange.UnknownMember;
