@@ -130,9 +130,11 @@ internal static class ServeCommand
         builder.Logging.AddFilter("Yarp", level <= LogLevel.Debug ? level : LogLevel.Error);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
 
+        // DotNext logs each election round, replication step and unreachable peer (with a stack trace); Lb.Raft logs what matters itself.
+        builder.Logging.AddFilter("DotNext", level <= LogLevel.Debug ? level : LogLevel.Error);
         // app.json is the only source of Lb's keys (no environment or appsettings overrides), bound by each package.
         var lb = new ConfigurationBuilder().AddInMemoryCollection(values ?? BootFile.ToConfiguration(node)).Build().GetSection(BootFile.SectionName);
-        builder.Services.AddLoadBalancer(lb).AddAspNetCore().AddVip();
+        builder.Services.AddLoadBalancer(lb).AddRaftStore().AddAspNetCore().AddVip();
         var proxyOptions = lb.Get<ProxyOptions>() ?? new ProxyOptions();
 
         ListenAddress.TryParse(node.ProxyListenAddr, out var proxy, out _);
