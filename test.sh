@@ -4,9 +4,18 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 
-# command-on-PATH -> Debian package that provides it, for tests that shell out to a tool. The README walkthrough test
-# runs the README's commands (curl) in a network namespace of its own (unshare, setsid, ip).
-declare -A needs=([curl]=curl [unshare]=util-linux [setsid]=util-linux [ip]=iproute2 [git]=git)
+# command-on-PATH -> Debian package that provides it, for tests that need a tool from the system: the VIP tests build
+# network namespaces and veth pairs with `ip` (and check addresses with `ip -j addr`) and query a server inside a
+# namespace with curl; the dashboard's browser tests drive Debian's Chromium (never a downloaded browser); the README
+# walkthrough test runs the README's commands (curl) in a network namespace of its own (unshare, setsid, ip) and git.
+declare -A needs=(
+  [ip]=iproute2
+  [curl]=curl
+  [chromium]=chromium
+  [unshare]=util-linux
+  [setsid]=util-linux
+  [git]=git
+)
 missing=()
 for cmd in "${!needs[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${needs[$cmd]}")

@@ -1,16 +1,19 @@
 using Lb.AspNetCore.Admin;
 using Lb.AspNetCore.Diagnostics;
+using Lb.AspNetCore.Options;
 using Lb.AspNetCore.Listeners;
 using Lb.AspNetCore.Proxy;
 using Lb.AspNetCore.Runtime;
 using Lb.Balancing;
 using Lb.Core.DependencyInjection;
+using Lb.Core.Runtime;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace Lb.AspNetCore;
 
@@ -26,16 +29,24 @@ public static class LoadBalancerAspNetCoreExtensions
         ArgumentNullException.ThrowIfNull(builder);
         builder.AddBalancing();
         var services = builder.Services;
+        builder.AddLbOptions<ProxyOptions>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ProxyOptions>, ProxyOptionsValidator>());
         services.AddHttpForwarder();
         services.TryAddSingleton<PrometheusExporter>();
         services.AddMetrics();
+        services.TryAddSingleton<RuntimeSnapshotBuilder>();
         services.TryAddSingleton<RuntimeManager>();
+        services.TryAddSingleton<IRuntimeApplyStatus>(sp => sp.GetRequiredService<RuntimeManager>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RuntimeManager>(sp => sp.GetRequiredService<RuntimeManager>()));
+        services.TryAddSingleton<HttpForwardingTable>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IRuntimeAttachment, HttpForwardingTable>(sp => sp.GetRequiredService<HttpForwardingTable>()));
         services.TryAddSingleton<ClientAddressResolver>();
         services.TryAddSingleton<ProxyMetrics>();
         services.TryAddSingleton<ListenerMetrics>();
         services.TryAddSingleton<ProxyHandler>();
         services.TryAddSingleton<AdminApi>();
+        services.TryAddSingleton<ConfigHistoryApi>();
+        services.TryAddSingleton<Dashboard.DashboardFiles>();
         return builder;
     }
 
@@ -59,10 +70,29 @@ public static class LoadBalancerAspNetCoreExtensions
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var admin = endpoints.ServiceProvider.GetRequiredService<AdminApi>();
+        var history = endpoints.ServiceProvider.GetRequiredService<ConfigHistoryApi>();
+        // One group so a convention added by the caller covers /metrics, history and /api alike.
         var group = endpoints.MapGroup("");
         group.Map("/metrics", admin.HandleAsync);
+        group.Map(ConfigHistoryApi.HistoryPath, history.HandleAsync);
+        group.Map(ConfigHistoryApi.HistoryPath + "/{version}", history.HandleAsync);
+        group.Map(ConfigHistoryApi.RollbackPath, history.HandleAsync);
+        group.Map(ConfigHistoryApi.RouteStatsPath, history.HandleAsync);
         group.Map("/api/{**path}", admin.HandleAsync);
         return group;
+    }
+
+    /// <summary>
+    /// Maps the web dashboard (static files embedded in this assembly, talking only to the admin API) on every path
+    /// that no other endpoint takes: GET/HEAD answer the page or its assets, other methods 405. Use it next to
+    /// <see cref="MapLoadBalancerAdmin"/> on the admin listener, never on the proxy's pipeline (it is a fallback too).
+    /// </summary>
+    public static IEndpointConventionBuilder MapLoadBalancerDashboard(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var files = endpoints.ServiceProvider.GetRequiredService<Dashboard.DashboardFiles>();
+        // "{**path}": the default fallback pattern skips paths that look like files, and the assets are files.
+        return endpoints.MapFallback("{**path}", files.HandleAsync);
     }
 
     /// <summary>Terminal middleware form of <see cref="MapLoadBalancer"/>: the proxy without endpoint routing.</summary>

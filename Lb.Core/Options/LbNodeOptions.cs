@@ -1,8 +1,9 @@
 namespace Lb.Core.Options;
 
 /// <summary>
-/// How one node starts: listeners, data directory, identity and admin access. Read from <c>app.json</c> (or any
-/// configuration section); never replicated. Empty strings take the defaults.
+/// How one node starts: listeners, data directory and identity. Read from <c>app.json</c> (or any configuration
+/// section); never replicated. Empty strings take the defaults. Packages own their other keys (Lb.AspNetCore:
+/// <c>AdminOptions</c>, <c>ProxyOptions</c>), bound from the same section.
 /// </summary>
 public sealed class LbNodeOptions
 {
@@ -48,44 +49,17 @@ public sealed class LbNodeOptions
     /// <summary>Address other nodes reach this node's Raft transport at, <c>host:port</c> (Raft issue).</summary>
     public string RaftAdvertiseAddr { get; set; } = "";
 
-    /// <summary>Bearer token required for admin writes when set (at least 16 characters).</summary>
-    public string AdminToken { get; set; } = "";
-
-    /// <summary>Also require <see cref="AdminToken"/> for admin reads.</summary>
-    public bool AdminReadRequiresToken { get; set; }
-
-    /// <summary>
-    /// Without <see cref="AdminToken"/> the admin API binds loopback only, and an explicit non-loopback
-    /// <see cref="DashboardListenAddr"/> is refused. True lifts both: anyone who reaches the port can change the routes.
-    /// </summary>
-    public bool AdminInsecure { get; set; }
-
     /// <summary>Network interface that carries the cluster VIP on this node (VIP issue).</summary>
     public string VipInterface { get; set; } = "";
 
     /// <summary>
-    /// Addresses or CIDR ranges of proxies in front of Lb whose <c>X-Forwarded-For</c>/<c>Forwarded</c> headers are
-    /// believed. Empty: forwarding headers never choose the client address (they cannot be spoofed).
+    /// The cluster VIP as IPv4 CIDR (e.g. <c>10.0.0.100/24</c>) when it is not (yet) in the replicated state; the
+    /// replicated VIP policy wins over it. Needs <see cref="VipInterface"/>.
     /// </summary>
-    public IList<string> TrustedProxies { get; set; } = [];
+    public string VipAddress { get; set; } = "";
 
-    /// <summary>
-    /// PEM certificate (chain) file for TLS on the proxy listener. With <see cref="ProxyTlsKey"/> set too, the proxy
-    /// speaks HTTPS and offers HTTP/2 to clients (ALPN); without, plain HTTP/1.1.
-    /// </summary>
-    public string ProxyTlsCertificate { get; set; } = "";
-
-    /// <summary>PEM private key file matching <see cref="ProxyTlsCertificate"/>.</summary>
-    public string ProxyTlsKey { get; set; } = "";
-
-    /// <summary>Log one line per proxied request (category <c>Lb.AccessLog</c>, level Information). Off by default: it costs CPU.</summary>
-    public bool AccessLog { get; set; }
-
-    /// <summary><c>text</c> (default: one log line through the logger) or <c>json</c> (one JSON object per line).</summary>
-    public string AccessLogFormat { get; set; } = "text";
-
-    /// <summary>With <c>json</c>: the file the access log is appended to; empty means standard output.</summary>
-    public string AccessLogPath { get; set; } = "";
+    /// <summary>How many applied configuration versions the store keeps for history and rollback (1–10000).</summary>
+    public int ConfigHistoryLimit { get; set; } = Lb.Core.Store.DesiredStateHistoryExtensions.DefaultLimit;
 
     /// <summary>
     /// On SIGTERM/SIGINT the node stops accepting connections and lets requests in flight finish for at most this long

@@ -1,16 +1,19 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
-using Lb.Core.Options;
+using Lb.Core.Admin;
+using Microsoft.Extensions.Options;
 
 namespace Lb.Server;
 
 /// <summary><c>POST /api/config/reload</c> on the admin listener: re-reads the <c>serve --config</c> file (a write: token required when set).</summary>
 internal static class ReloadEndpoint
 {
-    public static async Task HandleAsync(HttpContext context, LbNodeOptions node)
+    public static async Task HandleAsync(HttpContext context)
     {
-        if (node.AdminToken.Length > 0 && !HasToken(context, node.AdminToken))
+        // Mapped beside the admin API, not inside it, so it checks the token the admin API uses itself.
+        var admin = context.RequestServices.GetRequiredService<IOptions<AdminOptions>>().Value;
+        if (admin.AdminToken.Length > 0 && !HasToken(context, admin.AdminToken))
         {
             context.Response.Headers.WWWAuthenticate = "Bearer";
             await WriteAsync(context, 401, Error("missing or wrong admin token", "unauthorized"));

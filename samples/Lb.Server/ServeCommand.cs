@@ -2,8 +2,11 @@ using System.CommandLine;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Lb.AspNetCore;
+using Lb.AspNetCore.Options;
+using Lb.Core.Admin;
 using Lb.Core.Options;
 using Lb.Core.Spec;
+using Microsoft.Extensions.Options;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -31,11 +34,19 @@ internal static class ServeCommand
     public static async Task<int> RunAsync(string? configPath, string logLevel, CancellationToken cancellationToken, string? routesFile = null)
     {
         LbNodeOptions node;
+        IReadOnlyDictionary<string, string?> values;
         try
         {
-            node = configPath is not null ? BootFile.Load(configPath)
-                : File.Exists(DefaultConfigPath) ? BootFile.Load(DefaultConfigPath)
-                : Defaults();
+            var path = configPath ?? (File.Exists(DefaultConfigPath) ? DefaultConfigPath : null);
+            if (path is null)
+            {
+                node = Defaults();
+                values = BootFile.ToConfiguration(node);
+            }
+            else
+            {
+                (values, node) = BootFile.Load(path, PackageOptionTypes);
+            }
         }
         catch (BootFileException ex)
         {
@@ -57,7 +68,7 @@ internal static class ServeCommand
         WebApplication app;
         try
         {
-            app = BuildApp(node, logLevel, routesFile);
+            app = BuildApp(node, logLevel, values, routesFile);
         }
         catch (Exception ex) when (ex is InvalidOperationException or IOException)
         {
@@ -86,7 +97,7 @@ internal static class ServeCommand
                 : $"lb: {file.Path} was not loaded (see the log); the stored configuration version {loaded.Version} is served");
             file.ReloadOnSighup(app.Lifetime.ApplicationStopping);
         }
-        if (AdminLoopbackOnly(node))
+        if (AdminLoopbackOnly(node, app.Services.GetRequiredService<IOptions<AdminOptions>>().Value))
         {
             Console.WriteLine("lb: admin API on loopback only: no adminToken is set (set one to reach it from other machines; see docs/security.md)");
         }
@@ -117,8 +128,18 @@ internal static class ServeCommand
         return o;
     }
 
+    /// <summary>
+    /// Options types of the composed packages beyond <see cref="LbNodeOptions"/>; their settable properties are
+    /// accepted in <c>app.json</c> and bound by each package's <c>AddX</c> (<c>AddLbOptions</c>).
+    /// </summary>
+    internal static readonly Type[] PackageOptionTypes = [typeof(AdminOptions), typeof(ProxyOptions)];
+
     /// <summary>Composes the reference server: file store, proxy on one listener, admin API on the other.</summary>
-    internal static WebApplication BuildApp(LbNodeOptions node, string logLevel, string? routesFile = null)
+    /// <param name="node">The node options (listeners, TLS) the host itself needs.</param>
+    /// <param name="logLevel">Minimum log level.</param>
+    /// <param name="values"><c>app.json</c> as configuration values (<see cref="BootFile"/>); <paramref name="node"/>'s when null.</param>
+    /// <param name="routesFile">The <c>serve --config</c> routes file, loaded at start and on SIGHUP or <c>config reload</c>.</param>
+    internal static WebApplication BuildApp(LbNodeOptions node, string logLevel, IReadOnlyDictionary<string, string?>? values = null, string? routesFile = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
@@ -149,7 +170,13 @@ internal static class ServeCommand
             ? drain
             : GoDuration.Parse(LbNodeOptions.DefaultDrainTimeout));
 
-        builder.Services.AddLoadBalancer(configure: o => Copy(node, o)).AddAspNetCore();
+        // DotNext logs each election round, replication step and unreachable peer (with a stack trace); Lb.Raft logs what matters itself.
+        builder.Logging.AddFilter("DotNext", level <= LogLevel.Debug ? level : LogLevel.Error);
+        // app.json is the only source of Lb's keys (no environment or appsettings overrides), bound by each package.
+        var lb = new ConfigurationBuilder().AddInMemoryCollection(values ?? BootFile.ToConfiguration(node)).Build().GetSection(BootFile.SectionName);
+        builder.Services.AddLoadBalancer(lb).AddRaftStore().AddAspNetCore().AddVip();
+        var proxyOptions = lb.Get<ProxyOptions>() ?? new ProxyOptions();
+        var adminOptions = lb.Get<AdminOptions>() ?? new AdminOptions();
         if (routesFile is not null)
         {
             builder.Services.AddSingleton(sp => new ConfigFile(routesFile, sp.GetRequiredService<Lb.Core.Store.IDesiredStateStore>(), sp.GetRequiredService<ILogger<ConfigFile>>()));
@@ -173,11 +200,11 @@ internal static class ServeCommand
             kestrel.AllowSynchronousIO = false;
             kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(5);
             kestrel.Limits.MaxRequestBodySize = null; // the proxy streams bodies of any size; the admin API bounds its own
-            var certificate = node.ProxyTlsCertificate.Length > 0
-                ? X509Certificate2.CreateFromPemFile(node.ProxyTlsCertificate, node.ProxyTlsKey)
+            var certificate = proxyOptions.ProxyTlsCertificate.Length > 0
+                ? X509Certificate2.CreateFromPemFile(proxyOptions.ProxyTlsCertificate, proxyOptions.ProxyTlsKey)
                 : null;
             Listen(kestrel, proxy!, "proxy", proxyBudget, certificate);
-            Listen(kestrel, AdminLoopbackOnly(node) ? admin! with { Host = "127.0.0.1" } : admin!, AdminListener, adminBudget, null);
+            Listen(kestrel, AdminLoopbackOnly(node, adminOptions) ? admin! with { Host = "127.0.0.1" } : admin!, AdminListener, adminBudget, null);
         });
 
         var app = builder.Build();
@@ -186,9 +213,9 @@ internal static class ServeCommand
             adminApp.UseRouting();
             adminApp.UseEndpoints(endpoints =>
             {
-                endpoints.MapPost("/api/config/reload", context => ReloadEndpoint.HandleAsync(context, node));
+                endpoints.MapPost("/api/config/reload", context => ReloadEndpoint.HandleAsync(context));
                 endpoints.MapLoadBalancerAdmin();
-                endpoints.MapFallback(Dashboard.HandleAsync);
+                endpoints.MapLoadBalancerDashboard();
             });
         });
         app.RunLoadBalancer();
@@ -199,8 +226,8 @@ internal static class ServeCommand
     /// No token, no opt-in, no explicit address: the admin API (which can rewrite every route) stays on this machine.
     /// An explicit non-loopback address without a token is refused by option validation instead.
     /// </summary>
-    internal static bool AdminLoopbackOnly(LbNodeOptions node) =>
-        node.AdminToken.Length == 0 && !node.AdminInsecure && ListenAddress.TryParse(node.DashboardListenAddr, out var admin, out _) && admin!.Host.Length == 0;
+    internal static bool AdminLoopbackOnly(LbNodeOptions node, AdminOptions admin) =>
+        admin.AdminToken.Length == 0 && !admin.AdminInsecure && ListenAddress.TryParse(node.DashboardListenAddr, out var address, out _) && address!.Host.Length == 0;
 
     private static void Listen(KestrelServerOptions kestrel, ListenAddress address, string name, long maxConnections, X509Certificate2? certificate)
     {
@@ -245,30 +272,4 @@ internal static class ServeCommand
 
     private static bool IsAdmin(HttpContext context) =>
         context.Features.Get<IConnectionItemsFeature>()?.Items.TryGetValue(ListenerKey, out var name) == true && (string?)name == AdminListener;
-
-    private static void Copy(LbNodeOptions from, LbNodeOptions to)
-    {
-        to.ProxyListenAddr = from.ProxyListenAddr;
-        to.DashboardListenAddr = from.DashboardListenAddr;
-        to.DataDir = from.DataDir;
-        to.RaftDataDir = from.RaftDataDir;
-        to.NodeHeader = from.NodeHeader;
-        to.NodeId = from.NodeId;
-        to.RaftListenAddr = from.RaftListenAddr;
-        to.RaftAdvertiseAddr = from.RaftAdvertiseAddr;
-        to.AdminToken = from.AdminToken;
-        to.AdminReadRequiresToken = from.AdminReadRequiresToken;
-        to.AdminInsecure = from.AdminInsecure;
-        to.VipInterface = from.VipInterface;
-        to.TrustedProxies = [.. from.TrustedProxies];
-        to.ProxyTlsCertificate = from.ProxyTlsCertificate;
-        to.ProxyTlsKey = from.ProxyTlsKey;
-        to.AccessLog = from.AccessLog;
-        to.AccessLogFormat = from.AccessLogFormat;
-        to.AccessLogPath = from.AccessLogPath;
-        to.DrainTimeout = from.DrainTimeout;
-        to.MaxProxyConnections = from.MaxProxyConnections;
-        to.MaxAdminConnections = from.MaxAdminConnections;
-        to.KeepAliveTimeout = from.KeepAliveTimeout;
-    }
 }

@@ -22,6 +22,8 @@ public class BootFileTests
         Assert.Equal(LbNodeOptions.DefaultProxyListenAddr, o.ProxyListenAddr);
         Assert.Equal(LbNodeOptions.DefaultDashboardListenAddr, o.DashboardListenAddr);
         Assert.Equal(LbNodeOptions.DefaultDataDir, o.DataDir);
+        Assert.Equal(50, o.ConfigHistoryLimit);
+        Assert.Equal(7, Parse("""{ "configHistoryLimit": 7 }""").ConfigHistoryLimit);
     }
 
     [Fact]
@@ -47,13 +49,15 @@ public class BootFileTests
     [InlineData("""{"dashboardListenAddr":":99999"}""", "dashboardListenAddr ':99999' port must be")]
     [InlineData("""{"nodeId":"bad:node"}""", "nodeId 'bad:node' must contain only")]
     [InlineData("""{"raftAdvertiseAddr":"not-a-host-port"}""", "raftAdvertiseAddr 'not-a-host-port' must be host:port")]
-    [InlineData("""{"adminToken":"short"}""", "adminToken must be at least 16 characters")]
-    [InlineData("""{"adminReadRequiresToken":true}""", "adminReadRequiresToken is set but adminToken is empty")]
-    [InlineData("""{"trustedProxies":["10.0.0.0/33"]}""", "trustedProxies[0] '10.0.0.0/33'")]
     [InlineData("""{"vipInterface":"eth0/1"}""", "vipInterface 'eth0/1' is not a Linux interface name")]
-    [InlineData("""{"adminReadRequiresToken":"yes"}""", "invalid value at 'adminReadRequiresToken': expected true or false")]
-    [InlineData("""{"proxyTlsCertificate":"/etc/hostname"}""", "proxyTlsCertificate and proxyTlsKey go together")]
-    [InlineData("""{"proxyTlsCertificate":"/nonexistent/cert.pem","proxyTlsKey":"/nonexistent/key.pem"}""", "proxyTlsCertificate '/nonexistent/cert.pem' does not exist")]
+    [InlineData("""{"vipInterface":"eth0","vipAddress":"10.0.0.100"}""", "vipAddress '10.0.0.100': vip address must be CIDR")]
+    [InlineData("""{"vipInterface":"eth0","vipAddress":"fd00::100/64"}""", "vipAddress 'fd00::100/64': vip address must be IPv4")]
+    [InlineData("""{"vipAddress":"10.0.0.100/24"}""", "vipAddress is set but vipInterface is empty")]
+    [InlineData("""{"nodeId":5}""", "invalid value at 'nodeId': expected a string")]
+    [InlineData("""{"adminToken":"short"}""", "adminToken must be at least 16 characters")]
+    [InlineData("""{"trustedProxies":["10.0.0.1"]}""", "unknown field 'trustedProxies'")]
+    [InlineData("""{"configHistoryLimit":0}""", "configHistoryLimit 0 must be between 1 and 10000")]
+    [InlineData("""{"configHistoryLimit":"50"}""", "invalid value at 'configHistoryLimit': expected a whole number")]
     public void Invalid_values_name_the_key_and_the_fix(string json, string message)
     {
         var ex = Assert.Throws<BootFileException>(() => Parse(json));
@@ -63,10 +67,15 @@ public class BootFileTests
     [Fact]
     public void Keys_may_be_written_in_snake_case_as_api_status_prints_them()
     {
-        var o = Parse("""{ "proxy_listen_addr": "127.0.0.1:8081", "dashboard_listen_addr": ":9091", "admin_read_requires_token": false, "trusted_proxies": ["10.0.0.0/8"] }""");
+        var o = Parse("""{ "proxy_listen_addr": "127.0.0.1:8081", "dashboard_listen_addr": ":9091", "admin_read_requires_token": false, "config_history_limit": 9 }""");
         Assert.Equal("127.0.0.1:8081", o.ProxyListenAddr);
         Assert.Equal(":9091", o.DashboardListenAddr);
-        Assert.Equal(["10.0.0.0/8"], o.TrustedProxies);
+        Assert.Equal(9, o.ConfigHistoryLimit);
+
+        // Other packages' keys map to the same configuration keys as their camelCase form.
+        var values = BootFile.ReadConfiguration("""{ "trusted_proxies": ["10.0.0.0/8"], "access_log": true }"""u8, "app.json", [typeof(TrustedKeys)]);
+        Assert.Equal("10.0.0.0/8", values["Lb:TrustedProxies:0"]);
+        Assert.Equal("true", values["Lb:AccessLog"]);
     }
 
     [Fact]
@@ -79,7 +88,7 @@ public class BootFileTests
     [Theory]
     [InlineData("""{ "proxyListenAdr": ":1" }""", "unknown field 'proxyListenAdr': did you mean 'proxyListenAddr'?")]
     [InlineData("""{ "proxy_listen_adr": ":1" }""", "unknown field 'proxy_listen_adr': did you mean 'proxyListenAddr'?")]
-    [InlineData("""{ "trusted_proxies": "10.0.0.1" }""", "invalid value at 'trusted_proxies': expected an array of strings")]
+    [InlineData("""{ "max_proxy_connections": "many" }""", "invalid value at 'max_proxy_connections': expected a whole number")]
     public void A_misspelled_or_mistyped_key_is_quoted_as_written_and_the_meant_key_is_named(string json, string message)
     {
         var ex = Assert.Throws<BootFileException>(() => Parse(json));
@@ -179,5 +188,12 @@ public class BootFileTests
         Assert.Contains("maxProxyConnections -1 must be 0", Assert.Throws<BootFileException>(() => Parse("""{ "maxProxyConnections": -1 }""")).Message, StringComparison.Ordinal);
         Assert.Contains("keepAliveTimeout 'soon' must be a positive duration", Assert.Throws<BootFileException>(() => Parse("""{ "keepAliveTimeout": "soon" }""")).Message, StringComparison.Ordinal);
         Assert.Contains("expected a whole number", Assert.Throws<BootFileException>(() => Parse("""{ "maxAdminConnections": "many" }""")).Message, StringComparison.Ordinal);
+    }
+
+    private sealed class TrustedKeys
+    {
+        public IList<string> TrustedProxies { get; set; } = [];
+
+        public bool AccessLog { get; set; }
     }
 }

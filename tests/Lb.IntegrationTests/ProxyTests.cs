@@ -10,7 +10,7 @@ public sealed class ProxyTests : IAsyncLifetime
     private LbServer _lb = null!;
     private readonly List<TestBackend> _backends = [];
 
-    public async ValueTask InitializeAsync() => _lb = await LbServer.StartAsync(o => o.TrustedProxies = ["127.0.0.1/32"]);
+    public async ValueTask InitializeAsync() => _lb = await LbServer.StartAsync(proxy: o => o.TrustedProxies = ["127.0.0.1/32"]);
 
     public async ValueTask DisposeAsync()
     {
@@ -233,7 +233,7 @@ public sealed class ProxyTests : IAsyncLifetime
         using var dir = new TempDirectory();
         var file = Path.Combine(dir.Path, "access.json");
         await using var backend = await TestBackend.StartAsync("logged");
-        var lb = await LbServer.StartAsync(o =>
+        var lb = await LbServer.StartAsync(proxy: o =>
         {
             o.AccessLog = true;
             o.AccessLogFormat = "json";
@@ -426,7 +426,7 @@ public sealed class UntrustedPeerTests : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        _lb = await LbServer.StartAsync(o => o.TrustedProxies = []);
+        _lb = await LbServer.StartAsync(proxy: o => o.TrustedProxies = []);
         foreach (var name in new[] { "a", "b", "c" })
         {
             _backends.Add(await TestBackend.StartAsync(name));
