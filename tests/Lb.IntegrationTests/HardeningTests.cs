@@ -116,7 +116,9 @@ public sealed class HardeningTests : IAsyncLifetime
             {
                 using var response = await GetAsync("recover.test");
                 Assert.Equal(HttpStatusCode.OK, response.StatusCode); // refused attempts are retried on the steady target
-                return (await TargetAsync(flaky.Address)).TryGetProperty("ejected_until", out _);
+                var target = await TargetAsync(flaky.Address);
+                // Ejected by live traffic, and an active probe has failed too: recovery is what checks see after a failure.
+                return target.TryGetProperty("ejected_until", out _) && target.TryGetProperty("last_error", out _);
             });
 
             flaky = await TestBackend.StartAsync("flaky", port);
