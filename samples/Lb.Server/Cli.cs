@@ -3,7 +3,7 @@ using System.CommandLine;
 namespace Lb.Server;
 
 /// <summary>
-/// The command line: <c>serve</c>, <c>config get|put|validate|explain</c>, <c>cluster status|bootstrap|join</c>.
+/// The command line: <c>serve</c>, <c>config get|put|validate|explain</c>, <c>cluster status|bootstrap|join|remove</c>.
 /// Exit codes: 0 success, 1 the operation failed or was rejected, 2 invalid usage.
 /// </summary>
 internal static class Cli

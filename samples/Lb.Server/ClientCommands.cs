@@ -72,7 +72,7 @@ internal static class ClientCommands
 
     public static Command Cluster()
     {
-        var cluster = new Command("cluster", "Cluster lifecycle: status, bootstrap, join.");
+        var cluster = new Command("cluster", "Cluster lifecycle: status, bootstrap, join, remove.");
 
         var dashboard = DashboardOption();
         var token = TokenOption();
@@ -87,8 +87,12 @@ internal static class ClientCommands
         var raftAdvertise = new Option<string>("--raft-advertise") { Description = "Raft address other nodes use, host:port", Required = true };
         var vipInterface = new Option<string?>("--vip-interface") { Description = "Interface that carries the VIP on this node" };
         var vipAddress = new Option<string?>("--vip-address") { Description = "Cluster VIP, IPv4 CIDR (e.g. 10.0.0.100/24)" };
+        var heartbeat = new Option<string?>("--raft-heartbeat-timeout") { Description = "Follower wait without leader contact before it campaigns (Go duration; default 250ms)" };
+        var election = new Option<string?>("--raft-election-timeout") { Description = "Upper end of the randomised election wait (default 500ms)" };
+        var lease = new Option<string?>("--raft-leader-lease-timeout") { Description = "How long a leader may miss its majority before stepping down (default 200ms)" };
+        var commit = new Option<string?>("--raft-commit-timeout") { Description = "Shown only (default 50ms)" };
         var bootstrap = new Command("bootstrap", "Make this node a one-node cluster seeded with its current configuration.")
-            { nodeId, raftBind, raftAdvertise, vipInterface, vipAddress, bDashboard, bToken };
+            { nodeId, raftBind, raftAdvertise, vipInterface, vipAddress, heartbeat, election, lease, commit, bDashboard, bToken };
         bootstrap.SetAction(async (r, ct) =>
         {
             if (r.GetValue(vipAddress) is not null && r.GetValue(vipInterface) is null)
@@ -113,6 +117,18 @@ internal static class ClientCommands
             {
                 body["vip"] = new JsonObject { ["address"] = vip };
             }
+            var timing = new JsonObject();
+            foreach (var (option, field) in new[] { (heartbeat, "heartbeat_timeout"), (election, "election_timeout"), (lease, "leader_lease_timeout"), (commit, "commit_timeout") })
+            {
+                if (r.GetValue(option) is { } value)
+                {
+                    timing[field] = value;
+                }
+            }
+            if (timing.Count > 0)
+            {
+                body["raft_timing"] = timing;
+            }
             return await SendAsync(r.GetValue(bDashboard)!, r.GetValue(bToken), HttpMethod.Post, "/api/cluster/bootstrap", Encoding.UTF8.GetBytes(body.ToJsonString()), ct, success: "cluster bootstrapped");
         });
         cluster.Add(bootstrap);
@@ -124,7 +140,8 @@ internal static class ClientCommands
         var jAdvertise = new Option<string>("--raft-advertise") { Description = "Raft address other nodes use, host:port", Required = true };
         var jInterface = new Option<string?>("--vip-interface") { Description = "Interface that carries the VIP on this node" };
         var peers = new Option<string[]>("--peer") { Description = "Admin URL of a cluster member (repeatable)", Required = true, AllowMultipleArgumentsPerToken = false };
-        var join = new Command("join", "Join an existing cluster through one of its members.") { jNodeId, jBind, jAdvertise, jInterface, peers, jDashboard, jToken };
+        var force = new Option<bool>("--force") { Description = "Join even though this node holds a configuration (it is replaced by the cluster's)" };
+        var join = new Command("join", "Join an existing cluster through one of its members.") { jNodeId, jBind, jAdvertise, jInterface, peers, force, jDashboard, jToken };
         join.SetAction(async (r, ct) =>
         {
             var body = new JsonObject
@@ -141,9 +158,21 @@ internal static class ClientCommands
             {
                 body["vip_interface"] = iface;
             }
+            if (r.GetValue(force))
+            {
+                body["force"] = true;
+            }
             return await SendAsync(r.GetValue(jDashboard)!, r.GetValue(jToken), HttpMethod.Post, "/api/node/join-cluster", Encoding.UTF8.GetBytes(body.ToJsonString()), ct, success: "node joined cluster");
         });
         cluster.Add(join);
+
+        var rDashboard = DashboardOption();
+        var rToken = TokenOption();
+        var rNodeId = new Option<string>("--node-id") { Description = "Id (or Raft address) of the member to remove", Required = true };
+        var remove = new Command("remove", "Remove a member from the cluster (send it to the leader's admin API); the removed node stops campaigning.") { rNodeId, rDashboard, rToken };
+        remove.SetAction((r, ct) => SendAsync(r.GetValue(rDashboard)!, r.GetValue(rToken), HttpMethod.Post, "/api/cluster/remove",
+            Encoding.UTF8.GetBytes(new JsonObject { ["node_id"] = r.GetValue(rNodeId) }.ToJsonString()), ct, success: "node removed from cluster"));
+        cluster.Add(remove);
         return cluster;
     }
 

@@ -111,7 +111,9 @@ internal static class ServeCommand
         builder.Logging.AddFilter("Yarp", level <= LogLevel.Debug ? level : LogLevel.Error);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
 
-        builder.Services.AddLoadBalancer(configure: o => Copy(node, o)).AddAspNetCore();
+        // DotNext logs each election round, replication step and unreachable peer (with a stack trace); Lb.Raft logs what matters itself.
+        builder.Logging.AddFilter("DotNext", level <= LogLevel.Debug ? level : LogLevel.Error);
+        builder.Services.AddLoadBalancer(configure: o => Copy(node, o)).AddRaftStore().AddAspNetCore();
 
         ListenAddress.TryParse(node.ProxyListenAddr, out var proxy, out _);
         ListenAddress.TryParse(node.DashboardListenAddr, out var admin, out _);
