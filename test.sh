@@ -4,9 +4,9 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 
-# command-on-PATH -> Debian package that provides it, for tests that shell out to a tool. Empty: no test does yet
-# (the suite sends signals and opens sockets itself); a test that needs e.g. `ip` adds [ip]=iproute2 here.
-declare -A needs=()
+# command-on-PATH -> Debian package that provides it, for tests that shell out to a tool (a test that needs e.g. `ip`
+# adds [ip]=iproute2 here). curl and setsid: samples/cluster/up.sh, run by ClusterDemoScriptTests.
+declare -A needs=([curl]=curl [setsid]=util-linux)
 missing=()
 for cmd in "${!needs[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${needs[$cmd]}")
