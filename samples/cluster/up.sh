@@ -64,8 +64,7 @@ if [ "$running" -eq ${#pidfiles[@]} ]; then
   print_info
   exit 0
 elif [ "$running" -gt 0 ]; then
-  echo "up.sh: the demo is partly up ($running of ${#pidfiles[@]} processes run); run samples/cluster/down.sh, then up.sh again" >&2
-  exit 1
+  echo "partly up ($running of ${#pidfiles[@]} processes run): starting the others; a restarted node rejoins with its data"
 fi
 
 if [ "${LB_DEMO_NO_BUILD:-}" != 1 ]; then
@@ -80,13 +79,13 @@ done
 # Start one process detached from this shell, in its own session so a Ctrl-C here does not reach it.
 start() { # pidfile log command...
   local pidfile=$1 log=$2; shift 2
-  setsid "$@" >"$log" 2>&1 </dev/null &
+  setsid "$@" >>"$log" 2>&1 </dev/null &
   echo $! >"$pidfile"
 }
 fail() {
   echo "up.sh: $1" >&2
   [ -n "${2:-}" ] && [ -f "$2" ] && { echo "--- last lines of $2:" >&2; tail -n 20 "$2" >&2; }
-  echo "up.sh: stopping what was started" >&2
+  echo "up.sh: stopping the demo (down.sh; the data is kept)" >&2
   LB_DEMO_STATE="$state" "$here/down.sh" >/dev/null 2>&1 || true
   exit 1
 }
@@ -98,9 +97,11 @@ wait_http() { # url what log
   fail "$2 did not answer at $1 within 60 s" "$3"
 }
 
-start "$state/backends.pid" "$state/backends.log" dotnet "$backend" "${backends[@]}"
+# Only what is not running (a node stopped or killed since the last up.sh is started again with its data).
+alive "$state/backends.pid" || start "$state/backends.pid" "$state/backends.log" dotnet "$backend" "${backends[@]}"
 for i in 0 1 2; do
   n=$((i + 1)); dir="$state/node$n"
+  if alive "$dir/pid"; then continue; fi
   mkdir -p "$dir"
   cat >"$dir/app.json" <<JSON
 {"nodeId":"node-$n","proxyListenAddr":"${ips[$i]}:${proxy[$i]}","dashboardListenAddr":"${ips[$i]}:${admin[$i]}","raftDataDir":"$dir/data"}
