@@ -4,9 +4,12 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 
-# command-on-PATH -> Debian package that provides it, for tests that shell out to a tool (a test that needs e.g. `ip`
-# adds [ip]=iproute2 here). curl and setsid: samples/cluster/up.sh, run by ClusterDemoScriptTests.
-declare -A needs=([curl]=curl [setsid]=util-linux)
+# command-on-PATH -> Debian package that provides it, for tests that need a tool from the system.
+declare -A needs=(
+  [chromium]=chromium   # the dashboard's browser tests drive Debian's Chromium (never a downloaded browser)
+  [curl]=curl           # samples/cluster/up.sh (ClusterDemoScriptTests)
+  [setsid]=util-linux   # samples/cluster/up.sh (ClusterDemoScriptTests)
+)
 missing=()
 for cmd in "${!needs[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${needs[$cmd]}")

@@ -41,6 +41,8 @@ public static class LoadBalancerAspNetCoreExtensions
         services.TryAddSingleton<ListenerMetrics>();
         services.TryAddSingleton<ProxyHandler>();
         services.TryAddSingleton<AdminApi>();
+        services.TryAddSingleton<ConfigHistoryApi>();
+        services.TryAddSingleton<Dashboard.DashboardFiles>();
         return builder;
     }
 
@@ -64,7 +66,25 @@ public static class LoadBalancerAspNetCoreExtensions
         ArgumentNullException.ThrowIfNull(endpoints);
         var admin = endpoints.ServiceProvider.GetRequiredService<AdminApi>();
         endpoints.Map("/metrics", admin.HandleAsync);
+        var history = endpoints.ServiceProvider.GetRequiredService<ConfigHistoryApi>();
+        endpoints.Map(ConfigHistoryApi.HistoryPath, history.HandleAsync);
+        endpoints.Map(ConfigHistoryApi.HistoryPath + "/{version}", history.HandleAsync);
+        endpoints.Map(ConfigHistoryApi.RollbackPath, history.HandleAsync);
+        endpoints.Map(ConfigHistoryApi.RouteStatsPath, history.HandleAsync);
         return endpoints.Map("/api/{**path}", admin.HandleAsync);
+    }
+
+    /// <summary>
+    /// Maps the web dashboard (static files embedded in this assembly, talking only to the admin API) on every path
+    /// that no other endpoint takes: GET/HEAD answer the page or its assets, other methods 405. Use it next to
+    /// <see cref="MapLoadBalancerAdmin"/> on the admin listener, never on the proxy's pipeline (it is a fallback too).
+    /// </summary>
+    public static IEndpointConventionBuilder MapLoadBalancerDashboard(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var files = endpoints.ServiceProvider.GetRequiredService<Dashboard.DashboardFiles>();
+        // "{**path}": the default fallback pattern skips paths that look like files, and the assets are files.
+        return endpoints.MapFallback("{**path}", files.HandleAsync);
     }
 
     /// <summary>Terminal middleware form of <see cref="MapLoadBalancer"/>: the proxy without endpoint routing.</summary>

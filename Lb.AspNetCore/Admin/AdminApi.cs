@@ -115,7 +115,7 @@ internal sealed class AdminApi
         await route.Handler(context);
     }
 
-    private bool Authorized(HttpContext context, bool isRead)
+    internal bool Authorized(HttpContext context, bool isRead)
     {
         if (_token is null || (isRead && !_node.AdminReadRequiresToken))
         {
@@ -165,7 +165,7 @@ internal sealed class AdminApi
         // The store validates before it writes anything (and a replicated store before it proposes), so an invalid
         // document comes back as StoreWriteStatus.Invalid below; validating here as well would only do it twice.
         var desired = store.Current.State with { Config = document.Config };
-        var result = await store.PutAsync(desired, expected, context.RequestAborted);
+        var result = await store.PutAsync(desired, expected, ConfigHistoryApi.OriginOf(context, null), context.RequestAborted);
         if (result.Status == StoreWriteStatus.Applied)
         {
             await WaitUntilServedAsync(result.Current.Version, context.RequestAborted);

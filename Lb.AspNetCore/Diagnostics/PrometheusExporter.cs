@@ -110,6 +110,45 @@ internal sealed class PrometheusExporter : IDisposable
         return text.ToString();
     }
 
+    /// <summary>Upper bounds of the duration histogram buckets (the last bucket, above them all, is implicit).</summary>
+    public static IReadOnlyList<double> HistogramBounds => DurationBuckets;
+
+    /// <summary>
+    /// Copies the current values of every series of the instrument named <paramref name="instrumentName"/>: its tag
+    /// values, sum, and for histograms the per-bucket counts (not cumulative; one more than the bounds, for overflow).
+    /// </summary>
+    public List<(IReadOnlyDictionary<string, string?> Tags, double Sum, long[]? Buckets)> Sample(string instrumentName)
+    {
+        var samples = new List<(IReadOnlyDictionary<string, string?> Tags, double Sum, long[]? Buckets)>();
+        foreach (var (key, series) in _series)
+        {
+            if (key.Instrument.Name != instrumentName)
+            {
+                continue;
+            }
+            long[]? buckets = null;
+            if (series.Buckets is not null)
+            {
+                buckets = new long[DurationBuckets.Length + 1];
+                var inBuckets = 0L;
+                for (var b = 0; b < DurationBuckets.Length; b++)
+                {
+                    buckets[b] = Interlocked.Read(ref series.Buckets[b]);
+                    inBuckets += buckets[b];
+                }
+                buckets[^1] = Math.Max(0, Interlocked.Read(ref series.Count) - inBuckets);
+            }
+            string?[] values = [key.Tag0, key.Tag1, key.Tag2];
+            var tags = new Dictionary<string, string?>(StringComparer.Ordinal);
+            for (var i = 0; i < series.Names.Length; i++)
+            {
+                tags[series.Names[i]] = values[i];
+            }
+            samples.Add((tags, series.Sum, buckets));
+        }
+        return samples;
+    }
+
     private static string PromName(Instrument instrument)
     {
         var name = instrument.Name.Replace('.', '_').Replace('-', '_');

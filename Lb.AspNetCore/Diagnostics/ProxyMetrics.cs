@@ -11,6 +11,8 @@ namespace Lb.AspNetCore.Diagnostics;
 internal sealed class ProxyMetrics
 {
     public const string MeterName = "Lb.AspNetCore";
+    public const string RequestsInstrument = "lb.proxy.requests";
+    public const string DurationInstrument = "lb.proxy.request.duration";
 
     private static readonly string[] StatusClasses = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 
@@ -20,8 +22,8 @@ internal sealed class ProxyMetrics
     public ProxyMetrics(IMeterFactory meterFactory, RuntimeManager runtime)
     {
         var meter = meterFactory.Create(MeterName);
-        _requests = meter.CreateCounter<long>("lb.proxy.requests", "{request}", "Requests handled by the proxy, by route and status class");
-        _duration = meter.CreateHistogram<double>("lb.proxy.request.duration", "s", "Time from request start to the end of forwarding");
+        _requests = meter.CreateCounter<long>(RequestsInstrument, "{request}", "Requests handled by the proxy, by route and status class");
+        _duration = meter.CreateHistogram<double>(DurationInstrument, "s", "Time from request start to the end of forwarding");
         // Read from the targets' own in-flight counters when a listener samples (a /metrics scrape), instead of an
         // up/down counter recorded twice per request: the balancers keep that count anyway, so it costs the data path nothing.
         meter.CreateObservableGauge("lb.proxy.active_requests", () => ObserveActive(runtime), "{request}", "Requests in flight per upstream target");

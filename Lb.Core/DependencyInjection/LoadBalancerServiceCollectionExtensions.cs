@@ -54,7 +54,8 @@ public static class LoadBalancerServiceCollectionExtensions
             sp.GetRequiredService<NodeDataDirectory>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<IDesiredStateValidator>(),
-            sp.GetService<ILogger<FileDesiredStateStore>>()));
+            sp.GetService<ILogger<FileDesiredStateStore>>(),
+            sp.GetRequiredService<IOptions<LbNodeOptions>>().Value.ConfigHistoryLimit));
         services.TryAddSingleton(sp => new ActiveDesiredStateStore(
             OpenStoreOfRecordedMode(sp),
             sp.GetRequiredService<NodeDataDirectory>(),

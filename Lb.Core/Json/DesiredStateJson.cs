@@ -78,6 +78,8 @@ public static class DesiredStateJson
 
     internal static JsonTypeInfo<PersistedDesiredState> PersistedTypeInfo => Indented.PersistedDesiredState;
 
+    internal static JsonTypeInfo<Store.PersistedHistoryEntry> PersistedHistoryTypeInfo => Compact.PersistedHistoryEntry;
+
     private static string Hash(byte[] canonical) => Convert.ToHexStringLower(SHA256.HashData(canonical));
 
     /// <summary>

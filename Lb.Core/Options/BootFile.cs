@@ -53,7 +53,7 @@ public static class BootFile
             var field = DesiredStateJson.FieldPath(ex.Path);
             var detail = ex.Message.Contains("could not be mapped", StringComparison.Ordinal)
                 ? $"unknown field '{field}'. Known fields: {string.Join(", ", KnownFields)}"
-                : $"invalid value at '{field}': expected {(field == "trustedProxies" ? "an array of strings" : field is "adminReadRequiresToken" or "accessLog" ? "true or false" : field is "maxProxyConnections" or "maxAdminConnections" ? "a whole number" : "a string")}";
+                : $"invalid value at '{field}': expected {(field == "trustedProxies" ? "an array of strings" : field is "adminReadRequiresToken" or "accessLog" ? "true or false" : field is "maxProxyConnections" or "maxAdminConnections" or "configHistoryLimit" ? "a whole number" : "a string")}";
             throw new BootFileException($"{source}: {detail}", ex);
         }
         options ??= new LbNodeOptions();
@@ -70,7 +70,7 @@ public static class BootFile
     [
         "proxyListenAddr", "dashboardListenAddr", "raftDataDir", "nodeId", "raftListenAddr", "raftAdvertiseAddr",
         "adminToken", "adminReadRequiresToken", "vipInterface", "trustedProxies", "proxyTlsCertificate", "proxyTlsKey", "accessLog",
-        "maxProxyConnections", "maxAdminConnections", "keepAliveTimeout",
+        "maxProxyConnections", "maxAdminConnections", "keepAliveTimeout", "configHistoryLimit",
     ];
 }
 

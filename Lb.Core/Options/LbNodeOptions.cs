@@ -60,6 +60,9 @@ public sealed class LbNodeOptions
     /// <summary>Log one line per proxied request (category <c>Lb.AccessLog</c>, level Information). Off by default: it costs CPU.</summary>
     public bool AccessLog { get; set; }
 
+    /// <summary>How many applied configuration versions the store keeps for history and rollback (1–10000).</summary>
+    public int ConfigHistoryLimit { get; set; } = Lb.Core.Store.DesiredStateHistoryExtensions.DefaultLimit;
+
     /// <summary>
     /// Most client connections the proxy listener holds open at once; more are closed at accept. 0: derived from the
     /// process's descriptor limit (RLIMIT_NOFILE) with headroom for upstream connections, probes and the store.

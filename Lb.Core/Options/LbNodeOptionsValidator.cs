@@ -63,6 +63,10 @@ internal sealed class LbNodeOptionsValidator : IValidateOptions<LbNodeOptions>
                 failures.Add($"{key} '{path}' does not exist; give the path of a PEM file");
             }
         }
+        if (o.ConfigHistoryLimit is < 1 or > 10_000)
+        {
+            failures.Add($"configHistoryLimit {o.ConfigHistoryLimit} must be between 1 and 10000 (default 50)");
+        }
         for (var i = 0; i < o.TrustedProxies.Count; i++)
         {
             if (!IPNetwork.TryParse(o.TrustedProxies[i], out _) && !IPAddress.TryParse(o.TrustedProxies[i], out _))

@@ -76,6 +76,27 @@ public sealed partial class ActiveDesiredStateStore : IDesiredStateStore, IAsync
         }
     }
 
+    /// <summary>
+    /// <see cref="PutAsync(DesiredState, long?, CancellationToken)"/> that records <paramref name="origin"/> in the
+    /// history when the current store keeps one (<see cref="IDesiredStateHistory"/>).
+    /// </summary>
+    public async ValueTask<StoreWriteResult> PutAsync(DesiredState state, long? expectedVersion, string origin, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var result = await Inner.PutAsync(state, expectedVersion, origin, cancellationToken).ConfigureAwait(false);
+            PublishIfNewer(result.Current);
+            return result;
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
     /// <inheritdoc />
     public ValueTask<VersionedDesiredState> WaitForChangeAsync(long knownVersion, CancellationToken cancellationToken = default) =>
         _signal.WaitForChangeAsync(knownVersion, cancellationToken);

@@ -147,7 +147,7 @@ internal static class ServeCommand
             adminApp.UseEndpoints(endpoints =>
             {
                 endpoints.MapLoadBalancerAdmin();
-                endpoints.MapFallback(Dashboard.HandleAsync);
+                endpoints.MapLoadBalancerDashboard();
             });
         });
         app.RunLoadBalancer();
@@ -216,5 +216,6 @@ internal static class ServeCommand
         to.MaxProxyConnections = from.MaxProxyConnections;
         to.MaxAdminConnections = from.MaxAdminConnections;
         to.KeepAliveTimeout = from.KeepAliveTimeout;
+        to.ConfigHistoryLimit = from.ConfigHistoryLimit;
     }
 }

@@ -22,6 +22,8 @@ public class BootFileTests
         Assert.Equal(LbNodeOptions.DefaultProxyListenAddr, o.ProxyListenAddr);
         Assert.Equal(LbNodeOptions.DefaultDashboardListenAddr, o.DashboardListenAddr);
         Assert.Equal(LbNodeOptions.DefaultRaftDataDir, o.RaftDataDir);
+        Assert.Equal(50, o.ConfigHistoryLimit);
+        Assert.Equal(7, Parse("""{ "configHistoryLimit": 7 }""").ConfigHistoryLimit);
     }
 
     [Fact]
@@ -53,6 +55,8 @@ public class BootFileTests
     [InlineData("""{"vipInterface":"eth0/1"}""", "vipInterface 'eth0/1' is not a Linux interface name")]
     [InlineData("""{"adminReadRequiresToken":"yes"}""", "invalid value at 'adminReadRequiresToken': expected true or false")]
     [InlineData("""{"proxyTlsCertificate":"/etc/hostname"}""", "proxyTlsCertificate and proxyTlsKey go together")]
+    [InlineData("""{"configHistoryLimit":0}""", "configHistoryLimit 0 must be between 1 and 10000")]
+    [InlineData("""{"configHistoryLimit":"50"}""", "invalid value at 'configHistoryLimit': expected a whole number")]
     [InlineData("""{"proxyTlsCertificate":"/nonexistent/cert.pem","proxyTlsKey":"/nonexistent/key.pem"}""", "proxyTlsCertificate '/nonexistent/cert.pem' does not exist")]
     public void Invalid_values_name_the_key_and_the_fix(string json, string message)
     {
