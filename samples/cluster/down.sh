@@ -18,7 +18,7 @@ for f in "$state/node3/pid" "$state/node2/pid" "$state/node1/pid" "$state/backen
   [ -f "$f" ] || continue
   pid=$(cat "$f")
   # Only a process that is still the one up.sh started: a dotnet process whose command line names our dll.
-  if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qE '(Lb\.Server|DemoBackend)\.dll'; then
+  if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qE '/(Lb\.Server|lb|DemoBackend)\.dll'; then
     kill -TERM "$pid"
     for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     if kill -0 "$pid" 2>/dev/null; then

@@ -33,7 +33,9 @@ read -r -a backends <<<"${LB_DEMO_BACKEND_PORTS:-3001 3002 3003}"
 for list in "IPS:${#ips[@]}" "PROXY_PORTS:${#proxy[@]}" "ADMIN_PORTS:${#admin[@]}" "RAFT_PORTS:${#raft[@]}" "BACKEND_PORTS:${#backends[@]}"; do
   if [ "${list#*:}" -ne 3 ]; then echo "up.sh: LB_DEMO_${list%:*} needs three values separated by spaces" >&2; exit 2; fi
 done
-server="$root/samples/Lb.Server/bin/Release/net10.0/Lb.Server.dll"
+# The server's assembly name comes from its project file (Lb.Server unless <AssemblyName> says otherwise).
+name=$(grep -o '<AssemblyName>[^<]*' "$root/samples/Lb.Server/Lb.Server.csproj" | cut -d'>' -f2 || true)
+server="$root/samples/Lb.Server/bin/Release/net10.0/${name:-Lb.Server}.dll"
 backend="$root/samples/DemoBackend/bin/Release/net10.0/DemoBackend.dll"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
