@@ -36,6 +36,15 @@ public static class RaftLoadBalancerBuilderExtensions
         {
             return builder;
         }
+        // Validation merges a partial raft_timing with the timing this store runs with, not the reference library's.
+        var defaults = Lb.Raft.Timing.RaftTiming.Default;
+        services.Replace(ServiceDescriptor.Singleton(new Lb.Core.Validation.RaftTimingDefaults
+        {
+            HeartbeatTimeout = defaults.HeartbeatTimeout,
+            ElectionTimeout = defaults.ElectionTimeout,
+            LeaderLeaseTimeout = defaults.LeaderLeaseTimeout,
+            CommitTimeout = defaults.CommitTimeout,
+        }));
         services.TryAddSingleton<RaftStoreFactory>();
         services.TryAddSingleton<RaftClusterLifecycle>();
         services.TryAddSingleton<IClusteredStoreProvider>(sp => sp.GetRequiredService<RaftClusterLifecycle>());

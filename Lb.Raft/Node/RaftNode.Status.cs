@@ -101,7 +101,7 @@ internal sealed partial class RaftNode
                 continue;
             }
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            cts.CancelAfter(TimeSpan.FromSeconds(1));
+            cts.CancelAfter(TimeSpan.FromSeconds(2));
             try
             {
                 var metadata = candidate.TryGetMetadata() ?? await candidate.GetMetadataAsync(refresh: false, cts.Token).ConfigureAwait(false);

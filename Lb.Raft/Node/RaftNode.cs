@@ -56,7 +56,7 @@ internal sealed partial class RaftNode : IAsyncDisposable
     {
         var logger = loggerFactory.CreateLogger("Lb.Raft.RaftNode");
         Directory.CreateDirectory(settings.DataDirectory);
-        var stateMachine = new DesiredStateMachine(settings.SnapshotDirectory, time, settings.Limits, settings.Algorithms, settings.SnapshotEvery,
+        var stateMachine = new DesiredStateMachine(settings.SnapshotDirectory, time, settings.Validator, settings.SnapshotEvery,
             loggerFactory.CreateLogger("Lb.Raft.StateMachine"));
         WriteAheadLog? wal = null;
         MemberListStorage? members = null;

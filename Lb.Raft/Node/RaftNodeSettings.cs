@@ -21,10 +21,8 @@ internal sealed record RaftNodeSettings
 
     /// <summary>Start as a standby that never campaigns (a node that was removed from its cluster).</summary>
     public bool Standby { get; init; }
-    public DesiredStateLimits Limits { get; init; } = DesiredStateLimits.Default;
-
-    /// <summary>Balancing algorithms writes may use; every member must register the same ones.</summary>
-    public IAlgorithmRules? Algorithms { get; init; }
+    /// <summary>The node's one validator (config, VIP, Raft timing); every member must validate alike.</summary>
+    public IDesiredStateValidator Validator { get; init; } = DefaultDesiredStateValidator.Instance;
 
     /// <summary>Applied commands between snapshots; the log before the last snapshot is dropped.</summary>
     public int SnapshotEvery { get; init; } = 100;

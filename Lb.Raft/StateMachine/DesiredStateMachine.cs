@@ -18,19 +18,17 @@ internal sealed partial class DesiredStateMachine : SimpleStateMachine
 {
     private readonly DesiredStateChangeSignal _signal;
     private readonly TimeProvider _time;
-    private readonly DesiredStateLimits _limits;
-    private readonly IAlgorithmRules? _algorithms;
+    private readonly IDesiredStateValidator _validator;
     private readonly int _snapshotEvery;
     private readonly ILogger _logger;
     private int _sinceSnapshot;
     private long _lastAppliedIndex;
 
-    public DesiredStateMachine(string directory, TimeProvider time, DesiredStateLimits limits, IAlgorithmRules? algorithms, int snapshotEvery, ILogger logger)
+    public DesiredStateMachine(string directory, TimeProvider time, IDesiredStateValidator validator, int snapshotEvery, ILogger logger)
         : base(new DirectoryInfo(directory))
     {
         _time = time;
-        _limits = limits;
-        _algorithms = algorithms;
+        _validator = validator;
         _snapshotEvery = snapshotEvery;
         _logger = logger;
         _signal = new DesiredStateChangeSignal(new VersionedDesiredState(0, DesiredState.Empty, time.GetUtcNow()));
@@ -86,13 +84,13 @@ internal sealed partial class DesiredStateMachine : SimpleStateMachine
         {
             return new ApplyOutcome(ApplyStatus.Invalid, current, Message: parsed.Message);
         }
-        var validation = DesiredStateValidator.Validate(parsed.Value!.Config, _limits, _algorithms);
+        var validation = _validator.Validate(parsed.Value!);
         if (!validation.IsValid)
         {
             return new ApplyOutcome(ApplyStatus.Invalid, current, validation, "validation failed");
         }
         var version = Math.Max(current.Version + 1, command.MinimumVersion);
-        return new ApplyOutcome(ApplyStatus.Applied, new VersionedDesiredState(version, parsed.Value, _time.GetUtcNow()));
+        return new ApplyOutcome(ApplyStatus.Applied, new VersionedDesiredState(version, parsed.Value!, _time.GetUtcNow()));
     }
 
     protected override ValueTask PersistAsync(IAsyncBinaryWriter writer, CancellationToken token) =>

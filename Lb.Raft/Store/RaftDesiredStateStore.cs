@@ -22,16 +22,14 @@ internal sealed partial class RaftDesiredStateStore : IDesiredStateStore, IClust
 
     private readonly RaftNode _node;
     private readonly IPeerClient _forwarder;
-    private readonly DesiredStateLimits _limits;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly string _raftDataDir;
 
-    public RaftDesiredStateStore(RaftNode node, IPeerClient forwarder, DesiredStateLimits limits, ILogger logger, TimeProvider time, TimeSpan writeTimeout, string raftDataDir)
+    public RaftDesiredStateStore(RaftNode node, IPeerClient forwarder, ILogger logger, TimeProvider time, TimeSpan writeTimeout, string raftDataDir)
     {
         _node = node;
         _forwarder = forwarder;
-        _limits = limits;
         _logger = logger;
         _time = time;
         _raftDataDir = raftDataDir;
@@ -55,7 +53,7 @@ internal sealed partial class RaftDesiredStateStore : IDesiredStateStore, IClust
         ArgumentNullException.ThrowIfNull(state);
         var normalized = Lb.Core.Json.DesiredStateJson.Normalize(state);
         // Validate before proposing so a bad document costs no log entry; the state machine stays the authority.
-        var validation = DesiredStateValidator.Validate(normalized.Config, _limits, _node.Settings.Algorithms);
+        var validation = _node.Settings.Validator.Validate(normalized);
         if (!validation.IsValid)
         {
             return new StoreWriteResult { Status = StoreWriteStatus.Invalid, Current = Current, Validation = validation, Message = "validation failed" };
@@ -223,7 +221,14 @@ internal sealed partial class RaftDesiredStateStore : IDesiredStateStore, IClust
         {
             return MembershipChange.NotLeader;
         }
+        // DotNext updates the member list shortly after a configuration commits: a member added a moment ago may not be
+        // listed yet, so look a few times before calling it unknown.
         var raftMember = await _node.FindMemberAsync(member, cancellationToken).ConfigureAwait(false);
+        for (var attempt = 0; raftMember is null && attempt < 5; attempt++)
+        {
+            await Task.Delay(200, cancellationToken).ConfigureAwait(false);
+            raftMember = await _node.FindMemberAsync(member, cancellationToken).ConfigureAwait(false);
+        }
         if (raftMember is null)
         {
             return MembershipChange.UnknownMember;

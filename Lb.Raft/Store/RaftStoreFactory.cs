@@ -4,7 +4,6 @@ using Lb.Core.Options;
 using Lb.Core.Validation;
 using Lb.Raft.Node;
 using Lb.Raft.Timing;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -16,8 +15,7 @@ internal sealed class RaftStoreFactory(
     IOptions<RaftStoreOptions> raftOptions,
     ILoggerFactory loggers,
     TimeProvider time,
-    DesiredStateLimits limits,
-    IServiceProvider services) : IDisposable
+    IDesiredStateValidator validator) : IDisposable
 {
     private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), ConnectTimeout = TimeSpan.FromSeconds(1) })
     {
@@ -41,8 +39,7 @@ internal sealed class RaftStoreFactory(
             ColdStart = coldStart,
             Timing = timing,
             Standby = standby,
-            Limits = limits,
-            Algorithms = services.GetService<IAlgorithmRules>(),
+            Validator = validator,
             SnapshotEvery = raftOptions.Value.SnapshotEvery,
         };
         if (adminUrl is not null)
@@ -51,7 +48,7 @@ internal sealed class RaftStoreFactory(
             await File.WriteAllTextAsync(settings.AdminUrlFile, adminUrl, cancellationToken).ConfigureAwait(false);
         }
         var node = await RaftNode.StartAsync(settings, loggers, time, cancellationToken).ConfigureAwait(false);
-        return new RaftDesiredStateStore(node, new HttpPeerClient(_http, nodeOptions.Value.AdminToken), limits,
+        return new RaftDesiredStateStore(node, new HttpPeerClient(_http, nodeOptions.Value.AdminToken),
             loggers.CreateLogger("Lb.Raft.Store"), time, raftOptions.Value.WriteTimeout, nodeOptions.Value.RaftDataDir);
     }
 

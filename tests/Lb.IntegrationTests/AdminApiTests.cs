@@ -256,13 +256,20 @@ public sealed partial class AdminApiTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Cluster_writes_answer_501_on_a_standalone_node()
+    public async Task Cluster_lifecycle_requests_without_their_required_fields_are_400_invalid_request()
     {
-        foreach (var path in new[] { "/api/cluster/bootstrap", "/api/node/join-cluster", "/api/cluster/join" })
+        var expected = new Dictionary<string, string>
+        {
+            ["/api/cluster/bootstrap"] = "node_id and raft_advertise_addr are required",
+            ["/api/node/join-cluster"] = "node_id, raft_advertise_addr, and peers are required",
+            ["/api/cluster/join"] = "node_id and raft_address are required",
+        };
+        foreach (var (path, message) in expected)
         {
             var (status, body) = await SendAsync(HttpMethod.Post, path, Json("{}"));
-            Assert.True(status == HttpStatusCode.NotImplemented, $"{path} answered {(int)status}");
-            Assert.Contains("\"code\":\"raft_not_available\"", body, StringComparison.Ordinal);
+            Assert.True(status == HttpStatusCode.BadRequest, $"{path} answered {(int)status}");
+            Assert.Contains("\"code\":\"invalid_request\"", body, StringComparison.Ordinal);
+            Assert.Contains(message, body, StringComparison.Ordinal);
         }
     }
 

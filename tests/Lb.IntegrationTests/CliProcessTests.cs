@@ -403,11 +403,11 @@ public sealed class CliClientTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Cluster_bootstrap_on_a_standalone_node_fails_with_the_reason_and_exit_1()
+    public async Task A_refused_cluster_bootstrap_prints_the_reason_and_exits_1()
     {
-        var (exit, _, err) = await CliProcessTests.RunAsync(_dir.Path, "cluster", "bootstrap", "--node-id", "n1", "--raft-advertise", "127.0.0.1:7000", "--dashboard", Admin, "--token", Token);
+        var (exit, _, err) = await CliProcessTests.RunAsync(_dir.Path, "cluster", "bootstrap", "--node-id", "n 1", "--raft-advertise", "127.0.0.1:7000", "--dashboard", Admin, "--token", Token);
         Assert.Equal(1, exit);
-        Assert.Contains("501", err, StringComparison.Ordinal);
-        Assert.Contains("raft_not_available", err, StringComparison.Ordinal);
+        Assert.Contains("400", err, StringComparison.Ordinal);
+        Assert.Contains("invalid_node_id", err, StringComparison.Ordinal);
     }
 }

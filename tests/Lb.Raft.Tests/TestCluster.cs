@@ -40,7 +40,7 @@ internal sealed class TestCluster : IAsyncDisposable
             try
             {
                 var node = await RaftNode.StartAsync(settings, NullLoggerFactory.Instance, TimeProvider.System, CancellationToken.None);
-                var store = new RaftDesiredStateStore(node, new InProcessForwarder(this), DesiredStateLimits.Default, NullLogger.Instance, TimeProvider.System, TimeSpan.FromMilliseconds(1800), dataDir);
+                var store = new RaftDesiredStateStore(node, new InProcessForwarder(this), NullLogger.Instance, TimeProvider.System, TimeSpan.FromMilliseconds(1800), dataDir);
                 var testNode = new TestNode(id, node, store);
                 _nodes[id] = testNode;
                 return testNode;

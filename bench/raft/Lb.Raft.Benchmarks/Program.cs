@@ -25,7 +25,7 @@ async Task<(RaftNode, RaftDesiredStateStore)> StartAsync(string id, EndPoint add
     {
         DataDirectory = Path.Combine(root, id), NodeId = id, Bind = address, Advertise = address, AdminUrl = id, ColdStart = cold,
     }, NullLoggerFactory.Instance, TimeProvider.System, CancellationToken.None);
-    var store = new RaftDesiredStateStore(node, peers, DesiredStateLimits.Default, NullLogger.Instance, TimeProvider.System, TimeSpan.FromMilliseconds(1800), root);
+    var store = new RaftDesiredStateStore(node, peers, NullLogger.Instance, TimeProvider.System, TimeSpan.FromMilliseconds(1800), root);
     nodes[id] = (node, store);
     return (node, store);
 }
