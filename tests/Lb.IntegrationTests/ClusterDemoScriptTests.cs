@@ -11,7 +11,9 @@ namespace Lb.IntegrationTests;
 /// samples/cluster/up.sh and down.sh as a newcomer runs them: three nodes and the demo backends come up as one
 /// cluster, and down.sh leaves nothing running. Each node gets its own loopback address (127.x.y.1-3), so the
 /// script's ports cannot clash with a parallel test; the state dir is a temporary one, not samples/cluster/.run.
+/// Runs alone, after the parallel tests: its four processes starve the timing-bounded tests on a 2-core machine.
 /// </summary>
+[Collection(nameof(ClusterDemoScriptTests))]
 public sealed class ClusterDemoScriptTests : IDisposable
 {
     private readonly TempDirectory _state = new();
@@ -174,3 +176,6 @@ public sealed class ClusterDemoScriptTests : IDisposable
         }
     }
 }
+
+[CollectionDefinition(nameof(ClusterDemoScriptTests), DisableParallelization = true)]
+public sealed class ClusterDemoScriptCollection;
