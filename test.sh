@@ -11,6 +11,7 @@ declare -A needs=(
   [ip]=iproute2
   [curl]=curl
   [chromium]=chromium
+  [setsid]=util-linux   # samples/cluster/up.sh (ClusterDemoScriptTests)
 )
 missing=()
 for cmd in "${!needs[@]}"; do
