@@ -12,9 +12,9 @@ declare -A needs=(
   [ip]=iproute2
   [curl]=curl
   [chromium]=chromium
-  [unshare]=util-linux
-  [setsid]=util-linux
-  [git]=git
+  [unshare]=util-linux  # README walkthrough test (a network namespace of its own)
+  [setsid]=util-linux   # samples/cluster/up.sh (ClusterDemoScriptTests), README walkthrough test
+  [git]=git             # README walkthrough test (git status stays clean)
 )
 missing=()
 for cmd in "${!needs[@]}"; do

@@ -14,7 +14,7 @@ namespace Lb.AspNetCore.Runtime;
 /// </summary>
 internal sealed class RuntimeSnapshot
 {
-    /// <param name="contentHash">The state's hash, computed once with it (<see cref="VersionedDesiredState.ContentHash"/>).</param>
+    /// <summary>Takes the state's hash as computed once with it (<see cref="VersionedDesiredState.ContentHash"/>), never recomputing it.</summary>
     public RuntimeSnapshot(long version, DateTimeOffset appliedAt, ProxyConfig config, string contentHash, RouteTable routes, UpstreamSnapshot upstreams, RouteRuntime[] routeRuntimes)
     {
         Version = version;

@@ -37,7 +37,7 @@ internal sealed partial class RaftNode
         return new RaftView(state, Term, _wal.LastEntryIndex, _wal.LastCommittedEntryIndex, _wal.LastAppliedIndex, leader, members);
     }
 
-    /// <summary>Like <see cref="Describe"/>, but first asks members whose node id is not known yet (bounded wait).</summary>
+    /// <summary>Like <see cref="Describe()"/>, but first asks members whose node id is not known yet (bounded wait).</summary>
     public async Task<RaftView> DescribeAsync(TimeSpan budget, CancellationToken cancellationToken)
     {
         var unknown = _cluster.Members.Where(m => m.IsRemote && m.TryGetMetadata() is null).ToList();
