@@ -172,7 +172,7 @@ keepalived_start() { # node version advert
         --use-file "$dir/keepalived.conf" --pid "$dir/ka.pid" --vrrp_pid "$dir/vrrp.pid" >> "$dir/keepalived.log" 2>&1 &)
 }
 
-lb_dll=$root/samples/Lb.Server/bin/Release/net10.0/Lb.Server.dll
+lb_dll=$root/samples/Lb.Server/bin/Release/net10.0/lb.dll
 lb() { local n=$1; shift; ip netns exec "$(ns "$n")" dotnet "$lb_dll" "$@"; }
 
 lb_start() { # node

@@ -25,7 +25,7 @@ public sealed class ClusterDemoScriptTests : IDisposable
     public ClusterDemoScriptTests()
     {
         // Makes the test fail with "build it first" when the outputs the script runs (it is told not to build) are missing.
-        var server = RepoPaths.BuiltDll(Path.Combine("samples", "Lb.Server"), "Lb.Server.dll");
+        var server = RepoPaths.BuiltDll(Path.Combine("samples", "Lb.Server"), "lb.dll");
         RepoPaths.BuiltDll(Path.Combine("samples", "DemoBackend"), "DemoBackend.dll");
         _root = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(server)!, "..", "..", "..", "..", ".."));
         var net = $"127.{Random.Shared.Next(1, 255)}.{Random.Shared.Next(1, 255)}";
