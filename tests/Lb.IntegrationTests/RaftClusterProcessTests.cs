@@ -181,7 +181,9 @@ public sealed class RaftClusterProcessTests : IAsyncDisposable
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
         Assert.Contains("\"code\":\"no_quorum\"", answer, StringComparison.Ordinal);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"answered after {clock.Elapsed}");
+        // The store gives up after its 1.8 s write timeout; the bound only proves the write does not hang (a loaded
+        // machine adds scheduling delay on top, and speed belongs in bench/).
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"answered after {clock.Elapsed}");
         using var request = new HttpRequestMessage(HttpMethod.Get, survivor.Proxy + "/");
         request.Headers.Host = "web.test";
         using var proxied = await _http.SendAsync(request, TestContext.Current.CancellationToken);
