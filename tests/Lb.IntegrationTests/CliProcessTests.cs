@@ -276,29 +276,12 @@ public sealed partial class CliProcessTests : IDisposable
         }
     }
 
-    [Fact]
-    public async Task A_bare_app_json_argument_serves_with_that_file()
+    [Theory]
+    [InlineData("node.json", "node.json")] // a bare app.json argument serves with that file
+    [InlineData("configs/app.json", null)] // no arguments: configs/app.json
+    public async Task Serve_reads_the_boot_file_it_is_given_or_configs_app_json(string bootFile, string? argument)
     {
-        var (server, output, _, admin) = await StartServerAsync("node.json", ["node.json"]);
-        using (server)
-        {
-            try
-            {
-                var status = await RunAsync(_dir.Path, "cluster", "status", "--dashboard", admin);
-                Assert.True(status.Exit == 0, status.Err + output);
-                Assert.Contains("\"node_id\":\"cli-1\"", status.Out, StringComparison.Ordinal);
-            }
-            finally
-            {
-                server.Kill();
-            }
-        }
-    }
-
-    [Fact]
-    public async Task With_no_arguments_it_serves_with_configs_app_json()
-    {
-        var (server, output, _, admin) = await StartServerAsync(Path.Combine("configs", "app.json"), []);
+        var (server, output, _, admin) = await StartServerAsync(bootFile, argument is null ? [] : [argument]);
         using (server)
         {
             try
