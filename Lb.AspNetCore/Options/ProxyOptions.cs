@@ -2,7 +2,7 @@ namespace Lb.AspNetCore.Options;
 
 /// <summary>
 /// The proxy listener's behaviour (<c>app.json</c> keys <c>trustedProxies</c>, <c>accessLog</c>, <c>accessLogFormat</c>, <c>accessLogPath</c>, <c>proxyTlsCertificate</c>,
-/// <c>proxyTlsKey</c>), bound from the section given to <c>AddLoadBalancer</c> and validated on start by <c>AddAspNetCore()</c>.
+/// <c>proxyTlsKey</c>, <c>fastPath</c>), bound from the section given to <c>AddLoadBalancer</c> and validated on start by <c>AddAspNetCore()</c>.
 /// </summary>
 public sealed class ProxyOptions
 {
@@ -29,4 +29,11 @@ public sealed class ProxyOptions
 
     /// <summary>PEM private key file matching <see cref="ProxyTlsCertificate"/>.</summary>
     public string ProxyTlsKey { get; set; } = "";
+
+    /// <summary>
+    /// Serve HTTP/1.x on the proxy listener through Lb's connection-level proxy (request heads parsed by Lb, pooled
+    /// upstream connections, bytes copied through) instead of the ASP.NET Core + forwarder path. HTTP/2 always takes
+    /// the ASP.NET Core path. Issue #16.
+    /// </summary>
+    public bool FastPath { get; set; }
 }
