@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Lb.AspNetCore.Admin;
 using Lb.AspNetCore.Diagnostics;
 using Lb.AspNetCore.Options;
@@ -32,7 +33,11 @@ public static class LoadBalancerAspNetCoreExtensions
         builder.AddLbOptions<ProxyOptions>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ProxyOptions>, ProxyOptionsValidator>());
         services.AddHttpForwarder();
-        services.TryAddSingleton<PrometheusExporter>();
+        services.TryAddSingleton(sp =>
+        {
+            var runtime = sp.GetRequiredService<RuntimeManager>();
+            return new PrometheusExporter(sp.GetRequiredService<IMeterFactory>(), (pool, target) => ProxyMetrics.IsLiveTarget(runtime, pool, target));
+        });
         services.AddMetrics();
         services.TryAddSingleton<RuntimeSnapshotBuilder>();
         services.TryAddSingleton<RuntimeManager>();
