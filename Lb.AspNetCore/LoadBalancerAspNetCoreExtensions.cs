@@ -40,6 +40,7 @@ public static class LoadBalancerAspNetCoreExtensions
         });
         services.AddMetrics();
         services.TryAddSingleton<RuntimeSnapshotBuilder>();
+        services.TryAddSingleton<LoadBalancerListeners>();
         services.TryAddSingleton<RuntimeManager>();
         services.TryAddSingleton<IRuntimeApplyStatus>(sp => sp.GetRequiredService<RuntimeManager>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RuntimeManager>(sp => sp.GetRequiredService<RuntimeManager>()));
