@@ -2,6 +2,8 @@ using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
 using Lb.AspNetCore.Runtime;
+using Lb.Core.Admin;
+using Lb.Core.Cluster;
 using Lb.Core.Json;
 using Lb.Core.Options;
 using Lb.Core.Spec;
@@ -14,15 +16,11 @@ namespace Lb.AspNetCore.Admin;
 
 /// <summary>
 /// The admin JSON API of seed contract §6 on exact paths, plus Lb's additions (<c>POST /api/config/validate</c>,
-/// <c>GET /api/explain</c>, ETag/If-Match, bearer token). One dispatcher keeps the contract's exact status codes
-/// and bodies for unknown paths (404 text) and wrong methods (405 JSON).
+/// <c>GET /api/explain</c>, ETag/If-Match, bearer token). Endpoints come in feature groups: config, status, runtime and
+/// metrics here, others from <see cref="IAdminEndpointContributor"/>s (cluster lifecycle from Lb.Raft). One dispatcher
+/// keeps the contract's exact status codes and bodies for unknown paths (404 text) and wrong methods (405 JSON).
 /// </summary>
-internal sealed class AdminApi(
-    IDesiredStateStore store,
-    RuntimeManager runtime,
-    IOptions<LbNodeOptions> nodeOptions,
-    DesiredStateLimits limits,
-    Diagnostics.PrometheusExporter metrics)
+internal sealed class AdminApi
 {
     private static readonly HashSet<string> LegacyPaths = new(StringComparer.Ordinal)
     {
@@ -31,14 +29,61 @@ internal sealed class AdminApi(
         "/api/runtime/routes", "/api/upstreams", "/api/raft/join",
     };
 
-    private readonly LbNodeOptions _node = nodeOptions.Value;
-    private readonly byte[]? _token = nodeOptions.Value.AdminToken.Length > 0 ? Encoding.UTF8.GetBytes(nodeOptions.Value.AdminToken) : null;
+    private static readonly TimeSpan ApplyWait = TimeSpan.FromSeconds(10);
+
+    private readonly IDesiredStateStore store;
+    private readonly RuntimeManager runtime;
+    private readonly DesiredStateLimits limits;
+    private readonly IDesiredStateValidator validator;
+    private readonly Diagnostics.PrometheusExporter metrics;
+    private readonly IClusterStatusView _cluster;
+    private readonly IVipStatusView _vip;
+    private readonly LbNodeOptions _node;
+    private readonly byte[]? _token;
+    private readonly AdminRouteTable _routes;
+
+    public AdminApi(
+        IDesiredStateStore store,
+        RuntimeManager runtime,
+        IOptions<LbNodeOptions> nodeOptions,
+        DesiredStateLimits limits,
+        IDesiredStateValidator validator,
+        Diagnostics.PrometheusExporter metrics,
+        IClusterStatusView cluster,
+        IVipStatusView vip,
+        IEnumerable<IAdminEndpointContributor> contributors)
+    {
+        this.store = store;
+        this.runtime = runtime;
+        this.limits = limits;
+        this.validator = validator;
+        this.metrics = metrics;
+        _cluster = cluster;
+        _vip = vip;
+        _node = nodeOptions.Value;
+        _token = _node.AdminToken.Length > 0 ? Encoding.UTF8.GetBytes(_node.AdminToken) : null;
+
+        var routes = new AdminRouteTable();
+        // Config: the editable desired state.
+        routes.Add("GET", "/api/config", AdminAccess.Read, GetConfigAsync);
+        routes.Add("PUT", "/api/config", AdminAccess.Write, PutConfigAsync);
+        routes.Add("POST", "/api/config/validate", AdminAccess.Write, ValidateAsync);
+        // Status: node, cluster and VIP views.
+        routes.Add("GET", "/api/status", AdminAccess.Read, GetStatusAsync);
+        routes.Add("GET", "/api/cluster", AdminAccess.Read, GetClusterAsync);
+        routes.Add("GET", "/api/node/cluster-status", AdminAccess.Read, GetNodeClusterStatusAsync);
+        // Runtime: the compiled snapshot.
+        routes.Add("GET", "/api/runtime", AdminAccess.Read, GetRuntimeAsync);
+        routes.Add("GET", "/api/explain", AdminAccess.Read, ExplainAsync);
+        routes.Add("GET", "/metrics", AdminAccess.Read, MetricsAsync);
+        routes.AddContributed(contributors, ReadJsonBodyAsync);
+        _routes = routes;
+    }
 
     public async Task HandleAsync(HttpContext context)
     {
         var path = context.Request.Path.Value ?? "";
         var method = context.Request.Method;
-        var isRead = HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
 
         if (LegacyPaths.Contains(path) || path.StartsWith("/api/namespaces/default/routes/", StringComparison.Ordinal) || path.StartsWith("/api/namespaces/default/upstream-pools/", StringComparison.Ordinal))
         {
@@ -46,25 +91,10 @@ internal sealed class AdminApi(
             return;
         }
 
-        Func<HttpContext, Task>? handler = (path, isRead, method) switch
+        var route = _routes.Find(method, path, out var pathKnown);
+        if (route is null)
         {
-            ("/api/config", true, _) => GetConfigAsync,
-            ("/api/config", false, "PUT") => PutConfigAsync,
-            ("/api/config/validate", false, "POST") => ValidateAsync,
-            ("/api/status", true, _) => GetStatusAsync,
-            ("/api/cluster", true, _) => GetClusterAsync,
-            ("/api/runtime", true, _) => GetRuntimeAsync,
-            ("/api/explain", true, _) => ExplainAsync,
-            ("/api/node/cluster-status", true, _) => GetNodeClusterStatusAsync,
-            ("/metrics", true, _) => MetricsAsync,
-            ("/api/cluster/bootstrap", false, "POST") or ("/api/node/join-cluster", false, "POST") or ("/api/cluster/join", false, "POST") => ClusterNotAvailableAsync,
-            _ => null,
-        };
-        if (handler is null)
-        {
-            var known = path is "/api/config" or "/api/config/validate" or "/api/status" or "/api/cluster" or "/api/runtime" or "/api/explain"
-                or "/api/node/cluster-status" or "/api/cluster/bootstrap" or "/api/node/join-cluster" or "/api/cluster/join";
-            if (known)
+            if (pathKnown && path != "/metrics")
             {
                 await AdminResponses.ErrorAsync(context, 405, "method not allowed");
             }
@@ -75,14 +105,14 @@ internal sealed class AdminApi(
             return;
         }
 
-        if (!Authorized(context, isRead))
+        if (!Authorized(context, route.Access == AdminAccess.Read))
         {
             context.Response.Headers.WWWAuthenticate = "Bearer";
             await AdminResponses.ErrorAsync(context, 401, "missing or wrong admin token", "unauthorized",
                 [new ApiFieldError("Authorization", "send the header 'Authorization: Bearer <adminToken>' with the token from this node's app.json")]);
             return;
         }
-        await handler(context);
+        await route.Handler(context);
     }
 
     private bool Authorized(HttpContext context, bool isRead)
@@ -116,8 +146,10 @@ internal sealed class AdminApi(
             return;
         }
 
-        // If-Match and a body version are two ways to say which version the edit was based on.
+        // If-Match and a body version are two ways to say which version the edit was based on. Only the store decides
+        // whether it still is (a local copy may lag behind a replicated store); WriteOutcome maps its answer.
         long? expected = document.Version;
+        var precondition = WritePrecondition.BodyVersion;
         var ifMatch = context.Request.Headers.IfMatch.ToString();
         if (ifMatch.Length > 0 && ifMatch != "*")
         {
@@ -126,41 +158,39 @@ internal sealed class AdminApi(
                 await AdminResponses.ErrorAsync(context, 400, "If-Match must be the ETag returned by GET /api/config, e.g. \"7\"", "invalid_request");
                 return;
             }
-            if (store.Current.Version != fromHeader)
-            {
-                context.Response.Headers.ETag = store.Current.ETag;
-                await AdminResponses.ErrorAsync(context, 412, $"configuration changed since version {fromHeader} (now {store.Current.Version}); GET it again and reapply your edit", "version_conflict");
-                return;
-            }
             expected = fromHeader;
+            precondition = WritePrecondition.IfMatch;
         }
 
         // The store validates before it writes anything (and a replicated store before it proposes), so an invalid
         // document comes back as StoreWriteStatus.Invalid below; validating here as well would only do it twice.
         var desired = store.Current.State with { Config = document.Config };
         var result = await store.PutAsync(desired, expected, context.RequestAborted);
-        switch (result.Status)
+        if (result.Status == StoreWriteStatus.Applied)
         {
-            case StoreWriteStatus.Applied:
-                // Read-your-writes: the proxy on this node serves the new config before the client hears "200".
-                runtime.Apply(result.Current);
-                context.Response.Headers.ETag = result.Current.ETag;
-                await AdminResponses.WriteRawJsonAsync(context, 200, DesiredStateJson.SerializeConfigDocument(result.Current.State.Config, result.Current.Version, result.Current.AppliedAt));
-                break;
-            case StoreWriteStatus.VersionConflict:
-                context.Response.Headers.ETag = result.Current.ETag;
-                await AdminResponses.ErrorAsync(context, 409, $"configuration changed since version {expected} (now {result.Current.Version}); GET it again and reapply your edit", "version_conflict");
-                break;
-            case StoreWriteStatus.Invalid:
-                await AdminResponses.ErrorAsync(context, 422, "validation failed", "validation_failed", ToApi(result.Validation!));
-                break;
-            case StoreWriteStatus.NotLeader:
-                await AdminResponses.ErrorAsync(context, 409, "configuration writes must be sent to the raft leader", "not_raft_leader", leaderAddress: result.LeaderAddress);
-                break;
-            default:
-                await AdminResponses.ErrorAsync(context, 503, "the configuration store is unavailable; the write was not applied", "store_unavailable",
-                    [new ApiFieldError("", result.Message ?? "store unavailable")]);
-                break;
+            await WaitUntilServedAsync(result.Current.Version, context.RequestAborted);
+            context.Response.Headers.ETag = result.Current.ETag;
+            await AdminResponses.WriteRawJsonAsync(context, 200, DesiredStateJson.SerializeConfigDocument(result.Current.State.Config, result.Current.Version, result.Current.AppliedAt));
+            return;
+        }
+        await WriteOutcome.FailureAsync(context, result, expected, precondition);
+    }
+
+    /// <summary>
+    /// Read-your-writes: the runtime watcher applies every stored version on its own; the answer waits until this
+    /// node serves the new version (or its build failed, which /api/status shows), so the client's next request
+    /// sees it. The write is durable either way, so a slow build delays the answer at most <see cref="ApplyWait"/>.
+    /// </summary>
+    private async Task WaitUntilServedAsync(long version, CancellationToken aborted)
+    {
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        bounded.CancelAfter(ApplyWait);
+        try
+        {
+            await runtime.WaitForAppliedAsync(version, bounded.Token);
+        }
+        catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+        {
         }
     }
 
@@ -171,13 +201,32 @@ internal sealed class AdminApi(
         {
             return;
         }
-        var validation = DesiredStateValidator.Validate(document.Config, limits);
-        var view = new ValidateView(validation.IsValid, ToApi(validation), validation.IsValid ? DesiredStateJson.ContentHash(document.Config) : null);
+        // The same validation a write gets, against the cluster policies in force.
+        var candidate = new VersionedDesiredState(0, DesiredStateJson.Normalize(store.Current.State with { Config = document.Config }), default);
+        var validation = validator.Validate(candidate.State);
+        var view = new ValidateView(validation.IsValid, ToApi(validation), validation.IsValid ? candidate.ContentHash : null);
         await AdminResponses.WriteJsonAsync(context, validation.IsValid ? 200 : 422, view, AdminJsonContext.Relaxed.ValidateView);
     }
 
     /// <summary>Reads and parses a config body; on failure it has already answered and returns null.</summary>
     private async Task<ConfigDocument?> ReadConfigDocumentAsync(HttpContext context)
+    {
+        var body = await ReadJsonBodyAsync(context);
+        if (body is null)
+        {
+            return null;
+        }
+        var parsed = DesiredStateJson.ParseConfigDocument(body.WrittenSpan);
+        if (!parsed.Succeeded)
+        {
+            await AdminResponses.ErrorAsync(context, 400, parsed.Message!, null, [new ApiFieldError(parsed.Field, parsed.Detail!)]);
+            return null;
+        }
+        return parsed.Value;
+    }
+
+    /// <summary>Reads a JSON body within the size limit; on failure it has already answered and returns null.</summary>
+    private async Task<ArrayBufferWriter<byte>?> ReadJsonBodyAsync(HttpContext context)
     {
         var contentType = context.Request.ContentType;
         if (!string.IsNullOrEmpty(contentType) && !contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) && !contentType.Contains("+json", StringComparison.OrdinalIgnoreCase))
@@ -209,14 +258,7 @@ internal sealed class AdminApi(
                 return null;
             }
         }
-
-        var parsed = DesiredStateJson.ParseConfigDocument(buffer.WrittenSpan);
-        if (!parsed.Succeeded)
-        {
-            await AdminResponses.ErrorAsync(context, 400, parsed.Message!, null, [new ApiFieldError(parsed.Field, parsed.Detail!)]);
-            return null;
-        }
-        return parsed.Value;
+        return buffer;
     }
 
     private Task TooLargeAsync(HttpContext context) =>
@@ -225,10 +267,11 @@ internal sealed class AdminApi(
     private static List<ApiFieldError> ToApi(ValidationResult validation) =>
         validation.Errors.Select(e => new ApiFieldError(e.Field, e.Message, e.Code, e.Hint)).ToList();
 
-    private Task GetStatusAsync(HttpContext context)
+    private async Task GetStatusAsync(HttpContext context)
     {
         var snapshot = runtime.Current;
         var counts = snapshot.CountTargets();
+        var cluster = await _cluster.GetClusterStatusAsync(context.RequestAborted);
         var view = new StatusView(
             new StatusNode
             {
@@ -236,23 +279,16 @@ internal sealed class AdminApi(
                 ProxyListenAddr = _node.ProxyListenAddr,
                 DashboardListenAddr = _node.DashboardListenAddr,
                 AppliedAt = Rfc3339.Format(snapshot.AppliedAt),
-                Projection = new StatusProjection(snapshot.ProjectionError is null ? "ok" : "error", snapshot.ProjectionError),
+                Projection = StatusProjection.Of(runtime),
                 Version = snapshot.Version,
                 ContentHash = snapshot.ContentHash,
-                Store = store is FileDesiredStateStore ? "file" : store.GetType().Name,
+                Store = cluster.Store,
             },
-            StatusRaft.Disabled,
-            VipStatus(),
+            ClusterViews.Raft(cluster),
+            ClusterViews.Vip(_vip.Current),
             new StatusRuntime(snapshot.Routes.Routes.Count, snapshot.Config.UpstreamPools.Count, counts.Total, counts.Healthy, counts.Total - counts.Healthy));
-        return AdminResponses.WriteJsonAsync(context, 200, view, AdminJsonContext.Relaxed.StatusView);
+        await AdminResponses.WriteJsonAsync(context, 200, view, AdminJsonContext.Relaxed.StatusView);
     }
-
-    private StatusVip VipStatus() => new()
-    {
-        Enabled = store.Current.State.Vip is { Address.Length: > 0 },
-        Interface = _node.VipInterface.Length > 0 ? _node.VipInterface : null,
-        Address = store.Current.State.Vip?.Address is { Length: > 0 } a ? a : null,
-    };
 
     private Task MetricsAsync(HttpContext context)
     {
@@ -260,21 +296,17 @@ internal sealed class AdminApi(
         return context.Response.WriteAsync(metrics.Render(), context.RequestAborted);
     }
 
-    private Task GetClusterAsync(HttpContext context) =>
-        AdminResponses.WriteJsonAsync(context, 200, new ClusterView { QuorumStatus = "disabled", Mode = "standalone" }, AdminJsonContext.Relaxed.ClusterView);
+    private async Task GetClusterAsync(HttpContext context)
+    {
+        var cluster = await _cluster.GetClusterStatusAsync(context.RequestAborted);
+        await AdminResponses.WriteJsonAsync(context, 200, ClusterViews.Cluster(cluster), AdminJsonContext.Relaxed.ClusterView);
+    }
 
-    private Task GetNodeClusterStatusAsync(HttpContext context) =>
-        AdminResponses.WriteJsonAsync(context, 200, new NodeClusterStatusView
-        {
-            State = "unconfigured",
-            NodeId = _node.NodeId.Length > 0 ? _node.NodeId : null,
-            RaftAdvertiseAddr = _node.RaftAdvertiseAddr.Length > 0 ? _node.RaftAdvertiseAddr : null,
-            RaftDataDir = _node.RaftDataDir,
-            Mode = "standalone",
-        }, AdminJsonContext.Relaxed.NodeClusterStatusView);
-
-    private static Task ClusterNotAvailableAsync(HttpContext context) =>
-        AdminResponses.ErrorAsync(context, 501, "this node runs standalone on the file store; clustering needs the Lb.Raft store (.AddRaftStore())", "raft_not_available");
+    private async Task GetNodeClusterStatusAsync(HttpContext context)
+    {
+        var node = await _cluster.GetNodeStatusAsync(context.RequestAborted);
+        await AdminResponses.WriteJsonAsync(context, 200, ClusterViews.Node(node), AdminJsonContext.Relaxed.NodeClusterStatusView);
+    }
 
     private Task GetRuntimeAsync(HttpContext context) =>
         AdminResponses.WriteJsonAsync(context, 200, RuntimeViews.Build(runtime.Current), AdminJsonContext.Relaxed.RuntimeView);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 using Lb.AspNetCore.Diagnostics;
 using Lb.AspNetCore.Runtime;
 using Lb.Balancing;
@@ -16,7 +17,7 @@ namespace Lb.AspNetCore.Proxy;
 /// then the outcome feeds least-connection counts and passive health. Errors are short text bodies.
 /// </summary>
 internal sealed partial class ProxyHandler(
-    RuntimeManager runtime,
+    HttpForwardingTable runtime,
     IHttpForwarder forwarder,
     ClientAddressResolver clients,
     ProxyMetrics metrics,
@@ -42,7 +43,8 @@ internal sealed partial class ProxyHandler(
     /// <summary>Serves one request; returns the matched route and the last target tried, for metrics and the access log.</summary>
     private async ValueTask<(string? RouteId, UpstreamTarget? Target)> HandleAsync(HttpContext context)
     {
-        var snapshot = runtime.Current;
+        var http = runtime.Current;
+        var snapshot = http.Snapshot;
         var request = context.Request;
         if (HttpMethods.IsConnect(request.Method))
         {
@@ -60,36 +62,16 @@ internal sealed partial class ProxyHandler(
         }
 
         var rt = snapshot.RouteRuntimes[route.PriorityIndex];
-        if (rt.Balancer is null || rt.Forwarding is null)
+        if (rt.Balancer is null)
         {
             await ErrorAsync(context, StatusCodes.Status502BadGateway, "matched upstream pool does not exist");
             return (route.Id, null);
         }
+        var forwarding = http.Pools[rt.PoolIndex];
 
-        // Only the policies that read them get the connection's addresses or the sticky cookie: resolving the client
-        // (forwarding headers from trusted proxies) and parsing cookies are wasted work for the others.
-        PickContext pickContext;
-        if (rt.UsesConnection)
-        {
-            var (clientAddress, clientPort) = clients.Resolve(context);
-            pickContext = new PickContext
-            {
-                ClientAddress = clientAddress,
-                ClientPort = clientPort,
-                LocalAddress = context.Connection.LocalIpAddress,
-                LocalPort = context.Connection.LocalPort,
-                Protocol = request.Protocol,
-            };
-        }
-        else if (rt.StickyCookieName is not null)
-        {
-            request.Cookies.TryGetValue(rt.StickyCookieName, out var stickyValue);
-            pickContext = new PickContext { StickyCookieValue = stickyValue };
-        }
-        else
-        {
-            pickContext = default;
-        }
+        // The policy declared what it reads; nothing else is fetched (resolving the client behind trusted proxies and
+        // parsing cookies are wasted work for policies that do not look at them).
+        var pickContext = rt.Inputs.ReadsRequest ? ReadInputs(context, rt.Inputs) : default;
 
         var pick = rt.Balancer.Pick(in pickContext);
         if (pick.Target is null)
@@ -98,7 +80,7 @@ internal sealed partial class ProxyHandler(
             return (route.Id, null);
         }
 
-        var outcome = await ForwardAsync(context, rt, pick, mayRetry: true);
+        var outcome = await ForwardAsync(context, rt, forwarding, pick, mayRetry: true);
         if (outcome.Retry && !context.Response.HasStarted)
         {
             // Nothing reached the upstream and nothing reached the client: another target gets the request once.
@@ -107,7 +89,7 @@ internal sealed partial class ProxyHandler(
             {
                 context.Response.StatusCode = StatusCodes.Status200OK;
                 context.Features.Set<IForwarderErrorFeature>(null);
-                await ForwardAsync(context, rt, retry, mayRetry: false);
+                await ForwardAsync(context, rt, forwarding, retry, mayRetry: false);
                 return (route.Id, retry.Target);
             }
             else
@@ -124,13 +106,12 @@ internal sealed partial class ProxyHandler(
     /// <paramref name="mayRetry"/> and the connection was refused before anything was sent; otherwise any failure has
     /// been answered.
     /// </summary>
-    private async Task<(bool Retry, ForwarderError Error)> ForwardAsync(HttpContext context, RouteRuntime rt, PickResult pick, bool mayRetry)
+    private async Task<(bool Retry, ForwarderError Error)> ForwardAsync(HttpContext context, RouteRuntime rt, PoolForwarding forwarding, PickResult pick, bool mayRetry)
     {
         var target = pick.Target!;
-        var forwarding = rt.Forwarding!;
-        if (pick.SetStickyCookieValue is { } cookieValue)
+        if (pick.SetCookieValue is { } cookieValue && rt.Inputs.CookieName is { } cookieName)
         {
-            context.Features.Set(new StickyCookieFeature(StickyCookies.FormatSetCookie(rt.StickyCookieName!, cookieValue, rt.StickyOptions)));
+            context.Features.Set(new StickyCookieFeature(StickyCookies.FormatSetCookie(cookieName, cookieValue, rt.Route.Spec.StickyCookie)));
         }
         var outcome = RequestOutcome.OtherFailure;
         try
@@ -148,6 +129,46 @@ internal sealed partial class ProxyHandler(
         {
             target.Complete(outcome);
         }
+    }
+
+    private PickContext ReadInputs(HttpContext context, PickInputs inputs)
+    {
+        IPAddress? clientAddress = null, localAddress = null;
+        int clientPort = 0, localPort = 0;
+        string? cookie = null, header = null;
+        if (inputs.ClientAddress)
+        {
+            (clientAddress, clientPort) = clients.Resolve(context);
+        }
+        if (inputs.LocalAddress)
+        {
+            localAddress = context.Connection.LocalIpAddress;
+            localPort = context.Connection.LocalPort;
+        }
+        if (inputs.CookieName is { } cookieName)
+        {
+            context.Request.Cookies.TryGetValue(cookieName, out cookie);
+        }
+        if (inputs.HeaderName is { } headerName)
+        {
+            var values = context.Request.Headers[headerName];
+            header = values.Count switch
+            {
+                0 => null,
+                1 => values[0],
+                _ => values.ToString(),
+            };
+        }
+        return new PickContext
+        {
+            ClientAddress = clientAddress,
+            ClientPort = clientPort,
+            LocalAddress = localAddress,
+            LocalPort = localPort,
+            Protocol = inputs.Protocol ? context.Request.Protocol : null,
+            CookieValue = cookie,
+            HeaderValue = header,
+        };
     }
 
     private static RequestOutcome Classify(HttpContext context, ForwarderError error) => error switch

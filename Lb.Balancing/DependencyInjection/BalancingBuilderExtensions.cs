@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Lb.Core.DependencyInjection;
+using Lb.Core.Validation;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -37,6 +38,8 @@ public static class BalancingBuilderExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingPolicy, FiveTupleHashPolicy>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingPolicy, LeastConnectionPolicy>());
         services.TryAddSingleton<LoadBalancingPolicies>();
+        // Validation (every store, the validate endpoint) accepts exactly the registered policies and applies their rules.
+        services.Replace(ServiceDescriptor.Singleton<IAlgorithmRules>(sp => sp.GetRequiredService<LoadBalancingPolicies>()));
         services.TryAddSingleton(sp => new UpstreamRegistry(
             sp.GetRequiredService<IHttpClientFactory>(),
             sp.GetRequiredService<TimeProvider>(),
@@ -60,6 +63,21 @@ public static class BalancingBuilderExtensions
             // or the pooled connection lifetime already bounds DNS staleness.
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
             .RemoveAllLoggers();
+        return builder;
+    }
+
+    /// <summary>
+    /// Registers a balancing policy by its <see cref="ILoadBalancingPolicy.Name"/>: routes may then name it in
+    /// <c>algorithm</c> (validation accepts it and applies its <see cref="ILoadBalancingPolicy.Validate"/> rules) and
+    /// the proxy hands its balancers what <see cref="ILoadBalancingPolicy.GetInputs"/> declares. Adds
+    /// <see cref="AddBalancing"/> if needed. A policy with the name of a built-in one replaces it.
+    /// </summary>
+    public static ILoadBalancerBuilder AddBalancingPolicy<TPolicy>(this ILoadBalancerBuilder builder)
+        where TPolicy : class, ILoadBalancingPolicy
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.AddBalancing();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingPolicy, TPolicy>());
         return builder;
     }
 

@@ -15,6 +15,9 @@ public sealed class FiveTupleHashPolicy : ILoadBalancingPolicy
     /// <inheritdoc />
     public string Name => Algorithms.FiveTupleHash;
 
+    /// <summary>Reads the connection: client and local address and port, and the protocol.</summary>
+    public PickInputs GetInputs(RouteSpec route) => PickInputs.Connection;
+
     /// <inheritdoc />
     public IRouteBalancer CreateBalancer(RouteSpec route, UpstreamPool pool)
     {

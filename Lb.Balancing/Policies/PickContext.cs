@@ -20,8 +20,11 @@ public readonly struct PickContext
     /// <summary>The request protocol token, e.g. <c>HTTP/1.1</c>.</summary>
     public string? Protocol { get; init; }
 
-    /// <summary>The raw value of the route's sticky cookie (<see cref="StickyCookies.CookieName"/>) sent by the client, or null.</summary>
-    public string? StickyCookieValue { get; init; }
+    /// <summary>The raw value of the cookie the route's policy declared (<see cref="PickInputs.CookieName"/>), or null.</summary>
+    public string? CookieValue { get; init; }
+
+    /// <summary>The value of the header the route's policy declared (<see cref="PickInputs.HeaderName"/>; several values comma-joined), or null.</summary>
+    public string? HeaderValue { get; init; }
 
     /// <summary>A target to avoid, typically the one a retry follows after a connect failure.</summary>
     public UpstreamTarget? Exclude { get; init; }
@@ -31,10 +34,10 @@ public readonly struct PickContext
 public readonly struct PickResult
 {
     /// <summary>Creates a result.</summary>
-    public PickResult(UpstreamTarget? target, string? setStickyCookieValue = null)
+    public PickResult(UpstreamTarget? target, string? setCookieValue = null)
     {
         Target = target;
-        SetStickyCookieValue = setStickyCookieValue;
+        SetCookieValue = setCookieValue;
     }
 
     /// <summary>No target is available (the proxy answers 502 <c>matched upstream pool has no healthy targets</c>).</summary>
@@ -44,8 +47,9 @@ public readonly struct PickResult
     public UpstreamTarget? Target { get; }
 
     /// <summary>
-    /// Non-null when the client was (re)pinned: the proxy must send
-    /// <c>Set-Cookie: StickyCookies.FormatSetCookie(name, value, route.StickyCookie)</c> with the response.
+    /// Non-null when the client was (re)pinned: the transport sets the policy's declared cookie
+    /// (<see cref="PickInputs.CookieName"/>) to this value, e.g. with
+    /// <c>Set-Cookie: StickyCookies.FormatSetCookie(name, value, route.StickyCookie)</c>.
     /// </summary>
-    public string? SetStickyCookieValue { get; }
+    public string? SetCookieValue { get; }
 }

@@ -1,6 +1,7 @@
 using Lb.Balancing.Policies;
 using Lb.Balancing.Registry;
 using Lb.Core.Spec;
+using Lb.Core.Validation;
 
 namespace Lb.Balancing;
 
@@ -14,6 +15,48 @@ public sealed class StickyCookiePolicy : ILoadBalancingPolicy
 {
     /// <inheritdoc />
     public string Name => Algorithms.StickyCookie;
+
+    /// <summary>Reads the route's cookie, <see cref="StickyCookies.CookieName"/>.</summary>
+    public PickInputs GetInputs(RouteSpec route)
+    {
+        ArgumentNullException.ThrowIfNull(route);
+        return new PickInputs { CookieName = StickyCookies.CookieName(route.Id) };
+    }
+
+    /// <summary>Checks the cookie options: <c>value</c> mode, <c>same_site</c> (none needs secure) and <c>max_age</c>.</summary>
+    public void Validate(RouteSpec route, string path, ICollection<ValidationError> errors)
+    {
+        ArgumentNullException.ThrowIfNull(route);
+        ArgumentNullException.ThrowIfNull(errors);
+        if (route.StickyCookie is not { } sticky)
+        {
+            return;
+        }
+        var at = path + ".sticky_cookie";
+        if (sticky.Value is { } v && v != StickyCookieValueModes.Opaque && v != StickyCookieValueModes.Address)
+        {
+            errors.Add(new ValidationError($"{at}.value", ValidationCodes.InvalidStickyCookie, "value must be one of: opaque, address", "opaque hides backend addresses; address is the reference's behaviour"));
+        }
+        if (sticky.SameSite is { } s && s is not ("lax" or "strict" or "none"))
+        {
+            errors.Add(new ValidationError($"{at}.same_site", ValidationCodes.InvalidStickyCookie, "same_site must be one of: lax, strict, none", "omit it to send no SameSite attribute"));
+        }
+        else if (sticky.SameSite == "none" && !sticky.Secure)
+        {
+            errors.Add(new ValidationError($"{at}.same_site", ValidationCodes.InvalidStickyCookie, "same_site none requires secure", "set secure to true; browsers drop SameSite=None cookies without Secure"));
+        }
+        if (sticky.MaxAge is { } maxAge)
+        {
+            if (!GoDuration.TryParse(maxAge, out var lifetime, out var error))
+            {
+                errors.Add(new ValidationError($"{at}.max_age", ValidationCodes.InvalidDuration, "invalid duration: " + error, "use a Go duration such as \"500ms\", \"5s\" or \"1m30s\""));
+            }
+            else if (lifetime <= TimeSpan.Zero)
+            {
+                errors.Add(new ValidationError($"{at}.max_age", ValidationCodes.NonPositiveDuration, "duration must be positive", "use a value above zero, such as \"5s\""));
+            }
+        }
+    }
 
     /// <inheritdoc />
     public IRouteBalancer CreateBalancer(RouteSpec route, UpstreamPool pool)
@@ -34,7 +77,7 @@ public sealed class StickyCookiePolicy : ILoadBalancingPolicy
     {
         public PickResult Pick(in PickContext context)
         {
-            if (context.StickyCookieValue is { } value
+            if (context.CookieValue is { } value
                 && lookup.TryGetValue(value, out var pinned)
                 && !ReferenceEquals(pinned, context.Exclude)
                 && pinned.IsAvailable)

@@ -1,4 +1,7 @@
+using Lb.Core.Admin;
+using Lb.Core.Cluster;
 using Lb.Core.DependencyInjection;
+using Lb.Core.Node;
 using Lb.Core.Options;
 using Lb.Core.Store;
 using Lb.Core.Validation;
@@ -13,9 +16,12 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class LoadBalancerServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds Lb's core services: node options (validated on start), the desired-state store (the single-node file
-    /// store in <c>raftDataDir</c> unless another package, such as Lb.Raft, registered one first) and
-    /// <see cref="TimeProvider"/>. Safe to call more than once.
+    /// Adds Lb's core services: node options (validated on start), the node's data directory (lock, mode, identity),
+    /// the desired-state store (the file store in <c>raftDataDir</c> on a standalone node, the
+    /// <see cref="IClusteredStoreProvider"/>'s store on a clustered one; a store registered first wins), the cluster
+    /// seams with standalone defaults (<see cref="ILeadershipView"/>, <see cref="IClusterStatusView"/>,
+    /// <see cref="IVipStatusView"/>, cluster lifecycle endpoints answering 501) and <see cref="TimeProvider"/>.
+    /// Safe to call more than once.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configuration">A section with <see cref="LbNodeOptions"/> keys (e.g. <c>Configuration.GetSection("Lb")</c>), or null.</param>
@@ -38,11 +44,52 @@ public static class LoadBalancerServiceCollectionExtensions
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(DesiredStateLimits.Default);
-        services.TryAddSingleton<IDesiredStateStore>(sp => new FileDesiredStateStore(
+        services.TryAddSingleton(RaftTimingDefaults.Reference);
+        services.TryAddSingleton<IDesiredStateValidator>(sp => new DefaultDesiredStateValidator(
+            sp.GetRequiredService<DesiredStateLimits>(), sp.GetRequiredService<RaftTimingDefaults>(), sp.GetService<IAlgorithmRules>()));
+        services.TryAddSingleton(sp => new NodeDataDirectory(
             sp.GetRequiredService<IOptions<LbNodeOptions>>().Value.RaftDataDir,
+            sp.GetService<ILogger<NodeDataDirectory>>()));
+        services.TryAddSingleton(sp => new FileDesiredStateStore(
+            sp.GetRequiredService<NodeDataDirectory>(),
             sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<DesiredStateLimits>(),
+            sp.GetRequiredService<IDesiredStateValidator>(),
             sp.GetService<ILogger<FileDesiredStateStore>>()));
+        services.TryAddSingleton(sp => new ActiveDesiredStateStore(
+            OpenStoreOfRecordedMode(sp),
+            sp.GetRequiredService<NodeDataDirectory>(),
+            sp.GetService<ILogger<ActiveDesiredStateStore>>()));
+        services.TryAddSingleton<IDesiredStateStore>(sp => sp.GetRequiredService<ActiveDesiredStateStore>());
+
+        // Cluster seams with standalone defaults; Lb.Raft and Lb.Vip replace or extend them.
+        services.TryAddSingleton<ILeadershipView, NodeLeadershipView>();
+        services.TryAddSingleton<IClusterStatusView, NodeClusterStatusView>();
+        services.TryAddSingleton<IVipStatusView, ConfiguredVipStatusView>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IAdminEndpointContributor, StandaloneClusterLifecycleEndpoints>());
         return new LoadBalancerBuilder(services);
+    }
+
+    /// <summary>
+    /// Adds a group of admin endpoints (<see cref="IAdminEndpointContributor"/>); the admin API serves them beside its
+    /// own. A contributor replaces a default one of the same feature. Safe to call more than once.
+    /// </summary>
+    public static ILoadBalancerBuilder AddAdminEndpoints<TContributor>(this ILoadBalancerBuilder builder)
+        where TContributor : class, IAdminEndpointContributor
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IAdminEndpointContributor, TContributor>());
+        return builder;
+    }
+
+    private static IDesiredStateStore OpenStoreOfRecordedMode(IServiceProvider services)
+    {
+        var directory = services.GetRequiredService<NodeDataDirectory>();
+        if (directory.Mode == NodeMode.Standalone)
+        {
+            return services.GetRequiredService<FileDesiredStateStore>();
+        }
+        var provider = services.GetService<IClusteredStoreProvider>()
+            ?? throw new InvalidOperationException($"The data directory '{directory.Path}' belongs to a cluster member ({NodeDataDirectory.NodeFileName} says so) but no clustered store is registered: add .AddRaftStore() (package Lb.Raft), or point raftDataDir at another directory.");
+        return provider.OpenExisting(directory);
     }
 }

@@ -24,6 +24,25 @@ public sealed record DesiredState
 /// <param name="AppliedAt">When this node applied it (node-local wall clock).</param>
 public sealed record VersionedDesiredState(long Version, DesiredState State, DateTimeOffset AppliedAt)
 {
+    private string? _contentHash;
+
+    /// <summary>The state.</summary>
+    public DesiredState State
+    {
+        get;
+        init
+        {
+            field = value;
+            _contentHash = null; // a `with { State = ... }` copy must not inherit the old hash
+        }
+    } = State;
+
+    /// <summary>
+    /// SHA-256 of the canonical proxy configuration (what the admin API calls <c>content_hash</c>): computed on first
+    /// use and carried with this state, so the runtime, the status view and the stores share one computation.
+    /// </summary>
+    public string ContentHash => _contentHash ??= Json.DesiredStateJson.ContentHash(State.Config);
+
     /// <summary>The <c>ETag</c> form of <see cref="Version"/> (a quoted decimal).</summary>
     public string ETag => $"\"{Version}\"";
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Lb.Core.Json;
+using Lb.Core.Node;
 using Lb.Core.Spec;
 using Lb.Core.Validation;
 using Microsoft.Extensions.Logging;
@@ -10,8 +11,8 @@ namespace Lb.Core.Store;
 /// <summary>
 /// The single-node store: the desired state in one JSON file under the data directory. Writes are atomic and
 /// durable before they are acknowledged (temp file, fsync, rename, fsync directory), so a kill -9 at any point
-/// loses no acknowledged write and never leaves a torn file. The data directory is locked against a second
-/// process.
+/// loses no acknowledged write and never leaves a torn file. The node's <see cref="NodeDataDirectory"/> keeps a second
+/// process out of the directory.
 /// </summary>
 public sealed partial class FileDesiredStateStore : IDesiredStateStore, IDisposable
 {
@@ -19,29 +20,48 @@ public sealed partial class FileDesiredStateStore : IDesiredStateStore, IDisposa
     public const string FileName = "desired-state.json";
 
     /// <summary>File name of the lock that keeps a second process out of the data directory.</summary>
-    public const string LockFileName = "lb.lock";
+    public const string LockFileName = NodeDataDirectory.LockFileName;
 
     private readonly string _path;
-    private readonly FileStream _lock;
+    private readonly NodeDataDirectory? _ownedDirectory;
     private readonly DesiredStateChangeSignal _signal;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private readonly TimeProvider _time;
-    private readonly DesiredStateLimits _limits;
+    private readonly IDesiredStateValidator _validator;
     private readonly ILogger _logger;
     private bool _disposed;
 
-    /// <summary>Opens (creating if needed) the store in <paramref name="dataDirectory"/> and loads the last state.</summary>
+    /// <summary>Opens (creating if needed) the store in <paramref name="dataDirectory"/>, locks it and loads the last state.</summary>
     /// <exception cref="InvalidOperationException">The directory is used by another process, or the state file is corrupt.</exception>
-    public FileDesiredStateStore(string dataDirectory, TimeProvider? timeProvider = null, DesiredStateLimits? limits = null, ILogger<FileDesiredStateStore>? logger = null)
+    /// <param name="dataDirectory">Where the state file and the lock live.</param>
+    /// <param name="timeProvider">Clock for <c>applied_at</c>; the system clock when null.</param>
+    /// <param name="limits">Size limits for validation; the defaults when null.</param>
+    /// <param name="logger">Receives load and write lines; nothing when null.</param>
+    /// <param name="algorithms">The balancing algorithms writes may use (the registered policies); the contract's four when null.</param>
+    public FileDesiredStateStore(string dataDirectory, TimeProvider? timeProvider = null, DesiredStateLimits? limits = null, ILogger<FileDesiredStateStore>? logger = null, IAlgorithmRules? algorithms = null)
+        : this(new NodeDataDirectory(dataDirectory), owned: true, timeProvider, new DefaultDesiredStateValidator(limits, algorithms: algorithms), logger)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(dataDirectory);
+    }
+
+    /// <summary>
+    /// Opens the store in the node's <paramref name="directory"/> (which holds the lock) and loads the last state;
+    /// every write is checked by <paramref name="validator"/> (the node's one validation) first.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The state file is corrupt.</exception>
+    public FileDesiredStateStore(NodeDataDirectory directory, TimeProvider? timeProvider = null, IDesiredStateValidator? validator = null, ILogger<FileDesiredStateStore>? logger = null)
+        : this(directory, owned: false, timeProvider, validator ?? DefaultDesiredStateValidator.Instance, logger)
+    {
+    }
+
+    private FileDesiredStateStore(NodeDataDirectory directory, bool owned, TimeProvider? timeProvider, IDesiredStateValidator validator, ILogger<FileDesiredStateStore>? logger)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
         _time = timeProvider ?? TimeProvider.System;
-        _limits = limits ?? DesiredStateLimits.Default;
+        _validator = validator;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
-        DataDirectory = Path.GetFullPath(dataDirectory);
-        Directory.CreateDirectory(DataDirectory);
+        _ownedDirectory = owned ? directory : null;
+        DataDirectory = directory.Path;
         _path = Path.Combine(DataDirectory, FileName);
-        _lock = AcquireLock(DataDirectory);
         try
         {
             var removed = DurableFile.DeleteLeftovers(DataDirectory, FileName);
@@ -55,7 +75,7 @@ public sealed partial class FileDesiredStateStore : IDesiredStateStore, IDisposa
         }
         catch
         {
-            _lock.Dispose();
+            _ownedDirectory?.Dispose();
             throw;
         }
     }
@@ -71,7 +91,7 @@ public sealed partial class FileDesiredStateStore : IDesiredStateStore, IDisposa
     {
         ArgumentNullException.ThrowIfNull(state);
         var normalized = DesiredStateJson.Normalize(state);
-        var validation = DesiredStateValidator.Validate(normalized.Config, _limits);
+        var validation = _validator.Validate(normalized);
         if (!validation.IsValid)
         {
             return new StoreWriteResult { Status = StoreWriteStatus.Invalid, Current = Current, Validation = validation, Message = "validation failed" };
@@ -126,7 +146,7 @@ public sealed partial class FileDesiredStateStore : IDesiredStateStore, IDisposa
     public ValueTask<VersionedDesiredState> WaitForChangeAsync(long knownVersion, CancellationToken cancellationToken = default) =>
         _signal.WaitForChangeAsync(knownVersion, cancellationToken);
 
-    /// <summary>Releases the data directory lock.</summary>
+    /// <summary>Stops writes; releases the data directory lock when this store took it.</summary>
     public void Dispose()
     {
         _writeGate.Wait();
@@ -137,7 +157,7 @@ public sealed partial class FileDesiredStateStore : IDesiredStateStore, IDisposa
                 return;
             }
             _disposed = true;
-            _lock.Dispose();
+            _ownedDirectory?.Dispose();
         }
         finally
         {
@@ -174,20 +194,6 @@ public sealed partial class FileDesiredStateStore : IDesiredStateStore, IDisposa
 
     private InvalidOperationException Corrupt(string why) =>
         new($"The desired-state file '{_path}' cannot be loaded: {why}. Restore it from a backup or another node, or move it away to start with an empty configuration.");
-
-    private static FileStream AcquireLock(string directory)
-    {
-        var lockPath = Path.Combine(directory, LockFileName);
-        try
-        {
-            // FileShare.None takes an exclusive advisory lock on Unix, released by the kernel if the process dies.
-            return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-        }
-        catch (IOException ex)
-        {
-            throw new InvalidOperationException($"The data directory '{directory}' is in use by another Lb process (lock '{lockPath}'). Stop that process or give this node its own data directory (raftDataDir).", ex);
-        }
-    }
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Loaded desired state version {Version} from {Path}")]
     private static partial void LogLoaded(ILogger logger, long version, string path);

@@ -11,9 +11,31 @@ public static class DesiredStateValidator
 {
     private const string RouteIdChars = "letters, digits and . _ - ~ : / @ or space";
 
-    /// <summary>Validates <paramref name="config"/> against the schema and <paramref name="limits"/>.</summary>
-    public static ValidationResult Validate(ProxyConfig? config, DesiredStateLimits? limits = null)
+    /// <summary>
+    /// Validates a whole desired state: the proxy configuration, then the VIP policy (<c>vip.*</c>) and the Raft
+    /// timing (<c>raft_timing.*</c>, merged with <paramref name="raftDefaults"/>).
+    /// </summary>
+    public static ValidationResult Validate(DesiredState state, DesiredStateLimits? limits = null, RaftTimingDefaults? raftDefaults = null, IAlgorithmRules? algorithms = null)
     {
+        ArgumentNullException.ThrowIfNull(state);
+        var config = Validate(state.Config, limits, algorithms);
+        var vip = state.Vip is { } v ? ClusterPolicyValidator.ValidateVip(v) : ValidationResult.Valid;
+        var timing = state.RaftTiming is { } t ? ClusterPolicyValidator.ValidateRaftTiming(t, raftDefaults) : ValidationResult.Valid;
+        if (vip.IsValid && timing.IsValid)
+        {
+            return config;
+        }
+        return new ValidationResult([.. config.Errors, .. vip.Errors, .. timing.Errors]);
+    }
+
+    /// <summary>
+    /// Validates <paramref name="config"/> against the schema and <paramref name="limits"/>; route algorithms and
+    /// their own settings against <paramref name="algorithms"/> (the registered balancing policies; the contract's
+    /// four names when null).
+    /// </summary>
+    public static ValidationResult Validate(ProxyConfig? config, DesiredStateLimits? limits = null, IAlgorithmRules? algorithms = null)
+    {
+        algorithms ??= ContractAlgorithms.Instance;
         var errors = new ErrorList((limits ?? DesiredStateLimits.Default).MaxErrors);
         var l = limits ?? DesiredStateLimits.Default;
         var c = DesiredStateJson.Normalize(config);
@@ -39,7 +61,7 @@ public static class DesiredStateValidator
             var seenIds = new HashSet<string>(StringComparer.Ordinal);
             for (var i = 0; i < c.Routes.Count; i++)
             {
-                ValidateRoute(i, c.Routes[i], c, l, seenIds, errors);
+                ValidateRoute(i, c.Routes[i], c, l, seenIds, algorithms, errors);
             }
         }
         return errors.ToResult();
@@ -161,7 +183,7 @@ public static class DesiredStateValidator
         }
     }
 
-    private static void ValidateRoute(int i, RouteSpec route, ProxyConfig c, DesiredStateLimits l, HashSet<string> seenIds, ErrorList errors)
+    private static void ValidateRoute(int i, RouteSpec route, ProxyConfig c, DesiredStateLimits l, HashSet<string> seenIds, IAlgorithmRules algorithms, ErrorList errors)
     {
         var at = $"routes[{i}]";
         if (string.IsNullOrWhiteSpace(route.Id))
@@ -199,9 +221,10 @@ public static class DesiredStateValidator
             ValidatePath($"{at}.match.path", path, l, errors);
         }
 
-        if (route.Algorithm is { Length: > 0 } algorithm && !Algorithms.All.Contains(algorithm))
+        var algorithmKnown = algorithms.IsKnown(route.EffectiveAlgorithm);
+        if (!algorithmKnown)
         {
-            errors.Add($"{at}.algorithm", ValidationCodes.UnknownAlgorithm, "algorithm must be one of: round_robin, sticky_cookie, 5_tuple_hash, least_connection", $"'{Clip(algorithm)}' is not one of them; omit the field for round_robin");
+            errors.Add($"{at}.algorithm", ValidationCodes.UnknownAlgorithm, "algorithm must be one of: " + string.Join(", ", algorithms.Names), $"'{Clip(route.EffectiveAlgorithm)}' is not one of them; omit the field for round_robin");
         }
 
         if (string.IsNullOrWhiteSpace(route.UpstreamPool))
@@ -213,9 +236,15 @@ public static class DesiredStateValidator
             errors.Add($"{at}.upstream_pool", ValidationCodes.UnknownUpstreamPool, "referenced upstream_pool does not exist", $"add a pool '{Clip(route.UpstreamPool)}' to upstream_pools or fix the name");
         }
 
-        if (route.StickyCookie is { } sticky)
+        if (algorithmKnown)
         {
-            ValidateSticky($"{at}.sticky_cookie", route, sticky, errors);
+            // The algorithm's own settings (sticky_cookie's cookie options, a custom policy's needs) are its policy's to judge.
+            var own = new List<ValidationError>();
+            algorithms.ValidateRoute(route, at, own);
+            foreach (var e in own)
+            {
+                errors.Add(e.Field, e.Code, e.Message, e.Hint);
+            }
         }
     }
 
@@ -288,27 +317,6 @@ public static class DesiredStateValidator
                 errors.Add($"{at}.type", ValidationCodes.InvalidPathType, "path.type must be one of: exact, prefix, regex", "remove match.path to match every path");
                 break;
         }
-    }
-
-    private static void ValidateSticky(string at, RouteSpec route, StickyCookieSpec sticky, ErrorList errors)
-    {
-        if (route.EffectiveAlgorithm != Algorithms.StickyCookie)
-        {
-            errors.Add(at, ValidationCodes.InvalidStickyCookie, "sticky_cookie options are only allowed on sticky_cookie routes", "set algorithm to sticky_cookie or remove sticky_cookie");
-        }
-        if (sticky.Value is { } v && v != StickyCookieValueModes.Opaque && v != StickyCookieValueModes.Address)
-        {
-            errors.Add($"{at}.value", ValidationCodes.InvalidStickyCookie, "value must be one of: opaque, address", "opaque hides backend addresses; address is the reference's behaviour");
-        }
-        if (sticky.SameSite is { } s && s is not ("lax" or "strict" or "none"))
-        {
-            errors.Add($"{at}.same_site", ValidationCodes.InvalidStickyCookie, "same_site must be one of: lax, strict, none", "omit it to send no SameSite attribute");
-        }
-        else if (sticky.SameSite == "none" && !sticky.Secure)
-        {
-            errors.Add($"{at}.same_site", ValidationCodes.InvalidStickyCookie, "same_site none requires secure", "set secure to true; browsers drop SameSite=None cookies without Secure");
-        }
-        PositiveDuration($"{at}.max_age", sticky.MaxAge, errors, required: false);
     }
 
     private static TimeSpan? PositiveDuration(string at, string? value, ErrorList errors, bool required)

@@ -37,5 +37,7 @@ public static class ValidationCodes
     public const string InvalidStickyCookie = "invalid_sticky_cookie";
     public const string TooMany = "too_many";
     public const string TooLong = "too_long";
+    public const string InvalidVip = "invalid_vip";
+    public const string InvalidRaftTiming = "invalid_raft_timing";
 #pragma warning restore CS1591
 }

@@ -49,7 +49,7 @@ public class PickBenchmarks
             LocalAddress = local,
             LocalPort = 80,
             Protocol = "HTTP/1.1",
-            StickyCookieValue = i % 2 == 0 ? cookie.SetStickyCookieValue : null,
+            CookieValue = i % 2 == 0 ? cookie.SetCookieValue : null,
         }).ToArray();
     }
 

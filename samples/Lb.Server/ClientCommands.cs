@@ -155,7 +155,8 @@ internal static class ClientCommands
             Console.Error.WriteLine($"{parsed.Message}: {(parsed.Field.Length > 0 ? parsed.Field + ": " : "")}{parsed.Detail}");
             return Cli.Failed;
         }
-        var result = DesiredStateValidator.Validate(parsed.Value!.Config);
+        // Offline, the built-in policies judge algorithms; a node with custom policies accepts their names too (POST /api/config/validate).
+        var result = DesiredStateValidator.Validate(parsed.Value!.Config, algorithms: Lb.Balancing.LoadBalancingPolicies.CreateDefault());
         if (result.IsValid)
         {
             Console.WriteLine($"valid ({parsed.Value.Config.Routes.Count} routes, {parsed.Value.Config.UpstreamPools.Count} pools, content hash {DesiredStateJson.ContentHash(parsed.Value.Config)})");

@@ -1,4 +1,4 @@
-using Lb.AspNetCore.Runtime;
+using Lb.AspNetCore.Proxy;
 using Lb.Balancing;
 using Lb.Core.Spec;
 using Microsoft.Extensions.Logging.Abstractions;

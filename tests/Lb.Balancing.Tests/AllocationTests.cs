@@ -19,8 +19,8 @@ public sealed class AllocationTests
         // One unhealthy target exercises the skip paths too.
         pool.Targets[targets / 2].ForceHealth(false);
         var balancer = h.Balancer(pool, algorithm);
-        var cookie = balancer.Pick(default).SetStickyCookieValue;
-        var contexts = Enumerable.Range(0, 1000).Select(i => FiveTupleHashTests.Flow(i) with { StickyCookieValue = i % 2 == 0 ? cookie : null }).ToArray();
+        var cookie = balancer.Pick(default).SetCookieValue;
+        var contexts = Enumerable.Range(0, 1000).Select(i => FiveTupleHashTests.Flow(i) with { CookieValue = i % 2 == 0 ? cookie : null }).ToArray();
         Run(balancer, contexts);
 
         var before = GC.GetAllocatedBytesForCurrentThread();

@@ -51,9 +51,9 @@ public sealed class PropertyTests
                     var target = pool.Targets[i];
                     target.ForceHealth(ReferenceEquals(target, first.Target) || (mask & (1 << i)) != 0);
                 }
-                var again = balancer.Pick(new PickContext { StickyCookieValue = first.SetStickyCookieValue });
+                var again = balancer.Pick(new PickContext { CookieValue = first.SetCookieValue });
                 again.Target!.Complete(RequestOutcome.Success);
-                if (!ReferenceEquals(again.Target, first.Target) || again.SetStickyCookieValue is not null)
+                if (!ReferenceEquals(again.Target, first.Target) || again.SetCookieValue is not null)
                 {
                     return false;
                 }

@@ -34,14 +34,14 @@ public sealed class StickyCookieTests
 
         var first = balancer.Pick(default);
         first.Target!.Complete(RequestOutcome.Success);
-        Assert.NotNull(first.SetStickyCookieValue);
+        Assert.NotNull(first.SetCookieValue);
 
         for (var i = 0; i < 10_000; i++)
         {
-            var again = balancer.Pick(new PickContext { StickyCookieValue = first.SetStickyCookieValue });
+            var again = balancer.Pick(new PickContext { CookieValue = first.SetCookieValue });
             again.Target!.Complete(RequestOutcome.Success);
             Assert.Same(first.Target, again.Target);
-            Assert.Null(again.SetStickyCookieValue);
+            Assert.Null(again.SetCookieValue);
         }
     }
 
@@ -64,7 +64,7 @@ public sealed class StickyCookieTests
         await using var h1 = new Harness(new BalancingOptions { StickyCookieKey = key });
         await using var h2 = new Harness(new BalancingOptions { StickyCookieKey = key });
         await using var other = new Harness(new BalancingOptions { StickyCookieKey = [.. key.Reverse()] });
-        string Value(Harness h) => h.Balancer(h.ApplyPool("10.1.0.21:8080"), Algorithms.StickyCookie).Pick(default).SetStickyCookieValue!;
+        string Value(Harness h) => h.Balancer(h.ApplyPool("10.1.0.21:8080"), Algorithms.StickyCookie).Pick(default).SetCookieValue!;
 
         var value = Value(h1);
 
@@ -83,11 +83,11 @@ public sealed class StickyCookieTests
 
         var pick = balancer.Pick(default);
         pick.Target!.Complete(RequestOutcome.Success);
-        Assert.Equal("10.1.0.21:8080", pick.SetStickyCookieValue);
+        Assert.Equal("10.1.0.21:8080", pick.SetCookieValue);
 
-        var pinned = balancer.Pick(new PickContext { StickyCookieValue = "10.1.0.22:8080" });
+        var pinned = balancer.Pick(new PickContext { CookieValue = "10.1.0.22:8080" });
         Assert.Equal("10.1.0.22:8080", pinned.Target!.Address);
-        Assert.Null(pinned.SetStickyCookieValue);
+        Assert.Null(pinned.SetCookieValue);
     }
 
     [Fact]
@@ -97,9 +97,9 @@ public sealed class StickyCookieTests
         var pool = h.ApplyPool("a:1", "b:1");
         var balancer = h.Balancer(pool, Algorithms.StickyCookie);
 
-        var pick = balancer.Pick(new PickContext { StickyCookieValue = "a:1" });
+        var pick = balancer.Pick(new PickContext { CookieValue = "a:1" });
 
-        Assert.NotNull(pick.SetStickyCookieValue);
+        Assert.NotNull(pick.SetCookieValue);
     }
 
     [Fact]
@@ -112,15 +112,15 @@ public sealed class StickyCookieTests
         first.Target!.Complete(RequestOutcome.Success);
         first.Target.ForceHealth(false);
 
-        var moved = balancer.Pick(new PickContext { StickyCookieValue = first.SetStickyCookieValue });
+        var moved = balancer.Pick(new PickContext { CookieValue = first.SetCookieValue });
         moved.Target!.Complete(RequestOutcome.Success);
 
         Assert.NotSame(first.Target, moved.Target);
-        Assert.NotNull(moved.SetStickyCookieValue);
-        Assert.NotEqual(first.SetStickyCookieValue, moved.SetStickyCookieValue);
+        Assert.NotNull(moved.SetCookieValue);
+        Assert.NotEqual(first.SetCookieValue, moved.SetCookieValue);
         for (var i = 0; i < 1000; i++)
         {
-            Assert.Same(moved.Target, balancer.PickOne(new PickContext { StickyCookieValue = moved.SetStickyCookieValue }));
+            Assert.Same(moved.Target, balancer.PickOne(new PickContext { CookieValue = moved.SetCookieValue }));
         }
     }
 
@@ -135,7 +135,7 @@ public sealed class StickyCookieTests
         {
             var p = balancer.Pick(default);
             p.Target!.Complete(RequestOutcome.Success);
-            return (Cookie: p.SetStickyCookieValue!, Address: p.Target.Address);
+            return (Cookie: p.SetCookieValue!, Address: p.Target.Address);
         }).ToArray();
 
         var removed = addresses[2];
@@ -144,17 +144,17 @@ public sealed class StickyCookieTests
 
         foreach (var (cookie, address) in clients)
         {
-            var pick = newBalancer.Pick(new PickContext { StickyCookieValue = cookie });
+            var pick = newBalancer.Pick(new PickContext { CookieValue = cookie });
             pick.Target!.Complete(RequestOutcome.Success);
             if (address == removed)
             {
                 Assert.NotEqual(removed, pick.Target.Address);
-                Assert.NotNull(pick.SetStickyCookieValue);
+                Assert.NotNull(pick.SetCookieValue);
             }
             else
             {
                 Assert.Equal(address, pick.Target.Address);
-                Assert.Null(pick.SetStickyCookieValue);
+                Assert.Null(pick.SetCookieValue);
             }
         }
     }

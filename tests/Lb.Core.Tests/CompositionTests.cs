@@ -27,9 +27,9 @@ public sealed class CompositionTests : IDisposable
         Assert.True(services.Count - count <= 3, "only the options callbacks may be added again");
 
         using var provider = services.BuildServiceProvider();
-        var store = provider.GetRequiredService<IDesiredStateStore>();
-        Assert.IsType<FileDesiredStateStore>(store);
-        Assert.Equal(_dir.Path, ((FileDesiredStateStore)store).DataDirectory);
+        var store = Assert.IsType<ActiveDesiredStateStore>(provider.GetRequiredService<IDesiredStateStore>());
+        var file = Assert.IsType<FileDesiredStateStore>(store.Inner);
+        Assert.Equal(_dir.Path, file.DataDirectory);
     }
 
     [Fact]

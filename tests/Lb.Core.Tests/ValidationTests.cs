@@ -36,6 +36,33 @@ public class ValidationTests
     }
 
     [Fact]
+    public void Algorithm_names_and_their_own_rules_come_from_the_injected_rules()
+    {
+        var rules = new OnlyHashRules();
+        var custom = DesiredStateValidator.Validate(Parse(Route("""{"id":"r","algorithm":"tenant_hash","upstream_pool":"p"}""")), algorithms: rules);
+        var error = Assert.Single(custom.Errors);
+        Assert.Equal(("routes[1].match.hosts", "needs_hosts"), (error.Field, error.Code));
+
+        var builtIn = DesiredStateValidator.Validate(Parse(Route("""{"id":"r","algorithm":"least_connection","upstream_pool":"p"}""")), algorithms: rules);
+        Assert.Contains(builtIn.Errors, e => e.Field == "routes[1].algorithm" && e.Code == ValidationCodes.UnknownAlgorithm && e.Message == "algorithm must be one of: round_robin, tenant_hash");
+    }
+
+    private sealed class OnlyHashRules : IAlgorithmRules
+    {
+        public IReadOnlyCollection<string> Names { get; } = ["round_robin", "tenant_hash"];
+
+        public bool IsKnown(string name) => Names.Contains(name);
+
+        public void ValidateRoute(RouteSpec route, string path, ICollection<ValidationError> errors)
+        {
+            if (route.EffectiveAlgorithm == "tenant_hash" && route.Match.Hosts.Count == 0)
+            {
+                errors.Add(new ValidationError(path + ".match.hosts", "needs_hosts", "tenant_hash routes must name their hosts", "add a host"));
+            }
+        }
+    }
+
+    [Fact]
     public void Empty_hosts_and_wildcard_hosts_are_accepted()
     {
         var result = DesiredStateValidator.Validate(Parse(Route("""{"id":"r","match":{"hosts":["*.example.com","Shop.Example.com","10.0.0.1","[::1]"]},"upstream_pool":"p"}""")));
@@ -94,10 +121,6 @@ public class ValidationTests
         { "R12 algorithm", Route("""{"id":"r","algorithm":"least_conn","upstream_pool":"p"}"""), "routes[1].algorithm", ValidationCodes.UnknownAlgorithm },
         { "R13 empty pool", Route("""{"id":"r","upstream_pool":""}"""), "routes[1].upstream_pool", ValidationCodes.UpstreamPoolEmpty },
         { "R14 unknown pool", Route("""{"id":"r","upstream_pool":"nope"}"""), "routes[1].upstream_pool", ValidationCodes.UnknownUpstreamPool },
-        { "sticky options on round robin", Route("""{"id":"r","upstream_pool":"p","sticky_cookie":{"secure":true}}"""), "routes[1].sticky_cookie", ValidationCodes.InvalidStickyCookie },
-        { "sticky value mode", Route("""{"id":"r","algorithm":"sticky_cookie","upstream_pool":"p","sticky_cookie":{"value":"plain"}}"""), "routes[1].sticky_cookie.value", ValidationCodes.InvalidStickyCookie },
-        { "sticky same_site none without secure", Route("""{"id":"r","algorithm":"sticky_cookie","upstream_pool":"p","sticky_cookie":{"same_site":"none"}}"""), "routes[1].sticky_cookie.same_site", ValidationCodes.InvalidStickyCookie },
-        { "sticky max_age", Route("""{"id":"r","algorithm":"sticky_cookie","upstream_pool":"p","sticky_cookie":{"max_age":"-1h"}}"""), "routes[1].sticky_cookie.max_age", ValidationCodes.NonPositiveDuration },
     };
 
     [Theory]

@@ -1,7 +1,7 @@
 using System.Net;
 using Lb.Balancing;
 
-namespace Lb.AspNetCore.Runtime;
+namespace Lb.AspNetCore.Proxy;
 
 /// <summary>
 /// One <see cref="SocketsHttpHandler"/> per pool (pooled keep-alive connections shared by every route of the pool).

@@ -1,0 +1,76 @@
+using Lb.AspNetCore.Runtime;
+using Lb.Balancing;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Lb.AspNetCore.Proxy;
+
+/// <summary>
+/// The HTTP proxy's side table: per pool of the current snapshot, the shared connection pool, the forwarder's
+/// request settings and each target's destination prefix. Published together with the snapshot it was built for,
+/// so one volatile read gives a request a consistent pair.
+/// </summary>
+internal sealed class HttpForwardingTable : IRuntimeAttachment, IDisposable
+{
+    private static readonly TimeSpan SweepPeriod = TimeSpan.FromSeconds(30);
+
+    private readonly PoolClients _clients = new();
+    private readonly ITimer _sweep;
+    private HttpRuntime _current = new(RuntimeSnapshot.Empty, []);
+
+    public HttpForwardingTable(TimeProvider time)
+    {
+        // Retired pools are disposed once idle; requests on them may still be running when their snapshot is replaced.
+        _sweep = time.CreateTimer(_ => Sweep(), null, SweepPeriod, SweepPeriod);
+    }
+
+    public HttpRuntime Current => Volatile.Read(ref _current);
+
+    public Action Prepare(RuntimeSnapshot next)
+    {
+        var pools = new PoolForwarding[next.Pools.Length];
+        for (var i = 0; i < pools.Length; i++)
+        {
+            var pool = next.Pools[i];
+            var destinations = new Dictionary<UpstreamTarget, string>(pool.Targets.Count);
+            foreach (var target in pool.Targets)
+            {
+                destinations[target] = target.Host.Contains(':', StringComparison.Ordinal) ? $"http://[{target.Host}]:{target.Port}" : $"http://{target.Host}:{target.Port}";
+            }
+            var requestConfig = new ForwarderRequestConfig { ActivityTimeout = pool.ResponseTimeout, AllowResponseBuffering = false };
+            pools[i] = new PoolForwarding(_clients.Get(pool), requestConfig, destinations);
+        }
+        var prepared = new HttpRuntime(next, pools);
+        return () =>
+        {
+            Volatile.Write(ref _current, prepared);
+            Sweep();
+        };
+    }
+
+    public void Dispose()
+    {
+        _sweep.Dispose();
+        _clients.Dispose();
+    }
+
+    private void Sweep() => _clients.Sweep(Current.Snapshot.Upstreams.Pools);
+}
+
+/// <summary>A runtime snapshot with the HTTP forwarding data of its pools (parallel to <see cref="RuntimeSnapshot.Pools"/>).</summary>
+internal sealed class HttpRuntime(RuntimeSnapshot snapshot, PoolForwarding[] pools)
+{
+    public RuntimeSnapshot Snapshot { get; } = snapshot;
+
+    public PoolForwarding[] Pools { get; } = pools;
+}
+
+/// <summary>Forwarding resources of one pool: the shared connection pool and per-target destination prefixes.</summary>
+internal sealed class PoolForwarding(HttpMessageInvoker invoker, ForwarderRequestConfig requestConfig, Dictionary<UpstreamTarget, string> destinations)
+{
+    public HttpMessageInvoker Invoker { get; } = invoker;
+
+    public ForwarderRequestConfig RequestConfig { get; } = requestConfig;
+
+    /// <summary><c>http://host:port</c> per target, built once so the request path allocates none.</summary>
+    public Dictionary<UpstreamTarget, string> Destinations { get; } = destinations;
+}

@@ -1,0 +1,74 @@
+using System.Net;
+using System.Text;
+using Lb.Core.DependencyInjection;
+using Lb.TestSupport;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Lb.AspNetCore.Tests;
+
+/// <summary>
+/// The README's host in this process: real Kestrel on 127.0.0.1 (port chosen by the OS), file store in a temp
+/// directory, admin API and proxy on the one listener; <c>configure</c> adds policies and the like.
+/// </summary>
+internal sealed class InProcessLb : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly TempDirectory? _dir;
+
+    private InProcessLb(WebApplication app, TempDirectory? dir, HttpClient client)
+    {
+        _app = app;
+        _dir = dir;
+        Client = client;
+    }
+
+    public HttpClient Client { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>Starts the host; with <paramref name="dataDirectory"/> it uses (and leaves) that store, otherwise a fresh temp one.</summary>
+    public static async Task<InProcessLb> StartAsync(Action<ILoadBalancerBuilder>? configure = null, string? dataDirectory = null)
+    {
+        var dir = dataDirectory is null ? new TempDirectory() : null;
+        var path = dataDirectory ?? dir!.Path;
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        var lb = builder.Services.AddLoadBalancer(configure: o => o.RaftDataDir = path).AddAspNetCore();
+        configure?.Invoke(lb);
+        var app = builder.Build();
+        app.MapLoadBalancerAdmin();
+        app.MapLoadBalancer();
+        await app.StartAsync(TestContext.Current.CancellationToken);
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        return new InProcessLb(app, dir, new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(15) });
+    }
+
+    public Task<HttpResponseMessage> PutConfigAsync(string json) =>
+        Client.PutAsync("/api/config", new StringContent(json, Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
+
+    public Task<string> GetStringAsync(string path) => Client.GetStringAsync(path, TestContext.Current.CancellationToken);
+
+    /// <summary>Sends GET <paramref name="path"/> for <paramref name="host"/> through the proxy; returns the answering backend's name (or the status).</summary>
+    public async Task<string> ProxyAsync(string host, string path = "/", Action<HttpRequestMessage>? adjust = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Host = host;
+        adjust?.Invoke(request);
+        using var response = await Client.SendAsync(request, TestContext.Current.CancellationToken);
+        return response.Headers.TryGetValues("X-Backend", out var names) ? names.Single() : ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _app.StopAsync(CancellationToken.None);
+        await _app.DisposeAsync();
+        _dir?.Dispose();
+    }
+}
