@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Lb.Core.Admin;
 using Lb.Core.Cluster;
 using Lb.Core.DependencyInjection;
@@ -73,7 +74,7 @@ public static class LoadBalancerServiceCollectionExtensions
     /// Adds a group of admin endpoints (<see cref="IAdminEndpointContributor"/>); the admin API serves them beside its
     /// own. A contributor replaces a default one of the same feature. Safe to call more than once.
     /// </summary>
-    public static ILoadBalancerBuilder AddAdminEndpoints<TContributor>(this ILoadBalancerBuilder builder)
+    public static ILoadBalancerBuilder AddAdminEndpoints<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TContributor>(this ILoadBalancerBuilder builder)
         where TContributor : class, IAdminEndpointContributor
     {
         ArgumentNullException.ThrowIfNull(builder);
