@@ -3,19 +3,14 @@ using Lb.AspNetCore.Diagnostics;
 using Lb.AspNetCore.Listeners;
 using Lb.AspNetCore.Proxy;
 using Lb.AspNetCore.Runtime;
-using Lb.Balancing;
 using Lb.Core.DependencyInjection;
 using Lb.Core.Runtime;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 
-namespace Lb.AspNetCore;
+namespace Microsoft.Extensions.DependencyInjection;
 
-/// <summary>Wires the Lb proxy and admin API into an ASP.NET Core application.</summary>
+/// <summary>Registers the Lb proxy and admin API (map them with <c>MapLoadBalancer()</c>, <c>MapLoadBalancerAdmin()</c>).</summary>
 public static class LoadBalancerAspNetCoreExtensions
 {
     /// <summary>
@@ -44,34 +39,4 @@ public static class LoadBalancerAspNetCoreExtensions
         return builder;
     }
 
-    /// <summary>
-    /// Sends every request that no other endpoint takes to the load balancer (route match, balance, forward).
-    /// Constrain it to the proxy listener with <c>.RequireHost("*:8080")</c> when the app also serves other things.
-    /// </summary>
-    public static IEndpointConventionBuilder MapLoadBalancer(this IEndpointRouteBuilder endpoints)
-    {
-        ArgumentNullException.ThrowIfNull(endpoints);
-        var handler = endpoints.ServiceProvider.GetRequiredService<ProxyHandler>();
-        return endpoints.MapFallback(handler.InvokeAsync);
-    }
-
-    /// <summary>
-    /// Maps the admin JSON API (<c>/api/...</c>) and Prometheus metrics (<c>/metrics</c>). Put it on a listener that only
-    /// operators reach, and set <c>adminToken</c>.
-    /// </summary>
-    public static IEndpointConventionBuilder MapLoadBalancerAdmin(this IEndpointRouteBuilder endpoints)
-    {
-        ArgumentNullException.ThrowIfNull(endpoints);
-        var admin = endpoints.ServiceProvider.GetRequiredService<AdminApi>();
-        endpoints.Map("/metrics", admin.HandleAsync);
-        return endpoints.Map("/api/{**path}", admin.HandleAsync);
-    }
-
-    /// <summary>Terminal middleware form of <see cref="MapLoadBalancer"/>: the proxy without endpoint routing.</summary>
-    public static void RunLoadBalancer(this IApplicationBuilder app)
-    {
-        ArgumentNullException.ThrowIfNull(app);
-        var handler = app.ApplicationServices.GetRequiredService<ProxyHandler>();
-        app.Run(handler.InvokeAsync);
-    }
 }

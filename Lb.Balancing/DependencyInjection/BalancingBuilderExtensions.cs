@@ -2,12 +2,13 @@ using System.Diagnostics.CodeAnalysis;
 using System.Diagnostics.Metrics;
 using Lb.Core.DependencyInjection;
 using Lb.Core.Validation;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Lb.Balancing;
+using Lb.Balancing;
+
+namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Registers the balancing package.</summary>
 public static class BalancingBuilderExtensions

@@ -4,6 +4,7 @@
 #
 #   bench/aot/measure.sh              # publishes both builds into bench/aot/out (NO_BUILD=1 reuses them)
 #   RUNS=9 BASE_PORT=18480 bench/aot/measure.sh
+#   NO_BUILD=1 AOT_BIN=out/lb JIT_DLL=samples/Lb.Server/bin/Release/net10.0/Lb.Server.dll bench/aot/measure.sh
 #
 # Uses 127.0.0.1:BASE_PORT (proxy) and BASE_PORT+10 (admin). Needs curl; wrk (Debian) for the under-load figure.
 set -euo pipefail
@@ -66,5 +67,5 @@ echo "runs: $RUNS, load average before: $(cut -d' ' -f1-3 /proc/loadavg), $(npro
 echo
 echo '| build | ready to serve (ms, median) | RSS idle (MB) | RSS after 5 s of wrk -c32 (MB) | `config get` round trip (ms, median) |'
 echo '|---|---|---|---|---|'
-measure "Native AOT (lb)" "$out/aot/lb"
-measure "JIT (dotnet Lb.Server.dll)" dotnet "$out/jit/Lb.Server.dll"
+measure "Native AOT (lb)" "${AOT_BIN:-$out/aot/lb}"
+measure "JIT (dotnet Lb.Server.dll)" dotnet "${JIT_DLL:-$out/jit/Lb.Server.dll}"

@@ -1,5 +1,3 @@
-using Lb.AspNetCore;
-
 var builder = WebApplication.CreateBuilder(args);
 builder.Services.AddLoadBalancer(builder.Configuration.GetSection("Lb")).AddAspNetCore();
 
