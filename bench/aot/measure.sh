@@ -21,7 +21,7 @@ if [ "${NO_BUILD:-}" != 1 ]; then
 fi
 
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+trap 'jobs -p | xargs -r kill 2>/dev/null; rm -rf "$work"' EXIT
 printf '{"proxyListenAddr":"127.0.0.1:%s","dashboardListenAddr":"127.0.0.1:%s","raftDataDir":"%s/state"}' \
   "$PROXY" "$ADMIN" "$work" > "$work/app.json"
 # The upstream is the node's own admin API: a real HTTP backend without a second program to build.
