@@ -4,9 +4,19 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 
-# command-on-PATH -> Debian package that provides it, for tests that shell out to a tool; a test that needs e.g. `ip`
-# adds [ip]=iproute2 here. clang links the Native AOT build of Lb.Server (published below).
-declare -A needs=([clang]=clang)
+# command-on-PATH -> Debian package that provides it, for tests that need a tool from the system: the VIP tests build
+# network namespaces and veth pairs with `ip` (and check addresses with `ip -j addr`) and query a server inside a
+# namespace with curl; the dashboard's browser tests drive Debian's Chromium (never a downloaded browser); the README
+# walkthrough test runs the README's commands (curl) in a network namespace of its own (unshare, setsid, ip) and git.
+declare -A needs=(
+  [clang]=clang         # links the Native AOT build of Lb.Server (published below)
+  [ip]=iproute2
+  [curl]=curl
+  [chromium]=chromium
+  [unshare]=util-linux  # README walkthrough test (a network namespace of its own)
+  [setsid]=util-linux   # samples/cluster/up.sh (ClusterDemoScriptTests), README walkthrough test
+  [git]=git             # README walkthrough test (git status stays clean)
+)
 missing=()
 for cmd in "${!needs[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${needs[$cmd]}")

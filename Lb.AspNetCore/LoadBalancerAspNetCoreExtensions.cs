@@ -1,12 +1,15 @@
 using Lb.AspNetCore.Admin;
 using Lb.AspNetCore.Diagnostics;
+using Lb.AspNetCore.Options;
 using Lb.AspNetCore.Listeners;
 using Lb.AspNetCore.Proxy;
 using Lb.AspNetCore.Runtime;
 using Lb.Core.DependencyInjection;
 using Lb.Core.Runtime;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -22,6 +25,8 @@ public static class LoadBalancerAspNetCoreExtensions
         ArgumentNullException.ThrowIfNull(builder);
         builder.AddBalancing();
         var services = builder.Services;
+        builder.AddLbOptions<ProxyOptions>(static (section, o) => section.Bind(o));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ProxyOptions>, ProxyOptionsValidator>());
         services.AddHttpForwarder();
         services.TryAddSingleton<PrometheusExporter>();
         services.AddMetrics();
@@ -36,6 +41,8 @@ public static class LoadBalancerAspNetCoreExtensions
         services.TryAddSingleton<ListenerMetrics>();
         services.TryAddSingleton<ProxyHandler>();
         services.TryAddSingleton<AdminApi>();
+        services.TryAddSingleton<ConfigHistoryApi>();
+        services.TryAddSingleton<Lb.AspNetCore.Dashboard.DashboardFiles>();
         return builder;
     }
 

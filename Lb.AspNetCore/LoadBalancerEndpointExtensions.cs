@@ -22,15 +22,37 @@ public static class LoadBalancerEndpointExtensions
     }
 
     /// <summary>
-    /// Maps the admin JSON API (<c>/api/...</c>) and Prometheus metrics (<c>/metrics</c>). Put it on a listener that only
-    /// operators reach, and set <c>adminToken</c>.
+    /// Maps the admin JSON API (<c>/api/...</c>) and Prometheus metrics (<c>/metrics</c>) on every listener of the app.
+    /// The returned builder covers both, so a convention (authorization, a host) applies to all of it. To keep them off
+    /// the proxy port, prefer a listener of their own: <c>UseLoadBalancerAdmin()</c> on the Kestrel listener and on the app.
     /// </summary>
     public static IEndpointConventionBuilder MapLoadBalancerAdmin(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var admin = Required<AdminApi>(endpoints.ServiceProvider, nameof(MapLoadBalancerAdmin));
-        endpoints.Map("/metrics", admin.HandleAsync);
-        return endpoints.Map("/api/{**path}", admin.HandleAsync);
+        var history = Required<ConfigHistoryApi>(endpoints.ServiceProvider, nameof(MapLoadBalancerAdmin));
+        // One group so a convention added by the caller covers /metrics, history and /api alike.
+        var group = endpoints.MapGroup("");
+        group.Map("/metrics", admin.HandleAsync);
+        group.Map(ConfigHistoryApi.HistoryPath, history.HandleAsync);
+        group.Map(ConfigHistoryApi.HistoryPath + "/{version}", history.HandleAsync);
+        group.Map(ConfigHistoryApi.RollbackPath, history.HandleAsync);
+        group.Map(ConfigHistoryApi.RouteStatsPath, history.HandleAsync);
+        group.Map("/api/{**path}", admin.HandleAsync);
+        return group;
+    }
+
+    /// <summary>
+    /// Maps the web dashboard (static files embedded in this assembly, talking only to the admin API) on every path
+    /// that no other endpoint takes: GET/HEAD answer the page or its assets, other methods 405. Use it next to
+    /// <see cref="MapLoadBalancerAdmin"/> on the admin listener, never on the proxy's pipeline (it is a fallback too).
+    /// </summary>
+    public static IEndpointConventionBuilder MapLoadBalancerDashboard(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var files = Required<Lb.AspNetCore.Dashboard.DashboardFiles>(endpoints.ServiceProvider, nameof(MapLoadBalancerDashboard));
+        // "{**path}": the default fallback pattern skips paths that look like files, and the assets are files.
+        return endpoints.MapFallback("{**path}", files.HandleAsync);
     }
 
     /// <summary>Terminal middleware form of <see cref="MapLoadBalancer"/>: the proxy without endpoint routing.</summary>

@@ -39,6 +39,7 @@ internal sealed class AdminApi
     private readonly IClusterStatusView _cluster;
     private readonly IVipStatusView _vip;
     private readonly LbNodeOptions _node;
+    private readonly AdminOptions _admin;
     private readonly byte[]? _token;
     private readonly AdminRouteTable _routes;
 
@@ -46,6 +47,7 @@ internal sealed class AdminApi
         IDesiredStateStore store,
         RuntimeManager runtime,
         IOptions<LbNodeOptions> nodeOptions,
+        IOptions<AdminOptions> adminOptions,
         DesiredStateLimits limits,
         IDesiredStateValidator validator,
         Diagnostics.PrometheusExporter metrics,
@@ -61,7 +63,8 @@ internal sealed class AdminApi
         _cluster = cluster;
         _vip = vip;
         _node = nodeOptions.Value;
-        _token = _node.AdminToken.Length > 0 ? Encoding.UTF8.GetBytes(_node.AdminToken) : null;
+        _admin = adminOptions.Value;
+        _token = _admin.AdminToken.Length > 0 ? Encoding.UTF8.GetBytes(_admin.AdminToken) : null;
 
         var routes = new AdminRouteTable();
         // Config: the editable desired state.
@@ -115,9 +118,9 @@ internal sealed class AdminApi
         await route.Handler(context);
     }
 
-    private bool Authorized(HttpContext context, bool isRead)
+    internal bool Authorized(HttpContext context, bool isRead)
     {
-        if (_token is null || (isRead && !_node.AdminReadRequiresToken))
+        if (_token is null || (isRead && !_admin.AdminReadRequiresToken))
         {
             return true;
         }
@@ -165,7 +168,7 @@ internal sealed class AdminApi
         // The store validates before it writes anything (and a replicated store before it proposes), so an invalid
         // document comes back as StoreWriteStatus.Invalid below; validating here as well would only do it twice.
         var desired = store.Current.State with { Config = document.Config };
-        var result = await store.PutAsync(desired, expected, context.RequestAborted);
+        var result = await store.PutAsync(desired, expected, ConfigHistoryApi.OriginOf(context, null), context.RequestAborted);
         if (result.Status == StoreWriteStatus.Applied)
         {
             await WaitUntilServedAsync(result.Current.Version, context.RequestAborted);
@@ -299,7 +302,9 @@ internal sealed class AdminApi
     private async Task GetClusterAsync(HttpContext context)
     {
         var cluster = await _cluster.GetClusterStatusAsync(context.RequestAborted);
-        await AdminResponses.WriteJsonAsync(context, 200, ClusterViews.Cluster(cluster), AdminJsonContext.Relaxed.ClusterView);
+        var vip = _vip.Current;
+        var view = ClusterViews.Cluster(cluster) with { Vip = vip.Enabled ? ClusterViews.Vip(vip) : null };
+        await AdminResponses.WriteJsonAsync(context, 200, view, AdminJsonContext.Relaxed.ClusterView);
     }
 
     private async Task GetNodeClusterStatusAsync(HttpContext context)

@@ -25,6 +25,7 @@ internal static class ClusterViews
         Address = vip.Address,
         Owned = vip.Owned,
         LastError = vip.LastError,
+        LastTransitionAt = vip.LastTransitionAt is { } at ? Lb.Core.Json.Rfc3339.Format(at) : null,
     };
 
     public static ClusterView Cluster(ClusterStatus cluster) => new()

@@ -27,7 +27,9 @@ internal static class WriteOutcome
             case StoreWriteStatus.NotLeader:
                 return AdminResponses.ErrorAsync(context, 409, "configuration writes must be sent to the raft leader", "not_raft_leader", leaderAddress: result.LeaderAddress);
             default:
-                return AdminResponses.ErrorAsync(context, 503, "the configuration store is unavailable; the write was not applied", "store_unavailable",
+                return AdminResponses.ErrorAsync(context, 503,
+                    result.Code is null ? "the configuration store is unavailable; the write was not applied" : result.Message ?? result.Code,
+                    result.Code ?? "store_unavailable",
                     [new ApiFieldError("", result.Message ?? "store unavailable")]);
         }
     }

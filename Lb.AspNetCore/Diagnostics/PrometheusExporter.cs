@@ -6,7 +6,8 @@ using System.Text;
 namespace Lb.AspNetCore.Diagnostics;
 
 /// <summary>
-/// Aggregates every instrument of the <c>Lb.*</c> meters created by this host's <see cref="IMeterFactory"/> and renders them in the Prometheus text format for
+/// Aggregates every instrument of the <c>Lb.*</c> meters created by this host's <see cref="IMeterFactory"/> (and of the
+/// runtime's <c>System.Runtime</c> meter) and renders them in the Prometheus text format for
 /// <c>/metrics</c>. Recording a measurement for a known label set allocates nothing (the series is found by
 /// its tag values), so it can sit on the proxy path. Written here because OpenTelemetry's Prometheus exporter is
 /// prerelease-only and prometheus-net's meter adapter exported none of our IMeterFactory meters when tried.
@@ -14,6 +15,8 @@ namespace Lb.AspNetCore.Diagnostics;
 internal sealed class PrometheusExporter : IDisposable
 {
     private static readonly double[] DurationBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+    private const string RuntimeMeter = "System.Runtime";
 
     private readonly MeterListener _listener = new();
     private readonly ConcurrentDictionary<SeriesKey, Series> _series = new();
@@ -26,7 +29,9 @@ internal sealed class PrometheusExporter : IDisposable
         {
             // Meters are process-wide; only those from this host's factory (it sets itself as their scope) are ours,
             // so two load balancers in one process do not export each other's series.
-            if (ReferenceEquals(instrument.Meter.Scope, meterFactory) && instrument.Meter.Name.StartsWith("Lb.", StringComparison.Ordinal))
+            // Plus the runtime's own process and GC meter (dotnet_* series); it is observable only, so free between scrapes.
+            if ((ReferenceEquals(instrument.Meter.Scope, meterFactory) && instrument.Meter.Name.StartsWith("Lb.", StringComparison.Ordinal))
+                || instrument.Meter.Name == RuntimeMeter)
             {
                 _instruments[instrument] = 0;
                 listener.EnableMeasurementEvents(instrument);
@@ -108,6 +113,45 @@ internal sealed class PrometheusExporter : IDisposable
             }
         }
         return text.ToString();
+    }
+
+    /// <summary>Upper bounds of the duration histogram buckets (the last bucket, above them all, is implicit).</summary>
+    public static IReadOnlyList<double> HistogramBounds => DurationBuckets;
+
+    /// <summary>
+    /// Copies the current values of every series of the instrument named <paramref name="instrumentName"/>: its tag
+    /// values, sum, and for histograms the per-bucket counts (not cumulative; one more than the bounds, for overflow).
+    /// </summary>
+    public List<(IReadOnlyDictionary<string, string?> Tags, double Sum, long[]? Buckets)> Sample(string instrumentName)
+    {
+        var samples = new List<(IReadOnlyDictionary<string, string?> Tags, double Sum, long[]? Buckets)>();
+        foreach (var (key, series) in _series)
+        {
+            if (key.Instrument.Name != instrumentName)
+            {
+                continue;
+            }
+            long[]? buckets = null;
+            if (series.Buckets is not null)
+            {
+                buckets = new long[DurationBuckets.Length + 1];
+                var inBuckets = 0L;
+                for (var b = 0; b < DurationBuckets.Length; b++)
+                {
+                    buckets[b] = Interlocked.Read(ref series.Buckets[b]);
+                    inBuckets += buckets[b];
+                }
+                buckets[^1] = Math.Max(0, Interlocked.Read(ref series.Count) - inBuckets);
+            }
+            string?[] values = [key.Tag0, key.Tag1, key.Tag2];
+            var tags = new Dictionary<string, string?>(StringComparer.Ordinal);
+            for (var i = 0; i < series.Names.Length; i++)
+            {
+                tags[series.Names[i]] = values[i];
+            }
+            samples.Add((tags, series.Sum, buckets));
+        }
+        return samples;
     }
 
     private static string PromName(Instrument instrument)

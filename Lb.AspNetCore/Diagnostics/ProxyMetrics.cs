@@ -11,6 +11,8 @@ namespace Lb.AspNetCore.Diagnostics;
 internal sealed class ProxyMetrics
 {
     public const string MeterName = "Lb.AspNetCore";
+    public const string RequestsInstrument = "lb.proxy.requests";
+    public const string DurationInstrument = "lb.proxy.request.duration";
 
     private static readonly string[] StatusClasses = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 
@@ -20,11 +22,35 @@ internal sealed class ProxyMetrics
     public ProxyMetrics(IMeterFactory meterFactory, RuntimeManager runtime)
     {
         var meter = meterFactory.Create(MeterName);
-        _requests = meter.CreateCounter<long>("lb.proxy.requests", "{request}", "Requests handled by the proxy, by route and status class");
-        _duration = meter.CreateHistogram<double>("lb.proxy.request.duration", "s", "Time from request start to the end of forwarding");
+        _requests = meter.CreateCounter<long>(RequestsInstrument, "{request}", "Requests handled by the proxy, by route and status class");
+        _duration = meter.CreateHistogram<double>(DurationInstrument, "s", "Time from request start to the end of forwarding");
         // Read from the targets' own in-flight counters when a listener samples (a /metrics scrape), instead of an
         // up/down counter recorded twice per request: the balancers keep that count anyway, so it costs the data path nothing.
         meter.CreateObservableGauge("lb.proxy.active_requests", () => ObserveActive(runtime), "{request}", "Requests in flight per upstream target");
+        // Sampled at scrape time from the snapshot: a removed target's series is gone at the next scrape.
+        meter.CreateObservableGauge("lb.upstream.up", () => ObserveUp(runtime), "{target}", "1 when the upstream target takes traffic (healthy and not ejected), else 0");
+        meter.CreateObservableGauge("lb.config.version", () => runtime.Current.Version, "{version}", "Version of the configuration this node serves");
+        meter.CreateObservableGauge("lb.config.last_apply_timestamp_seconds", () => ObserveAppliedAt(runtime), "s", "When this node applied the configuration it serves, Unix time");
+    }
+
+    private static IEnumerable<Measurement<long>> ObserveUp(RuntimeManager runtime)
+    {
+        foreach (var (id, pool) in runtime.Current.Upstreams.Pools)
+        {
+            foreach (var target in pool.Targets)
+            {
+                yield return new Measurement<long>(target.IsAvailable ? 1 : 0, new KeyValuePair<string, object?>("pool", id), new KeyValuePair<string, object?>("target", target.Address));
+            }
+        }
+    }
+
+    private static IEnumerable<Measurement<double>> ObserveAppliedAt(RuntimeManager runtime)
+    {
+        var current = runtime.Current;
+        if (current.Version >= 0)
+        {
+            yield return new Measurement<double>(current.AppliedAt.ToUnixTimeMilliseconds() / 1000.0);
+        }
     }
 
     /// <summary>A timestamp to pass to <see cref="Request"/>, or 0 when nobody listens to the duration histogram.</summary>

@@ -1,5 +1,5 @@
 using System.Net;
-using Lb.Core.Options;
+using Lb.AspNetCore.Options;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 
@@ -7,14 +7,14 @@ namespace Lb.AspNetCore.Proxy;
 
 /// <summary>
 /// Decides which client address the balancers see. Forwarding headers (<c>Forwarded: for=</c>, then
-/// <c>X-Forwarded-For</c>) are believed only from peers listed in <see cref="LbNodeOptions.TrustedProxies"/>;
+/// <c>X-Forwarded-For</c>) are believed only from peers listed in <see cref="ProxyOptions.TrustedProxies"/>;
 /// from anyone else they could be used to pick a backend at will (seed contract §13.15).
 /// </summary>
 internal sealed class ClientAddressResolver
 {
     private readonly IPNetwork[] _trusted;
 
-    public ClientAddressResolver(IOptions<LbNodeOptions> options)
+    public ClientAddressResolver(IOptions<ProxyOptions> options)
     {
         _trusted = options.Value.TrustedProxies
             .Select(t => IPNetwork.TryParse(t, out var network) ? network : new IPNetwork(IPAddress.Parse(t), IPAddress.Parse(t).AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128))

@@ -10,9 +10,8 @@ namespace Lb.AspNetCore.Proxy;
 /// Request/response header rules: keep the client's Host, append the peer to X-Forwarded-For, set
 /// X-Forwarded-Proto/Host and the node id header; add the sticky cookie after the upstream's own headers.
 /// </summary>
-internal sealed class LbTransformer(string? nodeId) : HttpTransformer
+internal sealed class LbTransformer(string? nodeId, string nodeHeader) : HttpTransformer
 {
-    public const string NodeHeader = "X-AjouLB-LB-Node";
 
     public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
     {
@@ -46,10 +45,10 @@ internal sealed class LbTransformer(string? nodeId) : HttpTransformer
         headers.TryAddWithoutValidation("X-Forwarded-Proto", request.Scheme);
         headers.Remove("X-Forwarded-Host");
         headers.TryAddWithoutValidation("X-Forwarded-Host", request.Host.Value);
-        headers.Remove(NodeHeader);
+        headers.Remove(nodeHeader);
         if (nodeId is not null)
         {
-            headers.TryAddWithoutValidation(NodeHeader, nodeId);
+            headers.TryAddWithoutValidation(nodeHeader, nodeId);
         }
     }
 

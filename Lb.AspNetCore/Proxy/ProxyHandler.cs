@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using Lb.AspNetCore.Diagnostics;
+using Lb.AspNetCore.Options;
 using Lb.AspNetCore.Runtime;
 using Lb.Balancing;
 using Lb.Core.Options;
@@ -22,14 +23,22 @@ internal sealed partial class ProxyHandler(
     ClientAddressResolver clients,
     ProxyMetrics metrics,
     IOptions<LbNodeOptions> options,
-    ILoggerFactory loggerFactory)
+    IOptions<ProxyOptions> proxyOptions,
+    ILoggerFactory loggerFactory) : IAsyncDisposable, IDisposable
 {
-    private readonly LbTransformer _transformer = new(options.Value.NodeId.Length > 0 ? options.Value.NodeId : null);
-    private readonly ILogger? _accessLog = options.Value.AccessLog ? loggerFactory.CreateLogger("Lb.AccessLog") : null;
+    private readonly LbTransformer _transformer = new(options.Value.NodeId.Length > 0 ? options.Value.NodeId : null,
+        options.Value.NodeHeader.Length > 0 ? options.Value.NodeHeader : LbNodeOptions.DefaultNodeHeader);
+    private readonly ILogger? _accessLog = proxyOptions.Value.AccessLog && proxyOptions.Value.AccessLogFormat != "json" ? loggerFactory.CreateLogger("Lb.AccessLog") : null;
+    private readonly JsonAccessLog? _jsonLog = proxyOptions.Value.AccessLog && proxyOptions.Value.AccessLogFormat == "json" ? new JsonAccessLog(proxyOptions.Value.AccessLogPath) : null;
+
+    public ValueTask DisposeAsync() => _jsonLog?.DisposeAsync() ?? ValueTask.CompletedTask;
+
+    // A container disposed synchronously still flushes the JSON access log.
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     public async Task InvokeAsync(HttpContext context)
     {
-        var started = _accessLog is null ? metrics.Start() : Stopwatch.GetTimestamp();
+        var started = _accessLog is null && _jsonLog is null ? metrics.Start() : Stopwatch.GetTimestamp();
         var (routeId, target) = await HandleAsync(context);
         metrics.Request(routeId, context.Response.StatusCode, started);
         if (_accessLog is not null)
@@ -37,6 +46,10 @@ internal sealed partial class ProxyHandler(
             var request = context.Request;
             LogAccess(_accessLog, request.Method, request.Host.Value ?? "", request.Path.Value ?? "/", context.Response.StatusCode,
                 routeId ?? "-", target?.Address ?? "-", Stopwatch.GetElapsedTime(started).TotalMilliseconds, context.Connection.RemoteIpAddress?.ToString() ?? "-");
+        }
+        else if (_jsonLog is not null)
+        {
+            _jsonLog.Write(context, context.Connection.RemoteIpAddress?.ToString() ?? "", routeId, target?.Address, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
     }
 

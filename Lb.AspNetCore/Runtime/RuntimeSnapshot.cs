@@ -14,14 +14,7 @@ namespace Lb.AspNetCore.Runtime;
 /// </summary>
 internal sealed class RuntimeSnapshot
 {
-    /// <summary>Assembles a snapshot; the runtime builder is the only caller.</summary>
-    /// <param name="version">The desired-state version it serves.</param>
-    /// <param name="appliedAt">When it was built.</param>
-    /// <param name="config">The configuration it was built from.</param>
-    /// <param name="contentHash">The state's hash, computed once with it (<see cref="VersionedDesiredState.ContentHash"/>).</param>
-    /// <param name="routes">The compiled route table.</param>
-    /// <param name="upstreams">The upstream pools with their live targets.</param>
-    /// <param name="routeRuntimes">Per route, in <see cref="RouteTable.Routes"/> order: its balancer and declared inputs.</param>
+    /// <summary>Takes the state's hash as computed once with it (<see cref="VersionedDesiredState.ContentHash"/>), never recomputing it.</summary>
     public RuntimeSnapshot(long version, DateTimeOffset appliedAt, ProxyConfig config, string contentHash, RouteTable routes, UpstreamSnapshot upstreams, RouteRuntime[] routeRuntimes)
     {
         Version = version;

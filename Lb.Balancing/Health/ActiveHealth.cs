@@ -31,15 +31,10 @@ internal sealed class ActiveHealth(RegistryContext context)
     public int ProbeCount => Volatile.Read(ref _probeCount);
 
     /// <summary>Records a probe result and applies the first-verdict and rise/fall rules.</summary>
-    /// <param name="ok">Whether the probe passed.</param>
-    /// <param name="error">Why it failed, for status views; null when it passed.</param>
-    /// <param name="at">When the probe finished.</param>
-    /// <param name="rise">Passed probes in a row that make an unhealthy target healthy.</param>
-    /// <param name="fall">Failed probes in a row that make a healthy target unhealthy.</param>
-    /// <param name="recovered">
-    /// True when this probe completes a recovery: a probe failed and, since, <paramref name="rise"/> passed in a row.
-    /// A recovery completed earlier does not count again.
-    /// </param>
+    /// <remarks>
+    /// <c>recovered</c> is true when this probe completes a recovery: a probe failed and, since, <c>rise</c> passed in
+    /// a row. A recovery completed earlier does not count again.
+    /// </remarks>
     /// <returns>The new health when the verdict changed, otherwise null.</returns>
     public bool? Record(bool ok, string? error, DateTimeOffset at, int rise, int fall, out bool recovered)
     {

@@ -25,7 +25,7 @@ internal sealed class NodeClusterStatusView(IDesiredStateStore store, IOptions<L
             State = "unconfigured",
             NodeId = node.NodeId.Length > 0 ? node.NodeId : null,
             RaftAdvertiseAddr = node.RaftAdvertiseAddr.Length > 0 ? node.RaftAdvertiseAddr : null,
-            RaftDataDir = node.RaftDataDir,
+            RaftDataDir = node.DataDir,
         });
     }
 

@@ -3,6 +3,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Lb.Core.Spec;
+using Lb.Core.Validation;
 
 namespace Lb.Core.Json;
 
@@ -77,6 +78,8 @@ public static class DesiredStateJson
     public static string ContentHash(DesiredState state) => Hash(Serialize(state));
 
     internal static JsonTypeInfo<PersistedDesiredState> PersistedTypeInfo => Indented.PersistedDesiredState;
+
+    internal static JsonTypeInfo<Store.PersistedHistoryEntry> PersistedHistoryTypeInfo => Compact.PersistedHistoryEntry;
 
     private static string Hash(byte[] canonical) => Convert.ToHexStringLower(SHA256.HashData(canonical));
 
@@ -203,6 +206,19 @@ public static class DesiredStateJson
 
     private static bool IsJsonWhitespace(byte b) => b is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n';
 
+    /// <summary>The JSON field names of the desired-state object whose .NET type is <paramref name="typeName"/>.</summary>
+    private static IEnumerable<string> KnownFieldNames(string typeName)
+    {
+        Type[] types = [typeof(ProxyConfig), typeof(RouteSpec), typeof(RouteMatchSpec), typeof(PathMatchSpec), typeof(StickyCookieSpec),
+            typeof(UpstreamPoolSpec), typeof(HealthCheckSpec), typeof(PassiveHealthSpec), typeof(ConfigDocumentWire)];
+        var type = types.FirstOrDefault(t => t.FullName == typeName);
+        return type is null ? [] : FieldNames(type);
+    }
+
+    /// <summary>The JSON field names the parser accepts for a desired-state object type.</summary>
+    internal static IReadOnlyList<string> FieldNames(Type type) =>
+        Compact.GetTypeInfo(type)?.Properties.Where(p => p.Set is not null).Select(p => p.Name).ToArray() ?? [];
+
     /// <summary><c>$.routes[0].match</c> → <c>routes[0].match</c>; <c>$['a.b']</c> → <c>a.b</c>.</summary>
     internal static string FieldPath(string? jsonPath)
     {
@@ -221,7 +237,10 @@ public static class DesiredStateJson
         if (message.Contains("could not be mapped to any .NET member", StringComparison.Ordinal))
         {
             var name = Between(message, "The JSON property '", "'");
-            return $"unknown field '{name}': check the spelling (field names are snake_case, e.g. upstream_pool)";
+            var meant = Suggestions.Closest(name, KnownFieldNames(Between(message, "contained in type '", "'")));
+            return meant is not null
+                ? $"unknown field '{name}': did you mean '{meant}'?"
+                : $"unknown field '{name}': check the spelling (field names are snake_case, e.g. upstream_pool)";
         }
         if (message.Contains("Duplicate", StringComparison.OrdinalIgnoreCase))
         {

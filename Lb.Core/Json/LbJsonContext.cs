@@ -17,6 +17,7 @@ namespace Lb.Core.Json;
 [JsonSerializable(typeof(DesiredState))]
 [JsonSerializable(typeof(PersistedDesiredState))]
 [JsonSerializable(typeof(ConfigDocumentWire))]
+[JsonSerializable(typeof(Lb.Core.Store.PersistedHistoryEntry))]
 internal sealed partial class LbJsonContext : JsonSerializerContext;
 
 /// <summary>The file store's on-disk document.</summary>

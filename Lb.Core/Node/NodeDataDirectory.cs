@@ -135,7 +135,7 @@ public sealed partial class NodeDataDirectory : IDisposable
         }
         catch (IOException ex)
         {
-            throw new InvalidOperationException($"The data directory '{directory}' is in use by another Lb process (lock '{lockPath}'). Stop that process or give this node its own data directory (raftDataDir).", ex);
+            throw new InvalidOperationException($"The data directory '{directory}' is in use by another Lb process (lock '{lockPath}'). Stop that process or give this node its own data directory (dataDir).", ex);
         }
     }
 

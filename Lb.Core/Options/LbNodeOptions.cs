@@ -1,8 +1,9 @@
 namespace Lb.Core.Options;
 
 /// <summary>
-/// How one node starts: listeners, data directory, identity and admin access. Read from <c>app.json</c> (or any
-/// configuration section); never replicated. Empty strings take the defaults.
+/// How one node starts: listeners, data directory and identity. Read from <c>app.json</c> (or any configuration
+/// section); never replicated. Empty strings take the defaults. Packages own their other keys (Lb.AspNetCore:
+/// <c>AdminOptions</c>, <c>ProxyOptions</c>), bound from the same section.
 /// </summary>
 public sealed class LbNodeOptions
 {
@@ -12,8 +13,14 @@ public sealed class LbNodeOptions
     /// <summary>Default of <see cref="DashboardListenAddr"/>.</summary>
     public const string DefaultDashboardListenAddr = ":9090";
 
-    /// <summary>Default of <see cref="RaftDataDir"/>.</summary>
-    public const string DefaultRaftDataDir = "data/raft";
+    /// <summary>Default of <see cref="DataDir"/>.</summary>
+    public const string DefaultDataDir = "data";
+
+    /// <summary>Default of <see cref="NodeHeader"/>.</summary>
+    public const string DefaultNodeHeader = "X-Lb-Node";
+
+    /// <summary>Default of <see cref="DrainTimeout"/>.</summary>
+    public const string DefaultDrainTimeout = "10s";
 
     /// <summary>Proxy listener, Go style <c>host:port</c>; an empty host means all interfaces.</summary>
     public string ProxyListenAddr { get; set; } = DefaultProxyListenAddr;
@@ -21,11 +28,20 @@ public sealed class LbNodeOptions
     /// <summary>Admin API and dashboard listener, Go style <c>host:port</c>.</summary>
     public string DashboardListenAddr { get; set; } = DefaultDashboardListenAddr;
 
-    /// <summary>The node's data directory (desired state, Raft log, node identity); relative to the working directory.</summary>
-    public string RaftDataDir { get; set; } = DefaultRaftDataDir;
+    /// <summary>
+    /// The node's data directory (desired state now; the Raft log and node identity with clustering); relative to
+    /// the working directory. Empty: <see cref="RaftDataDir"/> if set, else <c>data</c>.
+    /// </summary>
+    public string DataDir { get; set; } = "";
 
-    /// <summary>Node id (letters, digits, <c>.</c>, <c>_</c>, <c>-</c>); also sent upstream as <c>X-AjouLB-LB-Node</c>.</summary>
+    /// <summary>The reference's name for <see cref="DataDir"/>, still accepted; <see cref="DataDir"/> wins when both are set.</summary>
+    public string RaftDataDir { get; set; } = "";
+
+    /// <summary>Node id (letters, digits, <c>.</c>, <c>_</c>, <c>-</c>); also sent upstream in <see cref="NodeHeader"/>.</summary>
     public string NodeId { get; set; } = "";
+
+    /// <summary>Request header that tells upstreams which node proxied the request (<c>X-AjouLB-LB-Node</c> for the reference's backends).</summary>
+    public string NodeHeader { get; set; } = DefaultNodeHeader;
 
     /// <summary>Address the Raft transport binds, <c>host:port</c> (Raft issue).</summary>
     public string RaftListenAddr { get; set; } = "";
@@ -33,32 +49,23 @@ public sealed class LbNodeOptions
     /// <summary>Address other nodes reach this node's Raft transport at, <c>host:port</c> (Raft issue).</summary>
     public string RaftAdvertiseAddr { get; set; } = "";
 
-    /// <summary>Bearer token required for admin writes when set (at least 16 characters).</summary>
-    public string AdminToken { get; set; } = "";
-
-    /// <summary>Also require <see cref="AdminToken"/> for admin reads.</summary>
-    public bool AdminReadRequiresToken { get; set; }
-
     /// <summary>Network interface that carries the cluster VIP on this node (VIP issue).</summary>
     public string VipInterface { get; set; } = "";
 
     /// <summary>
-    /// Addresses or CIDR ranges of proxies in front of Lb whose <c>X-Forwarded-For</c>/<c>Forwarded</c> headers are
-    /// believed. Empty: forwarding headers never choose the client address (they cannot be spoofed).
+    /// The cluster VIP as IPv4 CIDR (e.g. <c>10.0.0.100/24</c>) when it is not (yet) in the replicated state; the
+    /// replicated VIP policy wins over it. Needs <see cref="VipInterface"/>.
     /// </summary>
-    public IList<string> TrustedProxies { get; set; } = [];
+    public string VipAddress { get; set; } = "";
+
+    /// <summary>How many applied configuration versions the store keeps for history and rollback (1–10000).</summary>
+    public int ConfigHistoryLimit { get; set; } = Lb.Core.Store.DesiredStateHistoryExtensions.DefaultLimit;
 
     /// <summary>
-    /// PEM certificate (chain) file for TLS on the proxy listener. With <see cref="ProxyTlsKey"/> set too, the proxy
-    /// speaks HTTPS and offers HTTP/2 to clients (ALPN); without, plain HTTP/1.1.
+    /// On SIGTERM/SIGINT the node stops accepting connections and lets requests in flight finish for at most this long
+    /// (Go duration, e.g. <c>"30s"</c>) before it cuts them and exits.
     /// </summary>
-    public string ProxyTlsCertificate { get; set; } = "";
-
-    /// <summary>PEM private key file matching <see cref="ProxyTlsCertificate"/>.</summary>
-    public string ProxyTlsKey { get; set; } = "";
-
-    /// <summary>Log one line per proxied request (category <c>Lb.AccessLog</c>, level Information). Off by default: it costs CPU.</summary>
-    public bool AccessLog { get; set; }
+    public string DrainTimeout { get; set; } = DefaultDrainTimeout;
 
     /// <summary>
     /// Most client connections the proxy listener holds open at once; more are closed at accept. 0: derived from the
@@ -90,9 +97,17 @@ public sealed class LbNodeOptions
         {
             KeepAliveTimeout = DefaultKeepAliveTimeout;
         }
-        if (string.IsNullOrWhiteSpace(RaftDataDir))
+        if (string.IsNullOrWhiteSpace(DataDir))
         {
-            RaftDataDir = DefaultRaftDataDir;
+            DataDir = string.IsNullOrWhiteSpace(RaftDataDir) ? DefaultDataDir : RaftDataDir;
+        }
+        if (string.IsNullOrWhiteSpace(NodeHeader))
+        {
+            NodeHeader = DefaultNodeHeader;
+        }
+        if (string.IsNullOrWhiteSpace(DrainTimeout))
+        {
+            DrainTimeout = DefaultDrainTimeout;
         }
     }
 }

@@ -13,6 +13,10 @@ internal sealed class LbNodeOptionsValidator : IValidateOptions<LbNodeOptions>
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
+    /// <summary><c>localhost</c>, <c>127.0.0.0/8</c> or <c>::1</c>.</summary>
+    public static bool IsLoopback(string host) =>
+        host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || (IPAddress.TryParse(host, out var ip) && IPAddress.IsLoopback(ip));
+
     public static List<string> Check(LbNodeOptions o)
     {
         var failures = new List<string>();
@@ -25,9 +29,18 @@ internal sealed class LbNodeOptionsValidator : IValidateOptions<LbNodeOptions>
         {
             failures.Add($"dashboardListenAddr '{o.DashboardListenAddr}' {e2}");
         }
-        if (o.RaftDataDir.IndexOfAny(Path.GetInvalidPathChars()) >= 0)
+        if (ListenAddress.TryParse(o.DashboardListenAddr, out var admin, out _) && ListenAddress.TryParse(o.ProxyListenAddr, out var proxy, out _) && proxy!.Port == admin!.Port && proxy.Port != 0
+            && (proxy.Host == admin.Host || proxy.Host.Length == 0 || admin.Host.Length == 0))
         {
-            failures.Add($"raftDataDir '{o.RaftDataDir}' is not a valid path");
+            failures.Add($"proxyListenAddr '{o.ProxyListenAddr}' and dashboardListenAddr '{o.DashboardListenAddr}' are the same port; the admin API needs a port of its own, e.g. \":9090\"");
+        }
+        if (o.DataDir.IndexOfAny(Path.GetInvalidPathChars()) >= 0)
+        {
+            failures.Add($"dataDir '{o.DataDir}' is not a valid path");
+        }
+        if (!o.NodeHeader.All(c => char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c, StringComparison.Ordinal)))
+        {
+            failures.Add($"nodeHeader '{o.NodeHeader}' is not an HTTP header name (letters, digits, '-'), e.g. \"X-Lb-Node\"");
         }
         if (o.NodeId.Length > 0 && (o.NodeId.Length > 128 || !o.NodeId.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-')))
         {
@@ -40,35 +53,25 @@ internal sealed class LbNodeOptionsValidator : IValidateOptions<LbNodeOptions>
                 failures.Add($"{key} '{value}' must be host:port with a port between 1 and 65535, e.g. \"10.0.0.11:7000\"");
             }
         }
-        if (o.AdminToken.Length is > 0 and < 16)
+        if (!GoDuration.TryParse(o.DrainTimeout, out _, out var drainError))
         {
-            failures.Add("adminToken must be at least 16 characters; generate one with: openssl rand -hex 24");
-        }
-        if (o.AdminReadRequiresToken && o.AdminToken.Length == 0)
-        {
-            failures.Add("adminReadRequiresToken is set but adminToken is empty; set adminToken too");
+            failures.Add($"drainTimeout '{o.DrainTimeout}' {drainError}; e.g. \"30s\"");
         }
         if (o.VipInterface.Length > 0 && (o.VipInterface.Length > 15 || o.VipInterface.Any(c => c is '/' or ' ' or ':' || char.IsControl(c))))
         {
             failures.Add($"vipInterface '{o.VipInterface}' is not a Linux interface name (at most 15 characters, no '/', ':' or spaces)");
         }
-        if ((o.ProxyTlsCertificate.Length > 0) != (o.ProxyTlsKey.Length > 0))
+        if (o.VipAddress.Length > 0 && !VipCidr.TryParse(o.VipAddress, out _, out var vipError))
         {
-            failures.Add("proxyTlsCertificate and proxyTlsKey go together: set both (PEM files) for HTTPS, or neither for plain HTTP");
+            failures.Add($"vipAddress '{o.VipAddress}': {vipError}; give an IPv4 address with its prefix length, e.g. \"10.0.0.100/24\"");
         }
-        foreach (var (key, path) in new[] { ("proxyTlsCertificate", o.ProxyTlsCertificate), ("proxyTlsKey", o.ProxyTlsKey) })
+        if (o.VipAddress.Length > 0 && o.VipInterface.Length == 0)
         {
-            if (path.Length > 0 && !File.Exists(path))
-            {
-                failures.Add($"{key} '{path}' does not exist; give the path of a PEM file");
-            }
+            failures.Add("vipAddress is set but vipInterface is empty; set vipInterface to the interface that carries the VIP, e.g. \"eth0\"");
         }
-        for (var i = 0; i < o.TrustedProxies.Count; i++)
+        if (o.ConfigHistoryLimit is < 1 or > 10_000)
         {
-            if (!IPNetwork.TryParse(o.TrustedProxies[i], out _) && !IPAddress.TryParse(o.TrustedProxies[i], out _))
-            {
-                failures.Add($"trustedProxies[{i}] '{o.TrustedProxies[i]}' must be an IP address or CIDR range such as \"10.0.0.0/8\"");
-            }
+            failures.Add($"configHistoryLimit {o.ConfigHistoryLimit} must be between 1 and 10000 (default 50)");
         }
         foreach (var (key, value) in new[] { ("maxProxyConnections", o.MaxProxyConnections), ("maxAdminConnections", o.MaxAdminConnections) })
         {

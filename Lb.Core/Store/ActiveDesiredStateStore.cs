@@ -76,6 +76,27 @@ public sealed partial class ActiveDesiredStateStore : IDesiredStateStore, IAsync
         }
     }
 
+    /// <summary>
+    /// <see cref="PutAsync(DesiredState, long?, CancellationToken)"/> that records <paramref name="origin"/> in the
+    /// history when the current store keeps one (<see cref="IDesiredStateHistory"/>).
+    /// </summary>
+    public async ValueTask<StoreWriteResult> PutAsync(DesiredState state, long? expectedVersion, string origin, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var result = await Inner.PutAsync(state, expectedVersion, origin, cancellationToken).ConfigureAwait(false);
+            PublishIfNewer(result.Current);
+            return result;
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
     /// <inheritdoc />
     public ValueTask<VersionedDesiredState> WaitForChangeAsync(long knownVersion, CancellationToken cancellationToken = default) =>
         _signal.WaitForChangeAsync(knownVersion, cancellationToken);
@@ -88,10 +109,29 @@ public sealed partial class ActiveDesiredStateStore : IDesiredStateStore, IAsync
     /// </summary>
     /// <returns>The state the new store started with.</returns>
     /// <exception cref="InvalidOperationException">The node is not standalone, or the new store lost or renumbered the state.</exception>
-    public async ValueTask<VersionedDesiredState> HandOverAsync(
+    public ValueTask<VersionedDesiredState> HandOverAsync(
         NodeIdentity identity,
         Func<VersionedDesiredState, CancellationToken, ValueTask<IDesiredStateStore>> openSeeded,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default) =>
+        SwitchAsync(identity, openSeeded, keepState: true, cancellationToken);
+
+    /// <summary>
+    /// Hands the node over to the store of a cluster it joins: like <see cref="HandOverAsync"/>, but the new store
+    /// holds the cluster's state, which replaces the local one (the caller made sure the operator agreed to lose it);
+    /// the version may then be lower than the local one.
+    /// </summary>
+    /// <returns>The state the new store started with.</returns>
+    public ValueTask<VersionedDesiredState> AdoptAsync(
+        NodeIdentity identity,
+        Func<VersionedDesiredState, CancellationToken, ValueTask<IDesiredStateStore>> openJoined,
+        CancellationToken cancellationToken = default) =>
+        SwitchAsync(identity, openJoined, keepState: false, cancellationToken);
+
+    private async ValueTask<VersionedDesiredState> SwitchAsync(
+        NodeIdentity identity,
+        Func<VersionedDesiredState, CancellationToken, ValueTask<IDesiredStateStore>> openSeeded,
+        bool keepState,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(identity);
         ArgumentNullException.ThrowIfNull(openSeeded);
@@ -107,7 +147,7 @@ public sealed partial class ActiveDesiredStateStore : IDesiredStateStore, IAsync
             var seed = old.Current;
             var next = await openSeeded(seed, cancellationToken).ConfigureAwait(false);
             var adopted = next.Current;
-            if (adopted.Version < seed.Version || !string.Equals(DesiredStateJson.ContentHash(adopted.State), DesiredStateJson.ContentHash(seed.State), StringComparison.Ordinal))
+            if (keepState && (adopted.Version < seed.Version || !string.Equals(DesiredStateJson.ContentHash(adopted.State), DesiredStateJson.ContentHash(seed.State), StringComparison.Ordinal)))
             {
                 await DisposeStoreAsync(next).ConfigureAwait(false);
                 throw new InvalidOperationException(
@@ -118,7 +158,18 @@ public sealed partial class ActiveDesiredStateStore : IDesiredStateStore, IAsync
             await _pumpStop.CancelAsync().ConfigureAwait(false);
             await _pump.ConfigureAwait(false);
             Volatile.Write(ref _inner, next);
-            PublishIfNewer(adopted);
+            if (keepState)
+            {
+                PublishIfNewer(adopted);
+            }
+            else
+            {
+                // The cluster's state replaces the local one even when its version is lower.
+                lock (_publishGate)
+                {
+                    _signal.Publish(adopted);
+                }
+            }
             _pumpStop = new CancellationTokenSource();
             _pump = StartPump(next, adopted.Version, _pumpStop.Token);
             // The standalone leader lease ends before the clustered store can grant one.

@@ -14,7 +14,7 @@ namespace Lb.Core.Store;
 /// loses no acknowledged write and never leaves a torn file. The node's <see cref="NodeDataDirectory"/> keeps a second
 /// process out of the directory.
 /// </summary>
-public sealed partial class FileDesiredStateStore : IDesiredStateStore, IDisposable
+public sealed partial class FileDesiredStateStore : IDesiredStateStore, IDesiredStateHistory, IDisposable
 {
     /// <summary>File name of the state document inside the data directory.</summary>
     public const string FileName = "desired-state.json";
@@ -29,6 +29,7 @@ public sealed partial class FileDesiredStateStore : IDesiredStateStore, IDisposa
     private readonly TimeProvider _time;
     private readonly IDesiredStateValidator _validator;
     private readonly ILogger _logger;
+    private readonly FileDesiredStateHistory _history;
     private bool _disposed;
 
     /// <summary>Opens (creating if needed) the store in <paramref name="dataDirectory"/>, locks it and loads the last state.</summary>
@@ -38,24 +39,27 @@ public sealed partial class FileDesiredStateStore : IDesiredStateStore, IDisposa
     /// <param name="limits">Size limits for validation; the defaults when null.</param>
     /// <param name="logger">Receives load and write lines; nothing when null.</param>
     /// <param name="algorithms">The balancing algorithms writes may use (the registered policies); the contract's four when null.</param>
-    public FileDesiredStateStore(string dataDirectory, TimeProvider? timeProvider = null, DesiredStateLimits? limits = null, ILogger<FileDesiredStateStore>? logger = null, IAlgorithmRules? algorithms = null)
-        : this(new NodeDataDirectory(dataDirectory), owned: true, timeProvider, new DefaultDesiredStateValidator(limits, algorithms: algorithms), logger)
+    /// <param name="historyLimit">How many applied versions the <c>history/</c> folder keeps (default 50).</param>
+    public FileDesiredStateStore(string dataDirectory, TimeProvider? timeProvider = null, DesiredStateLimits? limits = null, ILogger<FileDesiredStateStore>? logger = null, IAlgorithmRules? algorithms = null, int historyLimit = DesiredStateHistoryExtensions.DefaultLimit)
+        : this(new NodeDataDirectory(dataDirectory), owned: true, timeProvider, new DefaultDesiredStateValidator(limits, algorithms: algorithms), logger, historyLimit)
     {
     }
 
     /// <summary>
     /// Opens the store in the node's <paramref name="directory"/> (which holds the lock) and loads the last state;
-    /// every write is checked by <paramref name="validator"/> (the node's one validation) first.
+    /// every write is checked by <paramref name="validator"/> (the node's one validation) first. The last
+    /// <paramref name="historyLimit"/> applied versions are kept in the directory's <c>history/</c> folder.
     /// </summary>
     /// <exception cref="InvalidOperationException">The state file is corrupt.</exception>
-    public FileDesiredStateStore(NodeDataDirectory directory, TimeProvider? timeProvider = null, IDesiredStateValidator? validator = null, ILogger<FileDesiredStateStore>? logger = null)
-        : this(directory, owned: false, timeProvider, validator ?? DefaultDesiredStateValidator.Instance, logger)
+    public FileDesiredStateStore(NodeDataDirectory directory, TimeProvider? timeProvider = null, IDesiredStateValidator? validator = null, ILogger<FileDesiredStateStore>? logger = null, int historyLimit = DesiredStateHistoryExtensions.DefaultLimit)
+        : this(directory, owned: false, timeProvider, validator ?? DefaultDesiredStateValidator.Instance, logger, historyLimit)
     {
     }
 
-    private FileDesiredStateStore(NodeDataDirectory directory, bool owned, TimeProvider? timeProvider, IDesiredStateValidator validator, ILogger<FileDesiredStateStore>? logger)
+    private FileDesiredStateStore(NodeDataDirectory directory, bool owned, TimeProvider? timeProvider, IDesiredStateValidator validator, ILogger<FileDesiredStateStore>? logger, int historyLimit)
     {
         ArgumentNullException.ThrowIfNull(directory);
+        ArgumentOutOfRangeException.ThrowIfLessThan(historyLimit, 1);
         _time = timeProvider ?? TimeProvider.System;
         _validator = validator;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
@@ -72,6 +76,12 @@ public sealed partial class FileDesiredStateStore : IDesiredStateStore, IDisposa
             var loaded = Load();
             _signal = new DesiredStateChangeSignal(loaded);
             LogLoaded(_logger, loaded.Version, _path);
+            _history = new FileDesiredStateHistory(DataDirectory, historyLimit);
+            var dropped = _history.Load(loaded);
+            if (dropped.Count > 0)
+            {
+                LogHistoryDropped(_logger, string.Join(", ", dropped));
+            }
         }
         catch
         {
@@ -87,8 +97,23 @@ public sealed partial class FileDesiredStateStore : IDesiredStateStore, IDisposa
     public VersionedDesiredState Current => _signal.Current;
 
     /// <inheritdoc />
-    public async ValueTask<StoreWriteResult> PutAsync(DesiredState state, long? expectedVersion = null, CancellationToken cancellationToken = default)
+    public int HistoryLimit => _history.Limit;
+
+    /// <inheritdoc />
+    public IReadOnlyList<DesiredStateHistorySummary> GetHistory() => _history.Entries;
+
+    /// <inheritdoc />
+    public ValueTask<DesiredStateHistoryEntry?> FindVersionAsync(long version, CancellationToken cancellationToken = default) =>
+        _history.FindAsync(version, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<StoreWriteResult> PutAsync(DesiredState state, long? expectedVersion = null, CancellationToken cancellationToken = default) =>
+        PutAsync(state, expectedVersion, "api", cancellationToken);
+
+    /// <inheritdoc />
+    public async ValueTask<StoreWriteResult> PutAsync(DesiredState state, long? expectedVersion, string origin, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(origin);
         ArgumentNullException.ThrowIfNull(state);
         var normalized = DesiredStateJson.Normalize(state);
         var validation = _validator.Validate(normalized);
@@ -121,17 +146,32 @@ public sealed partial class FileDesiredStateStore : IDesiredStateStore, IDisposa
                 ContentHash = DesiredStateJson.ContentHash(normalized),
             };
             var bytes = JsonSerializer.SerializeToUtf8Bytes(document, DesiredStateJson.PersistedTypeInfo);
+            var entry = new DesiredStateHistoryEntry(next.Version, next.AppliedAt, origin, normalized);
             try
             {
                 // fsync blocks for a disk flush; keep it off the caller's thread (with Kestrel's inline scheduling that
                 // thread also serves proxied connections). Not cancellable: a write that started is finished.
-                await Task.Run(() => DurableFile.WriteAllBytes(_path, bytes), CancellationToken.None).ConfigureAwait(false);
+                // The history entry goes first: if we crash before the state file is replaced, loading drops it.
+                await Task.Run(() =>
+                {
+                    _history.Write(entry);
+                    try
+                    {
+                        DurableFile.WriteAllBytes(_path, bytes);
+                    }
+                    catch
+                    {
+                        _history.Discard(entry.Version);
+                        throw;
+                    }
+                }, CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
                 LogWriteFailed(_logger, ex, _path);
                 return new StoreWriteResult { Status = StoreWriteStatus.Unavailable, Current = current, Message = $"could not write {_path}: {ex.Message}" };
             }
+            _history.Commit(entry);
             _signal.Publish(next);
             LogStored(_logger, next.Version);
             return new StoreWriteResult { Status = StoreWriteStatus.Applied, Current = next };
@@ -203,6 +243,9 @@ public sealed partial class FileDesiredStateStore : IDesiredStateStore, IDisposa
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "Removed {Count} unacknowledged temp file(s) left by an interrupted write in {Directory}")]
     private static partial void LogLeftoversRemoved(ILogger logger, int count, string directory);
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "Dropped history files that were unacknowledged, unreadable or beyond the limit: {Files}")]
+    private static partial void LogHistoryDropped(ILogger logger, string files);
 
     [LoggerMessage(EventId = 1004, Level = LogLevel.Error, Message = "Writing {Path} failed; the previous state is still in effect")]
     private static partial void LogWriteFailed(ILogger logger, Exception exception, string path);

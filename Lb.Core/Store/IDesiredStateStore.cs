@@ -59,6 +59,12 @@ public sealed record StoreWriteResult
     /// <summary>Human-readable detail for failures.</summary>
     public string? Message { get; init; }
 
+    /// <summary>
+    /// A machine-readable reason for <see cref="StoreWriteStatus.Unavailable"/> (e.g. <c>no_quorum</c>); the admin API
+    /// answers with it instead of its generic <c>store_unavailable</c>.
+    /// </summary>
+    public string? Code { get; init; }
+
     /// <summary>True when the write was applied.</summary>
     public bool Succeeded => Status == StoreWriteStatus.Applied;
 }

@@ -224,7 +224,7 @@ public static class DesiredStateValidator
         var algorithmKnown = algorithms.IsKnown(route.EffectiveAlgorithm);
         if (!algorithmKnown)
         {
-            errors.Add($"{at}.algorithm", ValidationCodes.UnknownAlgorithm, "algorithm must be one of: " + string.Join(", ", algorithms.Names), $"'{Clip(route.EffectiveAlgorithm)}' is not one of them; omit the field for round_robin");
+            errors.Add($"{at}.algorithm", ValidationCodes.UnknownAlgorithm, "algorithm must be one of: " + string.Join(", ", algorithms.Names), AlgorithmHint(route.EffectiveAlgorithm, algorithms.Names));
         }
 
         if (string.IsNullOrWhiteSpace(route.UpstreamPool))
@@ -341,6 +341,22 @@ public static class DesiredStateValidator
     private static bool IsValidId(string id, DesiredStateLimits l) =>
         id.Length <= Math.Min(l.MaxStringLength, 256)
         && id.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '.' or '_' or '-' or '~' or ':' or '/' or '@' or ' ');
+
+    /// <summary>HAProxy's and nginx's names for the same algorithms, and near-misses, get the Lb name as the hint.</summary>
+    private static string AlgorithmHint(string algorithm, IReadOnlyCollection<string> names)
+    {
+        var alias = algorithm.ToLowerInvariant() switch
+        {
+            "roundrobin" or "round-robin" or "rr" => Algorithms.RoundRobin,
+            "leastconn" or "least_conn" or "least-conn" or "leastconnection" or "least_connections" => Algorithms.LeastConnection,
+            "source" or "hash" or "ip_hash" => Algorithms.FiveTupleHash,
+            "cookie" or "sticky" => Algorithms.StickyCookie,
+            _ => Suggestions.Closest(algorithm, names),
+        };
+        return alias is not null && names.Contains(alias)
+            ? $"'{Clip(algorithm)}' is not an Lb algorithm: did you mean '{alias}'?"
+            : $"'{Clip(algorithm)}' is not one of them; omit the field for round_robin";
+    }
 
     private static string Clip(string s) => s.Length <= 64 ? s : s[..64] + "…";
 

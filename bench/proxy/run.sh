@@ -98,7 +98,7 @@ log "building (Release)"
         dotnet build "$root/$project" -c Release -nologo -v q >"$work/build.log" 2>&1 || { cat "$work/build.log" >&2; exit 1; }
     done
 fi
-lb_dll=${LB_DLL:-$root/samples/Lb.Server/bin/Release/net10.0/Lb.Server.dll}
+lb_dll=${LB_DLL:-$root/samples/Lb.Server/bin/Release/net10.0/lb.dll}
 backend_dll=$root/bench/proxy/Backend/bin/Release/net10.0/Backend.dll
 yarp_dll=${YARP_DLL:-$root/bench/proxy/YarpMinimal/bin/Release/net10.0/YarpMinimal.dll}
 probe_dll=$root/bench/proxy/AllocProbe/bin/Release/net10.0/AllocProbe.dll

@@ -55,7 +55,8 @@ internal static class ClientCommands
         validate.SetAction(async (r, ct) =>
         {
             var body = await ReadInputAsync(r.GetValue(validateFile)!, ct);
-            return body is null ? Cli.Failed : ValidateLocally(body);
+            var file = r.GetValue(validateFile)!;
+            return body is null ? Cli.Failed : ValidateLocally(body, file == "-" ? "standard input" : file);
         });
         config.Add(validate);
 
@@ -67,12 +68,18 @@ internal static class ClientCommands
         explain.SetAction((r, ct) => SendAsync(r.GetValue(explainDashboard)!, r.GetValue(explainToken), HttpMethod.Get,
             $"/api/explain?host={Uri.EscapeDataString(r.GetValue(host)!)}&path={Uri.EscapeDataString(r.GetValue(path)!)}", null, ct));
         config.Add(explain);
+
+        var reloadDashboard = DashboardOption();
+        var reloadToken = TokenOption();
+        var reload = new Command("reload", "Make a node started with 'serve --config FILE' re-read FILE (as SIGHUP does).") { reloadDashboard, reloadToken };
+        reload.SetAction((r, ct) => SendAsync(r.GetValue(reloadDashboard)!, r.GetValue(reloadToken), HttpMethod.Post, "/api/config/reload", [], ct));
+        config.Add(reload);
         return config;
     }
 
     public static Command Cluster()
     {
-        var cluster = new Command("cluster", "Cluster lifecycle: status, bootstrap, join.");
+        var cluster = new Command("cluster", "Cluster lifecycle: status, bootstrap, join, remove.");
 
         var dashboard = DashboardOption();
         var token = TokenOption();
@@ -87,8 +94,12 @@ internal static class ClientCommands
         var raftAdvertise = new Option<string>("--raft-advertise") { Description = "Raft address other nodes use, host:port", Required = true };
         var vipInterface = new Option<string?>("--vip-interface") { Description = "Interface that carries the VIP on this node" };
         var vipAddress = new Option<string?>("--vip-address") { Description = "Cluster VIP, IPv4 CIDR (e.g. 10.0.0.100/24)" };
+        var heartbeat = new Option<string?>("--raft-heartbeat-timeout") { Description = "Follower wait without leader contact before it campaigns (Go duration; default 250ms)" };
+        var election = new Option<string?>("--raft-election-timeout") { Description = "Upper end of the randomised election wait (default 500ms)" };
+        var lease = new Option<string?>("--raft-leader-lease-timeout") { Description = "How long a leader may miss its majority before stepping down (default 200ms)" };
+        var commit = new Option<string?>("--raft-commit-timeout") { Description = "Shown only (default 50ms)" };
         var bootstrap = new Command("bootstrap", "Make this node a one-node cluster seeded with its current configuration.")
-            { nodeId, raftBind, raftAdvertise, vipInterface, vipAddress, bDashboard, bToken };
+            { nodeId, raftBind, raftAdvertise, vipInterface, vipAddress, heartbeat, election, lease, commit, bDashboard, bToken };
         bootstrap.SetAction(async (r, ct) =>
         {
             if (r.GetValue(vipAddress) is not null && r.GetValue(vipInterface) is null)
@@ -113,6 +124,18 @@ internal static class ClientCommands
             {
                 body["vip"] = new JsonObject { ["address"] = vip };
             }
+            var timing = new JsonObject();
+            foreach (var (option, field) in new[] { (heartbeat, "heartbeat_timeout"), (election, "election_timeout"), (lease, "leader_lease_timeout"), (commit, "commit_timeout") })
+            {
+                if (r.GetValue(option) is { } value)
+                {
+                    timing[field] = value;
+                }
+            }
+            if (timing.Count > 0)
+            {
+                body["raft_timing"] = timing;
+            }
             return await SendAsync(r.GetValue(bDashboard)!, r.GetValue(bToken), HttpMethod.Post, "/api/cluster/bootstrap", Encoding.UTF8.GetBytes(body.ToJsonString()), ct, success: "cluster bootstrapped");
         });
         cluster.Add(bootstrap);
@@ -124,7 +147,8 @@ internal static class ClientCommands
         var jAdvertise = new Option<string>("--raft-advertise") { Description = "Raft address other nodes use, host:port", Required = true };
         var jInterface = new Option<string?>("--vip-interface") { Description = "Interface that carries the VIP on this node" };
         var peers = new Option<string[]>("--peer") { Description = "Admin URL of a cluster member (repeatable)", Required = true, AllowMultipleArgumentsPerToken = false };
-        var join = new Command("join", "Join an existing cluster through one of its members.") { jNodeId, jBind, jAdvertise, jInterface, peers, jDashboard, jToken };
+        var force = new Option<bool>("--force") { Description = "Join even though this node holds a configuration (it is replaced by the cluster's)" };
+        var join = new Command("join", "Join an existing cluster through one of its members.") { jNodeId, jBind, jAdvertise, jInterface, peers, force, jDashboard, jToken };
         join.SetAction(async (r, ct) =>
         {
             var body = new JsonObject
@@ -141,18 +165,35 @@ internal static class ClientCommands
             {
                 body["vip_interface"] = iface;
             }
+            if (r.GetValue(force))
+            {
+                body["force"] = true;
+            }
             return await SendAsync(r.GetValue(jDashboard)!, r.GetValue(jToken), HttpMethod.Post, "/api/node/join-cluster", Encoding.UTF8.GetBytes(body.ToJsonString()), ct, success: "node joined cluster");
         });
         cluster.Add(join);
+
+        var rDashboard = DashboardOption();
+        var rToken = TokenOption();
+        var rNodeId = new Option<string>("--node-id") { Description = "Id (or Raft address) of the member to remove", Required = true };
+        var remove = new Command("remove", "Remove a member from the cluster (send it to the leader's admin API); the removed node stops campaigning.") { rNodeId, rDashboard, rToken };
+        remove.SetAction((r, ct) => SendAsync(r.GetValue(rDashboard)!, r.GetValue(rToken), HttpMethod.Post, "/api/cluster/remove",
+            Encoding.UTF8.GetBytes(new JsonObject { ["node_id"] = r.GetValue(rNodeId) }.ToJsonString()), ct, success: "node removed from cluster"));
+        cluster.Add(remove);
         return cluster;
     }
 
-    private static int ValidateLocally(byte[] body)
+    /// <summary>One problem, the same shape for local validation and API answers: <c>  field: message [code] - hint</c>.</summary>
+    internal static void PrintProblem(string? field, string message, string? code, string? hint) =>
+        Console.Error.WriteLine($"  {(string.IsNullOrEmpty(field) ? "" : field + ": ")}{message}{(string.IsNullOrEmpty(code) ? "" : $" [{code}]")}{(string.IsNullOrEmpty(hint) ? "" : $" - {hint}")}");
+
+    private static int ValidateLocally(byte[] body, string source)
     {
         var parsed = DesiredStateJson.ParseConfigDocument(body);
         if (!parsed.Succeeded)
         {
-            Console.Error.WriteLine($"{parsed.Message}: {(parsed.Field.Length > 0 ? parsed.Field + ": " : "")}{parsed.Detail}");
+            Console.Error.WriteLine($"lb: {source}: {parsed.Message}");
+            PrintProblem(parsed.Field, parsed.Detail ?? "", null, null);
             return Cli.Failed;
         }
         // Offline, the built-in policies judge algorithms; a node with custom policies accepts their names too (POST /api/config/validate).
@@ -162,11 +203,11 @@ internal static class ClientCommands
             Console.WriteLine($"valid ({parsed.Value.Config.Routes.Count} routes, {parsed.Value.Config.UpstreamPools.Count} pools, content hash {DesiredStateJson.ContentHash(parsed.Value.Config)})");
             return Cli.Ok;
         }
+        Console.Error.WriteLine($"lb: {source}: {result.Errors.Count} problem{(result.Errors.Count == 1 ? "" : "s")} found");
         foreach (var error in result.Errors)
         {
-            Console.Error.WriteLine($"{error.Field}: {error.Message} [{error.Code}] - {error.Hint}");
+            PrintProblem(error.Field, error.Message, error.Code, error.Hint);
         }
-        Console.Error.WriteLine($"{result.Errors.Count} problem(s) found");
         return Cli.Failed;
     }
 
@@ -230,8 +271,7 @@ internal static class ClientCommands
             var text = (await response.Content.ReadAsStringAsync(ct)).Trim();
             if (!response.IsSuccessStatusCode)
             {
-                await Console.Error.WriteLineAsync($"dashboard API returned {(int)response.StatusCode} {response.ReasonPhrase}: {text}");
-                PrintFieldErrors(text);
+                PrintApiError($"lb: dashboard API returned {(int)response.StatusCode} {response.ReasonPhrase}", text);
                 return Cli.Failed;
             }
             Console.WriteLine(success ?? text);
@@ -239,20 +279,30 @@ internal static class ClientCommands
         }
     }
 
-    private static void PrintFieldErrors(string body)
+    /// <summary>The API's error object as one headline and one line per field problem; a body that is not one is shown as text.</summary>
+    private static void PrintApiError(string headline, string body)
     {
+        JsonNode? error = null;
         try
         {
-            if (JsonNode.Parse(body)?["errors"] is JsonArray errors)
-            {
-                foreach (var e in errors)
-                {
-                    Console.Error.WriteLine($"  {e?["field"]}: {e?["message"]}{(e?["hint"] is { } hint ? $" - {hint}" : "")}");
-                }
-            }
+            error = JsonNode.Parse(body);
         }
         catch (JsonException)
         {
+        }
+        if (error is not JsonObject || error["message"] is null)
+        {
+            Console.Error.WriteLine(body.Length == 0 ? headline : $"{headline}: {(body.Length > 500 ? body[..500] + "…" : body)}");
+            return;
+        }
+        var code = (string?)error["code"];
+        Console.Error.WriteLine($"{headline}: {(string?)error["message"]}{(string.IsNullOrEmpty(code) ? "" : $" [{code}]")}");
+        if (error["errors"] is JsonArray problems)
+        {
+            foreach (var e in problems)
+            {
+                PrintProblem((string?)e?["field"], (string?)e?["message"] ?? "", (string?)e?["code"], (string?)e?["hint"]);
+            }
         }
     }
 }

@@ -2,8 +2,11 @@ using System.CommandLine;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Lb.AspNetCore;
+using Lb.AspNetCore.Options;
+using Lb.Core.Admin;
 using Lb.Core.Options;
 using Lb.Core.Spec;
+using Microsoft.Extensions.Options;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -22,19 +25,28 @@ internal static class ServeCommand
         var path = new Argument<string?>("app.json") { Description = "Node boot file (listen addresses, data dir, ...). Default: configs/app.json if it exists, else built-in defaults.", Arity = ArgumentArity.ZeroOrOne };
         var logLevel = new Option<string>("--log-level") { Description = "trace, debug, info, warning, error", DefaultValueFactory = _ => "info" };
         logLevel.AcceptOnlyFromAmong("trace", "debug", "info", "warning", "error");
-        var command = new Command("serve", "Run the load balancer: proxy listener, admin API and dashboard listener.") { path, logLevel };
-        command.SetAction((result, ct) => RunAsync(result.GetValue(path), result.GetValue(logLevel)!, ct));
+        var routes = new Option<string?>("--config") { Description = "Desired-state file (routes and pools) to load at start, validated whole; SIGHUP or 'lb config reload' re-reads it" };
+        var command = new Command("serve", "Run the load balancer: proxy listener, admin API and dashboard listener.") { path, logLevel, routes };
+        command.SetAction((result, ct) => RunAsync(result.GetValue(path), result.GetValue(logLevel)!, ct, result.GetValue(routes)));
         return command;
     }
 
-    public static async Task<int> RunAsync(string? configPath, string logLevel, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(string? configPath, string logLevel, CancellationToken cancellationToken, string? routesFile = null)
     {
         LbNodeOptions node;
+        IReadOnlyDictionary<string, string?> values;
         try
         {
-            node = configPath is not null ? BootFile.Load(configPath)
-                : File.Exists(DefaultConfigPath) ? BootFile.Load(DefaultConfigPath)
-                : Defaults();
+            var path = configPath ?? (File.Exists(DefaultConfigPath) ? DefaultConfigPath : null);
+            if (path is null)
+            {
+                node = Defaults();
+                values = BootFile.ToConfiguration(node);
+            }
+            else
+            {
+                (values, node) = BootFile.Load(path, PackageOptionTypes);
+            }
         }
         catch (BootFileException ex)
         {
@@ -42,11 +54,21 @@ internal static class ServeCommand
             return Cli.Failed;
         }
 
+        if (routesFile is not null && ConfigFile.Read(routesFile) is { Config: null } refused)
+        {
+            await Console.Error.WriteLineAsync($"lb: {routesFile}: not loaded, nothing started: {refused.Problems.Count} problem{(refused.Problems.Count == 1 ? "" : "s")}");
+            foreach (var problem in refused.Problems)
+            {
+                ClientCommands.PrintProblem(problem.Field, problem.Message, problem.Code, problem.Hint);
+            }
+            return Cli.Failed;
+        }
+
         DescriptorLimit.RaiseToHard();
         WebApplication app;
         try
         {
-            app = BuildApp(node, logLevel);
+            app = BuildApp(node, logLevel, values, routesFile);
         }
         catch (Exception ex) when (ex is InvalidOperationException or IOException)
         {
@@ -60,7 +82,7 @@ internal static class ServeCommand
         }
         catch (Exception ex) when (ex is IOException or InvalidOperationException or Microsoft.Extensions.Options.OptionsValidationException or System.Security.Cryptography.CryptographicException)
         {
-            await Console.Error.WriteLineAsync($"lb: cannot start: {ex.Message}");
+            await Console.Error.WriteLineAsync($"lb: cannot start: {Explain(ex, node)}");
             await app.DisposeAsync();
             return Cli.Failed;
         }
@@ -68,11 +90,35 @@ internal static class ServeCommand
         {
             Console.WriteLine($"lb: listening on {address}");
         }
+        if (app.Services.GetService<ConfigFile>() is { } file)
+        {
+            var loaded = await file.ReloadAsync(cancellationToken);
+            Console.WriteLine(loaded.Ok ? $"lb: loaded {file.Path} as configuration version {loaded.Version}; SIGHUP or 'lb config reload' re-reads it"
+                : $"lb: {file.Path} was not loaded (see the log); the stored configuration version {loaded.Version} is served");
+            file.ReloadOnSighup(app.Lifetime.ApplicationStopping);
+        }
+        if (AdminLoopbackOnly(node, app.Services.GetRequiredService<IOptions<AdminOptions>>().Value))
+        {
+            Console.WriteLine("lb: admin API on loopback only: no adminToken is set (set one to reach it from other machines; see docs/security.md)");
+        }
         Console.Out.Flush();
         await app.WaitForShutdownAsync(CancellationToken.None);
         await app.DisposeAsync();
         Console.WriteLine("lb: stopped");
         return Cli.Ok;
+    }
+
+    /// <summary>One line that names the setting to change, instead of Kestrel's exception text.</summary>
+    private static string Explain(Exception ex, LbNodeOptions node)
+    {
+        if (ex is IOException { InnerException: AddressInUseException })
+        {
+            ListenAddress.TryParse(node.ProxyListenAddr, out var proxy, out _);
+            var isProxy = proxy is not null && ex.Message.Contains($":{proxy.Port}:", StringComparison.Ordinal);
+            var (key, value) = isProxy ? ("proxyListenAddr", node.ProxyListenAddr) : ("dashboardListenAddr", node.DashboardListenAddr);
+            return $"{key} '{value}' is already in use by another process; stop it or choose another port in app.json";
+        }
+        return ex.Message;
     }
 
     private static LbNodeOptions Defaults()
@@ -82,8 +128,18 @@ internal static class ServeCommand
         return o;
     }
 
+    /// <summary>
+    /// Options types of the composed packages beyond <see cref="LbNodeOptions"/>; their settable properties are
+    /// accepted in <c>app.json</c> and bound by each package's <c>AddX</c> (<c>AddLbOptions</c>).
+    /// </summary>
+    internal static readonly BootOptionsType[] PackageOptionTypes = [typeof(AdminOptions), typeof(ProxyOptions)];
+
     /// <summary>Composes the reference server: file store, proxy on one listener, admin API on the other.</summary>
-    internal static WebApplication BuildApp(LbNodeOptions node, string logLevel)
+    /// <param name="node">The node options (listeners, TLS) the host itself needs.</param>
+    /// <param name="logLevel">Minimum log level.</param>
+    /// <param name="values"><c>app.json</c> as configuration values (<see cref="BootFile"/>); <paramref name="node"/>'s when null.</param>
+    /// <param name="routesFile">The <c>serve --config</c> routes file, loaded at start and on SIGHUP or <c>config reload</c>.</param>
+    internal static WebApplication BuildApp(LbNodeOptions node, string logLevel, IReadOnlyDictionary<string, string?>? values = null, string? routesFile = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
@@ -109,9 +165,22 @@ internal static class ServeCommand
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", level <= LogLevel.Debug ? level : LogLevel.None);
         // The proxy answers every upstream failure itself; YARP's per-request warnings would flood the log.
         builder.Logging.AddFilter("Yarp", level <= LogLevel.Debug ? level : LogLevel.Error);
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
+        // SIGTERM/SIGINT: Kestrel stops accepting at once, then in-flight requests get up to drainTimeout to finish.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = GoDuration.TryParse(node.DrainTimeout, out var drain, out _)
+            ? drain
+            : GoDuration.Parse(LbNodeOptions.DefaultDrainTimeout));
 
-        builder.Services.AddLoadBalancer(configure: o => Copy(node, o)).AddAspNetCore();
+        // DotNext logs each election round, replication step and unreachable peer (with a stack trace); Lb.Raft logs what matters itself.
+        builder.Logging.AddFilter("DotNext", level <= LogLevel.Debug ? level : LogLevel.Error);
+        // app.json is the only source of Lb's keys (no environment or appsettings overrides), bound by each package.
+        var lb = new ConfigurationBuilder().AddInMemoryCollection(values ?? BootFile.ToConfiguration(node)).Build().GetSection(BootFile.SectionName);
+        builder.Services.AddLoadBalancer(lb).AddRaftStore().AddAspNetCore().AddVip();
+        var proxyOptions = lb.Get<ProxyOptions>() ?? new ProxyOptions();
+        var adminOptions = lb.Get<AdminOptions>() ?? new AdminOptions();
+        if (routesFile is not null)
+        {
+            builder.Services.AddSingleton(sp => new ConfigFile(routesFile, sp.GetRequiredService<Lb.Core.Store.IDesiredStateStore>(), sp.GetRequiredService<ILogger<ConfigFile>>()));
+        }
 
         ListenAddress.TryParse(node.ProxyListenAddr, out var proxy, out _);
         ListenAddress.TryParse(node.DashboardListenAddr, out var admin, out _);
@@ -131,11 +200,11 @@ internal static class ServeCommand
             kestrel.AllowSynchronousIO = false;
             kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(5);
             kestrel.Limits.MaxRequestBodySize = null; // the proxy streams bodies of any size; the admin API bounds its own
-            var certificate = node.ProxyTlsCertificate.Length > 0
-                ? X509Certificate2.CreateFromPemFile(node.ProxyTlsCertificate, node.ProxyTlsKey)
+            var certificate = proxyOptions.ProxyTlsCertificate.Length > 0
+                ? X509Certificate2.CreateFromPemFile(proxyOptions.ProxyTlsCertificate, proxyOptions.ProxyTlsKey)
                 : null;
             Listen(kestrel, proxy!, "proxy", proxyBudget, certificate);
-            Listen(kestrel, admin!, AdminListener, adminBudget, null);
+            Listen(kestrel, AdminLoopbackOnly(node, adminOptions) ? admin! with { Host = "127.0.0.1" } : admin!, AdminListener, adminBudget, null);
         });
 
         var app = builder.Build();
@@ -144,13 +213,21 @@ internal static class ServeCommand
             adminApp.UseRouting();
             adminApp.UseEndpoints(endpoints =>
             {
+                endpoints.MapPost("/api/config/reload", context => ReloadEndpoint.HandleAsync(context));
                 endpoints.MapLoadBalancerAdmin();
-                endpoints.MapFallback(Dashboard.HandleAsync);
+                endpoints.MapLoadBalancerDashboard();
             });
         });
         app.RunLoadBalancer();
         return app;
     }
+
+    /// <summary>
+    /// No token, no opt-in, no explicit address: the admin API (which can rewrite every route) stays on this machine.
+    /// An explicit non-loopback address without a token is refused by option validation instead.
+    /// </summary>
+    internal static bool AdminLoopbackOnly(LbNodeOptions node, AdminOptions admin) =>
+        admin.AdminToken.Length == 0 && !admin.AdminInsecure && ListenAddress.TryParse(node.DashboardListenAddr, out var address, out _) && address!.Host.Length == 0;
 
     private static void Listen(KestrelServerOptions kestrel, ListenAddress address, string name, long maxConnections, X509Certificate2? certificate)
     {
@@ -195,24 +272,4 @@ internal static class ServeCommand
 
     private static bool IsAdmin(HttpContext context) =>
         context.Features.Get<IConnectionItemsFeature>()?.Items.TryGetValue(ListenerKey, out var name) == true && (string?)name == AdminListener;
-
-    private static void Copy(LbNodeOptions from, LbNodeOptions to)
-    {
-        to.ProxyListenAddr = from.ProxyListenAddr;
-        to.DashboardListenAddr = from.DashboardListenAddr;
-        to.RaftDataDir = from.RaftDataDir;
-        to.NodeId = from.NodeId;
-        to.RaftListenAddr = from.RaftListenAddr;
-        to.RaftAdvertiseAddr = from.RaftAdvertiseAddr;
-        to.AdminToken = from.AdminToken;
-        to.AdminReadRequiresToken = from.AdminReadRequiresToken;
-        to.VipInterface = from.VipInterface;
-        to.TrustedProxies = [.. from.TrustedProxies];
-        to.ProxyTlsCertificate = from.ProxyTlsCertificate;
-        to.ProxyTlsKey = from.ProxyTlsKey;
-        to.AccessLog = from.AccessLog;
-        to.MaxProxyConnections = from.MaxProxyConnections;
-        to.MaxAdminConnections = from.MaxAdminConnections;
-        to.KeepAliveTimeout = from.KeepAliveTimeout;
-    }
 }

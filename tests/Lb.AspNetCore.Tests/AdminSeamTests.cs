@@ -26,11 +26,8 @@ public sealed class AdminSeamTests : IDisposable
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
         before?.Invoke(builder.Services);
-        builder.Services.AddLoadBalancer(configure: o =>
-        {
-            o.RaftDataDir = _dir.Path;
-            o.AdminToken = adminToken;
-        }).AddAspNetCore();
+        builder.Services.AddLoadBalancer(configure: o => o.RaftDataDir = _dir.Path).AddAspNetCore();
+        builder.Services.Configure<AdminOptions>(o => o.AdminToken = adminToken);
         var app = builder.Build();
         app.MapLoadBalancerAdmin();
         await app.StartAsync(TestContext.Current.CancellationToken);

@@ -1,6 +1,6 @@
 using System.Net;
 using Lb.AspNetCore.Proxy;
-using Lb.Core.Options;
+using Lb.AspNetCore.Options;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 
@@ -10,7 +10,7 @@ public class ClientAddressResolverTests
 {
     private static (IPAddress? Address, int Port) Resolve(string[] trusted, string peer, params (string Name, string Value)[] headers)
     {
-        var resolver = new ClientAddressResolver(Options.Create(new LbNodeOptions { TrustedProxies = trusted }));
+        var resolver = new ClientAddressResolver(Microsoft.Extensions.Options.Options.Create(new ProxyOptions { TrustedProxies = trusted }));
         var context = new DefaultHttpContext();
         context.Connection.RemoteIpAddress = IPAddress.Parse(peer);
         context.Connection.RemotePort = 40000;

@@ -16,12 +16,13 @@ public sealed partial class CustomHostTests : IDisposable
     private static partial Regex ListeningOn();
 
     [Fact]
-    public async Task The_readme_example_host_accepts_config_and_proxies_traffic()
+    public async Task The_readme_example_host_serves_admin_and_metrics_only_on_its_admin_listener_and_proxies_traffic()
     {
         await using var backend = await TestBackend.StartAsync("custom-backend");
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _dir.Path };
         info.ArgumentList.Add(RepoPaths.BuiltDll(Path.Combine("samples", "CustomHost"), "CustomHost.dll"));
-        info.ArgumentList.Add("--urls=http://127.0.0.1:0");
+        info.ArgumentList.Add("--Lb:ProxyPort=0");
+        info.ArgumentList.Add("--Lb:AdminPort=0");
         info.ArgumentList.Add($"--Lb:RaftDataDir={_dir.Path}");
         info.ArgumentList.Add("--Logging:LogLevel:Default=Warning");
         info.ArgumentList.Add("--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information"); // prints the port the OS chose
@@ -29,8 +30,10 @@ public sealed partial class CustomHostTests : IDisposable
         var output = new ProcessOutput(host);
         try
         {
-            var url = (await output.WaitForAsync(ListeningOn()))[0];
-            using var client = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(10) };
+            // Proxy listener first (all interfaces), admin listener second (loopback).
+            var urls = await output.WaitForAsync(ListeningOn(), 2);
+            using var proxy = new HttpClient { BaseAddress = new Uri(urls[0].Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal)), Timeout = TimeSpan.FromSeconds(10) };
+            using var client = new HttpClient { BaseAddress = new Uri(urls[1]), Timeout = TimeSpan.FromSeconds(10) };
             var deadline = DateTime.UtcNow.AddSeconds(30);
             HttpResponseMessage? put = null;
             var config = """{"routes":[{"id":"r","enabled":true,"match":{"hosts":["app.test"]},"upstream_pool":"p"}],"upstream_pools":{"p":{"upstreams":["ADDRESS"]}}}""".Replace("ADDRESS", backend.Address, StringComparison.Ordinal);
@@ -52,11 +55,22 @@ public sealed partial class CustomHostTests : IDisposable
 
             using var request = new HttpRequestMessage(HttpMethod.Get, "/hello");
             request.Headers.Host = "app.test";
-            using var proxied = await client.SendAsync(request, TestContext.Current.CancellationToken);
+            using var proxied = await proxy.SendAsync(request, TestContext.Current.CancellationToken);
             Assert.Equal("custom-backend /hello", await proxied.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
 
+            // On the proxy port, admin paths are ordinary traffic: forwarded to the backend, never the admin API.
+            foreach (var path in (string[])["/api/status", "/metrics", "/api/config"])
+            {
+                using var onProxy = new HttpRequestMessage(HttpMethod.Get, path);
+                onProxy.Headers.Host = "app.test";
+                using var forwarded = await proxy.SendAsync(onProxy, TestContext.Current.CancellationToken);
+                Assert.Equal($"custom-backend {path}", await forwarded.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+            }
+            using var unrouted = await proxy.GetAsync("/api/status", TestContext.Current.CancellationToken);
+            Assert.DoesNotContain("proxy_listen_addr", await unrouted.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+
             using var metrics = await client.GetAsync("/metrics", TestContext.Current.CancellationToken);
-            Assert.Contains("lb_proxy_requests_total{route=\"r\",status_class=\"2xx\"} 1", await metrics.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+            Assert.Contains("lb_proxy_requests_total{route=\"r\",status_class=\"2xx\"} 4", await metrics.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
         }
         finally
         {

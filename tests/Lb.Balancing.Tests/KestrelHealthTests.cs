@@ -15,7 +15,7 @@ public sealed class KestrelHealthTests
         new TestLoadBalancerBuilder(new ServiceCollection().AddLogging()).AddBalancing().Services.BuildServiceProvider();
 
     private static Lb.Core.Spec.HealthCheckSpec Check(string path = "/health") =>
-        new() { Path = path, Interval = "300ms", Timeout = "250ms", ExpectStatus = 200, Rise = 2, Fall = 2 };
+        new() { Path = path, Interval = "1s", Timeout = "900ms", ExpectStatus = 200, Rise = 2, Fall = 2 };
 
     private static async Task WaitUntilAsync(Func<bool> condition, string what)
     {

@@ -156,6 +156,17 @@ public class DesiredStateJsonTests
         Assert.Equal(state.Vip, parsed.Value!.Vip);
         Assert.Equal(state.RaftTiming, parsed.Value!.RaftTiming);
     }
+
+    [Theory]
+    [InlineData("""{"upstream_pools":{"p":{"upstreams":["10.0.0.1:80"],"helth_check":{}}}}""", "helth_check", "health_check")]
+    [InlineData("""{"routes":[{"id":"r","upstream_pol":"p"}]}""", "upstream_pol", "upstream_pool")]
+    [InlineData("""{"routes":[{"id":"r","match":{"host":["a"]}}]}""", "host", "hosts")]
+    [InlineData("""{"upstream_pools":{"p":{"upstreams":[],"health_check":{"intervall":"1s"}}}}""", "intervall", "interval")]
+    public void A_misspelled_field_suggests_the_field_of_that_object_it_is_closest_to(string json, string given, string meant)
+    {
+        var result = ParseFail(json);
+        Assert.Contains($"unknown field '{given}': did you mean '{meant}'?", result.Detail, StringComparison.Ordinal);
+    }
 }
 
 public class EmptyStateTests

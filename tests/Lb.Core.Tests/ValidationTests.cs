@@ -182,4 +182,18 @@ public class ValidationTests
         Assert.Equal(11, errors.Count);
         Assert.Equal(ValidationCodes.TooMany, errors[^1].Code);
     }
+
+    [Theory]
+    [InlineData("roundrobin", "round_robin")]
+    [InlineData("leastconn", "least_connection")]
+    [InlineData("source", "5_tuple_hash")]
+    [InlineData("least_connections", "least_connection")]
+    [InlineData("stiky_cookie", "sticky_cookie")]
+    public void HAProxy_algorithm_names_and_near_misses_get_the_Lb_name_as_the_hint(string given, string meant)
+    {
+        var result = DesiredStateValidator.Validate(Parse(Route($"{{\"id\":\"r\",\"algorithm\":\"{given}\",\"upstream_pool\":\"p\"}}")));
+        var error = Assert.Single(result.Errors);
+        Assert.Equal("routes[1].algorithm", error.Field);
+        Assert.Contains($"did you mean '{meant}'?", error.Hint, StringComparison.Ordinal);
+    }
 }

@@ -256,13 +256,20 @@ public sealed partial class AdminApiTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Cluster_writes_answer_501_on_a_standalone_node()
+    public async Task Cluster_lifecycle_requests_without_their_required_fields_are_400_invalid_request()
     {
-        foreach (var path in new[] { "/api/cluster/bootstrap", "/api/node/join-cluster", "/api/cluster/join" })
+        var expected = new Dictionary<string, string>
+        {
+            ["/api/cluster/bootstrap"] = "node_id and raft_advertise_addr are required",
+            ["/api/node/join-cluster"] = "node_id, raft_advertise_addr, and peers are required",
+            ["/api/cluster/join"] = "node_id and raft_address are required",
+        };
+        foreach (var (path, message) in expected)
         {
             var (status, body) = await SendAsync(HttpMethod.Post, path, Json("{}"));
-            Assert.True(status == HttpStatusCode.NotImplemented, $"{path} answered {(int)status}");
-            Assert.Contains("\"code\":\"raft_not_available\"", body, StringComparison.Ordinal);
+            Assert.True(status == HttpStatusCode.BadRequest, $"{path} answered {(int)status}");
+            Assert.Contains("\"code\":\"invalid_request\"", body, StringComparison.Ordinal);
+            Assert.Contains(message, body, StringComparison.Ordinal);
         }
     }
 
@@ -312,6 +319,38 @@ public sealed partial class AdminApiTests : IAsyncLifetime
         Assert.Empty(Samples(otherBody, "lb_proxy_active_requests{"));
     }
 
+    [Fact]
+    public async Task Metrics_show_targets_up_and_down_the_config_version_apply_time_and_runtime_series_and_drop_removed_targets()
+    {
+        await using var backend = await TestBackend.StartAsync("up");
+        const string check = ",\"health_check\":{\"path\":\"/health\",\"interval\":\"1s\",\"timeout\":\"500ms\",\"expect_status\":200}";
+        await _lb.PutConfigAsync(Configs.SingleRoute("m.test", "round_robin", [backend.Address, "127.0.0.1:9"], check));
+
+        // Nothing listens on port 9: its first failed probe takes it down.
+        string body;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        do
+        {
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+            body = (await SendAsync(HttpMethod.Get, "/metrics")).Body;
+        }
+        while (!body.Contains("lb_upstream_up{pool=\"pool\",target=\"127.0.0.1:9\"} 0", StringComparison.Ordinal) && DateTime.UtcNow < deadline);
+        Assert.Contains("lb_upstream_up{pool=\"pool\",target=\"127.0.0.1:9\"} 0", body, StringComparison.Ordinal);
+        Assert.Contains($"lb_upstream_up{{pool=\"pool\",target=\"{backend.Address}\"}} 1", body, StringComparison.Ordinal);
+        Assert.Equal(["lb_config_version 1"], Samples(body, "lb_config_version"));
+        var applied = double.Parse(Samples(body, "lb_config_last_apply_timestamp_seconds").Single().Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(applied, DateTimeOffset.UtcNow.AddMinutes(-5).ToUnixTimeSeconds(), DateTimeOffset.UtcNow.AddMinutes(1).ToUnixTimeSeconds());
+        Assert.Contains("# TYPE dotnet_gc_collections_total counter", body, StringComparison.Ordinal);
+        Assert.Contains("\ndotnet_process_", body, StringComparison.Ordinal);
+
+        await _lb.PutConfigAsync(Configs.SingleRoute("m.test", "round_robin", [backend.Address], check));
+        body = (await SendAsync(HttpMethod.Get, "/metrics")).Body;
+        // Gauges sample the current snapshot, so the removed target's up/down series is gone (its health-transition
+        // counter keeps its total).
+        Assert.DoesNotContain("lb_upstream_up{pool=\"pool\",target=\"127.0.0.1:9\"}", body, StringComparison.Ordinal);
+        Assert.Equal(["lb_config_version 2"], Samples(body, "lb_config_version"));
+    }
+
     private static async Task ProxyGetAsync(LbServer server, string host)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "/");
@@ -335,7 +374,7 @@ public sealed class AdminTokenTests : IAsyncLifetime
     private const string Token = "0123456789abcdef-test-token";
     private LbServer _lb = null!;
 
-    public async ValueTask InitializeAsync() => _lb = await LbServer.StartAsync(o => o.AdminToken = Token);
+    public async ValueTask InitializeAsync() => _lb = await LbServer.StartAsync(admin: o => o.AdminToken = Token);
 
     public async ValueTask DisposeAsync() => await _lb.DisposeAsync();
 
@@ -372,7 +411,7 @@ public sealed class AdminReadTokenTests : IAsyncLifetime
     private const string Token = "read-token-0123456789abcdef";
     private LbServer _lb = null!;
 
-    public async ValueTask InitializeAsync() => _lb = await LbServer.StartAsync(o =>
+    public async ValueTask InitializeAsync() => _lb = await LbServer.StartAsync(admin: o =>
     {
         o.AdminToken = Token;
         o.AdminReadRequiresToken = true;

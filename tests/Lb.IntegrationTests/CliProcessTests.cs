@@ -12,7 +12,7 @@ public sealed partial class CliProcessTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private static string ServerDll() => RepoPaths.BuiltDll(Path.Combine("samples", "Lb.Server"), "Lb.Server.dll");
+    private static string ServerDll() => RepoPaths.BuiltDll(Path.Combine("samples", "Lb.Server"), "lb.dll");
 
     private static Process Start(string workingDirectory, params string[] args) => Start(workingDirectory, null, false, args);
 
@@ -128,12 +128,12 @@ public sealed partial class CliProcessTests : IDisposable
     /// Starts <c>serve</c> in the temp dir with both listeners on 127.0.0.1 port 0, reads the ports the OS chose from its
     /// "listening on" lines (proxy first, admin second) and waits until the admin API answers.
     /// </summary>
-    private async Task<(Process Server, ProcessOutput Output, string Proxy, string Admin)> StartServerAsync(string bootFile = "app.json", string[]? args = null)
+    private async Task<(Process Server, ProcessOutput Output, string Proxy, string Admin)> StartServerAsync(string bootFile = "app.json", string[]? args = null, string extraKeys = "")
     {
         var path = Path.Combine(_dir.Path, bootFile);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         await File.WriteAllTextAsync(path,
-            $$"""{"proxyListenAddr":"127.0.0.1:0","dashboardListenAddr":"127.0.0.1:0","raftDataDir":"state","nodeId":"cli-1","accessLog":true}""", TestContext.Current.CancellationToken);
+            $$"""{"proxyListenAddr":"127.0.0.1:0","dashboardListenAddr":"127.0.0.1:0","raftDataDir":"state","nodeId":"cli-1","accessLog":true{{extraKeys}}}""", TestContext.Current.CancellationToken);
         var server = Start(_dir.Path, args ?? ["serve", bootFile]);
         var output = new ProcessOutput(server);
         var urls = await output.WaitForAsync(ListeningOn(), 2);
@@ -188,6 +188,80 @@ public sealed partial class CliProcessTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task Sigterm_during_a_3_second_request_lets_it_finish_refuses_new_connections_and_exits_0_with_stopped()
+    {
+        await using var backend = await TestBackend.StartAsync("slow-backend");
+        var (server, output, proxy, admin) = await StartServerAsync();
+        using var _ = server;
+        try
+        {
+            var config = Path.Combine(_dir.Path, "config.json");
+            await File.WriteAllTextAsync(config, Configs.SingleRoute("slow.test", "round_robin", backend), TestContext.Current.CancellationToken);
+            Assert.Equal(0, (await RunAsync(_dir.Path, "config", "put", config, "--dashboard", admin)).Exit);
+
+            using var client = new HttpClient { BaseAddress = new Uri(proxy), Timeout = TimeSpan.FromSeconds(60) };
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/sleep/3000");
+            request.Headers.Host = "slow.test";
+            var inFlight = client.SendAsync(request, TestContext.Current.CancellationToken);
+            await ProxyTests.WaitUntilAsync(() => backend.Requests >= 1);
+            Signals.Send(server, Signals.SigTerm);
+
+            // While it drains, the proxy port takes no new connections but the process is still there.
+            var proxyPort = new Uri(proxy).Port;
+            await ProxyTests.WaitUntilAsync(() => !Accepts(proxyPort) || inFlight.IsCompleted);
+            using var response = await inFlight;
+            Assert.True(response.StatusCode == HttpStatusCode.OK, output.ToString());
+            Assert.Equal("slow-backend", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+            Assert.False(Accepts(proxyPort));
+            await server.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
+            Assert.True(server.ExitCode == 0, $"exit {server.ExitCode}: {output}");
+            Assert.Contains("lb: stopped", output.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (!server.HasExited)
+            {
+                server.Kill();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_request_still_running_after_drainTimeout_is_cut_and_the_node_still_exits_0()
+    {
+        await using var backend = await TestBackend.StartAsync("held-backend");
+        var (server, output, proxy, admin) = await StartServerAsync(extraKeys: ",\"drainTimeout\":\"1s\"");
+        using var _ = server;
+        try
+        {
+            var config = Path.Combine(_dir.Path, "config.json");
+            await File.WriteAllTextAsync(config, Configs.SingleRoute("held.test", "round_robin", backend), TestContext.Current.CancellationToken);
+            Assert.Equal(0, (await RunAsync(_dir.Path, "config", "put", config, "--dashboard", admin)).Exit);
+
+            using var client = new HttpClient { BaseAddress = new Uri(proxy), Timeout = TimeSpan.FromSeconds(60) };
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/hold");
+            request.Headers.Host = "held.test";
+            var inFlight = client.SendAsync(request, TestContext.Current.CancellationToken);
+            await backend.WaitForHeldAsync();
+            Signals.Send(server, Signals.SigTerm);
+
+            // The backend never answers: the node gives up after drainTimeout instead of waiting for it.
+            await server.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
+            Assert.True(server.ExitCode == 0, $"exit {server.ExitCode}: {output}");
+            Assert.Contains("lb: stopped", output.ToString(), StringComparison.Ordinal);
+            await Assert.ThrowsAnyAsync<HttpRequestException>(() => inFlight);
+        }
+        finally
+        {
+            backend.ReleaseHeld();
+            if (!server.HasExited)
+            {
+                server.Kill();
+            }
+        }
+    }
+
     private static bool Accepts(int port)
     {
         try
@@ -202,29 +276,12 @@ public sealed partial class CliProcessTests : IDisposable
         }
     }
 
-    [Fact]
-    public async Task A_bare_app_json_argument_serves_with_that_file()
+    [Theory]
+    [InlineData("node.json", "node.json")] // a bare app.json argument serves with that file
+    [InlineData("configs/app.json", null)] // no arguments: configs/app.json
+    public async Task Serve_reads_the_boot_file_it_is_given_or_configs_app_json(string bootFile, string? argument)
     {
-        var (server, output, _, admin) = await StartServerAsync("node.json", ["node.json"]);
-        using (server)
-        {
-            try
-            {
-                var status = await RunAsync(_dir.Path, "cluster", "status", "--dashboard", admin);
-                Assert.True(status.Exit == 0, status.Err + output);
-                Assert.Contains("\"node_id\":\"cli-1\"", status.Out, StringComparison.Ordinal);
-            }
-            finally
-            {
-                server.Kill();
-            }
-        }
-    }
-
-    [Fact]
-    public async Task With_no_arguments_it_serves_with_configs_app_json()
-    {
-        var (server, output, _, admin) = await StartServerAsync(Path.Combine("configs", "app.json"), []);
+        var (server, output, _, admin) = await StartServerAsync(bootFile, argument is null ? [] : [argument]);
         using (server)
         {
             try
@@ -250,7 +307,8 @@ public sealed partial class CliProcessTests : IDisposable
             $$"""{"proxyListenAddr":"127.0.0.1:{{port}}","dashboardListenAddr":"127.0.0.1:0","raftDataDir":"state"}""", TestContext.Current.CancellationToken);
         var (exit, _, err) = await RunAsync(_dir.Path, "serve", "app.json");
         Assert.Equal(1, exit);
-        Assert.Contains("lb: cannot start:", err, StringComparison.Ordinal);
+        // One line that names the key, no stack trace.
+        Assert.Equal($"lb: cannot start: proxyListenAddr '127.0.0.1:{port}' is already in use by another process; stop it or choose another port in app.json", err.Trim());
     }
 
     [Fact]
@@ -312,6 +370,129 @@ public sealed partial class CliProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task Without_a_token_the_admin_api_on_all_interfaces_binds_loopback_only_and_says_so()
+    {
+        await File.WriteAllTextAsync(Path.Combine(_dir.Path, "app.json"),
+            """{"proxyListenAddr":"127.0.0.1:0","dashboardListenAddr":":0","dataDir":"state"}""", TestContext.Current.CancellationToken);
+        using var server = Start(_dir.Path, "serve", "app.json");
+        var output = new ProcessOutput(server);
+        try
+        {
+            var urls = await output.WaitForAsync(ListeningOn(), 2);
+            Assert.StartsWith("http://127.0.0.1:", urls[1], StringComparison.Ordinal);
+            await output.WaitForAsync(LoopbackOnlyLine());
+        }
+        finally
+        {
+            server.Kill();
+        }
+    }
+
+    [GeneratedRegex(@"(lb: admin API on loopback only: no adminToken is set)")]
+    private static partial Regex LoopbackOnlyLine();
+
+    [Fact]
+    public async Task Serve_with_an_invalid_config_file_refuses_to_start_and_lists_the_problems()
+    {
+        await File.WriteAllTextAsync(Path.Combine(_dir.Path, "app.json"),
+            """{"proxyListenAddr":"127.0.0.1:0","dashboardListenAddr":"127.0.0.1:0","dataDir":"state"}""", TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(_dir.Path, "routes.json"), """{"routes":[{"id":"r","upstream_pool":"missing"}]}""", TestContext.Current.CancellationToken);
+        var (exit, stdout, err) = await RunAsync(_dir.Path, "serve", "app.json", "--config", "routes.json");
+        Assert.Equal(1, exit);
+        Assert.Contains("lb: routes.json: not loaded, nothing started: 1 problem", err, StringComparison.Ordinal);
+        Assert.Contains("  routes[0].upstream_pool: referenced upstream_pool does not exist", err, StringComparison.Ordinal);
+        Assert.DoesNotContain("listening on", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_config_loads_the_file_at_start_and_sighup_or_config_reload_re_read_it_through_validation()
+    {
+        await using var backend = await TestBackend.StartAsync("file-backend");
+        var routes = Path.Combine(_dir.Path, "routes.json");
+        await File.WriteAllTextAsync(routes, Configs.SingleRoute("one.test", "round_robin", backend), TestContext.Current.CancellationToken);
+        var (server, output, proxy, admin) = await StartServerAsync(args: ["serve", "app.json", "--config", "routes.json"]);
+        using var _ = server;
+        try
+        {
+            using var adminClient = new HttpClient { BaseAddress = new Uri(admin) };
+            await output.WaitForAsync(LoadedVersion());
+            Assert.Contains("one.test", await adminClient.GetStringAsync("/api/config", TestContext.Current.CancellationToken), StringComparison.Ordinal);
+
+            // SIGHUP: the edited file becomes the next version, and the node keeps running.
+            await File.WriteAllTextAsync(routes, Configs.SingleRoute("two.test", "round_robin", backend), TestContext.Current.CancellationToken);
+            Signals.Send(server, Signals.SigHup);
+            await output.WaitForAsync(ReloadedAsVersion2());
+            Assert.Contains("two.test", await adminClient.GetStringAsync("/api/config", TestContext.Current.CancellationToken), StringComparison.Ordinal);
+            Assert.False(server.HasExited);
+
+            // An invalid edit is refused whole: the CLI lists the problems, the running version stays.
+            await File.WriteAllTextAsync(routes, """{"routes":[{"id":"r","upstream_pool":"missing"}]}""", TestContext.Current.CancellationToken);
+            var refused = await RunAsync(_dir.Path, "config", "reload", "--dashboard", admin);
+            Assert.Equal(1, refused.Exit);
+            Assert.Contains("lb: dashboard API returned 422", refused.Err, StringComparison.Ordinal);
+            Assert.Contains("  routes[0].upstream_pool: referenced upstream_pool does not exist", refused.Err, StringComparison.Ordinal);
+            Assert.Contains("\"version\":2", await adminClient.GetStringAsync("/api/config", TestContext.Current.CancellationToken), StringComparison.Ordinal);
+
+            await File.WriteAllTextAsync(routes, Configs.SingleRoute("three.test", "round_robin", backend), TestContext.Current.CancellationToken);
+            var reloaded = await RunAsync(_dir.Path, "config", "reload", "--dashboard", admin);
+            Assert.True(reloaded.Exit == 0, reloaded.Err);
+            Assert.Contains("\"version\":3", reloaded.Out, StringComparison.Ordinal);
+
+            using var client = new HttpClient { BaseAddress = new Uri(proxy) };
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/");
+            request.Headers.Host = "three.test";
+            using var response = await client.SendAsync(request, TestContext.Current.CancellationToken);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+        finally
+        {
+            server.Kill();
+        }
+    }
+
+    [GeneratedRegex(@"(lb: loaded routes\.json as configuration version 1)")]
+    private static partial Regex LoadedVersion();
+
+    [GeneratedRegex(@"(Loaded routes\.json: configuration version 2)")]
+    private static partial Regex ReloadedAsVersion2();
+
+    [Fact]
+    public async Task A_mistyped_command_is_an_unknown_command_with_a_suggestion_not_a_missing_boot_file()
+    {
+        var top = await RunAsync(_dir.Path, "confg", "get");
+        Assert.Equal(2, top.Exit);
+        Assert.Contains("lb: unknown command 'confg'; did you mean 'config'?", top.Err, StringComparison.Ordinal);
+        Assert.DoesNotContain("not found", top.Err, StringComparison.Ordinal);
+
+        var sub = await RunAsync(_dir.Path, "config", "gte");
+        Assert.Equal(2, sub.Exit);
+        Assert.Contains("lb: unknown command 'config gte'; did you mean 'config get'?", sub.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Cluster_help_offers_status_bootstrap_join_and_remove()
+    {
+        var help = await RunAsync(_dir.Path, "cluster", "--help");
+        Assert.Equal(0, help.Exit);
+        foreach (var command in (string[])["status", "bootstrap", "join", "remove"])
+        {
+            Assert.Matches($@"(?m)^\s+{command}\s", help.Out);
+        }
+    }
+
+    [Fact]
+    public async Task Config_validate_of_trailing_data_has_no_empty_field_name()
+    {
+        var file = Path.Combine(_dir.Path, "two.json");
+        await File.WriteAllTextAsync(file, "{} {}", TestContext.Current.CancellationToken);
+        var (exit, _, err) = await RunAsync(_dir.Path, "config", "validate", file);
+        Assert.Equal(1, exit);
+        Assert.StartsWith($"lb: {file}: ", err, StringComparison.Ordinal);
+        Assert.DoesNotContain(": :", err, StringComparison.Ordinal);
+        Assert.DoesNotContain("  : ", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Usage_errors_exit_2_and_help_exits_0()
     {
         Assert.Equal(2, (await RunAsync(_dir.Path, "config", "frobnicate")).Exit);
@@ -339,7 +520,7 @@ public sealed class CliClientTests : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        _lb = await LbServer.StartAsync(o => o.AdminToken = Token);
+        _lb = await LbServer.StartAsync(admin: o => o.AdminToken = Token);
         _lb.Admin.DefaultRequestHeaders.Authorization = new("Bearer", Token); // for the test's own setup writes
     }
 
@@ -393,6 +574,20 @@ public sealed class CliClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_rejected_put_prints_one_headline_and_one_line_per_problem_not_the_raw_json()
+    {
+        var file = Path.Combine(_dir.Path, "bad.json");
+        await File.WriteAllTextAsync(file, """{"routes":[{"id":"r","upstream_pool":"missing"}]}""", TestContext.Current.CancellationToken);
+        var (exit, _, err) = await CliProcessTests.RunAsync(_dir.Path, "config", "put", file, "--dashboard", Admin, "--token", Token);
+        Assert.Equal(1, exit);
+        var lines = err.Trim().Split('\n');
+        Assert.StartsWith("lb: dashboard API returned 422", lines[0], StringComparison.Ordinal);
+        Assert.StartsWith("  routes[0].upstream_pool: referenced upstream_pool does not exist", lines[1], StringComparison.Ordinal);
+        Assert.Equal(2, lines.Length);
+        Assert.DoesNotContain("{\"", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Config_explain_prints_the_matching_route()
     {
         await _lb.PutConfigAsync(Config("explain.test"));
@@ -403,11 +598,11 @@ public sealed class CliClientTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Cluster_bootstrap_on_a_standalone_node_fails_with_the_reason_and_exit_1()
+    public async Task A_refused_cluster_bootstrap_prints_the_reason_and_exits_1()
     {
-        var (exit, _, err) = await CliProcessTests.RunAsync(_dir.Path, "cluster", "bootstrap", "--node-id", "n1", "--raft-advertise", "127.0.0.1:7000", "--dashboard", Admin, "--token", Token);
+        var (exit, _, err) = await CliProcessTests.RunAsync(_dir.Path, "cluster", "bootstrap", "--node-id", "n 1", "--raft-advertise", "127.0.0.1:7000", "--dashboard", Admin, "--token", Token);
         Assert.Equal(1, exit);
-        Assert.Contains("501", err, StringComparison.Ordinal);
-        Assert.Contains("raft_not_available", err, StringComparison.Ordinal);
+        Assert.Contains("400", err, StringComparison.Ordinal);
+        Assert.Contains("invalid_node_id", err, StringComparison.Ordinal);
     }
 }

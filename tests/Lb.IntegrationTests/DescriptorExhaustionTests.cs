@@ -29,7 +29,7 @@ public sealed partial class DescriptorExhaustionTests : IDisposable
             """{"proxyListenAddr":"127.0.0.1:0","dashboardListenAddr":"127.0.0.1:0","raftDataDir":"state"}""", ct);
         var info = new ProcessStartInfo("bash") { WorkingDirectory = _dir.Path, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add("-c");
-        info.ArgumentList.Add($"ulimit -n 1024 && exec dotnet '{RepoPaths.BuiltDll(Path.Combine("samples", "Lb.Server"), "Lb.Server.dll")}' serve app.json");
+        info.ArgumentList.Add($"ulimit -n 1024 && exec dotnet '{RepoPaths.BuiltDll(Path.Combine("samples", "Lb.Server"), "lb.dll")}' serve app.json");
         using var server = Process.Start(info)!;
         var output = new StringBuilder();
         var urls = new List<Uri>();

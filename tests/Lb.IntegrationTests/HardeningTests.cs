@@ -76,7 +76,7 @@ public sealed class HardeningTests : IAsyncLifetime
         try
         {
             // The test client plays the trusted proxy (127.0.0.1) that appended the real client, 198.51.100.7.
-            await using var lb = await LbServer.StartAsync(o => o.TrustedProxies = ["127.0.0.1"]);
+            await using var lb = await LbServer.StartAsync(proxy: o => o.TrustedProxies = ["127.0.0.1"]);
             await lb.PutConfigAsync(Configs.SingleRoute("xff.test", "5_tuple_hash", [.. backends]));
             var seen = new HashSet<string>();
             for (var i = 0; i < 20; i++)
@@ -116,7 +116,9 @@ public sealed class HardeningTests : IAsyncLifetime
             {
                 using var response = await GetAsync("recover.test");
                 Assert.Equal(HttpStatusCode.OK, response.StatusCode); // refused attempts are retried on the steady target
-                return (await TargetAsync(flaky.Address)).TryGetProperty("ejected_until", out _);
+                var target = await TargetAsync(flaky.Address);
+                // Ejected by live traffic, and an active probe has failed too: recovery is what checks see after a failure.
+                return target.TryGetProperty("ejected_until", out _) && target.TryGetProperty("last_error", out _);
             });
 
             flaky = await TestBackend.StartAsync("flaky", port);

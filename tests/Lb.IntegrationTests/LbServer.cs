@@ -1,5 +1,7 @@
 using System.Net.Http.Json;
 using System.Text;
+using Lb.AspNetCore.Options;
+using Lb.Core.Admin;
 using Lb.Core.Options;
 using Lb.Server;
 using Lb.TestSupport;
@@ -36,18 +38,25 @@ internal sealed class LbServer : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<LbServer> StartAsync(Action<LbNodeOptions>? configure = null, string? dataDir = null)
+    public static async Task<LbServer> StartAsync(Action<LbNodeOptions>? configure = null, string? dataDir = null, Action<AdminOptions>? admin = null, Action<ProxyOptions>? proxy = null)
     {
         var owned = dataDir is null ? new TempDirectory() : null;
         var node = new LbNodeOptions
         {
             ProxyListenAddr = "127.0.0.1:0",
             DashboardListenAddr = "127.0.0.1:0",
-            RaftDataDir = dataDir ?? owned!.Path,
+            DataDir = dataDir ?? owned!.Path,
             NodeId = "node-1",
         };
         configure?.Invoke(node);
-        var app = ServeCommand.BuildApp(node, "warning");
+        var adminOptions = new AdminOptions();
+        admin?.Invoke(adminOptions);
+        var proxyOptions = new ProxyOptions();
+        proxy?.Invoke(proxyOptions);
+        // The same keys app.json would carry, each package binding its own.
+        var values = new[] { BootFile.ToConfiguration(node), BootFile.ToConfiguration(adminOptions), BootFile.ToConfiguration(proxyOptions) }
+            .SelectMany(v => v).ToDictionary(v => v.Key, v => v.Value);
+        var app = ServeCommand.BuildApp(node, "warning", values);
         await app.StartAsync();
         // Listeners bind in declaration order: proxy first, admin second.
         var urls = app.Urls.Select(u => new Uri(u)).ToArray();
@@ -91,5 +100,5 @@ internal static class Configs
 internal static class ServiceProviderExtensions
 {
     public static string GetDataDir(this IServiceProvider services) =>
-        Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Microsoft.Extensions.Options.IOptions<LbNodeOptions>>(services).Value.RaftDataDir;
+        Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Microsoft.Extensions.Options.IOptions<LbNodeOptions>>(services).Value.DataDir;
 }

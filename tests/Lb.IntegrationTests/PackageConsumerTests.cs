@@ -85,15 +85,19 @@ public sealed partial class PackageConsumerTests : IDisposable
         await using var backend = await TestBackend.StartAsync("consumer-backend");
         var info = NewDotnet(app);
         info.ArgumentList.Add(Path.Combine(app, "bin", "Release", "net10.0", "ConsumerApp.dll"));
-        info.ArgumentList.Add("--urls=http://127.0.0.1:0");
+        // The README host listens itself: proxy on Lb:ProxyPort (all interfaces), admin API on Lb:AdminPort (loopback).
+        info.ArgumentList.Add("--Lb:ProxyPort=0");
+        info.ArgumentList.Add("--Lb:AdminPort=0");
         info.ArgumentList.Add("--Logging:LogLevel:Default=Warning");
         info.ArgumentList.Add("--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information"); // prints the port the OS chose
         using var process = Process.Start(info)!;
         var output = new ProcessOutput(process);
         try
         {
-            var url = (await output.WaitForAsync(ListeningOn()))[0];
-            using var client = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(30) };
+            // Proxy listener first, admin listener second, in the order the README host declares them.
+            var urls = await output.WaitForAsync(ListeningOn(), 2);
+            using var proxy = new HttpClient { BaseAddress = new Uri(urls[0].Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal)), Timeout = TimeSpan.FromSeconds(30) };
+            using var client = new HttpClient { BaseAddress = new Uri(urls[1]), Timeout = TimeSpan.FromSeconds(30) };
             var config = """{"routes":[{"id":"r","enabled":true,"match":{"hosts":["consumer.test"]},"upstream_pool":"p"}],"upstream_pools":{"p":{"upstreams":["ADDRESS"]}}}"""
                 .Replace("ADDRESS", backend.Address, StringComparison.Ordinal);
             using var put = await client.PutAsync("/api/config", new StringContent(config, Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
@@ -101,7 +105,7 @@ public sealed partial class PackageConsumerTests : IDisposable
 
             using var request = new HttpRequestMessage(HttpMethod.Get, "/through/the/package");
             request.Headers.Host = "consumer.test";
-            using var proxied = await client.SendAsync(request, TestContext.Current.CancellationToken);
+            using var proxied = await proxy.SendAsync(request, TestContext.Current.CancellationToken);
             Assert.Equal(HttpStatusCode.OK, proxied.StatusCode);
             Assert.Equal("consumer-backend /through/the/package", await proxied.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
             Assert.Equal(1, backend.Requests);

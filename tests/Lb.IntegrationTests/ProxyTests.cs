@@ -10,7 +10,7 @@ public sealed class ProxyTests : IAsyncLifetime
     private LbServer _lb = null!;
     private readonly List<TestBackend> _backends = [];
 
-    public async ValueTask InitializeAsync() => _lb = await LbServer.StartAsync(o => o.TrustedProxies = ["127.0.0.1/32"]);
+    public async ValueTask InitializeAsync() => _lb = await LbServer.StartAsync(proxy: o => o.TrustedProxies = ["127.0.0.1/32"]);
 
     public async ValueTask DisposeAsync()
     {
@@ -223,7 +223,67 @@ public sealed class ProxyTests : IAsyncLifetime
         Assert.Equal("198.51.100.7, 127.0.0.1", headers["X-Forwarded-For"].ToString());
         Assert.Equal("http", headers["X-Forwarded-Proto"].ToString());
         Assert.Equal("hdr.test", headers["X-Forwarded-Host"].ToString());
-        Assert.Equal("node-1", headers["X-AjouLB-LB-Node"].ToString());
+        Assert.Equal("node-1", headers["X-Lb-Node"].ToString());
+        Assert.False(headers.ContainsKey("X-AjouLB-LB-Node"));
+    }
+
+    [Fact]
+    public async Task A_json_access_log_appends_one_object_per_request_to_its_file()
+    {
+        using var dir = new TempDirectory();
+        var file = Path.Combine(dir.Path, "access.json");
+        await using var backend = await TestBackend.StartAsync("logged");
+        var lb = await LbServer.StartAsync(proxy: o =>
+        {
+            o.AccessLog = true;
+            o.AccessLogFormat = "json";
+            o.AccessLogPath = file;
+        });
+        await using (lb)
+        {
+            await lb.PutConfigAsync(Configs.SingleRoute("log.test", "round_robin", backend));
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/x?y=1");
+            request.Headers.Host = "log.test";
+            request.Headers.UserAgent.ParseAdd("lb-test/1");
+            using var ok = await lb.Proxy.SendAsync(request, TestContext.Current.CancellationToken);
+            using var unrouted = new HttpRequestMessage(HttpMethod.Get, "/");
+            unrouted.Headers.Host = "nobody.test";
+            using var notFound = await lb.Proxy.SendAsync(unrouted, TestContext.Current.CancellationToken);
+        }
+
+        // Disposing the node flushed the log.
+        var lines = await File.ReadAllLinesAsync(file, TestContext.Current.CancellationToken);
+        Assert.Equal(2, lines.Length);
+        using var first = System.Text.Json.JsonDocument.Parse(lines[0]);
+        var e = first.RootElement;
+        Assert.Equal("GET", e.GetProperty("method").GetString());
+        Assert.Equal("log.test", e.GetProperty("host").GetString());
+        Assert.Equal("/x", e.GetProperty("path").GetString());
+        Assert.Equal("?y=1", e.GetProperty("query").GetString());
+        Assert.Equal(200, e.GetProperty("status").GetInt32());
+        Assert.Equal("r1", e.GetProperty("route").GetString());
+        Assert.Equal(backend.Address, e.GetProperty("target").GetString());
+        Assert.Equal("127.0.0.1", e.GetProperty("client").GetString());
+        Assert.Equal("lb-test/1", e.GetProperty("user_agent").GetString());
+        Assert.True(e.GetProperty("duration_ms").GetDouble() >= 0);
+        Assert.True(e.TryGetProperty("time", out _));
+        using var second = System.Text.Json.JsonDocument.Parse(lines[1]);
+        Assert.Equal(404, second.RootElement.GetProperty("status").GetInt32());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, second.RootElement.GetProperty("route").ValueKind);
+    }
+
+    [Fact]
+    public async Task The_node_header_name_is_configurable_for_backends_that_expect_the_reference_name()
+    {
+        await using var backend = await TestBackend.StartAsync("ref");
+        await using var lb = await LbServer.StartAsync(o => o.NodeHeader = "X-AjouLB-LB-Node");
+        await lb.PutConfigAsync(Configs.SingleRoute("ref.test", "round_robin", backend));
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/");
+        request.Headers.Host = "ref.test";
+        using var response = await lb.Proxy.SendAsync(request, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("node-1", backend.LastHeaders!["X-AjouLB-LB-Node"].ToString());
+        Assert.False(backend.LastHeaders.ContainsKey("X-Lb-Node"));
     }
 
     [Fact]
@@ -366,7 +426,7 @@ public sealed class UntrustedPeerTests : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        _lb = await LbServer.StartAsync(o => o.TrustedProxies = []);
+        _lb = await LbServer.StartAsync(proxy: o => o.TrustedProxies = []);
         foreach (var name in new[] { "a", "b", "c" })
         {
             _backends.Add(await TestBackend.StartAsync(name));

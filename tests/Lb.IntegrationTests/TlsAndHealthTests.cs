@@ -33,7 +33,7 @@ public sealed class TlsAndHealthTests : IDisposable
     {
         var (cert, key) = SelfSignedPem();
         await using var backend = await TestBackend.StartAsync("tls-backend");
-        await using var lb = await LbServer.StartAsync(o =>
+        await using var lb = await LbServer.StartAsync(proxy: o =>
         {
             o.ProxyTlsCertificate = cert;
             o.ProxyTlsKey = key;

@@ -64,6 +64,8 @@ public static partial class Signals
 {
     public const int SigInt = 2;
     public const int SigTerm = 15;
+    public const int SigKill = 9;
+    public const int SigHup = 1;
 
     public static void Send(Process process, int signal)
     {
@@ -72,6 +74,9 @@ public static partial class Signals
             throw new InvalidOperationException($"kill({process.Id}, {signal}) failed with errno {Marshal.GetLastPInvokeError()}");
         }
     }
+
+    /// <summary>Signals every process of the process group <paramref name="processGroup"/> (one the test created with setsid).</summary>
+    public static void SendToGroup(int processGroup, int signal) => Kill(-processGroup, signal);
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);

@@ -43,7 +43,8 @@ public sealed class RawBackend : IAsyncDisposable
                 _ = ServeAsync(client);
             }
         }
-        catch (OperationCanceledException)
+        // Dispose stops the listener; an accept that starts or is pending then fails with any of these.
+        catch (Exception ex) when (ex is OperationCanceledException or InvalidOperationException or ObjectDisposedException or SocketException)
         {
         }
     }

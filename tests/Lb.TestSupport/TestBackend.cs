@@ -124,7 +124,7 @@ public sealed class TestBackend : IAsyncDisposable
                 await Task.Delay(backend.SleepMs, ctx.RequestAborted);
             }
             var info = new Dictionary<string, object> { ["server"] = name, ["port"] = backend.Port };
-            if (ctx.Request.Headers.TryGetValue("X-AjouLB-LB-Node", out var node))
+            if (ctx.Request.Headers.TryGetValue("X-Lb-Node", out var node))
             {
                 info["lb_node"] = node.ToString();
             }

@@ -13,6 +13,8 @@ internal sealed record ClusterView
     [JsonIgnore(Condition = JsonIgnoreCondition.Never)] public IReadOnlyList<ClusterMember>? Members { get; init; }
     public ClusterRaftTiming? RaftTiming { get; init; }
     public string? Mode { get; init; }
+    /// <summary>This node's VIP (extension; only when a VIP is configured).</summary>
+    public StatusVip? Vip { get; init; }
 }
 
 internal sealed record ClusterRaftTiming(string? HeartbeatTimeout, string? ElectionTimeout, string? LeaderLeaseTimeout, string? CommitTimeout);

@@ -54,6 +54,7 @@ internal sealed record StatusVip
     public string? Address { get; init; }
     [JsonIgnore(Condition = JsonIgnoreCondition.Never)] public bool Owned { get; init; }
     public string? LastError { get; init; }
+    public string? LastTransitionAt { get; init; }
 }
 
 internal sealed record StatusRuntime(int RouteCount, int UpstreamPoolCount, int TargetCount, int HealthyTargetCount, int UnhealthyTargetCount);

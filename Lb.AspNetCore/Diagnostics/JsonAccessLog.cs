@@ -1,0 +1,96 @@
+using System.Buffers;
+using System.Text.Json;
+using System.Threading.Channels;
+using Microsoft.AspNetCore.Http;
+
+namespace Lb.AspNetCore.Diagnostics;
+
+/// <summary>
+/// The access log as JSON, one object per line, to standard output or a file (<c>accessLogFormat: "json"</c>). Lines are
+/// queued and written by one background task so a slow disk never holds a request; when the queue is full, lines are
+/// dropped (and counted in the next written line's <c>dropped</c>), not the proxy slowed.
+/// </summary>
+internal sealed class JsonAccessLog : IAsyncDisposable
+{
+    private readonly Channel<byte[]> _lines = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(16_384)
+    {
+        FullMode = BoundedChannelFullMode.DropWrite,
+        SingleReader = true,
+    });
+    private readonly Stream _output;
+    private readonly Task _writer;
+    private long _dropped;
+
+    public JsonAccessLog(string path)
+    {
+        _output = path.Length == 0
+            ? Console.OpenStandardOutput()
+            : new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite, 4096, FileOptions.Asynchronous);
+        _writer = Task.Run(WriteLoopAsync);
+    }
+
+    public void Write(HttpContext context, string client, string? route, string? target, double durationMs)
+    {
+        var request = context.Request;
+        var buffer = new ArrayBufferWriter<byte>(512);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("time", DateTimeOffset.UtcNow);
+            json.WriteString("client", client);
+            json.WriteString("method", request.Method);
+            json.WriteString("host", request.Host.Value);
+            json.WriteString("path", request.Path.Value);
+            json.WriteString("query", request.QueryString.Value);
+            json.WriteNumber("status", context.Response.StatusCode);
+            WriteNullable(json, "bytes_in", request.ContentLength);
+            WriteNullable(json, "bytes_out", context.Response.ContentLength);
+            json.WriteString("route", route);
+            json.WriteString("target", target);
+            json.WriteNumber("duration_ms", Math.Round(durationMs, 3));
+            json.WriteString("user_agent", request.Headers.UserAgent.ToString());
+            var dropped = Interlocked.Exchange(ref _dropped, 0);
+            if (dropped > 0)
+            {
+                json.WriteNumber("dropped", dropped);
+            }
+            json.WriteEndObject();
+        }
+        buffer.Write("\n"u8);
+        if (!_lines.Writer.TryWrite(buffer.WrittenSpan.ToArray()))
+        {
+            Interlocked.Increment(ref _dropped);
+        }
+    }
+
+    private static void WriteNullable(Utf8JsonWriter json, string name, long? value)
+    {
+        if (value is { } v)
+        {
+            json.WriteNumber(name, v);
+        }
+        else
+        {
+            json.WriteNull(name);
+        }
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        while (await _lines.Reader.WaitToReadAsync())
+        {
+            while (_lines.Reader.TryRead(out var line))
+            {
+                await _output.WriteAsync(line);
+            }
+            await _output.FlushAsync();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _lines.Writer.TryComplete();
+        await _writer;
+        await _output.DisposeAsync();
+    }
+}

@@ -1,0 +1,115 @@
+using Lb.Core.Json;
+using Lb.Core.Spec;
+using Lb.Core.Store;
+using Lb.Core.Validation;
+using DotNext.IO;
+using DotNext.Net.Cluster.Consensus.Raft.StateMachine;
+using Microsoft.Extensions.Logging;
+
+namespace Lb.Raft.StateMachine;
+
+/// <summary>
+/// Applies committed <see cref="PutCommand"/>s to the in-memory desired state. The decision (compare-and-set,
+/// validation) depends only on the log, so every node reaches the same state and the same version. Configuration
+/// entries and no-ops never reach here with a payload and are skipped. Asks DotNext for a snapshot every
+/// <c>snapshotEvery</c> applied commands; DotNext then drops the log up to it.
+/// </summary>
+internal sealed partial class DesiredStateMachine : SimpleStateMachine
+{
+    private readonly DesiredStateChangeSignal _signal;
+    private readonly TimeProvider _time;
+    private readonly IDesiredStateValidator _validator;
+    private readonly int _snapshotEvery;
+    private readonly ILogger _logger;
+    private int _sinceSnapshot;
+    private long _lastAppliedIndex;
+
+    public DesiredStateMachine(string directory, TimeProvider time, IDesiredStateValidator validator, int snapshotEvery, ILogger logger)
+        : base(new DirectoryInfo(directory))
+    {
+        _time = time;
+        _validator = validator;
+        _snapshotEvery = snapshotEvery;
+        _logger = logger;
+        _signal = new DesiredStateChangeSignal(new VersionedDesiredState(0, DesiredState.Empty, time.GetUtcNow()));
+    }
+
+    public VersionedDesiredState Current => _signal.Current;
+
+    public DesiredStateChangeSignal Signal => _signal;
+
+    /// <summary>Raft index of the last entry this state machine has seen (applied or skipped).</summary>
+    public long LastAppliedIndex => Volatile.Read(ref _lastAppliedIndex);
+
+    protected override ValueTask<bool> ApplyAsync(LogEntry entry, CancellationToken token)
+    {
+        Volatile.Write(ref _lastAppliedIndex, entry.Index);
+        if (entry.IsConfiguration || !entry.TryGetPayload(out var payload) || payload.IsEmpty)
+        {
+            return ValueTask.FromResult(false);
+        }
+        var sink = entry.Context as ApplySink;
+        var command = PutCommand.Decode(payload);
+        if (command is null)
+        {
+            LogUnknownEntry(_logger, entry.Index);
+            sink?.Complete(new ApplyOutcome(ApplyStatus.Invalid, Current, Message: "the log entry is not a command this node understands"));
+            return ValueTask.FromResult(false);
+        }
+        var outcome = Decide(command);
+        if (outcome.Status == ApplyStatus.Applied)
+        {
+            _signal.Publish(outcome.Current);
+            LogApplied(_logger, outcome.Current.Version, entry.Index);
+        }
+        sink?.Complete(outcome);
+        if (++_sinceSnapshot < _snapshotEvery)
+        {
+            return ValueTask.FromResult(false);
+        }
+        _sinceSnapshot = 0;
+        return ValueTask.FromResult(true);
+    }
+
+    private ApplyOutcome Decide(PutCommand command)
+    {
+        var current = Current;
+        if (command.ExpectedVersion is { } expected && expected != current.Version)
+        {
+            return new ApplyOutcome(ApplyStatus.VersionConflict, current,
+                Message: $"expected version {expected} but the current version is {current.Version}");
+        }
+        var parsed = DesiredStateJson.ParseState(command.StateJson.Span);
+        if (!parsed.Succeeded)
+        {
+            return new ApplyOutcome(ApplyStatus.Invalid, current, Message: parsed.Message);
+        }
+        var validation = _validator.Validate(parsed.Value!);
+        if (!validation.IsValid)
+        {
+            return new ApplyOutcome(ApplyStatus.Invalid, current, validation, "validation failed");
+        }
+        var version = Math.Max(current.Version + 1, command.MinimumVersion);
+        return new ApplyOutcome(ApplyStatus.Applied, new VersionedDesiredState(version, parsed.Value!, _time.GetUtcNow()));
+    }
+
+    protected override ValueTask PersistAsync(IAsyncBinaryWriter writer, CancellationToken token) =>
+        writer.Invoke(SnapshotFormat.Encode(Current), token);
+
+    protected override async ValueTask RestoreAsync(FileInfo snapshotFile, CancellationToken token)
+    {
+        var bytes = await File.ReadAllBytesAsync(snapshotFile.FullName, token).ConfigureAwait(false);
+        var state = SnapshotFormat.Decode(bytes, snapshotFile.FullName);
+        _signal.Publish(state);
+        LogRestored(_logger, state.Version, snapshotFile.Name);
+    }
+
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Debug, Message = "Applied desired state version {Version} (log index {Index})")]
+    private static partial void LogApplied(ILogger logger, long version, long index);
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Restored desired state version {Version} from snapshot {Snapshot}")]
+    private static partial void LogRestored(ILogger logger, long version, string snapshot);
+
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "Skipped log entry {Index}: not a command this node understands (a newer Lb wrote it?)")]
+    private static partial void LogUnknownEntry(ILogger logger, long index);
+}

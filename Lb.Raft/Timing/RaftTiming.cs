@@ -1,0 +1,105 @@
+using Lb.Core.Spec;
+
+namespace Lb.Raft.Timing;
+
+/// <summary>
+/// Raft timing with the contract's four knobs (§7.4), merged with Lb's defaults and validated as a whole.
+/// Mapping onto DotNext: a follower waits a random 1×–2×-ish <see cref="HeartbeatTimeout"/>..<see cref="ElectionTimeout"/>
+/// without leader contact before it campaigns; the leader sends heartbeats often enough that a round (heartbeat plus
+/// request timeout) fits in <see cref="LeaderLeaseTimeout"/>, so a leader that cannot reach a majority for that long
+/// steps down and its lease ends before any follower can start an election. <see cref="CommitTimeout"/> is shown
+/// only: DotNext replicates at once on every write.
+/// </summary>
+/// <param name="HeartbeatTimeout">Minimum follower wait without leader contact.</param>
+/// <param name="ElectionTimeout">Maximum follower wait (the randomisation range ends here).</param>
+/// <param name="LeaderLeaseTimeout">How long a leader may go without a majority before it steps down.</param>
+/// <param name="CommitTimeout">Kept for the contract; not used by DotNext.</param>
+public sealed record RaftTiming(TimeSpan HeartbeatTimeout, TimeSpan ElectionTimeout, TimeSpan LeaderLeaseTimeout, TimeSpan CommitTimeout)
+{
+    /// <summary>
+    /// Lb's defaults, tuned for a LAN: a killed leader is replaced in about 0.3–0.6 s, and a request may take 200 ms
+    /// (a busy or just-started node) before its peer counts as unreachable. Slow or lossy networks should use the
+    /// reference's field-tested <c>2500ms/4s/2s/250ms</c>.
+    /// </summary>
+    public static RaftTiming Default { get; } = new(
+        TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(500), TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(50));
+
+    /// <summary>Lower bound of the DotNext election timeout, in milliseconds.</summary>
+    internal int LowerElectionTimeoutMs => (int)HeartbeatTimeout.TotalMilliseconds;
+
+    /// <summary>Upper bound of the DotNext election timeout, in milliseconds (always above the lower one).</summary>
+    internal int UpperElectionTimeoutMs => Math.Max((int)ElectionTimeout.TotalMilliseconds, LowerElectionTimeoutMs + 1);
+
+    /// <summary>Heartbeat period as a fraction of the lower election timeout: half the lease.</summary>
+    internal double HeartbeatThreshold => Math.Clamp(LeaderLeaseTimeout.TotalMilliseconds / 2 / LowerElectionTimeoutMs, 0.05, 0.5);
+
+    /// <summary>How long one Raft request may take before the peer counts as unreachable.</summary>
+    internal TimeSpan RequestTimeout => LeaderLeaseTimeout;
+
+    /// <summary>The policy form with all four values, as <c>/api/cluster</c> shows it.</summary>
+    public RaftTimingPolicy ToPolicy() => new()
+    {
+        HeartbeatTimeout = GoDuration.Format(HeartbeatTimeout),
+        ElectionTimeout = GoDuration.Format(ElectionTimeout),
+        LeaderLeaseTimeout = GoDuration.Format(LeaderLeaseTimeout),
+        CommitTimeout = GoDuration.Format(CommitTimeout),
+    };
+
+    /// <summary>
+    /// Merges <paramref name="policy"/> (unset values take <see cref="Default"/>) and validates in the contract's
+    /// order; <paramref name="error"/> is the contract's message for the first violation.
+    /// </summary>
+    public static bool TryCreate(RaftTimingPolicy? policy, out RaftTiming timing, out string? error)
+    {
+        timing = Default;
+        error = null;
+        if (policy is null)
+        {
+            return true;
+        }
+        if (!TryPart(policy.HeartbeatTimeout, Default.HeartbeatTimeout, "raft heartbeat timeout must be a positive duration", out var heartbeat, ref error)
+            || !TryPart(policy.ElectionTimeout, Default.ElectionTimeout, "raft election timeout must be a positive duration", out var election, ref error)
+            || !TryPart(policy.LeaderLeaseTimeout, Default.LeaderLeaseTimeout, "raft leader lease timeout must be a positive duration", out var lease, ref error)
+            || !TryPart(policy.CommitTimeout, Default.CommitTimeout, "raft commit timeout must be a positive duration", out var commit, ref error))
+        {
+            return false;
+        }
+        if (election < heartbeat)
+        {
+            error = "raft election timeout must be greater than or equal to heartbeat timeout";
+            return false;
+        }
+        if (lease > heartbeat)
+        {
+            error = "raft leader lease timeout must be less than or equal to heartbeat timeout";
+            return false;
+        }
+        if (heartbeat < TimeSpan.FromMilliseconds(5) || election < TimeSpan.FromMilliseconds(5) || lease < TimeSpan.FromMilliseconds(5))
+        {
+            error = "raft heartbeat, election and leader lease timeouts must be at least 5ms";
+            return false;
+        }
+        if (heartbeat > TimeSpan.FromMinutes(5) || election > TimeSpan.FromMinutes(5))
+        {
+            error = "raft heartbeat and election timeouts must be at most 5m";
+            return false;
+        }
+        timing = new RaftTiming(heartbeat, election, lease, commit);
+        return true;
+    }
+
+    private static bool TryPart(string? text, TimeSpan fallback, string message, out TimeSpan value, ref string? error)
+    {
+        value = fallback;
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return true;
+        }
+        if (GoDuration.TryParse(text, out value, out _) && value > TimeSpan.Zero)
+        {
+            return true;
+        }
+        error = message;
+        return false;
+    }
+}

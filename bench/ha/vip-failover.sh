@@ -1,0 +1,294 @@
+#!/usr/bin/env bash
+# VIP failover benchmark (issue 13): time from "the VIP owner dies" to the first good HTTP response through the VIP
+# from another node, seen by a client probing every 20 ms. Same topology for every system:
+#
+#   netns lbha-sw: bridge br0 ─┬─ veth ─ lbha-n1 (eth0 10.250.14.11/24)   node: the system under test + a backend
+#                              ├─ veth ─ lbha-n2 (eth0 10.250.14.12/24)
+#                              ├─ veth ─ lbha-n3 (eth0 10.250.14.13/24)
+#                              └─ veth ─ lbha-c  (eth0 10.250.14.50/24)   client: probe.py → http://10.250.14.100:8080/
+#
+# 10.250.14.0/24 exists only inside these namespaces. A trial: find the owner (the node named in the answers),
+# SIGKILL every process in its namespace and take its link down (a dead host), wait for the first 200 from another
+# node, then bring the node back as a rebooted host (clean interface, processes restarted) and wait for one owner.
+#
+# Systems: keepalived-default (VRRPv2, advert_int 1), keepalived-tuned (VRRPv3, advert_int 0.1), lb (three
+# Lb.Server nodes in one Raft cluster, VIP by Lb.Vip). The lb system needs the Raft store (cluster bootstrap/join);
+# until it lands it reports "pending" and the keepalived baselines still run.
+#
+# Usage: bench/ha/vip-failover.sh [--trials N] [--systems lb,keepalived-default,keepalived-tuned] [--setup-only]
+#   --setup-only  build the topology, print how to use it, wait for Ctrl-C, tear down.
+# Needs root, iproute2, python3; installs keepalived from apt when missing. Results: bench/ha/results/.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+trials=10
+systems="keepalived-default,keepalived-tuned,lb"
+setup_only=0
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --trials) trials=$2; shift 2 ;;
+        --systems) systems=$2; shift 2 ;;
+        --setup-only) setup_only=1; shift ;;
+        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+        *) echo "vip-failover.sh: unknown argument '$1'" >&2; exit 2 ;;
+    esac
+done
+
+subnet=10.250.14
+vip=$subnet.100
+nodes=(n1 n2 n3)
+declare -A host=([n1]=11 [n2]=12 [n3]=13 [c]=50)
+work=$(mktemp -d /tmp/lbha.XXXXXX)
+probe_log=$work/probe.log
+probe_pid=""
+
+log() { echo "vip-failover: $*" >&2; }
+ns() { echo "lbha-$1"; }
+
+[[ $(id -u) -eq 0 ]] || { log "needs root (network namespaces)"; exit 1; }
+command -v ip >/dev/null || { log "needs iproute2"; exit 1; }
+command -v python3 >/dev/null || { log "needs python3"; exit 1; }
+
+# ---- topology ------------------------------------------------------------------------------------------------
+# SIGKILL everything in a namespace and wait until it is gone (a dying daemon still holds its pid file).
+kill_ns() {
+    local i
+    for ((i = 0; i < 50; i++)); do
+        local pids
+        pids=$(ip netns pids "$(ns "$1")" 2>/dev/null) || return 0
+        [[ -z $pids ]] && return 0
+        kill -9 $pids 2>/dev/null || true
+        sleep 0.05
+    done
+}
+
+teardown() {
+    [[ -n $probe_pid ]] && kill "$probe_pid" 2>/dev/null || true
+    for n in "${nodes[@]}" c sw; do
+        kill_ns "$n"
+        ip netns del "$(ns "$n")" 2>/dev/null || true
+    done
+    rm -rf "$work"
+}
+trap teardown EXIT
+trap 'exit 130' INT TERM
+
+setup_topology() {
+    for n in "${nodes[@]}" c sw; do ip netns del "$(ns "$n")" 2>/dev/null || true; done
+    ip netns add "$(ns sw)"
+    ip -n "$(ns sw)" link set lo up
+    ip -n "$(ns sw)" link add br0 type bridge
+    ip -n "$(ns sw)" link set br0 up
+    for n in "${nodes[@]}" c; do
+        ip netns add "$(ns "$n")"
+        ip -n "$(ns "$n")" link set lo up
+        ip -n "$(ns "$n")" link add eth0 type veth peer name "$n" netns "$(ns sw)"
+        ip -n "$(ns sw)" link set "$n" master br0 up
+        ip -n "$(ns "$n")" addr add "$subnet.${host[$n]}/24" dev eth0
+        ip -n "$(ns "$n")" link set eth0 up
+    done
+}
+
+# A rebooted host: link up, only its own address (a crashed owner's VIP does not survive a reboot).
+revive_link() {
+    ip -n "$(ns "$1")" addr flush dev eth0
+    ip -n "$(ns "$1")" addr add "$subnet.${host[$1]}/24" dev eth0
+    ip -n "$(ns "$1")" link set eth0 up
+}
+
+vip_holders() {
+    for n in "${nodes[@]}"; do
+        ip -n "$(ns "$n")" -o addr show dev eth0 2>/dev/null | grep -q " $vip/" && echo "$n"
+    done
+}
+
+start_probe() {
+    : > "$probe_log"
+    ip netns exec "$(ns c)" python3 "$here/probe.py" "$vip" 8080 0.02 >> "$probe_log" &
+    probe_pid=$!
+}
+
+stop_probe() { [[ -n $probe_pid ]] && kill "$probe_pid" 2>/dev/null; wait "$probe_pid" 2>/dev/null || true; probe_pid=""; }
+
+# The node named by the last N answers, when they all agree and are 200.
+steady_owner() {
+    local n=${1:-25}
+    tail -n "$n" "$probe_log" | awk -v n="$n" '$2==200 {c[$3]++} END {for (k in c) if (c[k]==n) print k}'
+}
+
+wait_steady_owner() {
+    local deadline=$((SECONDS + ${1:-60})) owner
+    while (( SECONDS < deadline )); do
+        owner=$(steady_owner 25)
+        if [[ -n $owner && $(vip_holders | wc -l) -eq 1 ]]; then echo "$owner"; return 0; fi
+        sleep 0.2
+    done
+    return 1
+}
+
+# First 200 from a node other than $2 after time $1 (ns); prints the delay in ms.
+wait_failover() {
+    local since=$1 old=$2 deadline=$((SECONDS + 30)) t
+    while (( SECONDS < deadline )); do
+        t=$(awk -v s="$since" -v o="$old" '$1>s && $2==200 && $3!=o {print $1; exit}' "$probe_log")
+        if [[ -n $t ]]; then echo $(( (t - since) / 1000000 )); return 0; fi
+        sleep 0.1
+    done
+    return 1
+}
+
+# ---- systems -------------------------------------------------------------------------------------------------
+keepalived_conf() { # node version advert
+    cat <<CONF
+global_defs {
+    router_id $1
+    vrrp_version $2
+    script_user root
+    enable_script_security
+}
+vrrp_instance lbha {
+    state BACKUP
+    nopreempt
+    interface eth0
+    virtual_router_id 51
+    priority 100
+    advert_int $3
+    virtual_ipaddress {
+        $vip/24 dev eth0
+    }
+}
+CONF
+}
+
+keepalived_start() { # node version advert
+    local n=$1 dir=$work/$1
+    mkdir -p "$dir"
+    keepalived_conf "$n" "$2" "$3" > "$dir/keepalived.conf"
+    rm -f "$dir"/*.pid # left by the SIGKILLed instance; keepalived would think it still runs
+    # Started in subshells: not jobs of this shell, so SIGKILLing them prints nothing here.
+    (ip netns exec "$(ns "$n")" python3 "$here/backend.py" "$n" 0.0.0.0 8080 &)
+    (ip netns exec "$(ns "$n")" keepalived --dont-fork --vrrp --log-console \
+        --use-file "$dir/keepalived.conf" --pid "$dir/ka.pid" --vrrp_pid "$dir/vrrp.pid" >> "$dir/keepalived.log" 2>&1 &)
+}
+
+lb_dll=$root/samples/Lb.Server/bin/Release/net10.0/lb.dll
+lb() { local n=$1; shift; ip netns exec "$(ns "$n")" dotnet "$lb_dll" "$@"; }
+
+lb_start() { # node
+    local n=$1 dir=$work/$1 ip=$subnet.${host[$1]}
+    mkdir -p "$dir"
+    cat > "$dir/app.json" <<JSON
+{ "proxyListenAddr": ":8080", "dashboardListenAddr": ":9090", "raftDataDir": "$dir/data", "nodeId": "$n",
+  "raftListenAddr": "$ip:7000", "raftAdvertiseAddr": "$ip:7000", "vipInterface": "eth0" }
+JSON
+    (ip netns exec "$(ns "$n")" python3 "$here/backend.py" "$n" 127.0.0.1 9001 &)
+    (lb "$n" serve "$dir/app.json" --log-level warning >> "$dir/lb.log" 2>&1 &)
+    local deadline=$((SECONDS + 30))
+    until lb "$n" cluster status --dashboard "http://$ip:9090" >/dev/null 2>&1; do
+        (( SECONDS < deadline )) || { log "$n did not start: $(tail -5 "$dir/lb.log")"; return 1; }
+        sleep 0.2
+    done
+}
+
+lb_form_cluster() {
+    local ip1=$subnet.${host[n1]} out
+    if ! out=$(lb n1 cluster bootstrap --dashboard "http://$ip1:9090" --node-id n1 --raft-advertise "$ip1:7000" \
+            --vip-interface eth0 --vip-address "$vip/24" 2>&1); then
+        if grep -q raft_not_available <<<"$out"; then
+            log "lb: pending: cluster bootstrap answers raft_not_available (the Raft store, issue Lb.Raft, is not merged yet)"
+            return 2
+        fi
+        log "lb: bootstrap failed: $out"; return 1
+    fi
+    for n in n2 n3; do
+        local ip=$subnet.${host[$n]}
+        lb "$n" cluster join --dashboard "http://$ip:9090" --node-id "$n" --raft-advertise "$ip:7000" \
+            --vip-interface eth0 --peer "http://$ip1:9090" >/dev/null
+    done
+    cat > "$work/config.json" <<'JSON'
+{"routes":[{"id":"all","enabled":true,"match":{},"upstream_pool":"local"}],
+ "upstream_pools":{"local":{"upstreams":["127.0.0.1:9001"]}}}
+JSON
+    lb n1 config put "$work/config.json" --dashboard "http://$ip1:9090" >/dev/null
+}
+
+# ---- trials --------------------------------------------------------------------------------------------------
+summarize() { # name file-with-ms-per-line
+    sort -n "$2" | awk -v name="$1" '{a[NR]=$1} END {
+        if (NR==0) {print name ": no successful trials"; exit}
+        med = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2
+        printf "%-20s trials %2d  min %6d ms  median %6.0f ms  max %6d ms\n", name, NR, a[1], med, a[NR]}'
+}
+
+run_trials() { # name restart-function
+    local name=$1 restart=$2 results=$work/$1.ms owner since ms
+    : > "$results"
+    start_probe
+    owner=$(wait_steady_owner 60) || { log "$name: no steady VIP owner"; stop_probe; return 1; }
+    for ((i = 1; i <= trials; i++)); do
+        since=$(date +%s%N)
+        kill_ns "$owner"
+        ip -n "$(ns "$owner")" link set eth0 down
+        if ms=$(wait_failover "$since" "$owner"); then
+            echo "$ms" >> "$results"
+            log "$name trial $i: owner $owner down -> first good answer from another node after $ms ms"
+            [[ -n ${LBHA_DEBUG:-} ]] && awk -v s="$since" '$1>s-200000000' "$probe_log" | head -8 >&2
+        else
+            log "$name trial $i: no failover within 30 s"
+        fi
+        revive_link "$owner"
+        "$restart" "$owner"
+        owner=$(wait_steady_owner 60) || { log "$name: no steady owner after trial $i"; break; }
+    done
+    stop_probe
+    summarize "$name" "$results" | tee -a "$work/summary"
+}
+
+stop_all_nodes() { for n in "${nodes[@]}"; do kill_ns "$n"; revive_link "$n"; done; rm -rf "${work:?}"/n?; }
+
+ka_default_restart() { keepalived_start "$1" 2 1; }
+ka_tuned_restart() { keepalived_start "$1" 3 0.1; }
+lb_restart() { lb_start "$1"; }
+
+setup_topology
+if (( setup_only )); then
+    log "topology up: namespaces $(ip netns list | grep -o 'lbha-[a-z0-9]*' | tr '\n' ' '); VIP $vip; Ctrl-C tears it down"
+    sleep infinity
+fi
+
+if [[ $systems == *keepalived* ]] && ! command -v keepalived >/dev/null; then
+    log "installing keepalived"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq keepalived >/dev/null
+    systemctl stop keepalived 2>/dev/null || true
+fi
+
+IFS=, read -ra wanted <<<"$systems"
+for system in "${wanted[@]}"; do
+    case "$system" in
+        keepalived-default)
+            for n in "${nodes[@]}"; do ka_default_restart "$n"; done
+            run_trials keepalived-default ka_default_restart || true
+            stop_all_nodes ;;
+        keepalived-tuned)
+            for n in "${nodes[@]}"; do ka_tuned_restart "$n"; done
+            run_trials keepalived-tuned ka_tuned_restart || true
+            stop_all_nodes ;;
+        lb)
+            [[ -f $lb_dll ]] || dotnet build "$root/samples/Lb.Server" -c Release -nologo -clp:ErrorsOnly >/dev/null
+            for n in "${nodes[@]}"; do lb_start "$n"; done
+            if lb_form_cluster; then
+                run_trials lb lb_restart || true
+            else
+                echo "lb                   pending (needs the Raft store)" | tee -a "$work/summary"
+            fi
+            stop_all_nodes ;;
+        *) log "unknown system '$system'"; exit 2 ;;
+    esac
+done
+
+mkdir -p "$here/results"
+out=$here/results/vip-failover-$(date -u +%Y%m%dT%H%M%SZ).txt
+{ echo "# bench/ha/vip-failover.sh --trials $trials --systems $systems  ($(date -u +%FT%TZ), $(nproc) cores, $(uname -r))"; cat "$work/summary"; } > "$out"
+log "results in ${out#"$root"/}"
+cat "$out"

@@ -1,0 +1,121 @@
+using System.Net;
+using System.Net.Sockets;
+using Lb.Core.Validation;
+using Lb.Raft.Node;
+using Lb.Raft.StateMachine;
+using Lb.Raft.Store;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Lb.Raft.Tests;
+
+/// <summary>
+/// Real Raft nodes in this process, each on its own loopback address (127.x.y.z, all local on Linux) so the Raft
+/// port can be fixed without racing for a free one. Forwarded writes go straight to the target node's store.
+/// </summary>
+internal sealed class TestCluster : IAsyncDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("lb-raft-").FullName;
+    private readonly Dictionary<string, TestNode> _nodes = new(StringComparer.Ordinal);
+
+    public IReadOnlyCollection<TestNode> Nodes => _nodes.Values;
+
+    public TestNode this[string id] => _nodes[id];
+
+    public async Task<TestNode> StartAsync(string id, bool coldStart, EndPoint? address = null)
+    {
+        var dataDir = Path.Combine(_root, id);
+        for (var attempt = 0; ; attempt++)
+        {
+            var advertise = address ?? new IPEndPoint(IPAddress.Parse($"127.{Random.Shared.Next(1, 255)}.{Random.Shared.Next(1, 255)}.{Random.Shared.Next(1, 255)}"), 7000);
+            var settings = new RaftNodeSettings
+            {
+                DataDirectory = dataDir,
+                NodeId = id,
+                Bind = advertise,
+                Advertise = advertise,
+                AdminUrl = $"inproc://{id}",
+                ColdStart = coldStart,
+                SnapshotEvery = 50,
+            };
+            try
+            {
+                var node = await RaftNode.StartAsync(settings, NullLoggerFactory.Instance, TimeProvider.System, CancellationToken.None);
+                var store = new RaftDesiredStateStore(node, new InProcessForwarder(this), NullLogger.Instance, TimeProvider.System, TimeSpan.FromMilliseconds(1800), dataDir);
+                var testNode = new TestNode(id, node, store);
+                _nodes[id] = testNode;
+                return testNode;
+            }
+            catch (SocketException) when (address is null && attempt < 5)
+            {
+                // Someone holds this address: pick another one.
+            }
+        }
+    }
+
+    public async Task StopAsync(string id)
+    {
+        await _nodes[id].Store.DisposeAsync();
+        _nodes.Remove(id);
+    }
+
+    public async Task<TestNode> RestartAsync(string id)
+    {
+        var address = _nodes[id].Node.Settings.Advertise;
+        await StopAsync(id);
+        return await StartAsync(id, coldStart: false, address);
+    }
+
+    public async Task<TestNode> WaitForLeaderAsync(TimeSpan? timeout = null)
+    {
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(15));
+        while (true)
+        {
+            var leaders = _nodes.Values.Where(n => n.Node.IsLeader).ToList();
+            if (leaders.Count == 1)
+            {
+                return leaders[0];
+            }
+            await Task.Delay(20, cts.Token);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var node in _nodes.Values)
+        {
+            await node.Store.DisposeAsync();
+        }
+        _nodes.Clear();
+        try
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private sealed class InProcessForwarder(TestCluster cluster) : IPeerClient
+    {
+        public Task NotifyRemovedAsync(string adminUrl, CancellationToken cancellationToken)
+        {
+            var target = cluster._nodes.Values.FirstOrDefault(n => n.Node.Settings.AdminUrl == adminUrl)
+                ?? throw new HttpRequestException($"no node answers at {adminUrl}");
+            target.Node.MarkRemoved();
+            return Task.CompletedTask;
+        }
+
+        public Task<ForwardedWrite> ForwardAsync(LeaderInfo leader, PutCommand command, CancellationToken cancellationToken)
+        {
+            var target = cluster._nodes.Values.FirstOrDefault(n => n.Node.Settings.AdminUrl == leader.AdminUrl);
+            return target is null
+                ? throw new HttpRequestException($"no node answers at {leader.AdminUrl}")
+                : target.Store.ProposeForwardedAsync(command, cancellationToken);
+        }
+    }
+}
+
+internal sealed record TestNode(string Id, RaftNode Node, RaftDesiredStateStore Store)
+{
+    public EndPoint Address => Node.Settings.Advertise;
+}
