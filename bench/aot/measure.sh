@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Start time, memory and CLI latency of the reference server: the Native AOT executable `lb` against the JIT build
-# (`dotnet Lb.Server.dll`). Prints a Markdown table; docs/benchmarks.md ("Native AOT") explains the figures.
+# (`dotnet lb.dll`). Prints a Markdown table; docs/benchmarks.md ("Native AOT") explains the figures.
 #
 #   bench/aot/measure.sh              # publishes both builds into bench/aot/out (NO_BUILD=1 reuses them)
 #   RUNS=9 BASE_PORT=18480 bench/aot/measure.sh
-#   NO_BUILD=1 AOT_BIN=out/lb JIT_DLL=samples/Lb.Server/bin/Release/net10.0/Lb.Server.dll bench/aot/measure.sh
+#   NO_BUILD=1 AOT_BIN=out/lb JIT_DLL=samples/Lb.Server/bin/Release/net10.0/lb.dll bench/aot/measure.sh
 #
 # Uses 127.0.0.1:BASE_PORT (proxy) and BASE_PORT+10 (admin). Needs curl; wrk (Debian) for the under-load figure.
 set -euo pipefail
@@ -68,4 +68,4 @@ echo
 echo '| build | ready to serve (ms, median) | RSS idle (MB) | RSS after 5 s of wrk -c32 (MB) | `config get` round trip (ms, median) |'
 echo '|---|---|---|---|---|'
 measure "Native AOT (lb)" "${AOT_BIN:-$out/aot/lb}"
-measure "JIT (dotnet Lb.Server.dll)" dotnet "${JIT_DLL:-$out/jit/Lb.Server.dll}"
+measure "JIT (dotnet lb.dll)" dotnet "${JIT_DLL:-$out/jit/lb.dll}"

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Proxy benchmark: HAProxy, nginx, a minimal YARP app and Lb.Server in front of the same two Kestrel backends.
+# Proxy benchmark: HAProxy, nginx, a minimal YARP app and Lb.Server (JIT, and Native AOT as `lbaot`) in front of the
+# same two Kestrel backends.
 # The proxy under test runs alone on CPU 0; the backends and wrk share CPU 1. Only 127.0.0.1 is used.
 # See docs/benchmarks.md for what is measured and how to read it.
 #
-# Usage: bench/proxy/run.sh [--quick] [--systems haproxy,nginx,yarp,lb] [--scenarios keepalive,close,64k]
+# Usage: bench/proxy/run.sh [--quick] [--systems haproxy,nginx,yarp,lb,lbaot] [--scenarios keepalive,close,64k]
 #   --quick   3 s runs, 1 s warm-up (unless DURATION/WARMUP are set), keep-alive scenario only (smoke run; not part of ./test.sh)
 # Environment: DURATION (s, default 15), WARMUP (s, default 3), CONNECTIONS (default 64), BASE_PORT (default 18080),
-#   LB_DLL / YARP_DLL (run another build of Lb.Server / YarpMinimal, e.g. a copy for A/B runs), NO_BUILD=1 (skip the build).
+#   LB_DLL / YARP_DLL (run another build of Lb.Server / YarpMinimal, e.g. a copy for A/B runs), NO_BUILD=1 (skip the build),
+#   LB_AOT_BINARY (a native lb to use as lbaot; default: published into bench/proxy/out-aot, needs clang and zlib1g-dev).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -16,7 +18,7 @@ duration=${DURATION:-15}
 warmup=${WARMUP:-3}
 connections=${CONNECTIONS:-64}
 base_port=${BASE_PORT:-18080}
-systems="haproxy,nginx,yarp,lb"
+systems="haproxy,nginx,yarp,lb,lbaot"
 scenarios="keepalive,close,64k"
 quick=0
 
@@ -25,7 +27,7 @@ while [[ $# -gt 0 ]]; do
         --quick) quick=1; duration=${DURATION:-3}; warmup=${WARMUP:-1}; scenarios="keepalive"; shift ;;
         --systems) systems=$2; shift 2 ;;
         --scenarios) scenarios=$2; shift 2 ;;
-        -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
         *) echo "run.sh: unknown argument '$1'" >&2; exit 2 ;;
     esac
 done
@@ -99,6 +101,12 @@ log "building (Release)"
     done
 fi
 lb_dll=${LB_DLL:-$root/samples/Lb.Server/bin/Release/net10.0/lb.dll}
+lb_aot=${LB_AOT_BINARY:-$here/out-aot/lb}
+if [[ ",$systems," == *",lbaot,"* && -z ${LB_AOT_BINARY:-} && ${NO_BUILD:-0} != 1 ]]; then
+    log "publishing the Native AOT lb into $here/out-aot"
+    dotnet publish "$root/samples/Lb.Server" -c Release --use-current-runtime -o "$here/out-aot" -nologo -v q >"$work/publish.log" 2>&1 \
+        || { cat "$work/publish.log" >&2; exit 1; }
+fi
 backend_dll=$root/bench/proxy/Backend/bin/Release/net10.0/Backend.dll
 yarp_dll=${YARP_DLL:-$root/bench/proxy/YarpMinimal/bin/Release/net10.0/YarpMinimal.dll}
 probe_dll=$root/bench/proxy/AllocProbe/bin/Release/net10.0/AllocProbe.dll
@@ -106,12 +114,12 @@ probe_dll=$root/bench/proxy/AllocProbe/bin/Release/net10.0/AllocProbe.dll
 # Waits until GET url answers 200 (or any status with ANY=1).
 wait_http() {
     local url=$1 pid=$2
-    for _ in $(seq 200); do
+    for _ in $(seq 2000); do
         kill -0 "$pid" 2>/dev/null || { log "process $pid died while starting:"; tail -n 20 "$work"/*.log >&2; return 1; }
         local code
         code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" || true)
         if [[ $code == 200 || ( ${ANY:-0} == 1 && $code != 000 ) ]]; then return 0; fi
-        sleep 0.1
+        sleep 0.01
     done
     log "timed out waiting for $url"
     return 1
@@ -224,7 +232,10 @@ start_yarp() {
     sys_pid=$!
 }
 
+# Lb.Server; $1 is the command that runs it (JIT: dotnet + dll with the allocation probe; AOT: the native lb).
 start_lb() {
+    local name=${1:-lb}
+    rm -rf "$work/lb-data"
     mkdir -p "$work/lb-data"
     cat >"$work/app.json" <<EOF
 {"proxyListenAddr":"127.0.0.1:$proxy_port","dashboardListenAddr":"127.0.0.1:$admin_port","raftDataDir":"$work/lb-data"}
@@ -239,21 +250,29 @@ EOF
   }
 }
 EOF
-    DOTNET_STARTUP_HOOKS=$probe_dll LB_ALLOC_PROBE_FILE=$work/lb.alloc \
-        taskset -c 0 dotnet "$lb_dll" serve "$work/app.json" >"$work/lb.log" 2>&1 &
+    if [[ $name == lbaot ]]; then
+        # A native executable has no startup hooks: no allocation figures for it.
+        taskset -c 0 "$lb_aot" serve "$work/app.json" >"$work/$name.log" 2>&1 &
+    else
+        DOTNET_STARTUP_HOOKS=$probe_dll LB_ALLOC_PROBE_FILE=$work/lb.alloc \
+            taskset -c 0 dotnet "$lb_dll" serve "$work/app.json" >"$work/$name.log" 2>&1 &
+    fi
     sys_pid=$!
     ANY=1 wait_http "http://127.0.0.1:$admin_port/api/status" "$sys_pid"
     curl -sf -X PUT -H 'Content-Type: application/json' --data-binary @"$work/cfg.json" \
         "http://127.0.0.1:$admin_port/api/config" >"$work/lb-put.json" || { log "PUT /api/config failed"; cat "$work/lb-put.json" >&2; return 1; }
 }
 
+start_lbaot() { start_lb lbaot; }
+
 declare -A label=([haproxy]="HAProxy $(haproxy -v 2>/dev/null | awk 'NR==1 {print $3}' | cut -d- -f1)"
                   [nginx]="nginx $(nginx -v 2>&1 | sed 's|.*/||')"
                   [yarp]="YARP 2.3.0 (minimal)"
-                  [lb]="Lb.Server")
+                  [lb]="Lb.Server"
+                  [lbaot]="Lb.Server (Native AOT)")
 declare -A scenario_path=([keepalive]="/" [close]="/" [64k]="/64k")
 declare -A scenario_label=([keepalive]="keep-alive, 13 B" [close]="Connection: close, 13 B" [64k]="keep-alive, 64 KiB")
-declare -A rps p50 p99 cpu_us cpu_pct cpu0_busy cpu1_busy rss_mib errors alloc gc_pause
+declare -A ready_ms rps p50 p99 cpu_us cpu_pct cpu0_busy cpu1_busy rss_mib errors alloc gc_pause
 
 # wrk prints latencies as 812.00us / 1.23ms / 1.02s; give milliseconds.
 to_ms() {
@@ -319,16 +338,20 @@ for sys in "${system_list[@]}"; do
     [[ -n ${label[$sys]:-} ]] || { log "unknown system '$sys'"; exit 2; }
     log "${label[$sys]} on CPU 0"
     sys_pid=
+    t0=$(date +%s%N)
     "start_$sys"
     started+=("$sys_pid")
     wait_http "http://127.0.0.1:$proxy_port/" "$sys_pid"
+    # Start to the first proxied 200 (for Lb including the config PUT as soon as its admin API answers).
+    ready_ms[$sys]=$(( ($(date +%s%N) - t0) / 1000000 ))
+    log "  first proxied request $((ready_ms[$sys])) ms after start"
     for scen in "${scenario_list[@]}"; do
         run_scenario "$sys" "$scen" "$sys_pid"
     done
-    if [[ $sys == lb ]]; then
-        curl -s "http://127.0.0.1:$admin_port/api/status" >"$results_raw/lb-status.json" || true
-        curl -s "http://127.0.0.1:$admin_port/metrics" >"$results_raw/lb-metrics.txt" || true
-        cp "$work/lb.log" "$results_raw/lb.log"
+    if [[ $sys == lb || $sys == lbaot ]]; then
+        curl -s "http://127.0.0.1:$admin_port/api/status" >"$results_raw/$sys-status.json" || true
+        curl -s "http://127.0.0.1:$admin_port/metrics" >"$results_raw/$sys-metrics.txt" || true
+        cp "$work/$sys.log" "$results_raw/$sys.log"
     fi
     stop_pid "$sys_pid"
     unset 'started[${#started[@]}-1]'
@@ -353,6 +376,18 @@ report() {
             echo "| ${label[$sys]} | ${scenario_label[$scen]} | ${rps[$k]} | ${p50[$k]} | ${p99[$k]} | ${cpu_us[$k]} | ${cpu_pct[$k]} | ${cpu0_busy[$k]} / ${cpu1_busy[$k]} | ${rss_mib[$k]} | ${alloc[$k]} | ${gc_pause[$k]} | ${errors[$k]} |"
         done
     done
+    echo
+    echo "Start to first proxied request (ms; for Lb including the config PUT): $(for sys in "${system_list[@]}"; do printf '%s %s; ' "${label[$sys]}" "${ready_ms[$sys]}"; done)"
+    if [[ ",$systems," == *",lb,"* && ",$systems," == *",lbaot,"* ]]; then
+        echo
+        echo "Lb.Server Native AOT against JIT in this run (below 1 = AOT uses less):"
+        echo
+        echo "| Scenario | CPU-µs/req AOT/JIT | RSS AOT/JIT | Requests/s AOT/JIT |"
+        echo "|---|---:|---:|---:|"
+        for scen in "${scenario_list[@]}"; do
+            echo "| ${scenario_label[$scen]} | $(awk -v a="${cpu_us[lbaot|$scen]}" -v b="${cpu_us[lb|$scen]}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }') | $(awk -v a="${rss_mib[lbaot|$scen]}" -v b="${rss_mib[lb|$scen]}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }') | $(awk -v a="${rps[lbaot|$scen]}" -v b="${rps[lb|$scen]}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }') |"
+        done
+    fi
     if [[ ",$systems," == *",lb,"* ]]; then
         echo
         echo "Lb.Server requests/s relative to each (1.00 = equal, below 1 = Lb slower):"

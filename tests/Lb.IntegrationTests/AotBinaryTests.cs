@@ -8,7 +8,8 @@ namespace Lb.IntegrationTests;
 /// <summary>
 /// Smoke suite for the Native AOT build of the reference server (the <c>lb</c> executable). <c>./test.sh</c> publishes it
 /// once and points <c>LB_AOT_BINARY</c> at it; run on their own, these tests are skipped unless that variable is set.
-/// They cover what trimming or AOT could break: JSON (source-generated), options binding, the CLI, metrics, signals.
+/// They cover what trimming or AOT could break: JSON (source-generated), options binding, the CLI, metrics, signals,
+/// the Raft store (DotNext's transport, log and snapshot on a second native node) and the embedded dashboard files.
 /// </summary>
 public sealed partial class AotBinaryTests : IDisposable
 {
@@ -134,6 +135,58 @@ public sealed partial class AotBinaryTests : IDisposable
             {
                 server.Kill();
             }
+        }
+    }
+
+    [GeneratedRegex(@"(?:src|href)=""(/assets/[^""]+)""")]
+    private static partial Regex AssetReference();
+
+    [Fact]
+    public async Task Two_native_nodes_form_a_cluster_through_the_native_cli_replicate_a_write_and_serve_the_dashboard()
+    {
+        var lb = Binary();
+        await using var first = await ClusterProcess.StartAsync(_dir.Path, "aot-1", lb);
+        await using var second = await ClusterProcess.StartAsync(_dir.Path, "aot-2", lb);
+
+        var boot = await RunAsync("cluster", "bootstrap", "--dashboard", first.Admin, "--node-id", first.Id, "--raft-advertise", first.Raft, "--raft-bind", first.Raft);
+        Assert.True(boot.Exit == 0, boot.Out + boot.Err + first.Output);
+        Assert.Contains("cluster bootstrapped", boot.Out, StringComparison.Ordinal);
+        var join = await RunAsync("cluster", "join", "--dashboard", second.Admin, "--node-id", second.Id, "--raft-advertise", second.Raft, "--raft-bind", second.Raft, "--peer", first.Admin);
+        Assert.True(join.Exit == 0, join.Out + join.Err + second.Output + first.Output);
+        Assert.Contains("node joined cluster", join.Out, StringComparison.Ordinal);
+
+        // A write on the follower goes to the leader through Raft and comes back on both nodes.
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        var (status, body) = await ClusterJson.PutAsync(http, second.Admin, ClusterJson.Config(["aot-route"], "127.0.0.1:9", null));
+        Assert.True(status == HttpStatusCode.OK, $"{status} {body}\n{second.Output}\n{first.Output}");
+        foreach (var node in (ClusterProcess[])[second, first])
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while ((await ClusterJson.ConfigAsync(http, node.Admin)).RouteIds is not ["aot-route"])
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"{node.Id} does not show the replicated route: {node.Output}");
+                await Task.Delay(50, TestContext.Current.CancellationToken);
+            }
+        }
+        var cluster = await ClusterJson.GetAsync(http, second.Admin + "/api/cluster");
+        Assert.Equal(2, cluster.GetProperty("members").GetArrayLength());
+        Assert.Equal("aot-1", cluster.GetProperty("leader").GetProperty("id").GetString());
+
+        // The dashboard page and every asset it references, as a browser would fetch them.
+        using var page = await http.GetAsync(new Uri(first.Admin + "/"), TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Equal("text/html", page.Content.Headers.ContentType?.MediaType);
+        var html = await page.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        var assets = AssetReference().Matches(html).Select(m => m.Groups[1].Value).Distinct().ToArray();
+        Assert.Contains(assets, a => a.EndsWith(".js", StringComparison.Ordinal));
+        Assert.Contains(assets, a => a.EndsWith(".css", StringComparison.Ordinal));
+        foreach (var asset in assets)
+        {
+            using var response = await http.GetAsync(new Uri(first.Admin + asset), TestContext.Current.CancellationToken);
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{asset}: {response.StatusCode}");
+            var expected = Path.GetExtension(asset) switch { ".css" => "text/css", ".js" => "text/javascript", _ => null };
+            Assert.True(expected is null || expected == response.Content.Headers.ContentType?.MediaType, $"{asset}: {response.Content.Headers.ContentType}");
+            Assert.NotEmpty(await response.Content.ReadAsByteArrayAsync(TestContext.Current.CancellationToken));
         }
     }
 }

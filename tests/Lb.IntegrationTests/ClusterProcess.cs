@@ -17,11 +17,14 @@ internal sealed class ClusterProcess : IAsyncDisposable
     private readonly StringBuilder _output = new();
     private Process? _process;
 
-    private ClusterProcess(string id, string directory, string ip)
+    private readonly string? _executable;
+
+    private ClusterProcess(string id, string directory, string ip, string? executable)
     {
         Id = id;
         Directory = directory;
         Ip = ip;
+        _executable = executable;
     }
 
     public string Id { get; }
@@ -43,12 +46,15 @@ internal sealed class ClusterProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<ClusterProcess> StartAsync(string root, string id)
+    /// <param name="root">Directory the node's own directory is created in.</param>
+    /// <param name="id">The node id.</param>
+    /// <param name="executable">A native <c>lb</c> to run instead of the built <c>lb.dll</c> (the AOT smoke tests).</param>
+    public static async Task<ClusterProcess> StartAsync(string root, string id, string? executable = null)
     {
         for (var attempt = 0; ; attempt++)
         {
             var ip = $"127.{Random.Shared.Next(1, 255)}.{Random.Shared.Next(1, 255)}.{Random.Shared.Next(1, 255)}";
-            var node = new ClusterProcess(id, Path.Combine(root, id), ip);
+            var node = new ClusterProcess(id, Path.Combine(root, id), ip, executable);
             System.IO.Directory.CreateDirectory(node.Directory);
             await File.WriteAllTextAsync(Path.Combine(node.Directory, "app.json"),
                 $$"""{"proxyListenAddr":"127.0.0.1:0","dashboardListenAddr":"{{ip}}:9090","raftDataDir":"data","nodeId":"{{id}}"}""");
@@ -68,8 +74,11 @@ internal sealed class ClusterProcess : IAsyncDisposable
     /// <summary>Starts (or restarts) the process and waits until its admin API answers.</summary>
     public async Task StartAsync()
     {
-        var info = new ProcessStartInfo("dotnet") { WorkingDirectory = Directory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(RepoPaths.BuiltDll(Path.Combine("samples", "Lb.Server"), "lb.dll"));
+        var info = new ProcessStartInfo(_executable ?? "dotnet") { WorkingDirectory = Directory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (_executable is null)
+        {
+            info.ArgumentList.Add(RepoPaths.BuiltDll(Path.Combine("samples", "Lb.Server"), "lb.dll"));
+        }
         info.ArgumentList.Add("serve");
         info.ArgumentList.Add("app.json");
         var process = Process.Start(info)!;
