@@ -110,7 +110,7 @@ internal sealed partial class RaftClusterLifecycle
             await store.Node.WaitForLeadershipAsync(wait.Token).ConfigureAwait(false);
             if (seed.Version > 0)
             {
-                var outcome = await store.Node.ProposeAsync(new PutCommand(null, seed.Version, Lb.Core.Json.DesiredStateJson.Serialize(seed.State)), wait.Token)
+                var outcome = await store.Node.ProposeAsync(PutCommand.Create(seed.State, null, "cluster bootstrap (the standalone configuration)", factory.Time.GetUtcNow(), seed.Version), wait.Token)
                     .ConfigureAwait(false);
                 if (outcome.Status != ApplyStatus.Applied)
                 {
