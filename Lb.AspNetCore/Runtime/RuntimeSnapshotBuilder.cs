@@ -11,12 +11,15 @@ namespace Lb.AspNetCore.Runtime;
 /// </summary>
 internal sealed class RuntimeSnapshotBuilder(UpstreamRegistry registry, LoadBalancingPolicies policies)
 {
-    /// <summary>Builds the snapshot of <paramref name="state"/>.</summary>
+    // The route table of the last build: the next one takes its compiled regexes instead of building them again.
+    private RouteTable? _previousRoutes;
+
+    /// <summary>Builds the snapshot of <paramref name="state"/>. Called by one thread at a time (the runtime manager's).</summary>
     /// <exception cref="KeyNotFoundException">A route names a policy this node does not have (possible when another node validated the state).</exception>
     public RuntimeSnapshot Build(VersionedDesiredState state)
     {
         var config = state.State.Config;
-        var routes = RouteTable.Compile(config);
+        var routes = RouteTable.Compile(config, _previousRoutes);
         var upstreams = registry.Apply(config);
         var poolIndex = new Dictionary<string, int>(upstreams.Pools.Count, StringComparer.Ordinal);
         foreach (var id in upstreams.Pools.Keys)
@@ -36,6 +39,7 @@ internal sealed class RuntimeSnapshotBuilder(UpstreamRegistry registry, LoadBala
             var policy = policies.Get(route.Spec);
             runtimes[i] = new RouteRuntime(route, pool, poolIndex[pool.Id], policy.CreateBalancer(route.Spec, pool), policy.GetInputs(route.Spec));
         }
-        return new RuntimeSnapshot(state.Version, state.AppliedAt, config, state.ContentHash, routes, upstreams, runtimes);
+        _previousRoutes = routes;
+        return new RuntimeSnapshot(state, routes, upstreams, runtimes);
     }
 }

@@ -67,7 +67,7 @@ internal sealed partial class DesiredStateMachine : SimpleStateMachine
             var config = outcome.Current.State.Config;
             // Time and origin come from the entry, not this node, so every member records the same history.
             History.Add(new ReplicatedHistoryEntry(outcome.Current.Version, command.WrittenAt ?? outcome.Current.AppliedAt, command.Origin,
-                command.StateJson, config.Routes.Count, config.UpstreamPools.Count, contentHash: null, outcome.Current));
+                command.StateJson, config.Routes.Count, config.UpstreamPools.Count));
             LogApplied(_logger, outcome.Current.Version, entry.Index);
         }
         sink?.Complete(outcome);
@@ -113,7 +113,7 @@ internal sealed partial class DesiredStateMachine : SimpleStateMachine
             // A snapshot written before the history existed: its state is the one version there is to roll back to.
             var config = state.State.Config;
             history.Add(new ReplicatedHistoryEntry(state.Version, state.AppliedAt, "snapshot without history", DesiredStateJson.Serialize(state.State),
-                config.Routes.Count, config.UpstreamPools.Count, contentHash: null, state));
+                config.Routes.Count, config.UpstreamPools.Count));
         }
         History.Reset(history);
         _signal.Publish(state);

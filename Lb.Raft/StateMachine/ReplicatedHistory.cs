@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text.Json;
 using Lb.Core.Json;
 using Lb.Core.Spec;
 using Lb.Core.Store;
@@ -6,61 +8,54 @@ namespace Lb.Raft.StateMachine;
 
 /// <summary>
 /// One applied version kept by the replicated history: its canonical state document as it came in the log (parsed
-/// only when someone asks for it) and what the log said about it. The content hash is taken from the state the
-/// runtime already hashed while this is the newest entry, so applying a write computes nothing extra.
+/// only when someone asks for it) and what the log said about it. The content hash is computed on first use from the
+/// document's <c>config</c> member, which is the canonical configuration JSON, so applying a write hashes nothing.
 /// </summary>
-internal sealed class ReplicatedHistoryEntry
+internal sealed class ReplicatedHistoryEntry(long version, DateTimeOffset writtenAt, string origin, ReadOnlyMemory<byte> stateJson, int routeCount, int poolCount,
+    string? contentHash = null)
 {
-    private VersionedDesiredState? _source;
-    private string? _contentHash;
+    private string? _contentHash = contentHash;
 
-    public ReplicatedHistoryEntry(long version, DateTimeOffset writtenAt, string origin, ReadOnlyMemory<byte> stateJson, int routeCount, int poolCount,
-        string? contentHash, VersionedDesiredState? source)
+    public long Version { get; } = version;
+
+    public DateTimeOffset WrittenAt { get; } = writtenAt;
+
+    public string Origin { get; } = origin;
+
+    public ReadOnlyMemory<byte> StateJson { get; } = stateJson;
+
+    public int RouteCount { get; } = routeCount;
+
+    public int PoolCount { get; } = poolCount;
+
+    public string ContentHash => _contentHash ??= ConfigHash(StateJson.Span) ?? DesiredStateJson.ContentHash(ParseState().Config);
+
+    /// <summary>SHA-256 of the raw <c>config</c> member of a canonical state document; null when it has none.</summary>
+    internal static string? ConfigHash(ReadOnlySpan<byte> stateJson)
     {
-        Version = version;
-        WrittenAt = writtenAt;
-        Origin = origin;
-        StateJson = stateJson;
-        RouteCount = routeCount;
-        PoolCount = poolCount;
-        _contentHash = contentHash;
-        _source = contentHash is null ? source : null;
-    }
-
-    public long Version { get; }
-
-    public DateTimeOffset WrittenAt { get; }
-
-    public string Origin { get; }
-
-    public ReadOnlyMemory<byte> StateJson { get; }
-
-    public int RouteCount { get; }
-
-    public int PoolCount { get; }
-
-    public string ContentHash
-    {
-        get
+        try
         {
-            if (Volatile.Read(ref _contentHash) is { } hash)
+            var reader = new Utf8JsonReader(stateJson);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             {
-                return hash;
+                return null;
             }
-            hash = Volatile.Read(ref _source) is { } source ? source.ContentHash : DesiredStateJson.ContentHash(ParseState().Config);
-            Volatile.Write(ref _contentHash, hash);
-            Volatile.Write(ref _source, null);
-            return hash;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isConfig = reader.ValueTextEquals("config"u8);
+                reader.Read();
+                var start = (int)reader.TokenStartIndex;
+                reader.Skip();
+                if (isConfig)
+                {
+                    return Convert.ToHexStringLower(SHA256.HashData(stateJson[start..(int)reader.BytesConsumed]));
+                }
+            }
         }
-    }
-
-    /// <summary>Stops holding the parsed state of a superseded version (computing its hash first, usually already done).</summary>
-    public void Detach()
-    {
-        if (Volatile.Read(ref _source) is not null)
+        catch (JsonException)
         {
-            _ = ContentHash;
         }
+        return null;
     }
 
     public DesiredState ParseState()
@@ -95,10 +90,6 @@ internal sealed class ReplicatedHistory(int limit)
         next[0] = entry;
         Array.Copy(current, 0, next, 1, keep);
         Volatile.Write(ref _entries, next);
-        if (current.Length > 0)
-        {
-            current[0].Detach();
-        }
     }
 
     /// <summary>Replaces the whole history (snapshot restore), newest first, trimmed to the limit.</summary>

@@ -97,7 +97,7 @@ internal static class SnapshotFormat
                 var routes = reader.ReadInt32();
                 var pools = reader.ReadInt32();
                 var stateJson = reader.ReadBytes(reader.ReadInt32());
-                history.Add(new ReplicatedHistoryEntry(entryVersion, writtenAt, origin, stateJson, routes, pools, contentHash, source: null));
+                history.Add(new ReplicatedHistoryEntry(entryVersion, writtenAt, origin, stateJson, routes, pools, contentHash));
             }
             return (new VersionedDesiredState(version, parsed.Value!, appliedAt), history);
         }

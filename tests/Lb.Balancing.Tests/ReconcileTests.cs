@@ -183,3 +183,49 @@ public sealed class ReconcileTests
         Assert.Throws<ObjectDisposedException>(() => h.Registry.Apply(ProxyConfig.Empty));
     }
 }
+
+public sealed class PoolReuseTests
+{
+    [Fact]
+    public async Task An_unchanged_pool_is_the_same_instance_in_the_next_snapshot_even_when_parsed_anew()
+    {
+        await using var h = new Harness();
+        var check = Harness.Check();
+        var first = h.Registry.Apply(Configs.Config(
+            ("kept", Configs.Pool("a:1", "b:1") with { HealthCheck = check, ConnectTimeout = "1s" }),
+            ("changed", Configs.Pool("c:1"))));
+
+        // Equal content in new objects, as a replicated write delivers it; only "changed" differs.
+        var second = h.Registry.Apply(Configs.Config(
+            ("kept", Configs.Pool("a:1", "b:1") with { HealthCheck = Harness.Check(), ConnectTimeout = "1s" }),
+            ("changed", Configs.Pool("c:1", "d:1"))));
+
+        Assert.Same(first.Pools["kept"], second.Pools["kept"]);
+        Assert.NotSame(first.Pools["changed"], second.Pools["changed"]);
+        Assert.Same(first.Pools["changed"].Targets[0], second.Pools["changed"].Targets[0]);
+    }
+
+    [Theory]
+    [InlineData("weight")]
+    [InlineData("health_check")]
+    [InlineData("passive_health")]
+    [InlineData("response_timeout")]
+    public async Task A_pool_whose_settings_changed_is_rebuilt(string what)
+    {
+        await using var h = new Harness();
+        var spec = Configs.Pool("a:1", "b:1");
+        var first = h.Registry.Apply(Configs.Config(("p", spec))).Pools["p"];
+        var changed = what switch
+        {
+            "weight" => spec with { Upstreams = [new UpstreamSpec("a:1", 2), "b:1"] },
+            "health_check" => spec with { HealthCheck = Harness.Check() },
+            "passive_health" => spec with { PassiveHealth = new PassiveHealthSpec { ConsecutiveFailures = 2 } },
+            _ => spec with { ResponseTimeout = "5s" },
+        };
+
+        var second = h.Registry.Apply(Configs.Config(("p", changed))).Pools["p"];
+
+        Assert.NotSame(first, second);
+        Assert.Same(first.Targets[1], second.Targets[1]);
+    }
+}

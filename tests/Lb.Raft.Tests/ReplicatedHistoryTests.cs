@@ -100,3 +100,22 @@ public sealed class ReplicatedHistoryTests
         }
     }
 }
+
+public sealed class ReplicatedHistoryEntryTests
+{
+    [Fact]
+    public void The_hash_taken_from_a_state_document_is_the_content_hash_of_its_configuration()
+    {
+        var state = Configs.WithPool(4321) with
+        {
+            Vip = new Lb.Core.Spec.VipPolicy { Address = "10.0.0.100/24", GarpCount = 3 },
+            RaftTiming = new Lb.Core.Spec.RaftTimingPolicy { HeartbeatTimeout = "250ms" },
+        };
+        var json = Lb.Core.Json.DesiredStateJson.Serialize(state);
+
+        var entry = new Lb.Raft.StateMachine.ReplicatedHistoryEntry(1, DateTimeOffset.UnixEpoch, "test", json, 1, 1);
+
+        Assert.Equal(Lb.Core.Json.DesiredStateJson.ContentHash(state.Config), entry.ContentHash);
+        Assert.NotEqual(Lb.Core.Json.DesiredStateJson.ContentHash(Configs.WithPool(4322).Config), entry.ContentHash);
+    }
+}
