@@ -14,6 +14,12 @@ using Microsoft.Extensions.Logging.Abstractions;
 //   propagation: PUT on a follower -> all three nodes applied the new version (200 writes);
 //   failover:    stop the leader's Raft node -> first successful write on a survivor (20 trials).
 //   `scale N`:   on a 10,000-route config, N one-route changes on a follower -> all three runtime snapshots built.
+//   `process-failover N [timing-json]`: three lb processes, SIGKILL the leader -> first successful PUT on a survivor.
+if (args.Length > 0 && args[0] == "process-failover")
+{
+    await ProcessFailoverBench.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 20, args.Length > 2 ? args[2] : null);
+    return;
+}
 if (args.Length > 0 && args[0] == "scale")
 {
     await ScaleBench.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 200);
