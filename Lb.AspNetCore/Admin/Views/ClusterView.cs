@@ -36,7 +36,7 @@ internal sealed record ClusterLocal
     public string? Term { get; init; }
 }
 
-/// <param name="Reachable">Lb extension: omitted when this node does not observe the member (a follower sees only its leader).</param>
+// Reachable (Lb extension) is omitted when this node does not observe the member (a follower sees only its leader).
 internal sealed record ClusterMember(string Id, string Address, string Role, bool IsLeader, bool? Reachable = null);
 
 internal sealed record NodeClusterStatusView
