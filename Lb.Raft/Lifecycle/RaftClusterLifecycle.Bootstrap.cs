@@ -41,9 +41,9 @@ internal sealed partial class RaftClusterLifecycle
         {
             return AdminResult.Fail(400, timingError!, "invalid_raft_timing", [new AdminFieldError("raft_timing", timingError!, "invalid_raft_timing")]);
         }
-        if (body.Vip is { } vip && string.IsNullOrWhiteSpace(vip.Address))
+        if (RequestChecks.Vip(body.Vip, body.VipInterface) is { } badVip)
         {
-            return AdminResult.Fail(400, "vip.address is required", "invalid_vip", [new AdminFieldError("vip.address", "missing", "invalid_vip", "e.g. 10.0.0.100/24")]);
+            return badVip;
         }
         var bind = BindAddress(body.RaftBindAddr, advertise!);
         if (bind is null)
