@@ -20,7 +20,8 @@ public sealed class UpstreamRegistry : IAsyncDisposable
 {
     private readonly IHttpClientFactory _httpClientFactory;
     private readonly RegistryContext _context;
-    private readonly byte[] _stickyKey;
+    private readonly bool _stickyKeyConfigured;
+    private byte[] _stickyKey;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, PoolState> _pools = new(StringComparer.Ordinal);
     private readonly List<Task> _stopping = [];
@@ -50,7 +51,37 @@ public sealed class UpstreamRegistry : IAsyncDisposable
         {
             throw new ArgumentException("the sticky cookie key must have at least 16 bytes", nameof(options));
         }
+        _stickyKeyConfigured = key is not null;
         _stickyKey = key is null ? RandomNumberGenerator.GetBytes(32) : (byte[])key.Clone();
+    }
+
+    /// <summary>
+    /// Switches the key behind opaque sticky-cookie values (a cluster's replicated secret, or a node's persisted one)
+    /// and recomputes the value of every target; balancers built after this issue and honour the new values. Ignored
+    /// when <see cref="BalancingOptions.StickyCookieKey"/> was configured, which always wins. Thread-safe.
+    /// </summary>
+    /// <param name="key">At least 16 bytes.</param>
+    public void UseStickyKey(ReadOnlySpan<byte> key)
+    {
+        if (key.Length < 16)
+        {
+            throw new ArgumentException("the sticky cookie key must have at least 16 bytes", nameof(key));
+        }
+        lock (_gate)
+        {
+            if (_stickyKeyConfigured || key.SequenceEqual(_stickyKey))
+            {
+                return;
+            }
+            _stickyKey = key.ToArray();
+            foreach (var (id, state) in _pools)
+            {
+                foreach (var target in state.Targets.Values)
+                {
+                    target.OpaqueToken = OpaqueToken(id, target.Address);
+                }
+            }
+        }
     }
 
     /// <summary>The snapshot returned by the last <see cref="Apply"/> (<see cref="UpstreamSnapshot.Empty"/> before the first).</summary>

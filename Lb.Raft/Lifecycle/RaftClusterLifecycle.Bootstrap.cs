@@ -108,14 +108,16 @@ internal sealed partial class RaftClusterLifecycle
             using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             wait.CancelAfter(LeadershipWait);
             await store.Node.WaitForLeadershipAsync(wait.Token).ConfigureAwait(false);
-            if (seed.Version > 0)
+            // The standalone state, plus the sticky-cookie secret every member will share: this node's own, so the
+            // cookies it issued while standalone stay valid (an empty standalone node still writes version 1 for it).
+            var state = seed.State.StickySecret is null
+                ? seed.State with { StickySecret = StickySecretFile.LoadOrCreate(factory.Node.DataDir) }
+                : seed.State;
+            var outcome = await store.Node.ProposeAsync(PutCommand.Create(state, null, "cluster bootstrap (the standalone configuration)", factory.Time.GetUtcNow(), seed.Version), wait.Token)
+                .ConfigureAwait(false);
+            if (outcome.Status != ApplyStatus.Applied)
             {
-                var outcome = await store.Node.ProposeAsync(PutCommand.Create(seed.State, null, "cluster bootstrap (the standalone configuration)", factory.Time.GetUtcNow(), seed.Version), wait.Token)
-                    .ConfigureAwait(false);
-                if (outcome.Status != ApplyStatus.Applied)
-                {
-                    throw new InvalidOperationException($"the one-node cluster refused the current configuration ({outcome.Message})");
-                }
+                throw new InvalidOperationException($"the one-node cluster refused the current configuration ({outcome.Message})");
             }
             return store;
         }

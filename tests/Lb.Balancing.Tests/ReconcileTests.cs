@@ -229,3 +229,35 @@ public sealed class PoolReuseTests
         Assert.Same(first.Targets[1], second.Targets[1]);
     }
 }
+
+public sealed class StickyKeyTests
+{
+    [Fact]
+    public async Task Registries_given_the_same_key_issue_the_same_cookie_values_and_a_new_key_changes_them()
+    {
+        await using var one = new Harness();
+        await using var two = new Harness();
+        var key = Enumerable.Range(1, 32).Select(i => (byte)i).ToArray();
+        one.Registry.UseStickyKey(key);
+        var before = two.ApplyPool("a:1", "b:1").Targets.Select(t => t.OpaqueToken).ToList();
+        two.Registry.UseStickyKey(key);
+
+        var tokensOne = one.ApplyPool("a:1", "b:1").Targets.Select(t => t.OpaqueToken).ToList();
+        var tokensTwo = two.Registry.Current.Pools["p"].Targets.Select(t => t.OpaqueToken).ToList();
+
+        Assert.Equal(tokensOne, tokensTwo);
+        Assert.NotEqual(before, tokensTwo);
+    }
+
+    [Fact]
+    public async Task A_configured_key_wins_over_the_hosts_key()
+    {
+        var configured = Enumerable.Repeat((byte)7, 16).ToArray();
+        await using var h = new Harness(new BalancingOptions { StickyCookieKey = configured });
+        var before = h.ApplyPool("a:1").Targets[0].OpaqueToken;
+
+        h.Registry.UseStickyKey(Enumerable.Repeat((byte)9, 32).ToArray());
+
+        Assert.Equal(before, h.Registry.Current.Pools["p"].Targets[0].OpaqueToken);
+    }
+}

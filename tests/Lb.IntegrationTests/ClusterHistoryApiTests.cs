@@ -1,10 +1,11 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Lb.TestSupport;
 
 namespace Lb.IntegrationTests;
 
-/// <summary>History and rollback through the admin API of a three-node cluster (three servers in this process, real Raft on loopback).</summary>
+/// <summary>History, rollback and sticky sessions across a three-node cluster (three servers in this process, real Raft on loopback).</summary>
 public sealed class ClusterHistoryApiTests : IAsyncLifetime
 {
     private readonly List<LbServer> _nodes = [];
@@ -113,4 +114,49 @@ public sealed class ClusterHistoryApiTests : IAsyncLifetime
         var (unknown, _) = await PostAsync(follower, "/api/config/rollback", """{"version":999999}""");
         Assert.Equal(HttpStatusCode.NotFound, unknown);
     }
+
+    [Fact]
+    public async Task A_sticky_cookie_issued_by_one_node_pins_the_client_to_the_same_target_on_every_node()
+    {
+        await using var a = await TestBackend.StartAsync("a");
+        await using var b = await TestBackend.StartAsync("b");
+        await using var c = await TestBackend.StartAsync("c");
+        await PutAsync(_nodes[1], Configs.SingleRoute("sticky.test", "sticky_cookie", a, b, c), "test");
+        var version = (await _nodes[1].GetJsonAsync<JsonElement>("/api/config")).GetProperty("version").GetInt64();
+        foreach (var node in _nodes)
+        {
+            await EventuallyAtVersionAsync(node, "/api/config", version);
+            var runtime = node.Services.GetService(typeof(Lb.Core.Runtime.IRuntimeApplyStatus)) as Lb.Core.Runtime.IRuntimeApplyStatus;
+            await runtime!.WaitForAppliedAsync(version, TestContext.Current.CancellationToken);
+        }
+
+        // Pin three clients through the leader, then send each one's cookie through the other two nodes (as after a
+        // failover or through a VIP that moved).
+        for (var client = 0; client < 3; client++)
+        {
+            using var first = await GetAsync(_nodes[0], null);
+            var cookie = Assert.Single(first.Headers.GetValues("Set-Cookie")).Split(';')[0];
+            var pinned = BackendOf(first);
+            foreach (var other in _nodes.Skip(1))
+            {
+                using var again = await GetAsync(other, cookie);
+                Assert.Equal(pinned, BackendOf(again));
+                Assert.False(again.Headers.Contains("Set-Cookie"), "the other node did not recognise the cookie and pinned the client anew");
+            }
+        }
+    }
+
+    private static async Task<HttpResponseMessage> GetAsync(LbServer node, string? cookie)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, "/");
+        request.Headers.Host = "sticky.test";
+        if (cookie is not null)
+        {
+            request.Headers.Add("Cookie", cookie);
+        }
+        return await node.Proxy.SendAsync(request, TestContext.Current.CancellationToken);
+    }
+
+    private static string BackendOf(HttpResponseMessage response) =>
+        response.Headers.TryGetValues("X-Backend", out var values) ? values.Single() : $"(status {(int)response.StatusCode})";
 }
