@@ -7,9 +7,10 @@ public sealed class BalancingOptions
     public const string HealthCheckHttpClientName = "Lb.HealthCheck";
 
     /// <summary>
-    /// Key of the keyed hash that turns a target into an opaque sticky-cookie value. Null (the default) uses a
-    /// random key per process, which is fine for a single node; in a cluster every node must be given the
-    /// same key, otherwise a client pinned by one node is re-pinned by the next. At least 16 bytes.
+    /// Key of the keyed hash that turns a target into an opaque sticky-cookie value. Null (the default) lets the host
+    /// choose (<see cref="UpstreamRegistry.UseStickyKey"/>): Lb.AspNetCore uses the node's secret persisted in its data
+    /// directory, and in a cluster the secret replicated with the desired state, so every member issues and honours the
+    /// same cookies. When set, it always wins (give every node the same one). At least 16 bytes.
     /// </summary>
     public byte[]? StickyCookieKey { get; set; }
 }

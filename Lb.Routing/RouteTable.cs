@@ -58,14 +58,31 @@ public sealed class RouteTable
     /// Compiles <paramref name="config"/>. The configuration is expected to be validated; odd input does not
     /// throw, routes that cannot be compiled are skipped.
     /// </summary>
-    public static RouteTable Compile(ProxyConfig config)
+    public static RouteTable Compile(ProxyConfig config) => Compile(config, previous: null);
+
+    /// <summary>
+    /// Compiles <paramref name="config"/>, taking what did not change from <paramref name="previous"/> (the table of
+    /// the configuration it replaces): a regex whose pattern is still used is the same instance, not built again.
+    /// </summary>
+    public static RouteTable Compile(ProxyConfig config, RouteTable? previous)
     {
         ArgumentNullException.ThrowIfNull(config);
         var specs = config.Routes ?? [];
         var compiled = new List<CompiledRoute>(specs.Count);
         // Building a non-backtracking regex dominates compile time, and many routes tend to repeat a pattern
-        // (one per tenant host, say); Regex instances are immutable and thread-safe, so equal patterns share one.
+        // (one per tenant host, say); Regex instances are immutable and thread-safe, so equal patterns share one,
+        // also with the previous table.
         var regexes = new Dictionary<string, Regex?>(StringComparer.Ordinal);
+        if (previous is not null)
+        {
+            foreach (var route in previous.Routes)
+            {
+                if (route.PathRegex is { } kept)
+                {
+                    regexes.TryAdd(route.PathValue!, kept);
+                }
+            }
+        }
         for (var i = 0; i < specs.Count; i++)
         {
             if (specs[i] is { } spec && TryCompileRoute(spec, i, regexes) is { } route)

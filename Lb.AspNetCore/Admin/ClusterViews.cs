@@ -45,7 +45,7 @@ internal static class ClusterViews
                 Term = Decimal(local.Term),
             }
             : new ClusterLocal(),
-        Members = cluster.Members?.Select(m => new ClusterMember(m.Id, m.Address, m.Role, m.IsLeader)).ToList(),
+        Members = cluster.Members?.Select(m => new ClusterMember(m.Id, m.Address, m.Role, m.IsLeader, m.Reachable)).ToList(),
         RaftTiming = cluster.RaftTiming is { } t && (t.HeartbeatTimeout ?? t.ElectionTimeout ?? t.LeaderLeaseTimeout ?? t.CommitTimeout) is not null
             ? new ClusterRaftTiming(Empty(t.HeartbeatTimeout), Empty(t.ElectionTimeout), Empty(t.LeaderLeaseTimeout), Empty(t.CommitTimeout))
             : null,
@@ -60,6 +60,7 @@ internal static class ClusterViews
         RaftDataDir = node.RaftDataDir,
         LastError = node.LastError,
         Mode = Mode(node.Mode),
+        Members = node.Members?.Select(m => new ClusterMember(m.Id, m.Address, m.Role, m.IsLeader, m.Reachable)).ToList(),
     };
 
     private static string Mode(NodeMode mode) => mode == NodeMode.Clustered ? "clustered" : "standalone";

@@ -14,13 +14,22 @@ namespace Lb.AspNetCore.Runtime;
 /// </summary>
 internal sealed class RuntimeSnapshot
 {
-    /// <summary>Takes the state's hash as computed once with it (<see cref="VersionedDesiredState.ContentHash"/>), never recomputing it.</summary>
-    public RuntimeSnapshot(long version, DateTimeOffset appliedAt, ProxyConfig config, string contentHash, RouteTable routes, UpstreamSnapshot upstreams, RouteRuntime[] routeRuntimes)
+    private readonly VersionedDesiredState? _state;
+    private readonly string? _contentHash;
+
+    /// <summary>
+    /// Shares the state's hash (<see cref="VersionedDesiredState.ContentHash"/>, computed once with the state on first
+    /// use): hashing a large configuration costs as much as compiling it, and only status readers need it.
+    /// </summary>
+    public RuntimeSnapshot(VersionedDesiredState state, RouteTable routes, UpstreamSnapshot upstreams, RouteRuntime[] routeRuntimes)
+        : this(state.Version, state.AppliedAt, state.State.Config, null, routes, upstreams, routeRuntimes) => _state = state;
+
+    private RuntimeSnapshot(long version, DateTimeOffset appliedAt, ProxyConfig config, string? contentHash, RouteTable routes, UpstreamSnapshot upstreams, RouteRuntime[] routeRuntimes)
     {
         Version = version;
         AppliedAt = appliedAt;
         Config = config;
-        ContentHash = contentHash;
+        _contentHash = contentHash;
         Routes = routes;
         Upstreams = upstreams;
         Pools = [.. upstreams.Pools.Values];
@@ -35,7 +44,7 @@ internal sealed class RuntimeSnapshot
 
     public ProxyConfig Config { get; }
 
-    public string ContentHash { get; }
+    public string ContentHash => _contentHash ?? _state!.ContentHash;
 
     public RouteTable Routes { get; }
 

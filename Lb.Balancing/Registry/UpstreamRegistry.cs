@@ -20,7 +20,8 @@ public sealed class UpstreamRegistry : IAsyncDisposable
 {
     private readonly IHttpClientFactory _httpClientFactory;
     private readonly RegistryContext _context;
-    private readonly byte[] _stickyKey;
+    private readonly bool _stickyKeyConfigured;
+    private byte[] _stickyKey;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, PoolState> _pools = new(StringComparer.Ordinal);
     private readonly List<Task> _stopping = [];
@@ -50,7 +51,37 @@ public sealed class UpstreamRegistry : IAsyncDisposable
         {
             throw new ArgumentException("the sticky cookie key must have at least 16 bytes", nameof(options));
         }
+        _stickyKeyConfigured = key is not null;
         _stickyKey = key is null ? RandomNumberGenerator.GetBytes(32) : (byte[])key.Clone();
+    }
+
+    /// <summary>
+    /// Switches the key behind opaque sticky-cookie values (a cluster's replicated secret, or a node's persisted one)
+    /// and recomputes the value of every target; balancers built after this issue and honour the new values. Ignored
+    /// when <see cref="BalancingOptions.StickyCookieKey"/> was configured, which always wins. Thread-safe.
+    /// </summary>
+    /// <param name="key">At least 16 bytes.</param>
+    public void UseStickyKey(ReadOnlySpan<byte> key)
+    {
+        if (key.Length < 16)
+        {
+            throw new ArgumentException("the sticky cookie key must have at least 16 bytes", nameof(key));
+        }
+        lock (_gate)
+        {
+            if (_stickyKeyConfigured || key.SequenceEqual(_stickyKey))
+            {
+                return;
+            }
+            _stickyKey = key.ToArray();
+            foreach (var (id, state) in _pools)
+            {
+                foreach (var target in state.Targets.Values)
+                {
+                    target.OpaqueToken = OpaqueToken(id, target.Address);
+                }
+            }
+        }
     }
 
     /// <summary>The snapshot returned by the last <see cref="Apply"/> (<see cref="UpstreamSnapshot.Empty"/> before the first).</summary>
@@ -128,6 +159,13 @@ public sealed class UpstreamRegistry : IAsyncDisposable
 
     private UpstreamPool Reconcile(string id, UpstreamPoolSpec spec, PoolState state, HashSet<string>? routeIds)
     {
+        DropStaleRouteCounters(state, routeIds);
+        // An unchanged pool is the same instance in the new snapshot (targets, health checker, ring and all), so a
+        // large configuration rebuilds only the pools that changed.
+        if (state.LastPool is { } unchanged && state.LastSpec is { } lastSpec && SameSpec(lastSpec, spec))
+        {
+            return unchanged;
+        }
         var passive = ParsePassive(spec.PassiveHealth);
         var targets = new List<UpstreamTarget>(spec.Upstreams.Count);
         var byAddress = new Dictionary<string, UpstreamTarget>(StringComparer.Ordinal);
@@ -175,14 +213,6 @@ public sealed class UpstreamRegistry : IAsyncDisposable
             state.Checker.Update(targetArray);
         }
 
-        foreach (var routeId in state.RouteCounters.Keys)
-        {
-            if (routeIds is null || !routeIds.Contains(routeId))
-            {
-                state.RouteCounters.TryRemove(routeId, out _);
-            }
-        }
-
         // The ring depends only on addresses and weights, so an unchanged pool keeps it.
         var ring = state.LastPool is { } last && SameTargetSet(last, targetArray) ? last.ExistingRing : null;
         var pool = new UpstreamPool(
@@ -196,8 +226,31 @@ public sealed class UpstreamRegistry : IAsyncDisposable
             state.RouteCounters,
             ring);
         state.LastPool = pool;
+        state.LastSpec = spec;
         return pool;
     }
+
+    private static void DropStaleRouteCounters(PoolState state, HashSet<string>? routeIds)
+    {
+        foreach (var routeId in state.RouteCounters.Keys)
+        {
+            if (routeIds is null || !routeIds.Contains(routeId))
+            {
+                state.RouteCounters.TryRemove(routeId, out _);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Structural equality of two pool specs: record equality for every member except the target list, which is
+    /// compared element by element (records compare lists by reference). A list member added later compares by
+    /// reference too, so it can only make a pool look changed, never hide a change.
+    /// </summary>
+    private static readonly UpstreamSpec[] NoUpstreams = [];
+
+    internal static bool SameSpec(UpstreamPoolSpec a, UpstreamPoolSpec b) =>
+        ReferenceEquals(a, b)
+        || (a.Upstreams.SequenceEqual(b.Upstreams) && (a with { Upstreams = NoUpstreams }) == (b with { Upstreams = NoUpstreams }));
 
     private void StopChecker(PoolState state)
     {
@@ -271,5 +324,7 @@ public sealed class UpstreamRegistry : IAsyncDisposable
         public ConcurrentDictionary<string, RouteCounter> RouteCounters { get; } = new(StringComparer.Ordinal);
 
         public UpstreamPool? LastPool { get; set; }
+
+        public UpstreamPoolSpec? LastSpec { get; set; }
     }
 }

@@ -67,7 +67,9 @@ public sealed class UpstreamTarget
     internal string PoolId { get; }
 
     /// <summary>The opaque sticky-cookie value of this target, precomputed so picks do not allocate.</summary>
-    internal string OpaqueToken { get; }
+    internal string OpaqueToken { get => Volatile.Read(ref _opaqueToken!); set => Volatile.Write(ref _opaqueToken, value); }
+
+    private string? _opaqueToken;
 
     internal Uri ProbeUri { get; }
 

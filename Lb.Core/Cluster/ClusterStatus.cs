@@ -64,7 +64,11 @@ public sealed record ClusterLocalStatus(string? Id, string? Address, string? Sta
 /// <param name="Address">Raft advertise address.</param>
 /// <param name="Role"><c>voter</c>, <c>nonvoter</c> or <c>staging</c>.</param>
 /// <param name="IsLeader">True for the current leader.</param>
-public sealed record ClusterMemberStatus(string Id, string Address, string Role, bool IsLeader);
+/// <param name="Reachable">
+/// Whether this node reaches the member: the leader knows it for every member (from its replication rounds), a follower
+/// only for itself and the leader; null when this node has not observed it.
+/// </param>
+public sealed record ClusterMemberStatus(string Id, string Address, string Role, bool IsLeader, bool? Reachable = null);
 
 /// <summary>What <c>/api/node/cluster-status</c> renders (seed contract §6.8).</summary>
 public sealed record NodeClusterStatus
@@ -86,4 +90,7 @@ public sealed record NodeClusterStatus
 
     /// <summary>Standalone or clustered.</summary>
     public NodeMode Mode { get; init; } = NodeMode.Standalone;
+
+    /// <summary>The cluster's members with their reachability as this node sees it (clustered nodes only; Lb extension).</summary>
+    public IReadOnlyList<ClusterMemberStatus>? Members { get; init; }
 }

@@ -16,6 +16,14 @@ public sealed record DesiredState
 
     /// <summary>Cluster Raft timing policy; null means library defaults.</summary>
     public RaftTimingPolicy? RaftTiming { get; init; }
+
+    /// <summary>
+    /// The cluster's secret behind sticky-cookie values (base64 of at least 16 random bytes), replicated so every member
+    /// issues and honours the same cookies and a client stays pinned across a failover. Set when a cluster is
+    /// bootstrapped (from the bootstrapping node's own secret, so its cookies stay valid); null on a standalone node,
+    /// which uses the secret kept in its data directory (<see cref="Node.StickySecretFile"/>).
+    /// </summary>
+    public string? StickySecret { get; init; }
 }
 
 /// <summary>A desired state with the version the store gave it.</summary>

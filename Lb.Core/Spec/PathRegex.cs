@@ -15,8 +15,37 @@ internal static class PathRegex
     /// <summary>Options every path regex is built with.</summary>
     public const RegexOptions Options = RegexOptions.NonBacktracking | RegexOptions.CultureInvariant;
 
-    /// <summary>Compiles <paramref name="pattern"/>, or explains why it cannot be used.</summary>
+    // Building a non-backtracking regex costs milliseconds, and every configuration write validates and compiles all of
+    // its patterns again on every node: keep the ones built recently (Regex instances are immutable and thread-safe), so
+    // an unchanged pattern costs a lookup. Bounded: past the cap the cache starts over.
+    private const int MaxCached = 4096;
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Regex> Built = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Compiles <paramref name="pattern"/>, or explains why it cannot be used. A pattern built recently returns the same
+    /// <see cref="Regex"/> instance.
+    /// </summary>
     public static bool TryCreate(string pattern, out Regex? regex, out string? error)
+    {
+        ArgumentNullException.ThrowIfNull(pattern);
+        if (Built.TryGetValue(pattern, out regex))
+        {
+            error = null;
+            return true;
+        }
+        if (!TryBuild(pattern, out regex, out error))
+        {
+            return false;
+        }
+        if (Built.Count >= MaxCached)
+        {
+            Built.Clear();
+        }
+        regex = Built.GetOrAdd(pattern, regex!);
+        return true;
+    }
+
+    private static bool TryBuild(string pattern, out Regex? regex, out string? error)
     {
         if (RepeatCountError(pattern) is { } repeat)
         {

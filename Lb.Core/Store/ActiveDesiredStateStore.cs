@@ -147,7 +147,9 @@ public sealed partial class ActiveDesiredStateStore : IDesiredStateStore, IAsync
             var seed = old.Current;
             var next = await openSeeded(seed, cancellationToken).ConfigureAwait(false);
             var adopted = next.Current;
-            if (keepState && (adopted.Version < seed.Version || !string.Equals(DesiredStateJson.ContentHash(adopted.State), DesiredStateJson.ContentHash(seed.State), StringComparison.Ordinal)))
+            // The clustered store may add the cluster's sticky-cookie secret; everything else must be as handed over.
+            if (keepState && (adopted.Version < seed.Version
+                || !string.Equals(DesiredStateJson.ContentHash(adopted.State with { StickySecret = seed.State.StickySecret }), DesiredStateJson.ContentHash(seed.State), StringComparison.Ordinal)))
             {
                 await DisposeStoreAsync(next).ConfigureAwait(false);
                 throw new InvalidOperationException(

@@ -21,11 +21,13 @@ public static class DesiredStateValidator
         var config = Validate(state.Config, limits, algorithms);
         var vip = state.Vip is { } v ? ClusterPolicyValidator.ValidateVip(v) : ValidationResult.Valid;
         var timing = state.RaftTiming is { } t ? ClusterPolicyValidator.ValidateRaftTiming(t, raftDefaults) : ValidationResult.Valid;
-        if (vip.IsValid && timing.IsValid)
+        ValidationError[] secret = state.StickySecret is null || Node.StickySecretFile.TryDecode(state.StickySecret, out _) ? []
+            : [new ValidationError("sticky_secret", ValidationCodes.InvalidStickySecret, "sticky_secret must be base64 of at least 16 bytes", "leave it to the cluster bootstrap, which creates it")];
+        if (vip.IsValid && timing.IsValid && secret.Length == 0)
         {
             return config;
         }
-        return new ValidationResult([.. config.Errors, .. vip.Errors, .. timing.Errors]);
+        return new ValidationResult([.. config.Errors, .. vip.Errors, .. timing.Errors, .. secret]);
     }
 
     /// <summary>

@@ -39,5 +39,6 @@ public static class ValidationCodes
     public const string TooLong = "too_long";
     public const string InvalidVip = "invalid_vip";
     public const string InvalidRaftTiming = "invalid_raft_timing";
+    public const string InvalidStickySecret = "invalid_sticky_secret";
 #pragma warning restore CS1591
 }

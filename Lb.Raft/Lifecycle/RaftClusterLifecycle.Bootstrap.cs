@@ -41,9 +41,9 @@ internal sealed partial class RaftClusterLifecycle
         {
             return AdminResult.Fail(400, timingError!, "invalid_raft_timing", [new AdminFieldError("raft_timing", timingError!, "invalid_raft_timing")]);
         }
-        if (body.Vip is { } vip && string.IsNullOrWhiteSpace(vip.Address))
+        if (RequestChecks.Vip(body.Vip, body.VipInterface) is { } badVip)
         {
-            return AdminResult.Fail(400, "vip.address is required", "invalid_vip", [new AdminFieldError("vip.address", "missing", "invalid_vip", "e.g. 10.0.0.100/24")]);
+            return badVip;
         }
         var bind = BindAddress(body.RaftBindAddr, advertise!);
         if (bind is null)
@@ -108,14 +108,16 @@ internal sealed partial class RaftClusterLifecycle
             using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             wait.CancelAfter(LeadershipWait);
             await store.Node.WaitForLeadershipAsync(wait.Token).ConfigureAwait(false);
-            if (seed.Version > 0)
+            // The standalone state, plus the sticky-cookie secret every member will share: this node's own, so the
+            // cookies it issued while standalone stay valid (an empty standalone node still writes version 1 for it).
+            var state = seed.State.StickySecret is null
+                ? seed.State with { StickySecret = StickySecretFile.LoadOrCreate(factory.Node.DataDir) }
+                : seed.State;
+            var outcome = await store.Node.ProposeAsync(PutCommand.Create(state, null, "cluster bootstrap (the standalone configuration)", factory.Time.GetUtcNow(), seed.Version), wait.Token)
+                .ConfigureAwait(false);
+            if (outcome.Status != ApplyStatus.Applied)
             {
-                var outcome = await store.Node.ProposeAsync(new PutCommand(null, seed.Version, Lb.Core.Json.DesiredStateJson.Serialize(seed.State)), wait.Token)
-                    .ConfigureAwait(false);
-                if (outcome.Status != ApplyStatus.Applied)
-                {
-                    throw new InvalidOperationException($"the one-node cluster refused the current configuration ({outcome.Message})");
-                }
+                throw new InvalidOperationException($"the one-node cluster refused the current configuration ({outcome.Message})");
             }
             return store;
         }

@@ -40,6 +40,10 @@ internal sealed partial class RaftClusterLifecycle
         {
             return AdminResult.Fail(400, "raft_bind_addr must be a host:port TCP address", "invalid_raft_address");
         }
+        if (RequestChecks.Vip(null, body.VipInterface) is { } badInterface)
+        {
+            return badInterface;
+        }
         if (peers.FirstOrDefault(p => !Uri.TryCreate(p, UriKind.Absolute, out var u) || (u.Scheme != "http" && u.Scheme != "https")) is { } badPeer)
         {
             return AdminResult.Fail(400, "peers must be absolute http(s) admin URLs", "invalid_request",

@@ -62,4 +62,27 @@ internal static partial class RequestChecks
         return (null, AdminResult.Fail(400, $"{field} must be a host:port TCP address", "invalid_raft_address",
             [new AdminFieldError(field, $"'{text}' is not a resolvable host:port", "invalid_raft_address", "give the address other nodes reach this node's Raft port at, e.g. 10.0.0.11:7000")]));
     }
+
+    /// <summary>
+    /// The VIP fields of bootstrap and join (contract §9.1): the node-local interface name and the cluster policy, each
+    /// error with its field path and code <c>invalid_vip</c>; the first error's message is the answer's message.
+    /// </summary>
+    public static AdminResult? Vip(Lb.Core.Spec.VipPolicy? vip, string? vipInterface)
+    {
+        var errors = new List<AdminFieldError>();
+        if (!string.IsNullOrEmpty(vipInterface)
+            && (vipInterface.Length > 15 || vipInterface.Any(c => c is '/' or ' ' or ':' || char.IsControl(c))))
+        {
+            errors.Add(new AdminFieldError("vip_interface", "vip interface must be a Linux interface name", Lb.Core.Validation.VipPolicyValidator.InvalidVip,
+                "at most 15 characters without '/', ':' or spaces, e.g. \"eth0\""));
+        }
+        if (vip is not null)
+        {
+            foreach (var e in Lb.Core.Validation.ClusterPolicyValidator.ValidateVip(vip).Errors)
+            {
+                errors.Add(new AdminFieldError(e.Field, e.Message, e.Code, e.Hint));
+            }
+        }
+        return errors.Count == 0 ? null : AdminResult.Fail(400, errors[0].Message, Lb.Core.Validation.VipPolicyValidator.InvalidVip, errors);
+    }
 }

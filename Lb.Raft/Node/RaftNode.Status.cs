@@ -4,8 +4,11 @@ using Lb.Raft.Membership;
 
 namespace Lb.Raft.Node;
 
-/// <summary>One member as this node sees it.</summary>
-internal sealed record MemberView(string? NodeId, string Address, bool IsLeader, bool IsLocal, bool Reachable);
+/// <summary>
+/// One member as this node sees it. Reachable is true/false when this node observes the member (the leader observes
+/// all; a follower itself and its leader), null otherwise.
+/// </summary>
+internal sealed record MemberView(string? NodeId, string Address, bool IsLeader, bool IsLocal, bool? Reachable);
 
 /// <summary>This node's Raft position, read without blocking.</summary>
 internal sealed record RaftView(string State, long Term, long LastLogIndex, long CommitIndex, long AppliedIndex, LeaderInfo? Leader, IReadOnlyList<MemberView> Members);
@@ -25,8 +28,7 @@ internal sealed partial class RaftNode
                 _ = WarmMetadataAsync(member);
             }
             var id = member.IsRemote ? metadata?.GetValueOrDefault(MemberMetadata.NodeIdKey) : Settings.NodeId;
-            members.Add(new MemberView(id, RaftAddress.Format(member.EndPoint), member.IsLeader, !member.IsRemote,
-                !member.IsRemote || member.Status == ClusterMemberStatus.Available));
+            members.Add(new MemberView(id, RaftAddress.Format(member.EndPoint), member.IsLeader, !member.IsRemote, Reachability(member, leader)));
         }
         members.Sort((a, b) => string.CompareOrdinal(a.NodeId ?? a.Address, b.NodeId ?? b.Address));
         var state = IsStopped ? "shutdown"
@@ -35,6 +37,30 @@ internal sealed partial class RaftNode
             : members.Exists(m => m.IsLocal) ? "candidate"
             : "unknown";
         return new RaftView(state, Term, _wal.LastEntryIndex, _wal.LastCommittedEntryIndex, _wal.LastAppliedIndex, leader, members);
+    }
+
+    private bool? Reachability(RaftClusterMember member, LeaderInfo? leader)
+    {
+        if (!member.IsRemote)
+        {
+            return !IsStopped;
+        }
+        if (IsLeader)
+        {
+            // The leader's replication rounds keep DotNext's member status current.
+            return member.Status switch
+            {
+                ClusterMemberStatus.Available => true,
+                ClusterMemberStatus.Unavailable => false,
+                _ => null,
+            };
+        }
+        // A follower only hears from the leader: it knows one while heartbeats arrive and forgets it on election timeout.
+        if (member.IsLeader)
+        {
+            return leader is not null;
+        }
+        return member.Status == ClusterMemberStatus.Unavailable ? false : null;
     }
 
     /// <summary>Like <see cref="Describe()"/>, but first asks members whose node id is not known yet (bounded wait).</summary>

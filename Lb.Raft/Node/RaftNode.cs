@@ -46,6 +46,8 @@ internal sealed partial class RaftNode : IAsyncDisposable
 
     public DesiredStateChangeSignal Signal => _stateMachine.Signal;
 
+    public ReplicatedHistory History => _stateMachine.History;
+
     internal RaftCluster Cluster => _cluster;
 
     internal WriteAheadLog Log => _wal;
@@ -56,7 +58,7 @@ internal sealed partial class RaftNode : IAsyncDisposable
     {
         var logger = loggerFactory.CreateLogger("Lb.Raft.RaftNode");
         Directory.CreateDirectory(settings.DataDirectory);
-        var stateMachine = new DesiredStateMachine(settings.SnapshotDirectory, time, settings.Validator, settings.SnapshotEvery,
+        var stateMachine = new DesiredStateMachine(settings.SnapshotDirectory, time, settings.Validator, settings.SnapshotEvery, settings.HistoryLimit,
             loggerFactory.CreateLogger("Lb.Raft.StateMachine"));
         WriteAheadLog? wal = null;
         MemberListStorage? members = null;

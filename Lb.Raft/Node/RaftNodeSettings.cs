@@ -27,6 +27,9 @@ internal sealed record RaftNodeSettings
     /// <summary>Applied commands between snapshots; the log before the last snapshot is dropped.</summary>
     public int SnapshotEvery { get; init; } = 100;
 
+    /// <summary>Applied versions kept in the replicated history (<c>configHistoryLimit</c>).</summary>
+    public int HistoryLimit { get; init; } = Lb.Core.Store.DesiredStateHistoryExtensions.DefaultLimit;
+
     public string WalDirectory => Path.Combine(DataDirectory, "raft-wal");
     public string SnapshotDirectory => Path.Combine(DataDirectory, "raft-snapshots");
     public string MembersFile => Path.Combine(DataDirectory, "raft-members.bin");

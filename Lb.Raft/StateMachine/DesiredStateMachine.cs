@@ -24,9 +24,10 @@ internal sealed partial class DesiredStateMachine : SimpleStateMachine
     private int _sinceSnapshot;
     private long _lastAppliedIndex;
 
-    public DesiredStateMachine(string directory, TimeProvider time, IDesiredStateValidator validator, int snapshotEvery, ILogger logger)
+    public DesiredStateMachine(string directory, TimeProvider time, IDesiredStateValidator validator, int snapshotEvery, int historyLimit, ILogger logger)
         : base(new DirectoryInfo(directory))
     {
+        History = new ReplicatedHistory(historyLimit);
         _time = time;
         _validator = validator;
         _snapshotEvery = snapshotEvery;
@@ -37,6 +38,9 @@ internal sealed partial class DesiredStateMachine : SimpleStateMachine
     public VersionedDesiredState Current => _signal.Current;
 
     public DesiredStateChangeSignal Signal => _signal;
+
+    /// <summary>The last applied versions (part of the replicated state and of its snapshots).</summary>
+    public ReplicatedHistory History { get; }
 
     /// <summary>Raft index of the last entry this state machine has seen (applied or skipped).</summary>
     public long LastAppliedIndex => Volatile.Read(ref _lastAppliedIndex);
@@ -60,6 +64,10 @@ internal sealed partial class DesiredStateMachine : SimpleStateMachine
         if (outcome.Status == ApplyStatus.Applied)
         {
             _signal.Publish(outcome.Current);
+            var config = outcome.Current.State.Config;
+            // Time and origin come from the entry, not this node, so every member records the same history.
+            History.Add(new ReplicatedHistoryEntry(outcome.Current.Version, command.WrittenAt ?? outcome.Current.AppliedAt, command.Origin,
+                command.StateJson, config.Routes.Count, config.UpstreamPools.Count));
             LogApplied(_logger, outcome.Current.Version, entry.Index);
         }
         sink?.Complete(outcome);
@@ -94,12 +102,20 @@ internal sealed partial class DesiredStateMachine : SimpleStateMachine
     }
 
     protected override ValueTask PersistAsync(IAsyncBinaryWriter writer, CancellationToken token) =>
-        writer.Invoke(SnapshotFormat.Encode(Current), token);
+        writer.Invoke(SnapshotFormat.Encode(Current, History.Entries), token);
 
     protected override async ValueTask RestoreAsync(FileInfo snapshotFile, CancellationToken token)
     {
         var bytes = await File.ReadAllBytesAsync(snapshotFile.FullName, token).ConfigureAwait(false);
-        var state = SnapshotFormat.Decode(bytes, snapshotFile.FullName);
+        var (state, history) = SnapshotFormat.Decode(bytes, snapshotFile.FullName);
+        if (history.Count == 0 && state.Version > 0)
+        {
+            // A snapshot written before the history existed: its state is the one version there is to roll back to.
+            var config = state.State.Config;
+            history.Add(new ReplicatedHistoryEntry(state.Version, state.AppliedAt, "snapshot without history", DesiredStateJson.Serialize(state.State),
+                config.Routes.Count, config.UpstreamPools.Count));
+        }
+        History.Reset(history);
         _signal.Publish(state);
         LogRestored(_logger, state.Version, snapshotFile.Name);
     }

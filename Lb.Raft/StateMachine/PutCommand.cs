@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Text;
 using Lb.Core.Json;
 using Lb.Core.Spec;
 
@@ -8,44 +9,75 @@ namespace Lb.Raft.StateMachine;
 /// <summary>
 /// The one command the log carries: replace the desired state, optionally only if the current version still equals
 /// <see cref="ExpectedVersion"/>. Every node decides the compare-and-set itself when it applies the entry, so all
-/// nodes agree on the outcome without asking the leader.
+/// nodes agree on the outcome without asking the leader. The writer's clock and origin travel in the entry, so the
+/// history each node keeps from it is the same everywhere.
 /// </summary>
 /// <param name="ExpectedVersion">Compare-and-set guard; null writes unconditionally.</param>
 /// <param name="MinimumVersion">The version the write gets at least (a bootstrap seeds the file store's version so versions never go backwards).</param>
 /// <param name="StateJson">The canonical desired-state document.</param>
-internal sealed record PutCommand(long? ExpectedVersion, long MinimumVersion, ReadOnlyMemory<byte> StateJson)
+/// <param name="Origin">Who or what wrote it (history); free text for people.</param>
+/// <param name="WrittenAt">When the writer issued it (history); null in entries of format 1.</param>
+internal sealed record PutCommand(long? ExpectedVersion, long MinimumVersion, ReadOnlyMemory<byte> StateJson, string Origin = "", DateTimeOffset? WrittenAt = null)
 {
-    private const byte FormatVersion = 1;
-    private const int HeaderSize = 1 + 1 + sizeof(long) + sizeof(long);
+    private const byte FormatV1 = 1;
+    private const byte FormatV2 = 2;
+    private const int HeaderV1 = 1 + 1 + sizeof(long) + sizeof(long);
+    private const int MaxOriginBytes = 1024;
 
-    public static PutCommand Create(DesiredState state, long? expectedVersion, long minimumVersion = 0) =>
-        new(expectedVersion, minimumVersion, DesiredStateJson.Serialize(state));
+    public static PutCommand Create(DesiredState state, long? expectedVersion, string origin, DateTimeOffset writtenAt, long minimumVersion = 0) =>
+        new(expectedVersion, minimumVersion, DesiredStateJson.Serialize(state), origin, writtenAt);
 
     public byte[] Encode()
     {
-        var bytes = new byte[HeaderSize + StateJson.Length];
-        bytes[0] = FormatVersion;
+        var origin = Encoding.UTF8.GetBytes(Origin);
+        if (origin.Length > MaxOriginBytes)
+        {
+            origin = origin[..MaxOriginBytes];
+        }
+        // Format 2: the v1 header, then written-at (unix ms), origin length and origin bytes, then the state.
+        var header = HeaderV1 + sizeof(long) + sizeof(ushort) + origin.Length;
+        var bytes = new byte[header + StateJson.Length];
+        bytes[0] = FormatV2;
         bytes[1] = ExpectedVersion.HasValue ? (byte)1 : (byte)0;
         BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(2), ExpectedVersion ?? 0);
         BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(10), MinimumVersion);
-        StateJson.Span.CopyTo(bytes.AsSpan(HeaderSize));
+        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(18), (WrittenAt ?? DateTimeOffset.UnixEpoch).ToUnixTimeMilliseconds());
+        BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(26), (ushort)origin.Length);
+        origin.CopyTo(bytes.AsSpan(28));
+        StateJson.Span.CopyTo(bytes.AsSpan(header));
         return bytes;
     }
 
     /// <summary>Decodes a log entry payload; null when it is not a command this version understands.</summary>
     public static PutCommand? Decode(in ReadOnlySequence<byte> payload)
     {
-        if (payload.Length < HeaderSize)
+        if (payload.Length < HeaderV1)
         {
             return null;
         }
         var bytes = payload.ToArray();
-        if (bytes[0] != FormatVersion)
-        {
-            return null;
-        }
         long? expected = bytes[1] == 1 ? BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(2)) : null;
         var minimum = BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(10));
-        return new PutCommand(expected, minimum, bytes.AsMemory(HeaderSize));
+        switch (bytes[0])
+        {
+            case FormatV1:
+                return new PutCommand(expected, minimum, bytes.AsMemory(HeaderV1));
+            case FormatV2 when bytes.Length >= HeaderV1 + sizeof(long) + sizeof(ushort):
+                var writtenAtMs = BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(18));
+                if (writtenAtMs is < 0 or > 253_402_300_799_999)
+                {
+                    return null;
+                }
+                var writtenAt = DateTimeOffset.FromUnixTimeMilliseconds(writtenAtMs);
+                var originLength = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(26));
+                if (bytes.Length < 28 + originLength)
+                {
+                    return null;
+                }
+                var origin = Encoding.UTF8.GetString(bytes, 28, originLength);
+                return new PutCommand(expected, minimum, bytes.AsMemory(28 + originLength), origin, writtenAt);
+            default:
+                return null;
+        }
     }
 }

@@ -29,7 +29,7 @@ internal sealed partial class RaftDesiredStateStore
             QuorumStatus = quorum,
             Local = new ClusterLocalStatus(settings.NodeId, Lb.Raft.Node.RaftAddress.Format(settings.Advertise), state,
                 view.LastLogIndex, view.CommitIndex, view.AppliedIndex, view.Term),
-            Members = view.Members.Select(m => new ClusterMemberStatus(m.NodeId ?? m.Address, m.Address, "voter", m.IsLeader)).ToList(),
+            Members = view.Members.Select(m => new ClusterMemberStatus(m.NodeId ?? m.Address, m.Address, "voter", m.IsLeader, removed ? null : m.Reachable)).ToList(),
             RaftTiming = _node.Timing.ToPolicy(),
         };
     }
@@ -42,5 +42,7 @@ internal sealed partial class RaftDesiredStateStore
             RaftAdvertiseAddr = Lb.Raft.Node.RaftAddress.Format(_node.Settings.Advertise),
             RaftDataDir = _raftDataDir,
             Mode = NodeMode.Clustered,
+            Members = _node.IsRemoved ? null
+                : [.. _node.Describe().Members.Select(m => new ClusterMemberStatus(m.NodeId ?? m.Address, m.Address, "voter", m.IsLeader, m.Reachable))],
         });
 }

@@ -15,7 +15,7 @@ namespace Lb.Raft.Store;
 /// (read-your-writes). Without a quorum a write gives up after <see cref="WriteTimeout"/> with
 /// <see cref="StoreWriteStatus.Unavailable"/> and code <c>no_quorum</c> instead of hanging.
 /// </summary>
-internal sealed partial class RaftDesiredStateStore : IDesiredStateStore, IClusterStatusView, ILeadershipView, IAsyncDisposable
+internal sealed partial class RaftDesiredStateStore : IDesiredStateStore, IDesiredStateHistory, IClusterStatusView, ILeadershipView, IAsyncDisposable
 {
     public const string NoQuorumCode = "no_quorum";
     public const string RemovedCode = "node_removed";
@@ -48,7 +48,19 @@ internal sealed partial class RaftDesiredStateStore : IDesiredStateStore, IClust
     public ValueTask<VersionedDesiredState> WaitForChangeAsync(long knownVersion, CancellationToken cancellationToken = default) =>
         _node.Signal.WaitForChangeAsync(knownVersion, cancellationToken);
 
-    public async ValueTask<StoreWriteResult> PutAsync(DesiredState state, long? expectedVersion = null, CancellationToken cancellationToken = default)
+    public ValueTask<StoreWriteResult> PutAsync(DesiredState state, long? expectedVersion = null, CancellationToken cancellationToken = default) =>
+        PutAsync(state, expectedVersion, "api", cancellationToken);
+
+    public int HistoryLimit => _node.History.Limit;
+
+    public IReadOnlyList<DesiredStateHistorySummary> GetHistory() => [.. _node.History.Entries.Select(e => e.ToSummary())];
+
+    public ValueTask<DesiredStateHistoryEntry?> FindVersionAsync(long version, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(_node.History.Find(version) is { } entry
+            ? new DesiredStateHistoryEntry(entry.Version, entry.WrittenAt, entry.Origin, entry.ParseState())
+            : null);
+
+    public async ValueTask<StoreWriteResult> PutAsync(DesiredState state, long? expectedVersion, string origin, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(state);
         var normalized = Lb.Core.Json.DesiredStateJson.Normalize(state);
@@ -63,7 +75,7 @@ internal sealed partial class RaftDesiredStateStore : IDesiredStateStore, IClust
             return new StoreWriteResult { Status = StoreWriteStatus.Unavailable, Current = Current, Code = RemovedCode,
                 Message = "this node was removed from its cluster and accepts no writes; join it again (wipe its data directory first) or write to a member" };
         }
-        var command = PutCommand.Create(normalized, expectedVersion);
+        var command = PutCommand.Create(normalized, expectedVersion, origin ?? "", _time.GetUtcNow());
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(WriteTimeout);
         try

@@ -28,6 +28,8 @@ internal sealed class RaftStoreFactory(
 
     public LbNodeOptions Node => nodeOptions.Value;
 
+    public TimeProvider Time => time;
+
     /// <summary>The admin token cluster members present to each other (empty: none configured).</summary>
     public string AdminToken => adminOptions.Value.AdminToken;
 
@@ -46,6 +48,7 @@ internal sealed class RaftStoreFactory(
             Standby = standby,
             Validator = validator,
             SnapshotEvery = raftOptions.Value.SnapshotEvery,
+            HistoryLimit = nodeOptions.Value.ConfigHistoryLimit,
         };
         if (adminUrl is not null)
         {

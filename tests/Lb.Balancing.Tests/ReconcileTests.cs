@@ -183,3 +183,81 @@ public sealed class ReconcileTests
         Assert.Throws<ObjectDisposedException>(() => h.Registry.Apply(ProxyConfig.Empty));
     }
 }
+
+public sealed class PoolReuseTests
+{
+    [Fact]
+    public async Task An_unchanged_pool_is_the_same_instance_in_the_next_snapshot_even_when_parsed_anew()
+    {
+        await using var h = new Harness();
+        var check = Harness.Check();
+        var first = h.Registry.Apply(Configs.Config(
+            ("kept", Configs.Pool("a:1", "b:1") with { HealthCheck = check, ConnectTimeout = "1s" }),
+            ("changed", Configs.Pool("c:1"))));
+
+        // Equal content in new objects, as a replicated write delivers it; only "changed" differs.
+        var second = h.Registry.Apply(Configs.Config(
+            ("kept", Configs.Pool("a:1", "b:1") with { HealthCheck = Harness.Check(), ConnectTimeout = "1s" }),
+            ("changed", Configs.Pool("c:1", "d:1"))));
+
+        Assert.Same(first.Pools["kept"], second.Pools["kept"]);
+        Assert.NotSame(first.Pools["changed"], second.Pools["changed"]);
+        Assert.Same(first.Pools["changed"].Targets[0], second.Pools["changed"].Targets[0]);
+    }
+
+    [Theory]
+    [InlineData("weight")]
+    [InlineData("health_check")]
+    [InlineData("passive_health")]
+    [InlineData("response_timeout")]
+    public async Task A_pool_whose_settings_changed_is_rebuilt(string what)
+    {
+        await using var h = new Harness();
+        var spec = Configs.Pool("a:1", "b:1");
+        var first = h.Registry.Apply(Configs.Config(("p", spec))).Pools["p"];
+        var changed = what switch
+        {
+            "weight" => spec with { Upstreams = [new UpstreamSpec("a:1", 2), "b:1"] },
+            "health_check" => spec with { HealthCheck = Harness.Check() },
+            "passive_health" => spec with { PassiveHealth = new PassiveHealthSpec { ConsecutiveFailures = 2 } },
+            _ => spec with { ResponseTimeout = "5s" },
+        };
+
+        var second = h.Registry.Apply(Configs.Config(("p", changed))).Pools["p"];
+
+        Assert.NotSame(first, second);
+        Assert.Same(first.Targets[1], second.Targets[1]);
+    }
+}
+
+public sealed class StickyKeyTests
+{
+    [Fact]
+    public async Task Registries_given_the_same_key_issue_the_same_cookie_values_and_a_new_key_changes_them()
+    {
+        await using var one = new Harness();
+        await using var two = new Harness();
+        var key = Enumerable.Range(1, 32).Select(i => (byte)i).ToArray();
+        one.Registry.UseStickyKey(key);
+        var before = two.ApplyPool("a:1", "b:1").Targets.Select(t => t.OpaqueToken).ToList();
+        two.Registry.UseStickyKey(key);
+
+        var tokensOne = one.ApplyPool("a:1", "b:1").Targets.Select(t => t.OpaqueToken).ToList();
+        var tokensTwo = two.Registry.Current.Pools["p"].Targets.Select(t => t.OpaqueToken).ToList();
+
+        Assert.Equal(tokensOne, tokensTwo);
+        Assert.NotEqual(before, tokensTwo);
+    }
+
+    [Fact]
+    public async Task A_configured_key_wins_over_the_hosts_key()
+    {
+        var configured = Enumerable.Repeat((byte)7, 16).ToArray();
+        await using var h = new Harness(new BalancingOptions { StickyCookieKey = configured });
+        var before = h.ApplyPool("a:1").Targets[0].OpaqueToken;
+
+        h.Registry.UseStickyKey(Enumerable.Repeat((byte)9, 32).ToArray());
+
+        Assert.Equal(before, h.Registry.Current.Pools["p"].Targets[0].OpaqueToken);
+    }
+}

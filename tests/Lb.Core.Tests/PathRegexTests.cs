@@ -24,4 +24,16 @@ public sealed class PathRegexTests
         Assert.Contains(message, error, StringComparison.Ordinal);
         Assert.DoesNotContain("look-around", error, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_pattern_built_before_is_the_same_instance_and_a_different_pattern_is_not()
+    {
+        Assert.True(PathRegex.TryCreate(@"^/reuse/[a-z]+/\d+$", out var first, out _));
+        Assert.True(PathRegex.TryCreate(@"^/reuse/[a-z]+/\d+$", out var again, out _));
+        Assert.True(PathRegex.TryCreate(@"^/reuse/[a-z]+/\d*$", out var other, out _));
+
+        Assert.Same(first, again);
+        Assert.NotSame(first, other);
+        Assert.Equal(@"^/reuse/[a-z]+/\d*$", other!.ToString());
+    }
 }

@@ -28,6 +28,11 @@ public sealed class RaftLifecycleApiTests : IAsyncLifetime
     [InlineData("""{"node_id":"node-1","raft_advertise_addr":"127.0.0.1"}""", "invalid_raft_address", "raft_advertise_addr must be a host:port TCP address")]
     [InlineData("""{"node_id":"node-1","raft_advertise_addr":"127.0.0.1:7000","raft_timing":{"heartbeat_timeout":"3s"}}""", "invalid_raft_timing", "raft election timeout must be greater than or equal to heartbeat timeout")]
     [InlineData("""{"node_id":"node-1","raft_advertise_addr":"127.0.0.1:7000","vip":{"address":"10.0.0.100/24"}}""", "invalid_request", "vip_interface is required when vip is provided")]
+    [InlineData("""{"node_id":"node-1","raft_advertise_addr":"127.0.0.1:7000","vip_interface":"eth0","vip":{"address":"10.0.0.100"}}""", "invalid_vip", "vip address must be CIDR")]
+    [InlineData("""{"node_id":"node-1","raft_advertise_addr":"127.0.0.1:7000","vip_interface":"eth0","vip":{"address":"fd00::100/64"}}""", "invalid_vip", "vip address must be IPv4")]
+    [InlineData("""{"node_id":"node-1","raft_advertise_addr":"127.0.0.1:7000","vip_interface":"eth0","vip":{"address":"10.0.0.100/24","garp_count":-1}}""", "invalid_vip", "vip garp count must be at least 1")]
+    [InlineData("""{"node_id":"node-1","raft_advertise_addr":"127.0.0.1:7000","vip_interface":"eth0","vip":{"address":"10.0.0.100/24","acquire_delay":"soon"}}""", "invalid_vip", "vip acquire delay must be a duration")]
+    [InlineData("""{"node_id":"node-1","raft_advertise_addr":"127.0.0.1:7000","vip_interface":"eth0/1","vip":{"address":"10.0.0.100/24"}}""", "invalid_vip", "vip interface must be a Linux interface name")]
     public async Task Bootstrap_rejects_bad_requests_with_the_contract_codes_and_stays_standalone(string body, string code, string message)
     {
         var (status, answer) = await PostAsync("/api/cluster/bootstrap", body);
@@ -72,6 +77,32 @@ public sealed class RaftLifecycleApiTests : IAsyncLifetime
         Assert.Contains("lb_raft_is_leader 1", text, StringComparison.Ordinal);
         Assert.Contains("lb_raft_term ", text, StringComparison.Ordinal);
         Assert.Contains("lb_raft_commit_index ", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_bad_vip_field_is_named_by_its_path_and_a_good_policy_lands_in_the_replicated_state()
+    {
+        var (status, answer) = await PostAsync("/api/cluster/bootstrap",
+            """{"node_id":"node-1","raft_advertise_addr":"127.0.0.1:7000","vip_interface":"eth0","vip":{"address":"10.0.0.100/24","garp_interval":"often"}}""");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("vip.garp_interval", answer.GetProperty("errors")[0].GetProperty("field").GetString());
+        var (join, joinAnswer) = await PostAsync("/api/node/join-cluster",
+            """{"node_id":"node-2","raft_advertise_addr":"127.0.0.1:7000","vip_interface":"a very long interface name","peers":["http://127.0.0.1:1"]}""");
+        Assert.Equal(HttpStatusCode.BadRequest, join);
+        Assert.Equal("invalid_vip", joinAnswer.GetProperty("code").GetString());
+        Assert.Equal("vip_interface", joinAnswer.GetProperty("errors")[0].GetProperty("field").GetString());
+
+        var address = RaftAddress();
+        (status, _) = await PostAsync("/api/cluster/bootstrap",
+            $$$"""{"node_id":"node-1","raft_advertise_addr":"{{{address}}}","raft_bind_addr":"{{{address}}}","vip_interface":"lbtest0","vip":{"address":"10.0.0.100/24","garp_count":2}}""");
+
+        Assert.Equal(HttpStatusCode.NoContent, status);
+        // The policy is part of the replicated desired state, which every member's Lb.Vip reads.
+        var store = (Lb.Core.Store.IDesiredStateStore)_lb.Services.GetService(typeof(Lb.Core.Store.IDesiredStateStore))!;
+        Assert.Equal("10.0.0.100/24", store.Current.State.Vip?.Address);
+        Assert.Equal(2, store.Current.State.Vip?.GarpCount);
+        var statusView = await _lb.GetJsonAsync<JsonElement>("/api/status");
+        Assert.Equal("10.0.0.100/24", statusView.GetProperty("vip").GetProperty("address").GetString());
     }
 
     [Fact]

@@ -21,6 +21,9 @@ internal sealed class TestCluster : IAsyncDisposable
 
     public TestNode this[string id] => _nodes[id];
 
+    /// <summary>Versions each node keeps in its replicated history.</summary>
+    public int HistoryLimit { get; init; } = 50;
+
     public async Task<TestNode> StartAsync(string id, bool coldStart, EndPoint? address = null)
     {
         var dataDir = Path.Combine(_root, id);
@@ -36,6 +39,7 @@ internal sealed class TestCluster : IAsyncDisposable
                 AdminUrl = $"inproc://{id}",
                 ColdStart = coldStart,
                 SnapshotEvery = 50,
+                HistoryLimit = HistoryLimit,
             };
             try
             {

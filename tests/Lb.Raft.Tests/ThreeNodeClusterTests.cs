@@ -161,3 +161,44 @@ public sealed class MembershipTests
         Assert.True(write.Succeeded);
     }
 }
+
+public sealed class ReachabilityTests
+{
+    [Fact]
+    public async Task The_leader_reports_a_stopped_member_unreachable_and_a_follower_reports_only_what_it_observes()
+    {
+        await using var cluster = new TestCluster();
+        await cluster.StartAsync("node-1", coldStart: true);
+        var leader = await cluster.WaitForLeaderAsync();
+        foreach (var id in new[] { "node-2", "node-3" })
+        {
+            var joiner = await cluster.StartAsync(id, coldStart: false);
+            Assert.Equal(MembershipChange.Done, await leader.Store.AddMemberAsync(joiner.Address, CancellationToken.None));
+        }
+        Assert.True((await leader.Store.PutAsync(Configs.WithPool(5001), 0, TestContext.Current.CancellationToken)).Succeeded);
+
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        async Task<Dictionary<string, bool?>> ReachabilityAsync(TestNode node) =>
+            (await node.Store.GetClusterStatusAsync(cts.Token)).Members!.ToDictionary(m => m.Id, m => m.Reachable);
+        while ((await ReachabilityAsync(leader)).Values.Any(r => r != true))
+        {
+            await Task.Delay(20, cts.Token);
+        }
+        var follower = await ReachabilityAsync(cluster["node-2"]);
+        Assert.True(follower["node-1"]);
+        Assert.True(follower["node-2"]);
+        Assert.Null(follower["node-3"]);
+
+        await cluster.StopAsync("node-3");
+        // Writes make the leader contact node-3 again and notice it is gone.
+        for (var v = 1; (await ReachabilityAsync(leader))["node-3"] != false; v++)
+        {
+            await leader.Store.PutAsync(Configs.WithPool(5001 + v), cancellationToken: cts.Token);
+        }
+        var after = await ReachabilityAsync(leader);
+        Assert.True(after["node-1"]);
+        Assert.True(after["node-2"]);
+        var nodeStatus = await cluster["node-2"].Store.GetNodeStatusAsync(cts.Token);
+        Assert.Equal(3, nodeStatus.Members!.Count);
+    }
+}

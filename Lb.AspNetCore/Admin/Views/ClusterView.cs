@@ -36,7 +36,8 @@ internal sealed record ClusterLocal
     public string? Term { get; init; }
 }
 
-internal sealed record ClusterMember(string Id, string Address, string Role, bool IsLeader);
+// Reachable (Lb extension) is omitted when this node does not observe the member (a follower sees only its leader).
+internal sealed record ClusterMember(string Id, string Address, string Role, bool IsLeader, bool? Reachable = null);
 
 internal sealed record NodeClusterStatusView
 {
@@ -46,4 +47,6 @@ internal sealed record NodeClusterStatusView
     public required string RaftDataDir { get; init; }
     public string? LastError { get; init; }
     public string? Mode { get; init; }
+    /// <summary>Lb extension: the members and their reachability as this node sees them (clustered nodes only).</summary>
+    public IReadOnlyList<ClusterMember>? Members { get; init; }
 }

@@ -328,7 +328,7 @@ function renderMembers() {
     h('tbody', {}, members.map(m => h('tr', {},
       h('td', {}, m.id), h('td', { class: 'mono' }, m.address), h('td', {}, m.role),
       h('td', {}, m.is_leader ? badge('leader', 'ok') : 'follower'),
-      h('td', {}, m.reachable === undefined ? '—' : m.reachable ? badge('yes', 'ok') : badge('no', 'bad'))))))));
+      h('td', {}, m.reachable === undefined ? h('span', { title: 'not observed from this node: a follower hears only from its leader' }, '—') : m.reachable ? badge('yes', 'ok') : badge('no', 'bad'))))))));
 }
 
 const routeStatCells = new Map();

@@ -13,6 +13,18 @@ using Microsoft.Extensions.Logging.Abstractions;
 // Raft measurements on three in-process nodes over loopback TCP (each on its own 127.x.y.z:7000):
 //   propagation: PUT on a follower -> all three nodes applied the new version (200 writes);
 //   failover:    stop the leader's Raft node -> first successful write on a survivor (20 trials).
+//   `scale N`:   on a 10,000-route config, N one-route changes on a follower -> all three runtime snapshots built.
+//   `process-failover N [timing-json]`: three lb processes, SIGKILL the leader -> first successful PUT on a survivor.
+if (args.Length > 0 && args[0] == "process-failover")
+{
+    await ProcessFailoverBench.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 20, args.Length > 2 ? args[2] : null);
+    return;
+}
+if (args.Length > 0 && args[0] == "scale")
+{
+    await ScaleBench.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 200);
+    return;
+}
 var writes = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 200;
 var trials = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 20;
 var root = Directory.CreateTempSubdirectory("lb-raft-bench-").FullName;
