@@ -43,32 +43,31 @@ public sealed class ClusterFailoverInNamespacesTests
         var owner = await cluster.WaitForSingleOwnerAsync();
 
         Assert.Equal(0, kill(owner.Process!.Id, SIGSTOP));
-        // While it is stopped, another node is elected and takes the VIP (the kernel lifetime takes it off the frozen one).
+        // While it is stopped, another node is elected and takes the VIP, and the kernel lifetime takes it off the
+        // frozen one (nothing of that process runs to renew it).
         var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!cluster.Holders().Any(n => n != owner))
+        while (cluster.Holders() is var holders && (holders.Contains(owner) || holders.Count != 1))
         {
-            Assert.True(DateTime.UtcNow < deadline, $"no other node took the VIP while {owner} was stopped\n{cluster.Describe()}");
+            Assert.True(DateTime.UtcNow < deadline, $"holders [{string.Join(", ", holders)}] while {owner} is stopped\n{cluster.Describe()}");
             await Task.Delay(20, TestContext.Current.CancellationToken);
         }
+        var newOwner = cluster.Holders().Single();
 
         Assert.Equal(0, kill(owner.Process.Id, SIGCONT));
         var resumedAt = Stopwatch.GetTimestamp();
-        // One lease period of the address (its 1 s kernel lifetime) after the resume, and from then on, one holder only,
-        // and not the old leader: it gave the address up as soon as it ran again instead of renewing it.
+        // Resumed, its first renewal comes a lifetime late: it must not put the address back, and Raft steps it down.
+        // Sampled for 3 s (three lifetimes): the old leader never holds the VIP again, and never two nodes at once
+        // (the survivors may still hand it over between themselves: a legitimate election is not the point here).
         var samples = new List<(TimeSpan After, string Holders)>();
         while (Stopwatch.GetElapsedTime(resumedAt) < TimeSpan.FromSeconds(3))
         {
-            var holders = cluster.Holders();
-            samples.Add((Stopwatch.GetElapsedTime(resumedAt), string.Join(",", holders.Select(h => h.Id))));
-            await Task.Delay(20, TestContext.Current.CancellationToken);
+            samples.Add((Stopwatch.GetElapsedTime(resumedAt), string.Join(",", cluster.Holders().Select(h => h.Id))));
+            await Task.Delay(10, TestContext.Current.CancellationToken);
         }
         TestContext.Current.TestOutputHelper?.WriteLine(string.Join("\n", samples.Select(s => $"{s.After.TotalMilliseconds:F0} ms after SIGCONT: [{s.Holders}]")));
-        var late = samples.Where(s => s.After > TimeSpan.FromSeconds(1)).ToList();
-        Assert.NotEmpty(late);
-        Assert.All(late, s => Assert.True(s.Holders.Length > 0 && !s.Holders.Contains(',', StringComparison.Ordinal)
-            && s.Holders != owner.Id, $"holders {s.Holders} {s.After.TotalMilliseconds:F0} ms after SIGCONT\n{cluster.Describe()}"));
-        var newOwner = await cluster.WaitForSingleOwnerAsync();
-        Assert.NotEqual(owner, newOwner);
+        Assert.All(samples, s => Assert.True(!s.Holders.Split(',').Contains(owner.Id) && !s.Holders.Contains(',', StringComparison.Ordinal),
+            $"holders [{s.Holders}] {s.After.TotalMilliseconds:F0} ms after SIGCONT (old leader {owner.Id}, new {newOwner.Id})\n{cluster.Describe()}"));
+        Assert.NotEqual(owner, await cluster.WaitForSingleOwnerAsync());
         Assert.False(owner.Process.HasExited);
     }
 }
