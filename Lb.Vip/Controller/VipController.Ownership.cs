@@ -32,6 +32,7 @@ internal sealed partial class VipController
             }
             if (added)
             {
+                _renewedAt = _time.GetTimestamp();
                 _onInterface = settings;
                 _maybeStale = null;
                 EnterLocked(VipState.Owned);
@@ -127,6 +128,31 @@ internal sealed partial class VipController
         while (true)
         {
             await Task.Delay(every, _time, cancellationToken);
+            var overdue = false;
+            lock (_gate)
+            {
+                if (!lease.IsValid || !settings.SameAddress(_onInterface))
+                {
+                    return;
+                }
+                if (_time.GetElapsedTime(_renewedAt) >= lifetime)
+                {
+                    // A renewal a whole lifetime late: this process did not run (SIGSTOP, a frozen VM, a long pause), the
+                    // kernel has dropped the address or is about to, and another node may lead by now although this
+                    // lease has not been revoked yet (Raft has not run either). Do not put it back: give it up, and
+                    // take it again (with announcements) only if the lease survives one more renewal period; Raft steps
+                    // a deposed leader down within a round trip of waking.
+                    ReleaseLocked("renewal a lifetime late: paused");
+                    EnterLocked(VipState.Released);
+                    overdue = true;
+                }
+            }
+            if (overdue)
+            {
+                Publish();
+                await Task.Delay(every, _time, cancellationToken);
+                return;
+            }
             lock (_gate)
             {
                 if (!lease.IsValid || !settings.SameAddress(_onInterface))
@@ -137,6 +163,7 @@ internal sealed partial class VipController
                 {
                     // Also puts the address back if someone deleted it by hand.
                     _driver.AddAddress(settings.Interface, settings.Address, lifetime);
+                    _renewedAt = _time.GetTimestamp();
                     if (_refreshFailed)
                     {
                         _refreshFailed = false;

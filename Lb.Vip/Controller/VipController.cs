@@ -37,6 +37,7 @@ internal sealed partial class VipController : IHostedService, IVipStatusView, ID
     private volatile VipState _state = VipState.Starting;
     private string? _lastError;
     private bool _refreshFailed;
+    private long _renewedAt;                // TimeProvider timestamp of the last successful add or renewal
     private DateTimeOffset? _lastTransitionAt;
     private VipStatus _status = new();
 

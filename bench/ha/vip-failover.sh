@@ -12,11 +12,16 @@
 # node, then bring the node back as a rebooted host (clean interface, processes restarted) and wait for one owner.
 #
 # Systems: keepalived-default (VRRPv2, advert_int 1), keepalived-tuned (VRRPv3, advert_int 0.1), lb (three
-# Lb.Server nodes in one Raft cluster, VIP by Lb.Vip). The lb system needs the Raft store (cluster bootstrap/join);
-# until it lands it reports "pending" and the keepalived baselines still run.
+# Lb.Server nodes in one Raft cluster formed with `cluster bootstrap`/`cluster join`, VIP by Lb.Vip). For lb the
+# summary also counts leader leases granted during the run beyond one per trial ("extra leases"): elections nobody
+# asked for (a loaded host missing heartbeats), each a VIP move the trials did not measure.
 #
 # Usage: bench/ha/vip-failover.sh [--trials N] [--systems lb,keepalived-default,keepalived-tuned] [--setup-only]
+#   A system lb@HEARTBEAT/ELECTION/LEASE (e.g. lb@150ms/300ms/100ms) is lb with that Raft timing given to
+#   `cluster bootstrap`; plain lb uses Lb's defaults (250ms/500ms/200ms).
 #   --setup-only  build the topology, print how to use it, wait for Ctrl-C, tear down.
+# Environment: LBHA_DEBUG=1 prints the probe lines around each failover; LBHA_KEEP=1 keeps the work directory (logs);
+#   LBHA_LB_LOG_LEVEL=debug raises the Lb nodes' log level (default info: leader changes, leases, VIP moves).
 # Needs root, iproute2, python3; installs keepalived from apt when missing. Results: bench/ha/results/.
 set -euo pipefail
 
@@ -25,12 +30,13 @@ root=$(cd "$here/../.." && pwd)
 trials=10
 systems="keepalived-default,keepalived-tuned,lb"
 setup_only=0
+lb_timing="" # heartbeat/election/lease for `cluster bootstrap` (from a system named lb@...); empty: Lb's defaults
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --trials) trials=$2; shift 2 ;;
         --systems) systems=$2; shift 2 ;;
         --setup-only) setup_only=1; shift ;;
-        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
         *) echo "vip-failover.sh: unknown argument '$1'" >&2; exit 2 ;;
     esac
 done
@@ -69,7 +75,7 @@ teardown() {
         kill_ns "$n"
         ip netns del "$(ns "$n")" 2>/dev/null || true
     done
-    rm -rf "$work"
+    if [[ -n ${LBHA_KEEP:-} ]]; then log "kept $work"; else rm -rf "$work"; fi
 }
 trap teardown EXIT
 trap 'exit 130' INT TERM
@@ -167,12 +173,14 @@ keepalived_start() { # node version advert
     keepalived_conf "$n" "$2" "$3" > "$dir/keepalived.conf"
     rm -f "$dir"/*.pid # left by the SIGKILLed instance; keepalived would think it still runs
     # Started in subshells: not jobs of this shell, so SIGKILLing them prints nothing here.
-    (ip netns exec "$(ns "$n")" python3 "$here/backend.py" "$n" 0.0.0.0 8080 &)
+    (ip netns exec "$(ns "$n")" python3 "$here/backend.py" "$n" 0.0.0.0 8080 2>/dev/null &)
     (ip netns exec "$(ns "$n")" keepalived --dont-fork --vrrp --log-console \
         --use-file "$dir/keepalived.conf" --pid "$dir/ka.pid" --vrrp_pid "$dir/vrrp.pid" >> "$dir/keepalived.log" 2>&1 &)
 }
 
 lb_dll=$root/samples/Lb.Server/bin/Release/net10.0/lb.dll
+# Without a token the admin API binds loopback only, and the nodes must reach each other's admin API (join, forwarding).
+export LB_ADMIN_TOKEN=lbha-bench-admin-token
 lb() { local n=$1; shift; ip netns exec "$(ns "$n")" dotnet "$lb_dll" "$@"; }
 
 lb_start() { # node
@@ -180,10 +188,11 @@ lb_start() { # node
     mkdir -p "$dir"
     cat > "$dir/app.json" <<JSON
 { "proxyListenAddr": ":8080", "dashboardListenAddr": ":9090", "raftDataDir": "$dir/data", "nodeId": "$n",
-  "raftListenAddr": "$ip:7000", "raftAdvertiseAddr": "$ip:7000", "vipInterface": "eth0" }
+  "raftListenAddr": "$ip:7000", "raftAdvertiseAddr": "$ip:7000", "vipInterface": "eth0",
+  "adminToken": "$LB_ADMIN_TOKEN" }
 JSON
-    (ip netns exec "$(ns "$n")" python3 "$here/backend.py" "$n" 127.0.0.1 9001 &)
-    (lb "$n" serve "$dir/app.json" --log-level warning >> "$dir/lb.log" 2>&1 &)
+    (ip netns exec "$(ns "$n")" python3 "$here/backend.py" "$n" 127.0.0.1 9001 2>/dev/null &)
+    (lb "$n" serve "$dir/app.json" --log-level "${LBHA_LB_LOG_LEVEL:-info}" >> "$dir/lb.log" 2>&1 &)
     local deadline=$((SECONDS + 30))
     until lb "$n" cluster status --dashboard "http://$ip:9090" >/dev/null 2>&1; do
         (( SECONDS < deadline )) || { log "$n did not start: $(tail -5 "$dir/lb.log")"; return 1; }
@@ -192,9 +201,13 @@ JSON
 }
 
 lb_form_cluster() {
-    local ip1=$subnet.${host[n1]} out
+    local ip1=$subnet.${host[n1]} out timing_args=()
+    if [[ -n $lb_timing ]]; then
+        IFS=/ read -r hb el ls <<<"$lb_timing"
+        timing_args=(--raft-heartbeat-timeout "$hb" --raft-election-timeout "$el" --raft-leader-lease-timeout "$ls")
+    fi
     if ! out=$(lb n1 cluster bootstrap --dashboard "http://$ip1:9090" --node-id n1 --raft-advertise "$ip1:7000" \
-            --vip-interface eth0 --vip-address "$vip/24" 2>&1); then
+            --vip-interface eth0 --vip-address "$vip/24" "${timing_args[@]}" 2>&1); then
         if grep -q raft_not_available <<<"$out"; then
             log "lb: pending: cluster bootstrap answers raft_not_available (the Raft store, issue Lb.Raft, is not merged yet)"
             return 2
@@ -218,11 +231,11 @@ summarize() { # name file-with-ms-per-line
     sort -n "$2" | awk -v name="$1" '{a[NR]=$1} END {
         if (NR==0) {print name ": no successful trials"; exit}
         med = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2
-        printf "%-20s trials %2d  min %6d ms  median %6.0f ms  max %6d ms\n", name, NR, a[1], med, a[NR]}'
+        printf "%-24s trials %2d  min %6d ms  median %6.0f ms  max %6d ms\n", name, NR, a[1], med, a[NR]}'
 }
 
 run_trials() { # name restart-function
-    local name=$1 restart=$2 results=$work/$1.ms owner since ms
+    local name=$1 restart=$2 results=$work/${1//\//_}.ms owner since ms
     : > "$results"
     start_probe
     owner=$(wait_steady_owner 60) || { log "$name: no steady VIP owner"; stop_probe; return 1; }
@@ -245,12 +258,18 @@ run_trials() { # name restart-function
     summarize "$name" "$results" | tee -a "$work/summary"
 }
 
-stop_all_nodes() { for n in "${nodes[@]}"; do kill_ns "$n"; revive_link "$n"; done; rm -rf "${work:?}"/n?; }
+stop_all_nodes() {
+    for n in "${nodes[@]}"; do kill_ns "$n"; revive_link "$n"; done
+    for n in "${nodes[@]}"; do
+        if [[ -n ${LBHA_KEEP:-} && -d $work/$n ]]; then mv "$work/$n" "$work/$n.$(date +%s%N)"; else rm -rf "${work:?}/$n"; fi
+    done
+}
 
 ka_default_restart() { keepalived_start "$1" 2 1; }
 ka_tuned_restart() { keepalived_start "$1" 3 0.1; }
 lb_restart() { lb_start "$1"; }
 
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 setup_topology
 if (( setup_only )); then
     log "topology up: namespaces $(ip netns list | grep -o 'lbha-[a-z0-9]*' | tr '\n' ' '); VIP $vip; Ctrl-C tears it down"
@@ -274,13 +293,16 @@ for system in "${wanted[@]}"; do
             for n in "${nodes[@]}"; do ka_tuned_restart "$n"; done
             run_trials keepalived-tuned ka_tuned_restart || true
             stop_all_nodes ;;
-        lb)
+        lb|lb@*)
+            lb_timing=${system#lb}; lb_timing=${lb_timing#@}
             [[ -f $lb_dll ]] || dotnet build "$root/samples/Lb.Server" -c Release -nologo -clp:ErrorsOnly >/dev/null
             for n in "${nodes[@]}"; do lb_start "$n"; done
             if lb_form_cluster; then
-                run_trials lb lb_restart || true
+                run_trials "$system" lb_restart || true
+                extra=$(( $(cat "$work"/n?/lb.log | grep -c 'leader lease granted') - 1 - trials ))
+                echo "$system: extra leases (unrequested elections) during the run: $extra" | tee -a "$work/summary"
             else
-                echo "lb                   pending (needs the Raft store)" | tee -a "$work/summary"
+                echo "$system pending (needs the Raft store)" | tee -a "$work/summary"
             fi
             stop_all_nodes ;;
         *) log "unknown system '$system'"; exit 2 ;;
@@ -289,6 +311,8 @@ done
 
 mkdir -p "$here/results"
 out=$here/results/vip-failover-$(date -u +%Y%m%dT%H%M%SZ).txt
-{ echo "# bench/ha/vip-failover.sh --trials $trials --systems $systems  ($(date -u +%FT%TZ), $(nproc) cores, $(uname -r))"; cat "$work/summary"; } > "$out"
+{ echo "# bench/ha/vip-failover.sh --trials $trials --systems $systems  ($(date -u +%FT%TZ), $(nproc) cores, $(uname -r))"
+  echo "# load average at start: $load_start; at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+  cat "$work/summary"; } > "$out"
 log "results in ${out#"$root"/}"
 cat "$out"

@@ -11,18 +11,28 @@
 #   LB_DEMO_RAFT_PORTS     the three Raft ports                                      ("7001 7002 7003")
 #   LB_DEMO_BACKEND_PORTS  the demo backends' ports, on localhost                    ("3001 3002 3003")
 #   LB_DEMO_NO_BUILD=1     skip `dotnet build` (the Release build must exist)
+#
+# up.sh --vip (root): the same cluster, but every node is a host of its own: a network namespace on a bridge, with
+# its own demo backends on its localhost, and the cluster's virtual IP on the leader's eth0. A client namespace
+# reaches the VIP. Its state dir defaults to samples/cluster/.run-vip; stop it with down.sh --vip.
+#   LB_DEMO_NS             prefix of the namespaces it creates                       (lbdemo: lbdemo-sw, -n1..3, -c)
+#   LB_DEMO_SUBNET         the bridge's /24, used only inside those namespaces        (10.250.16)
 set -euo pipefail
-if [ "${1:-}" = "--vip" ]; then
-  echo "up.sh --vip (network namespaces and a VIP on a bridge) is not available yet: it waits for Lb.Vip (issue 13). Use up.sh without --vip." >&2
-  exit 2
+vip_mode=0
+if [ "${1:-}" = "--vip" ] && [ $# -eq 1 ]; then
+  vip_mode=1
 elif [ $# -gt 0 ]; then
-  echo "usage: samples/cluster/up.sh   (settings through LB_DEMO_* variables; see the top of this file)" >&2
+  echo "usage: samples/cluster/up.sh [--vip]   (settings through LB_DEMO_* variables; see the top of this file)" >&2
   exit 2
 fi
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-state=${LB_DEMO_STATE:-$here/.run}
+if [ "$vip_mode" -eq 1 ]; then
+  state=${LB_DEMO_STATE:-$here/.run-vip}
+else
+  state=${LB_DEMO_STATE:-$here/.run}
+fi
 mkdir -p "$state"
 state=$(cd "$state" && pwd)
 read -r -a ips <<<"${LB_DEMO_IPS:-127.0.0.1 127.0.0.1 127.0.0.1}"
@@ -59,6 +69,12 @@ print_info() {
   echo "Stop: samples/cluster/down.sh   (add --wipe to delete the data)"
 }
 
+if [ "$vip_mode" -eq 1 ]; then
+  # The namespace form: its own pid files, print_info and vip_up (below, after the build).
+  # shellcheck source=vip.sh
+  . "$here/vip.sh"
+fi
+
 running=0
 for f in "${pidfiles[@]}"; do if alive "$f"; then running=$((running + 1)); fi; done
 if [ "$running" -eq ${#pidfiles[@]} ]; then
@@ -77,6 +93,11 @@ fi
 for dll in "$server" "$backend"; do
   if [ ! -f "$dll" ]; then echo "up.sh: $dll is missing; run without LB_DEMO_NO_BUILD=1 to build it" >&2; exit 1; fi
 done
+
+if [ "$vip_mode" -eq 1 ]; then
+  vip_up
+  exit 0
+fi
 
 # Start one process detached from this shell, in its own session so a Ctrl-C here does not reach it.
 start() { # pidfile log command...

@@ -11,6 +11,7 @@ namespace Lb.IntegrationTests;
 /// samples/cluster/up.sh and down.sh as a newcomer runs them: three nodes and the demo backends come up as one
 /// cluster, and down.sh leaves nothing running. Each node gets its own loopback address (127.x.y.1-3), so the
 /// script's ports cannot clash with a parallel test; the state dir is a temporary one, not samples/cluster/.run.
+/// The --vip form (root) runs the same cluster in network namespaces with a VIP, prefixed with names unique to the run.
 /// Runs alone, after the parallel tests: its four processes starve the timing-bounded tests on a 2-core machine.
 /// </summary>
 [Collection(nameof(ClusterDemoScriptTests))]
@@ -48,6 +49,20 @@ public sealed class ClusterDemoScriptTests : IDisposable
             }
             catch (ArgumentException)
             {
+            }
+        }
+        if (_vipPrefix is not null)
+        {
+            // The namespaces up.sh --vip created (names unique to this run), with whatever still runs in them.
+            var (_, list) = RunAsync("ip", "netns", "list").GetAwaiter().GetResult();
+            foreach (var ns in list.Split('\n').Select(l => l.Split(' ')[0]).Where(n => n.StartsWith(_vipPrefix + "-", StringComparison.Ordinal)))
+            {
+                var (_, pids) = RunAsync("ip", "netns", "pids", ns).GetAwaiter().GetResult();
+                foreach (var pid in pids.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    RunAsync("kill", "-KILL", pid.Trim()).GetAwaiter().GetResult();
+                }
+                RunAsync("ip", "netns", "del", ns).GetAwaiter().GetResult();
             }
         }
         _http.Dispose();
@@ -118,11 +133,92 @@ public sealed class ClusterDemoScriptTests : IDisposable
         Assert.True(Directory.Exists(Path.Combine(_state.Path, "node1", "data")), "down.sh without --wipe keeps the data");
     }
 
+    [Fact]
+    public async Task Up_vip_serves_through_the_vip_from_the_client_namespace_and_down_leaves_no_process_or_namespace()
+    {
+        Assert.SkipWhen(NetnsUnavailable is not null, NetnsUnavailable ?? "");
+        // Names unique to this run: the namespaces (and so their links and bridge) cannot clash with a parallel one.
+        var prefix = $"lbd{Environment.ProcessId % 100000}";
+        _vipPrefix = prefix;
+        var up = await ScriptAsync("up.sh", "--vip");
+        Assert.True(up.Exit == 0, up.Output + NodeLogs());
+        Assert.Contains("up: three nodes", up.Output, StringComparison.Ordinal);
+        Assert.Contains($"ip netns exec {prefix}-c curl -s http://10.250.16.100:8080/", up.Output, StringComparison.Ordinal);
+
+        // From the client namespace, the VIP answers with one of the leader's demo backends.
+        var (exit, body) = await RunAsync("ip", "netns", "exec", $"{prefix}-c", "curl", "-fsS", "--max-time", "5", "http://10.250.16.100:8080/");
+        Assert.True(exit == 0, body);
+        Assert.Matches("^backend-300[123]$", body.Trim());
+        // Exactly one node namespace holds the VIP.
+        var holders = 0;
+        foreach (var n in new[] { "n1", "n2", "n3" })
+        {
+            var (_, addr) = await RunAsync("ip", "-n", $"{prefix}-{n}", "-o", "-4", "addr", "show", "dev", "eth0");
+            holders += addr.Contains(" 10.250.16.100/24 ", StringComparison.Ordinal) ? 1 : 0;
+        }
+        Assert.Equal(1, holders);
+
+        var again = await ScriptAsync("up.sh", "--vip");
+        Assert.True(again.Exit == 0, again.Output);
+        Assert.Contains("already up", again.Output, StringComparison.Ordinal);
+
+        var pids = PidFiles().Select(f => int.Parse(File.ReadAllText(f).Trim(), CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(6, pids.Count); // three nodes and each node's demo backends
+        var down = await ScriptAsync("down.sh", "--vip");
+        Assert.True(down.Exit == 0, down.Output);
+        Assert.Contains("stopped 6 process(es)", down.Output, StringComparison.Ordinal);
+        Assert.Contains("deleted 5 network namespace(s)", down.Output, StringComparison.Ordinal);
+        foreach (var pid in pids)
+        {
+            Assert.False(IsRunning(pid), $"process {pid} started by up.sh --vip still runs after down.sh --vip");
+        }
+        Assert.Empty(PidFiles());
+        var (_, namespaces) = await RunAsync("ip", "netns", "list");
+        Assert.DoesNotContain(prefix, namespaces, StringComparison.Ordinal);
+        Assert.True(Directory.Exists(Path.Combine(_state.Path, "node1", "data")), "down.sh --vip without --wipe keeps the data");
+    }
+
+    private string? _vipPrefix;
+
+    /// <summary>Why network namespaces cannot be used here, or null when they can (CI runs as root).</summary>
+    private static string? NetnsUnavailable { get; } = ProbeNetns();
+
+    private static string? ProbeNetns()
+    {
+        if (!OperatingSystem.IsLinux() || Environment.UserName != "root")
+        {
+            return "up.sh --vip needs Linux and root (network namespaces); CI runs as root";
+        }
+        var name = $"lbdprobe{Environment.ProcessId}";
+        var (added, output) = RunAsync("ip", "netns", "add", name).GetAwaiter().GetResult();
+        if (added != 0)
+        {
+            return $"cannot create a network namespace here ({output.Trim()}); install iproute2 and run as root";
+        }
+        RunAsync("ip", "netns", "del", name).GetAwaiter().GetResult();
+        return null;
+    }
+
+    private static async Task<(int Exit, string Output)> RunAsync(string file, params string[] args)
+    {
+        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args)
+        {
+            info.ArgumentList.Add(a);
+        }
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+        return (process.ExitCode, await stdout + await stderr);
+    }
+
     private IEnumerable<string> PidFiles() =>
-        new[] { "backends.pid", "node1/pid", "node2/pid", "node3/pid" }.Select(f => Path.Combine(_state.Path, f)).Where(File.Exists);
+        new[] { "backends.pid", "node1/pid", "node2/pid", "node3/pid", "node1/backends.pid", "node2/backends.pid", "node3/backends.pid" }
+            .Select(f => Path.Combine(_state.Path, f)).Where(File.Exists);
 
     private string NodeLogs() =>
-        string.Concat(new[] { "backends.log", "node1/log", "node2/log", "node3/log" }.Select(f => Path.Combine(_state.Path, f))
+        string.Concat(new[] { "backends.log", "node1/log", "node2/log", "node3/log", "node1/backends.log" }.Select(f => Path.Combine(_state.Path, f))
             .Where(File.Exists).Select(f => $"\n--- {f}\n{File.ReadAllText(f)}"));
 
     private static bool IsRunning(int pid)
@@ -145,10 +241,18 @@ public sealed class ClusterDemoScriptTests : IDisposable
         return ((IPEndPoint)socket.LocalEndPoint!).Port;
     }
 
-    private async Task<(int Exit, string Output)> ScriptAsync(string script)
+    private async Task<(int Exit, string Output)> ScriptAsync(string script, params string[] args)
     {
         var info = new ProcessStartInfo("bash") { WorkingDirectory = _root, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(Path.Combine(_root, "samples", "cluster", script));
+        foreach (var a in args)
+        {
+            info.ArgumentList.Add(a);
+        }
+        if (_vipPrefix is not null)
+        {
+            info.Environment["LB_DEMO_NS"] = _vipPrefix;
+        }
         info.Environment["LB_DEMO_STATE"] = _state.Path;
         info.Environment["LB_DEMO_IPS"] = string.Join(' ', _ips);
         info.Environment["LB_DEMO_PROXY_PORTS"] = "8080 8080 8080";

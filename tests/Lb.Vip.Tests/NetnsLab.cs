@@ -40,6 +40,25 @@ internal sealed class NetnsLab : IDisposable
         Ip($"-n {nsB} link set {ifB} up");
     }
 
+    /// <summary>A bridge <paramref name="bridge"/> inside <paramref name="ns"/>, up (no STP: ports forward at once).</summary>
+    public void Bridge(string ns, string bridge)
+    {
+        Ip($"-n {ns} link add {bridge} type bridge");
+        Ip($"-n {ns} link set {bridge} up");
+    }
+
+    /// <summary>
+    /// Plugs <paramref name="ns"/> into <paramref name="bridge"/> in <paramref name="switchNs"/>: a veth pair whose
+    /// end <paramref name="dev"/> in <paramref name="ns"/> gets <paramref name="cidr"/>; the switch end is named <paramref name="port"/>.
+    /// </summary>
+    public void Attach(string switchNs, string bridge, string port, string ns, string dev, string cidr)
+    {
+        Ip($"-n {ns} link add {dev} type veth peer name {port} netns {switchNs}");
+        Ip($"-n {switchNs} link set {port} master {bridge} up");
+        Ip($"-n {ns} addr add {cidr} dev {dev}");
+        Ip($"-n {ns} link set {dev} up");
+    }
+
     /// <summary>IPv4 addresses with prefix lengths on <paramref name="dev"/>, read back with <c>ip -j addr</c>.</summary>
     public IReadOnlyList<string> Addresses(string ns, string dev)
     {
@@ -100,7 +119,8 @@ internal sealed class NetnsLab : IDisposable
 
     public static void In(string ns, Action action) => In(ns, () => { action(); return 0; });
 
-    private static unsafe void Enter(string ns)
+    /// <summary>Moves the calling thread into <paramref name="ns"/> (sockets it creates from then on live there).</summary>
+    public static unsafe void Enter(string ns)
     {
         var path = Encoding.UTF8.GetBytes($"/var/run/netns/{ns}\0");
         int fd;
@@ -149,6 +169,12 @@ internal sealed class NetnsLab : IDisposable
         {
             try
             {
+                // Whatever a failed test left running in these namespaces (names unique to this run) goes first.
+                foreach (var pid in Ip($"netns pids {ns}").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                {
+                    kill(int.Parse(pid, System.Globalization.CultureInfo.InvariantCulture), SIGCONT);
+                    kill(int.Parse(pid, System.Globalization.CultureInfo.InvariantCulture), SIGKILL);
+                }
                 Ip($"netns del {ns}");
             }
             catch (InvalidOperationException)

@@ -292,6 +292,48 @@ public sealed class VipControllerTests
     }
 
     [Fact]
+    public async Task A_leader_waking_from_a_pause_longer_than_the_lifetime_drops_the_vip_before_renewing_and_retakes_it_only_if_the_lease_survives()
+    {
+        await using var h = new Harness(new VipOptions { AddressLifetime = TimeSpan.FromSeconds(1) });
+        h.Grant();
+        await h.StartAsync();
+        await h.Until(() => h.Driver.Has(Vip), "VIP added");
+        await h.AdvanceUntil(() => h.Driver.Count("refresh") >= 1, TimeSpan.FromMilliseconds(50), "first renewal");
+        var before = h.Driver.Calls.Count;
+
+        // Frozen for 3 s: the next renewal timer fires 3 s late; the kernel has dropped the address by then.
+        h.Driver.Vanish(Vip);
+        h.Time.Advance(TimeSpan.FromSeconds(3));
+        await h.Until(() => h.Driver.Calls.Count > before, "the controller reacting to the late timer");
+        Assert.Equal("remove", h.Driver.Calls[before].Op);
+        Assert.False(h.Controller.Current.Owned);
+
+        // The lease survived a renewal period (nobody else leads): taken again, and announced.
+        await h.AdvanceUntil(() => h.Driver.Has(Vip) && h.Driver.Count("announce") >= 4, TimeSpan.FromMilliseconds(50), "taken again");
+        Assert.Equal(VipState.Owned, h.Controller.State);
+    }
+
+    [Fact]
+    public async Task A_paused_leader_whose_lease_is_revoked_right_after_waking_never_puts_the_vip_back()
+    {
+        await using var h = new Harness(new VipOptions { AddressLifetime = TimeSpan.FromSeconds(1) });
+        h.Grant();
+        await h.StartAsync();
+        await h.Until(() => h.Driver.Has(Vip), "VIP added");
+        await h.AdvanceUntil(() => h.Driver.Count("refresh") >= 1, TimeSpan.FromMilliseconds(50), "first renewal");
+        var before = h.Driver.Calls.Count;
+
+        h.Time.Advance(TimeSpan.FromSeconds(3));
+        await h.Until(() => !h.Driver.Has(Vip), "VIP dropped on waking");
+        h.Leadership.Revoke(); // Raft, waking too, learns of the newer term and steps down
+        await h.Settle(TimeSpan.FromSeconds(3));
+
+        Assert.DoesNotContain(h.Driver.Calls.Skip(before), c => c.Op is "add" or "refresh");
+        Assert.False(h.Driver.Has(Vip));
+        Assert.Equal(VipState.Released, h.Controller.State);
+    }
+
+    [Fact]
     public async Task Without_an_address_the_controller_is_disabled_and_never_calls_the_driver()
     {
         await using var h = new Harness(vipAddress: "");
