@@ -247,7 +247,8 @@ public sealed class UpstreamRegistry : IAsyncDisposable
             timeout,
             spec.ExpectStatus,
             Math.Max(1, spec.Rise ?? HealthCheckSpec.DefaultRise),
-            Math.Max(1, spec.Fall ?? HealthCheckSpec.DefaultFall));
+            Math.Max(1, spec.Fall ?? HealthCheckSpec.DefaultFall))
+        { Tcp = spec.IsTcp };
     }
 
     private static PassiveHealthSettings ParsePassive(PassiveHealthSpec? spec) =>

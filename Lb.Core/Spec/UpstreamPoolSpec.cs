@@ -39,7 +39,13 @@ public sealed record UpstreamSpec(string Address, int Weight = 1)
 /// <summary>Active HTTP health check of a pool.</summary>
 public sealed record HealthCheckSpec
 {
-    /// <summary>Path probed with GET; must start with <c>/</c>.</summary>
+    /// <summary>
+    /// <c>http</c> (default: GET <see cref="Path"/>, expect <see cref="ExpectStatus"/>) or <c>tcp</c> (a target is healthy
+    /// when it accepts a TCP connection; <see cref="Path"/> and <see cref="ExpectStatus"/> stay unset) (Lb extension).
+    /// </summary>
+    public string? Type { get; init; }
+
+    /// <summary>Path probed with GET; must start with <c>/</c>. Unset for <c>tcp</c> checks.</summary>
     public string Path { get; init; } = "";
 
     /// <summary>Time between probes of one target, as a Go duration.</summary>
@@ -58,11 +64,24 @@ public sealed record HealthCheckSpec
     /// <summary>Consecutive failed probes that make a healthy target unhealthy (Lb extension; default 3).</summary>
     public int? Fall { get; init; }
 
+    /// <summary>True for a TCP connect check (<see cref="Type"/> <c>tcp</c>).</summary>
+    [JsonIgnore]
+    public bool IsTcp => Type == HealthCheckTypes.Tcp;
+
     /// <summary>Default of <see cref="Rise"/>.</summary>
     public const int DefaultRise = 2;
 
     /// <summary>Default of <see cref="Fall"/>.</summary>
     public const int DefaultFall = 3;
+}
+
+/// <summary>Health check type names.</summary>
+public static class HealthCheckTypes
+{
+    /// <summary>An HTTP GET that must answer the expected status (the default).</summary>
+    public const string Http = "http";
+    /// <summary>A TCP connect that must succeed within the timeout.</summary>
+    public const string Tcp = "tcp";
 }
 
 /// <summary>Passive health: targets that keep failing live traffic are ejected for a while.</summary>

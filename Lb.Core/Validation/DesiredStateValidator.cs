@@ -100,7 +100,22 @@ public static class DesiredStateValidator
         if (pool.HealthCheck is { } hc)
         {
             var h = $"{at}.health_check";
-            if (!hc.Path.StartsWith('/'))
+            if (hc.Type is { } type && type is not (HealthCheckTypes.Http or HealthCheckTypes.Tcp))
+            {
+                errors.Add($"{h}.type", ValidationCodes.InvalidHealthCheckType, "health_check.type must be one of: http, tcp", "omit it for an HTTP check, or use \"tcp\" for a connect check");
+            }
+            if (hc.IsTcp)
+            {
+                if (hc.Path.Length > 0)
+                {
+                    errors.Add($"{h}.path", ValidationCodes.InvalidHealthPath, "a tcp health check has no path", "remove path, or use type \"http\"");
+                }
+                if (hc.ExpectStatus != 0)
+                {
+                    errors.Add($"{h}.expect_status", ValidationCodes.InvalidExpectStatus, "a tcp health check has no expect_status", "remove expect_status, or use type \"http\"");
+                }
+            }
+            else if (!hc.Path.StartsWith('/'))
             {
                 errors.Add($"{h}.path", ValidationCodes.InvalidHealthPath, "health_check.path must start with '/'", "use a path such as \"/health\"");
             }
@@ -120,7 +135,7 @@ public static class DesiredStateValidator
             {
                 errors.Add($"{h}.timeout", ValidationCodes.TimeoutNotBelowInterval, "timeout must be shorter than interval", $"use a timeout below {hc.Interval}, or a longer interval");
             }
-            if (hc.ExpectStatus is < 100 or > 599)
+            if (!hc.IsTcp && hc.ExpectStatus is < 100 or > 599)
             {
                 errors.Add($"{h}.expect_status", ValidationCodes.InvalidExpectStatus, "expect_status must be between 100 and 599", "use the status a healthy target answers with, e.g. 200");
             }

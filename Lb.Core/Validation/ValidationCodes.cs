@@ -18,6 +18,8 @@ public static class ValidationCodes
     public const string NonPositiveDuration = "non_positive_duration";
     public const string TimeoutNotBelowInterval = "timeout_not_below_interval";
     public const string InvalidExpectStatus = "invalid_expect_status";
+    /// <summary>health_check.type is not http or tcp.</summary>
+    public const string InvalidHealthCheckType = "invalid_health_check_type";
     public const string InvalidThreshold = "invalid_threshold";
     public const string RouteIdEmpty = "route_id_empty";
     public const string InvalidRouteId = "invalid_route_id";
