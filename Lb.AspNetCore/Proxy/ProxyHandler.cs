@@ -181,6 +181,8 @@ internal sealed partial class ProxyHandler(
             Protocol = inputs.Protocol ? context.Request.Protocol : null,
             CookieValue = cookie,
             HeaderValue = header,
+            Path = inputs.Path ? context.Request.Path.Value : null,
+            Query = inputs.Query ? context.Request.QueryString.Value : null,
         };
     }
 

@@ -49,6 +49,12 @@ public sealed record RouteSpec
     /// <summary>Options for <c>sticky_cookie</c> routes (Lb extension); absent means the defaults.</summary>
     public StickyCookieSpec? StickyCookie { get; init; }
 
+    /// <summary>
+    /// What a keyed hash policy hashes (Lb extension): the query parameter of <c>url_param</c>, the request header of
+    /// <c>hdr</c>. Other algorithms take none.
+    /// </summary>
+    public string? HashKey { get; init; }
+
     /// <summary>The algorithm with the empty default resolved.</summary>
     [JsonIgnore]
     public string EffectiveAlgorithm => string.IsNullOrEmpty(Algorithm) ? Algorithms.RoundRobin : Algorithm;

@@ -115,6 +115,17 @@ public static class Algorithms
     /// <summary>The healthy target with the fewest in-flight requests.</summary>
     public const string LeastConnection = "least_connection";
 
-    /// <summary>Every algorithm name accepted in <see cref="RouteSpec.Algorithm"/>.</summary>
+    /// <summary>Consistent hash of the client address (HAProxy's <c>balance source</c>).</summary>
+    public const string Source = "source";
+    /// <summary>Consistent hash of the request path (HAProxy's <c>balance uri</c>).</summary>
+    public const string Uri = "uri";
+    /// <summary>Consistent hash of one query parameter, named by <see cref="RouteSpec.HashKey"/> (HAProxy's <c>balance url_param</c>).</summary>
+    public const string UrlParam = "url_param";
+    /// <summary>Consistent hash of one request header, named by <see cref="RouteSpec.HashKey"/> (HAProxy's <c>balance hdr(name)</c>).</summary>
+    public const string Header = "hdr";
+    /// <summary>Power of two random choices: of two weighted random targets, the one with fewer in-flight requests.</summary>
+    public const string Random = "random";
+
+    /// <summary>The contract's algorithm names, what <see cref="RouteSpec.Algorithm"/> accepts where no policies are registered.</summary>
     public static IReadOnlyList<string> All { get; } = [RoundRobin, StickyCookie, FiveTupleHash, LeastConnection];
 }

@@ -364,10 +364,19 @@ public static class DesiredStateValidator
         {
             "roundrobin" or "round-robin" or "rr" => Algorithms.RoundRobin,
             "leastconn" or "least_conn" or "least-conn" or "leastconnection" or "least_connections" => Algorithms.LeastConnection,
-            "source" or "hash" or "ip_hash" => Algorithms.FiveTupleHash,
+            "static-rr" or "static_rr" => Algorithms.RoundRobin,
+            "source" or "hash" or "ip_hash" => names.Contains(Algorithms.Source) ? Algorithms.Source : Algorithms.FiveTupleHash,
             "cookie" or "sticky" => Algorithms.StickyCookie,
+            "urlparam" or "url-param" or "url_param_hash" => Algorithms.UrlParam,
+            "uri_hash" or "url" or "url_hash" => Algorithms.Uri,
+            "p2c" or "power_of_two" or "random_two" => Algorithms.Random,
+            _ when algorithm.StartsWith("hdr(", StringComparison.OrdinalIgnoreCase) || algorithm.StartsWith("header", StringComparison.OrdinalIgnoreCase) => Algorithms.Header,
             _ => Suggestions.Closest(algorithm, names),
         };
+        if (alias == Algorithms.Header && names.Contains(alias) && algorithm.StartsWith("hdr(", StringComparison.OrdinalIgnoreCase) && algorithm.EndsWith(')'))
+        {
+            return $"'{Clip(algorithm)}' is HAProxy's spelling: use \"algorithm\": \"hdr\" with \"hash_key\": \"{Clip(algorithm[4..^1])}\"";
+        }
         return alias is not null && names.Contains(alias)
             ? $"'{Clip(algorithm)}' is not an Lb algorithm: did you mean '{alias}'?"
             : $"'{Clip(algorithm)}' is not one of them; omit the field for round_robin";

@@ -37,6 +37,8 @@ public static class ValidationCodes
     public const string UpstreamPoolEmpty = "upstream_pool_empty";
     public const string UnknownUpstreamPool = "unknown_upstream_pool";
     public const string InvalidStickyCookie = "invalid_sticky_cookie";
+    /// <summary>hash_key is missing where the algorithm needs it, malformed, or set where the algorithm reads none.</summary>
+    public const string InvalidHashKey = "invalid_hash_key";
     public const string TooMany = "too_many";
     public const string TooLong = "too_long";
     public const string InvalidVip = "invalid_vip";

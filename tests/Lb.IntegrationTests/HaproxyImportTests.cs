@@ -36,6 +36,10 @@ public sealed class HaproxyImportTests
         { "rule-order-host-after-path", Http + "frontend fe\n  acl api path_beg /api\n  acl shop hdr(host) shop.example.com\n  use_backend api if api\n  use_backend shop if shop\n  default_backend app\n"
             + "backend api\n  server a 10.0.0.1:80\nbackend shop\n  server b 10.0.0.2:80\nbackend app\n  server c 10.0.0.3:80\n" },
         { "balance-leastconn", Http + "backend app\n  balance leastconn\n  server a 10.0.0.1:80\nfrontend fe\n  default_backend app\n" },
+        { "balance-hashes", Http + "backend src\n  balance source\n  server a 10.0.0.1:80\nbackend u\n  balance uri\n  server a 10.0.0.1:80\n"
+            + "backend p\n  balance url_param userid\n  server a 10.0.0.1:80\nbackend h\n  balance hdr(X-User)\n  server a 10.0.0.1:80\nbackend r\n  balance random\n  server a 10.0.0.1:80\n"
+            + "frontend fe\n  use_backend src if { path_beg /src }\n  use_backend u if { path_beg /u }\n  use_backend p if { path_beg /p }\n  use_backend h if { path_beg /h }\n  default_backend r\n" },
+        { "balance-first", Http + "backend app\n  balance first\n  server a 10.0.0.1:80\nfrontend fe\n  default_backend app\n" },
         { "balance-static-rr", Http + "backend app\n  balance static-rr\n  server a 10.0.0.1:80\nfrontend fe\n  default_backend app\n" },
         { "server-check-httpchk", Http + "  timeout check 800ms\nbackend app\n  option httpchk GET /health\n  http-check expect status 204\n"
             + "  server a 10.0.0.1:80 check inter 3s rise 4 fall 2\n  server b 10.0.0.2:80 check inter 3s rise 4 fall 2\nfrontend fe\n  default_backend app\n" },

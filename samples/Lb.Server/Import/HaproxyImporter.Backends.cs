@@ -6,7 +6,7 @@ namespace Lb.Server.Import;
 internal sealed partial class HaproxyImporter
 {
     /// <summary>A backend as Lb sees it: its pool and what every route to it uses.</summary>
-    private sealed record BackendTranslation(UpstreamPoolSpec Pool, string Algorithm, StickyCookieSpec? StickyCookie);
+    private sealed record BackendTranslation(UpstreamPoolSpec Pool, string Algorithm, string? HashKey, StickyCookieSpec? StickyCookie);
 
     private sealed record ServerLine(CfgLine Line, string Address, int Weight, bool Check, TimeSpan Inter, int Rise, int Fall);
 
@@ -54,8 +54,8 @@ internal sealed partial class HaproxyImporter
         {
             Note(serverTimeout, "timeout server → response_timeout: Lb bounds the wait for the response to start, HAProxy each silence of the server");
         }
-        var (algorithm, sticky) = Balance(section);
-        return new BackendTranslation(pool, algorithm, sticky);
+        var (algorithm, hashKey, sticky) = Balance(section);
+        return new BackendTranslation(pool, algorithm, hashKey, sticky);
     }
 
     private ServerLine? ParseServer(CfgLine line, string[] defaults)
@@ -299,12 +299,15 @@ internal sealed partial class HaproxyImporter
         return Lb.Core.Spec.GoDuration.Format(value);
     }
 
-    private (string Algorithm, StickyCookieSpec? Sticky) Balance(CfgSection section)
+    private (string Algorithm, string? HashKey, StickyCookieSpec? Sticky) Balance(CfgSection section)
     {
         var algorithm = Algorithms.RoundRobin;
+        string? hashKey = null;
         if (section.Last("balance") is { } balance)
         {
-            switch (balance.Arg(1))
+            var name = balance.Arg(1);
+            var options = balance.Words.Skip(2).ToArray();
+            switch (name)
             {
                 case "roundrobin":
                     break;
@@ -314,21 +317,47 @@ internal sealed partial class HaproxyImporter
                 case "leastconn":
                     algorithm = Algorithms.LeastConnection;
                     break;
-                default:
-                    Untranslated(balance, $"balance {balance.Arg(1)} is not translated: Lb has no such algorithm yet (#18)");
+                case "source":
+                    algorithm = Algorithms.Source;
                     break;
+                case "uri":
+                    algorithm = Algorithms.Uri;
+                    break;
+                case "url_param" when options.Length > 0:
+                    algorithm = Algorithms.UrlParam;
+                    hashKey = options[0];
+                    options = options[1..];
+                    break;
+                case var hdr when hdr.StartsWith("hdr(", StringComparison.Ordinal) && hdr.EndsWith(')') && hdr.Length > 5:
+                    algorithm = Algorithms.Header;
+                    hashKey = hdr[4..^1];
+                    break;
+                case "random" or "random(2)":
+                    algorithm = Algorithms.Random;
+                    break;
+                case var random when random.StartsWith("random(", StringComparison.Ordinal):
+                    algorithm = Algorithms.Random;
+                    Note(balance, $"{random} → random with two choices (Lb always draws two)");
+                    break;
+                default:
+                    Untranslated(balance, $"balance {name} is not translated: Lb has no such algorithm");
+                    break;
+            }
+            if (options.Length > 0)
+            {
+                Untranslated(balance, $"balance options '{string.Join(' ', options)}' are not translated: Lb hashes the {(algorithm == Algorithms.Uri ? "path" : "whole key")} as it is");
             }
         }
         if (section.Last("cookie") is not { } cookie)
         {
-            return (algorithm, null);
+            return (algorithm, hashKey, null);
         }
         var words = cookie.Words.Skip(2).ToList();
         if (!words.Contains("insert"))
         {
             var mode = words.FirstOrDefault(w => w is "prefix" or "rewrite") ?? "passive (no insert, prefix or rewrite)";
             Untranslated(cookie, $"cookie {cookie.Arg(1)} {mode} is not translated: Lb inserts its own cookie only (#18)");
-            return (algorithm, null);
+            return (algorithm, hashKey, null);
         }
         if (algorithm != Algorithms.RoundRobin)
         {
@@ -347,7 +376,7 @@ internal sealed partial class HaproxyImporter
                 Note(cookie, $"cookie option '{word}' is not translated");
             }
         }
-        return (Algorithms.StickyCookie, secure ? new StickyCookieSpec { Secure = true } : null);
+        return (Algorithms.StickyCookie, null, secure ? new StickyCookieSpec { Secure = true } : null);
 
         static string BalanceName(CfgSection s) => s.Last("balance")?.Arg(1) ?? "roundrobin";
     }

@@ -115,6 +115,7 @@ internal sealed partial class HaproxyImporter
                     Id = ids[id] == 1 ? id : $"{id}:{ids[id]}",
                     Enabled = true,
                     Algorithm = translation.Algorithm,
+                    HashKey = translation.HashKey,
                     Match = new RouteMatchSpec
                     {
                         Hosts = level is null ? [] : [level],
