@@ -29,6 +29,7 @@ internal static class RuntimeViews
                         Weight = t.Weight,
                         ConsecutiveFailures = s.ConsecutiveFailures,
                         EjectedUntil = s.EjectedUntil is { } until ? Rfc3339.Format(until) : null,
+                        State = s.State == TargetStates.Ready ? null : s.State,
                     };
                 }).ToList(),
                 pool.HealthCheck is { } hc

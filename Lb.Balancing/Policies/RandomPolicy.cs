@@ -37,7 +37,7 @@ public sealed class RandomPolicy : ILoadBalancingPolicy
                 return PickResult.None;
             }
             var targets = pool.TargetArray;
-            var weights = pool.Weights;
+            var weights = view.Weights;
             var exclude = context.Exclude;
             var first = view.At((ulong)Random.Shared.NextInt64(long.MaxValue));
             var second = first;

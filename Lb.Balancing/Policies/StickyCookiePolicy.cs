@@ -80,7 +80,7 @@ public sealed class StickyCookiePolicy : ILoadBalancingPolicy
             if (context.CookieValue is { } value
                 && lookup.TryGetValue(value, out var pinned)
                 && !ReferenceEquals(pinned, context.Exclude)
-                && pinned.IsAvailable)
+                && pinned.AdmitsPinned)
             {
                 pinned.Acquire();
                 return new PickResult(pinned);

@@ -142,6 +142,7 @@ public sealed class UpstreamRegistry : IAsyncDisposable
                 target = new UpstreamTarget(_context, id, upstream.Address, upstream.Weight, OpaqueToken(id, upstream.Address));
             }
             target.SetWeight(upstream.Weight);
+            target.SetState(upstream.EffectiveState);
             target.Passive = passive;
             byAddress[upstream.Address] = target;
             targets.Add(target);
@@ -194,7 +195,8 @@ public sealed class UpstreamRegistry : IAsyncDisposable
             health,
             passive,
             state.RouteCounters,
-            ring);
+            ring,
+            ParseDuration(spec.SlowStart) ?? TimeSpan.Zero);
         state.LastPool = pool;
         return pool;
     }

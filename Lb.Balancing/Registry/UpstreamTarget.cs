@@ -20,6 +20,12 @@ public sealed class UpstreamTarget
     private readonly PassiveHealth _passive;
     private InFlightCounter _inFlight;
     private volatile int _weight;
+    private volatile int _state;
+    private long _rampStart;
+
+    private const int StateReady = 0;
+    private const int StateDrain = 1;
+    private const int StateMaint = 2;
 
     internal UpstreamTarget(RegistryContext context, string poolId, string address, int weight, string opaqueToken)
     {
@@ -59,7 +65,23 @@ public sealed class UpstreamTarget
     /// True when the target may receive traffic: the active check does not hold it unhealthy and it is not
     /// ejected by passive health. Cheap: one or two volatile reads, plus a clock read only while ejected.
     /// </summary>
-    public bool IsAvailable => _active.Healthy && _passive.Admits;
+    public bool IsAvailable => _state == StateReady && IsHealthy;
+
+    /// <summary>
+    /// True when a client already pinned to this target (a sticky session) may still reach it: healthy and not in
+    /// <c>maint</c>. A draining target takes no new clients but keeps the ones it has.
+    /// </summary>
+    public bool AdmitsPinned => _state != StateMaint && IsHealthy;
+
+    /// <summary>The operator's state: <c>ready</c>, <c>drain</c> or <c>maint</c> (<see cref="TargetStates"/>).</summary>
+    public string State => _state switch
+    {
+        StateDrain => TargetStates.Drain,
+        StateMaint => TargetStates.Maint,
+        _ => TargetStates.Ready,
+    };
+
+    private bool IsHealthy => _active.Healthy && _passive.Admits;
 
     /// <summary>In-flight requests picked on this target and not yet completed.</summary>
     public int ActiveRequests => _inFlight.Count;
@@ -86,6 +108,31 @@ public sealed class UpstreamTarget
     }
 
     internal void SetWeight(int weight) => _weight = weight;
+
+    /// <summary>TimeProvider timestamp since which the target takes traffic again (slow start); 0 when it never left.</summary>
+    internal long RampStart => Volatile.Read(ref _rampStart);
+
+    /// <summary>Applies the configured state; a change moves the target in or out of every view.</summary>
+    internal void SetState(string state)
+    {
+        var value = state switch
+        {
+            TargetStates.Drain => StateDrain,
+            TargetStates.Maint => StateMaint,
+            _ => StateReady,
+        };
+        var previous = _state;
+        if (previous == value)
+        {
+            return;
+        }
+        _state = value;
+        if (value == StateReady)
+        {
+            Volatile.Write(ref _rampStart, _context.Time.GetTimestamp());
+        }
+        _context.BumpHealthEpoch();
+    }
 
     /// <summary>
     /// Counts one in-flight request on this target. A balancer calls it on the target it returns from
@@ -119,7 +166,7 @@ public sealed class UpstreamTarget
                 ejectedUntil = time.GetUtcNow() + remaining;
             }
         }
-        return new TargetStatus(Address, IsAvailable, probe?.At, probe?.Error, ActiveRequests, _passive.ConsecutiveFailures, ejectedUntil);
+        return new TargetStatus(Address, IsHealthy, probe?.At, probe?.Error, ActiveRequests, _passive.ConsecutiveFailures, ejectedUntil) { State = State };
     }
 
     /// <inheritdoc />
@@ -134,6 +181,10 @@ public sealed class UpstreamTarget
     internal bool? RecordProbe(bool ok, string? error, DateTimeOffset at, int rise, int fall)
     {
         var changed = _active.Record(ok, error, at, rise, fall, out var recovered);
+        if (changed == true)
+        {
+            Volatile.Write(ref _rampStart, _context.Time.GetTimestamp());
+        }
         if (recovered)
         {
             _passive.LiftEjection();

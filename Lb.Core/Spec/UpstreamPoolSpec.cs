@@ -19,6 +19,12 @@ public sealed record UpstreamPoolSpec
 
     /// <summary>Time a target has to start its response, as a Go duration (Lb extension; default 30s).</summary>
     public string? ResponseTimeout { get; init; }
+
+    /// <summary>
+    /// Slow start, as a Go duration (Lb extension; absent means none): a target that comes back (healthy again, or
+    /// out of <c>maint</c>/<c>drain</c>) ramps its weight from a tenth to full over this time.
+    /// </summary>
+    public string? SlowStart { get; init; }
 }
 
 /// <summary>One upstream target.</summary>
@@ -29,11 +35,32 @@ public sealed record UpstreamSpec(string Address, int Weight = 1)
     /// <summary>The default weight.</summary>
     public const int DefaultWeight = 1;
 
+    /// <summary>
+    /// The operator's state of the target (<see cref="TargetStates"/>): <c>ready</c> (absent), <c>drain</c> (no new
+    /// requests or sticky sessions; in-flight requests and existing sticky clients finish) or <c>maint</c> (out).
+    /// </summary>
+    public string? State { get; init; }
+
+    /// <summary>The state with the absent default resolved.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string EffectiveState => string.IsNullOrEmpty(State) ? TargetStates.Ready : State;
+
     /// <summary>A target with the default weight.</summary>
     public static implicit operator UpstreamSpec(string address) => new(address);
 
     /// <summary>Creates a target with the default weight.</summary>
     public static UpstreamSpec FromString(string address) => new(address);
+}
+
+/// <summary>Operator states of a target.</summary>
+public static class TargetStates
+{
+    /// <summary>Takes traffic (the default).</summary>
+    public const string Ready = "ready";
+    /// <summary>Takes no new requests and no new sticky sessions; in-flight requests and existing sticky clients finish.</summary>
+    public const string Drain = "drain";
+    /// <summary>Out of service: takes nothing.</summary>
+    public const string Maint = "maint";
 }
 
 /// <summary>Active HTTP health check of a pool.</summary>

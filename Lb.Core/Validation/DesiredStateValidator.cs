@@ -160,6 +160,7 @@ public static class DesiredStateValidator
         }
         PositiveDuration($"{at}.connect_timeout", pool.ConnectTimeout, errors, required: false);
         PositiveDuration($"{at}.response_timeout", pool.ResponseTimeout, errors, required: false);
+        PositiveDuration($"{at}.slow_start", pool.SlowStart, errors, required: false);
     }
 
     private static void ValidateUpstream(string at, UpstreamSpec upstream, DesiredStateLimits l, HashSet<string> seen, ErrorList errors)
@@ -191,6 +192,12 @@ public static class DesiredStateValidator
         if (upstream.Weight is < 1 or > 1000)
         {
             errors.Add(at, ValidationCodes.InvalidWeight, "weight must be between 1 and 1000", "omit weight for the default 1");
+        }
+        if (upstream.State is { } state && state is not (TargetStates.Ready or TargetStates.Drain or TargetStates.Maint))
+        {
+            var meant = Suggestions.Closest(state, [TargetStates.Ready, TargetStates.Drain, TargetStates.Maint]);
+            errors.Add($"{at}.state", ValidationCodes.InvalidTargetState, "state must be one of: ready, drain, maint",
+                meant is not null ? $"did you mean '{meant}'?" : "omit it for ready; drain lets in-flight and sticky clients finish, maint takes the target out");
         }
         if (!seen.Add(address))
         {

@@ -39,6 +39,8 @@ public static class ValidationCodes
     public const string InvalidStickyCookie = "invalid_sticky_cookie";
     /// <summary>hash_key is missing where the algorithm needs it, malformed, or set where the algorithm reads none.</summary>
     public const string InvalidHashKey = "invalid_hash_key";
+    /// <summary>An upstream state is not ready, drain or maint.</summary>
+    public const string InvalidTargetState = "invalid_target_state";
     public const string TooMany = "too_many";
     public const string TooLong = "too_long";
     public const string InvalidVip = "invalid_vip";

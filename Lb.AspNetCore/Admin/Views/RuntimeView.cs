@@ -22,6 +22,8 @@ internal sealed record RuntimeTargetView
     public int Weight { get; init; }
     public int ConsecutiveFailures { get; init; }
     public string? EjectedUntil { get; init; }
+    /// <summary><c>drain</c> or <c>maint</c>; absent when ready.</summary>
+    public string? State { get; init; }
 }
 
 internal sealed record RuntimeHealthCheckView(string Path, string Interval, string Timeout, int ExpectStatus, int Rise, int Fall);
