@@ -42,7 +42,7 @@ internal static class TargetStateApi
         var state = ReadState(body.WrittenSpan);
         if (state is not (TargetStates.Ready or TargetStates.Drain or TargetStates.Maint))
         {
-            var meant = state is null ? null : Lb.Core.Validation.Suggestions.Closest(state, [TargetStates.Ready, TargetStates.Drain, TargetStates.Maint]);
+            var meant = state is null ? null : TargetStates.Suggest(state);
             await AdminResponses.ErrorAsync(context, 400, "state must be one of: ready, drain, maint", "invalid_target_state",
                 [new ApiFieldError("state", meant is null ? "send {\"state\": \"drain\"} (or ready, maint)" : $"did you mean '{meant}'?")]);
             return;

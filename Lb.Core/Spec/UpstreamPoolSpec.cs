@@ -61,6 +61,17 @@ public static class TargetStates
     public const string Drain = "drain";
     /// <summary>Out of service: takes nothing.</summary>
     public const string Maint = "maint";
+
+    /// <summary>The state an unknown <paramref name="given"/> most likely meant (<c>maintenance</c> → <c>maint</c>), or null.</summary>
+    public static string? Suggest(string given)
+    {
+        ArgumentNullException.ThrowIfNull(given);
+        var lower = given.Trim().ToLowerInvariant();
+        return lower.StartsWith("maint", StringComparison.Ordinal) || lower is "down" or "disabled" or "off" ? Maint
+            : lower.StartsWith("drain", StringComparison.Ordinal) ? Drain
+            : lower is "up" or "enabled" or "on" or "active" ? Ready
+            : Validation.Suggestions.Closest(given, [Ready, Drain, Maint]);
+    }
 }
 
 /// <summary>Active HTTP health check of a pool.</summary>

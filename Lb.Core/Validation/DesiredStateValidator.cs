@@ -195,7 +195,7 @@ public static class DesiredStateValidator
         }
         if (upstream.State is { } state && state is not (TargetStates.Ready or TargetStates.Drain or TargetStates.Maint))
         {
-            var meant = Suggestions.Closest(state, [TargetStates.Ready, TargetStates.Drain, TargetStates.Maint]);
+            var meant = TargetStates.Suggest(state);
             errors.Add($"{at}.state", ValidationCodes.InvalidTargetState, "state must be one of: ready, drain, maint",
                 meant is not null ? $"did you mean '{meant}'?" : "omit it for ready; drain lets in-flight and sticky clients finish, maint takes the target out");
         }

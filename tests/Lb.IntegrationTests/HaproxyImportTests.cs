@@ -48,6 +48,7 @@ public sealed class HaproxyImportTests
         { "cookie-insert", Http + "backend app\n  cookie SERVERID insert indirect nocache secure\n  server a 10.0.0.1:80 cookie a\n  server b 10.0.0.2:80 cookie b\nfrontend fe\n  default_backend app\n" },
         { "cookie-prefix", Http + "backend app\n  cookie JSESSIONID prefix\n  server a 10.0.0.1:80 cookie a\nfrontend fe\n  default_backend app\n" },
         { "timeouts", Http + "  timeout connect 2s\n  timeout server 30s\n  timeout client 1m\nbackend app\n  timeout server 5000\n  server a 10.0.0.1:80\nfrontend fe\n  default_backend app\n" },
+        { "server-states-slowstart", Http + "backend app\n  default-server slowstart 30s\n  server a 10.0.0.1:80\n  server b 10.0.0.2:80 disabled\n  server c 10.0.0.3:80 weight 0\nfrontend fe\n  default_backend app\n" },
         { "server-maxconn", Http + "backend app\n  server a 10.0.0.1:80 maxconn 100\nfrontend fe\n  default_backend app\n" },
         { "mode-tcp", "defaults\n  mode tcp\nfrontend fe\n  bind :5432\n  default_backend db\nbackend db\n  server a 10.0.0.1:5432\n" },
         { "no-mode-is-tcp", "frontend fe\n  default_backend app\nbackend app\n  server a 10.0.0.1:80\n" },

@@ -8,7 +8,7 @@ internal sealed partial class HaproxyImporter
     /// <summary>A backend as Lb sees it: its pool and what every route to it uses.</summary>
     private sealed record BackendTranslation(UpstreamPoolSpec Pool, string Algorithm, string? HashKey, StickyCookieSpec? StickyCookie);
 
-    private sealed record ServerLine(CfgLine Line, string Address, int Weight, bool Check, TimeSpan Inter, int Rise, int Fall);
+    private sealed record ServerLine(CfgLine Line, string Address, int Weight, bool Check, TimeSpan Inter, int Rise, int Fall, string? State, TimeSpan? SlowStart);
 
     private static readonly TimeSpan DefaultInter = TimeSpan.FromSeconds(2);
 
@@ -40,7 +40,7 @@ internal sealed partial class HaproxyImporter
             {
                 Note(group.Last().Line, $"'{group.Key}' is listed {group.Count()} times; Lb lists a target once, with the summed weight {weight}");
             }
-            upstreams.Add(new UpstreamSpec(group.First().Address, Math.Min(weight, 1000)));
+            upstreams.Add(new UpstreamSpec(group.First().Address, Math.Clamp(weight, 1, 1000)) { State = group.First().State });
         }
 
         var pool = new UpstreamPoolSpec
@@ -49,6 +49,7 @@ internal sealed partial class HaproxyImporter
             HealthCheck = HealthCheck(section, servers),
             ConnectTimeout = Timeout(section, "connect"),
             ResponseTimeout = Timeout(section, "server"),
+            SlowStart = SlowStart(servers),
         };
         if (section.Last("timeout", "server") is { } serverTimeout)
         {
@@ -72,6 +73,8 @@ internal sealed partial class HaproxyImporter
             return null;
         }
         var weight = 1;
+        string? state = null;
+        TimeSpan? slowStart = null;
         var check = false;
         var inter = DefaultInter;
         var rise = HealthCheckSpec.DefaultRise;
@@ -101,8 +104,8 @@ internal sealed partial class HaproxyImporter
                     }
                     else if (weight == 0)
                     {
-                        Untranslated(line, "weight 0 (no new traffic) is not translated: Lb weights are 1–1000");
-                        weight = 1;
+                        Note(line, "weight 0 → state drain: no new traffic, persistent (sticky) clients stay");
+                        state ??= TargetStates.Drain;
                     }
                     break;
                 case "inter" or "fastinter" or "downinter":
@@ -153,20 +156,27 @@ internal sealed partial class HaproxyImporter
                     break;
                 case "slowstart":
                     i++;
-                    Untranslated(line, $"slowstart {value} is not translated: slow start is not available yet (#18)");
+                    if (HaproxyDurations.TryParse(value, out var ramp))
+                    {
+                        slowStart = ramp;
+                    }
+                    else
+                    {
+                        Untranslated(line, $"slowstart '{value}' is not a time value");
+                    }
                     break;
                 case "backup":
                     Untranslated(line, "backup servers are not translated: Lb has no backup targets");
                     break;
                 case "disabled":
-                    Untranslated(line, "a disabled server is not translated: target states are not available yet (#18)");
+                    state = TargetStates.Maint;
                     break;
                 default:
                     Untranslated(line, $"server keyword '{word}' is not translated");
                     break;
             }
         }
-        return new ServerLine(line, address, weight, check, inter, rise, fall);
+        return new ServerLine(line, address, weight, check, inter, rise, fall, state, slowStart);
     }
 
     /// <summary><c>host:port</c>, <c>ip:port</c>, <c>[v6]:port</c> or HAProxy's bare <c>v6:port</c>; null for anything else.</summary>
@@ -279,6 +289,17 @@ internal sealed partial class HaproxyImporter
     }
 
     private static TimeSpan TimeSpanMin(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
+    /// <summary>Lb's slow start is per pool: the servers' common value, or reported when they differ.</summary>
+    private string? SlowStart(List<ServerLine> servers)
+    {
+        var first = servers[0].SlowStart;
+        if (servers.FirstOrDefault(s => s.SlowStart != first) is { } differing)
+        {
+            Untranslated(differing.Line, $"slowstart differs from line {servers[0].Line.Number}: Lb's slow_start is one per pool");
+        }
+        return first is { } t ? Lb.Core.Spec.GoDuration.Format(t) : null;
+    }
 
     private string? Timeout(CfgSection section, string which)
     {
