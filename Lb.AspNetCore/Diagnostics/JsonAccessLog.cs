@@ -29,7 +29,7 @@ internal sealed class JsonAccessLog : IAsyncDisposable
         _writer = Task.Run(WriteLoopAsync);
     }
 
-    public void Write(HttpContext context, string client, string? route, string? target, double durationMs)
+    public void Write(HttpContext context, string client, string? route, string? target, double durationMs, Proxy.UpstreamTimingFeature? upstream)
     {
         var request = context.Request;
         var buffer = new ArrayBufferWriter<byte>(512);
@@ -48,6 +48,8 @@ internal sealed class JsonAccessLog : IAsyncDisposable
             json.WriteString("route", route);
             json.WriteString("target", target);
             json.WriteNumber("duration_ms", Math.Round(durationMs, 3));
+            WriteMilliseconds(json, "upstream_response_ms", upstream?.ResponseMs);
+            WriteMilliseconds(json, "upstream_ms", upstream?.TotalMs);
             json.WriteString("user_agent", request.Headers.UserAgent.ToString());
             var dropped = Interlocked.Exchange(ref _dropped, 0);
             if (dropped > 0)
@@ -60,6 +62,18 @@ internal sealed class JsonAccessLog : IAsyncDisposable
         if (!_lines.Writer.TryWrite(buffer.WrittenSpan.ToArray()))
         {
             Interlocked.Increment(ref _dropped);
+        }
+    }
+
+    private static void WriteMilliseconds(Utf8JsonWriter json, string name, double? value)
+    {
+        if (value is { } v)
+        {
+            json.WriteNumber(name, Math.Round(v, 3));
+        }
+        else
+        {
+            json.WriteNull(name);
         }
     }
 

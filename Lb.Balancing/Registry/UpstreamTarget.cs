@@ -166,7 +166,11 @@ public sealed class UpstreamTarget
                 ejectedUntil = time.GetUtcNow() + remaining;
             }
         }
-        return new TargetStatus(Address, IsHealthy, probe?.At, probe?.Error, ActiveRequests, _passive.ConsecutiveFailures, ejectedUntil) { State = State };
+        return new TargetStatus(Address, IsHealthy, probe?.At, probe?.Error, ActiveRequests, _passive.ConsecutiveFailures, ejectedUntil)
+        {
+            CheckProgress = _active.Progress,
+            State = State,
+        };
     }
 
     /// <inheritdoc />

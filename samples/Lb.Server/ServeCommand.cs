@@ -244,6 +244,10 @@ internal static class ServeCommand
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
                 listen.UseHttps(certificate);
             }
+            if (name == AdminListener)
+            {
+                listen.UseLoadBalancerAdmin(); // tells /api/status which bound address is the admin one
+            }
             listen.Use(next => connection =>
             {
                 connection.Items[ListenerKey] = name;
