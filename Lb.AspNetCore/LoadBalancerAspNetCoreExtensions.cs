@@ -52,6 +52,7 @@ public static class LoadBalancerAspNetCoreExtensions
         services.TryAddSingleton<ProxyHandler>();
         services.TryAddSingleton<AdminApi>();
         services.TryAddSingleton<ConfigHistoryApi>();
+        services.TryAddSingleton<StatsPage>();
         services.TryAddSingleton<Dashboard.DashboardFiles>();
         return builder;
     }
@@ -68,7 +69,8 @@ public static class LoadBalancerAspNetCoreExtensions
     }
 
     /// <summary>
-    /// Maps the admin JSON API (<c>/api/...</c>) and Prometheus metrics (<c>/metrics</c>) on every listener of the app.
+    /// Maps the admin JSON API (<c>/api/...</c>), Prometheus metrics (<c>/metrics</c>) and the stats page (<c>/stats</c>,
+    /// <c>/stats;csv</c>) on every listener of the app.
     /// The returned builder covers both, so a convention (authorization, a host) applies to all of it. To keep them off
     /// the proxy port, prefer a listener of their own: <c>UseLoadBalancerAdmin()</c> on the Kestrel listener and on the app.
     /// </summary>
@@ -85,6 +87,9 @@ public static class LoadBalancerAspNetCoreExtensions
         group.Map(ConfigHistoryApi.RollbackPath, history.HandleAsync);
         group.Map(ConfigHistoryApi.RouteStatsPath, history.HandleAsync);
         group.Map("/api/{**path}", admin.HandleAsync);
+        var stats = endpoints.ServiceProvider.GetRequiredService<StatsPage>();
+        group.Map(StatsPage.Path, stats.HandleAsync);
+        group.Map(StatsPage.CsvPath, stats.HandleAsync);
         return group;
     }
 

@@ -132,9 +132,11 @@ internal sealed class PoolHealthChecker : IAsyncDisposable
     private async Task ProbeAsync(UpstreamTarget target, CancellationToken cancellationToken)
     {
         var settings = Settings;
+        var started = _context.Time.GetTimestamp();
         var error = settings.Tcp ? await ConnectProbeAsync(target, settings, cancellationToken).ConfigureAwait(false)
             : await HttpProbeAsync(target, settings, cancellationToken).ConfigureAwait(false);
         cancellationToken.ThrowIfCancellationRequested();
+        target.LastCheckDuration = _context.Time.GetElapsedTime(started);
 
         var changed = target.RecordProbe(error is null, error, _context.Time.GetUtcNow(), settings.Rise, settings.Fall);
         if (changed is { } healthy)

@@ -22,6 +22,8 @@ public sealed class UpstreamTarget
     private volatile int _weight;
     private volatile int _state;
     private long _rampStart;
+    private long _downSince;
+    private long _downtimeTicks;
 
     private const int StateReady = 0;
     private const int StateDrain = 1;
@@ -85,6 +87,23 @@ public sealed class UpstreamTarget
 
     /// <summary>In-flight requests picked on this target and not yet completed.</summary>
     public int ActiveRequests => _inFlight.Count;
+
+    /// <summary>The most requests this target has had in flight at once since it joined its pool.</summary>
+    public int MaxActiveRequests => _inFlight.Max;
+
+    /// <summary>How long the last active probe took; null before the first one.</summary>
+    public TimeSpan? LastCheckDuration { get; internal set; }
+
+    /// <summary>Total time the active checks have held this target down (so far, including a down period under way).</summary>
+    public TimeSpan Downtime
+    {
+        get
+        {
+            var total = Volatile.Read(ref _downtimeTicks);
+            var since = Volatile.Read(ref _downSince);
+            return TimeSpan.FromTicks(total) + (since == 0 ? TimeSpan.Zero : _context.Time.GetElapsedTime(since));
+        }
+    }
 
     internal string PoolId { get; }
 
@@ -187,7 +206,17 @@ public sealed class UpstreamTarget
         var changed = _active.Record(ok, error, at, rise, fall, out var recovered);
         if (changed == true)
         {
-            Volatile.Write(ref _rampStart, _context.Time.GetTimestamp());
+            var now = _context.Time.GetTimestamp();
+            Volatile.Write(ref _rampStart, now);
+            var since = Interlocked.Exchange(ref _downSince, 0);
+            if (since != 0)
+            {
+                Interlocked.Add(ref _downtimeTicks, _context.Time.GetElapsedTime(since, now).Ticks);
+            }
+        }
+        else if (changed == false)
+        {
+            Interlocked.CompareExchange(ref _downSince, _context.Time.GetTimestamp(), 0);
         }
         if (recovered)
         {
@@ -197,7 +226,15 @@ public sealed class UpstreamTarget
     }
 
     /// <summary>Forgets the active verdict (the pool lost its health check): the target routes again.</summary>
-    internal void ResetActiveHealth() => _active.Reset();
+    internal void ResetActiveHealth()
+    {
+        _active.Reset();
+        var since = Interlocked.Exchange(ref _downSince, 0);
+        if (since != 0)
+        {
+            Interlocked.Add(ref _downtimeTicks, _context.Time.GetElapsedTime(since).Ticks);
+        }
+    }
 
     /// <summary>Keeps the verdict but restarts the rise/fall streaks (the health check settings changed).</summary>
     internal void ResetStreaks() => _active.ResetStreaks();
