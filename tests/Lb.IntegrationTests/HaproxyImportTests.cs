@@ -47,6 +47,8 @@ public sealed class HaproxyImportTests
         { "server-check-mixed", Http + "backend app\n  server a 10.0.0.1:80 check\n  server b 10.0.0.2:80\nfrontend fe\n  default_backend app\n" },
         { "cookie-insert", Http + "backend app\n  cookie SERVERID insert indirect nocache secure\n  server a 10.0.0.1:80 cookie a\n  server b 10.0.0.2:80 cookie b\nfrontend fe\n  default_backend app\n" },
         { "cookie-prefix", Http + "backend app\n  cookie JSESSIONID prefix\n  server a 10.0.0.1:80 cookie a\nfrontend fe\n  default_backend app\n" },
+        { "cookie-rewrite-httponly", Http + "backend app\n  cookie SERVERID rewrite httponly secure\n  server a 10.0.0.1:80 cookie a\nfrontend fe\n  default_backend app\n" },
+        { "cookie-passive", Http + "backend app\n  cookie SERVERID\n  server a 10.0.0.1:80 cookie a\nfrontend fe\n  default_backend app\n" },
         { "timeouts", Http + "  timeout connect 2s\n  timeout server 30s\n  timeout client 1m\nbackend app\n  timeout server 5000\n  server a 10.0.0.1:80\nfrontend fe\n  default_backend app\n" },
         { "server-states-slowstart", Http + "backend app\n  default-server slowstart 30s\n  server a 10.0.0.1:80\n  server b 10.0.0.2:80 disabled\n  server c 10.0.0.3:80 weight 0\nfrontend fe\n  default_backend app\n" },
         { "server-maxconn", Http + "backend app\n  server a 10.0.0.1:80 maxconn 100\nfrontend fe\n  default_backend app\n" },
@@ -128,11 +130,11 @@ public sealed class HaproxyImportTests
     }
 
     [Fact]
-    public void Seed_004_imports_httpchk_with_inter_rise_fall_and_reports_the_prefix_cookie_by_line()
+    public void Seed_004_imports_httpchk_with_inter_rise_fall_and_the_jsessionid_prefix_cookie()
     {
         var result = HaproxyImporter.Import(Seed("seed004.cfg"));
-        var untranslated = Assert.Single(result.Notes, n => n.Untranslated);
-        Assert.Equal(20, untranslated.Line);
+        Assert.True(result.Complete, string.Join('\n', result.Notes.Where(n => n.Untranslated)));
+        Assert.Contains(result.Notes, n => n.Line == 19 && n.Message.Contains("overridden by the cookie line 20", StringComparison.Ordinal));
         var (id, pool) = Assert.Single(result.Config.UpstreamPools);
         Assert.Equal("webfarm", id);
         Assert.Equal(["10.101.27.49:80", "10.101.26.50:80"], pool.Upstreams.Select(u => u.Address));
@@ -141,6 +143,38 @@ public sealed class HaproxyImportTests
         Assert.Equal("1s", pool.HealthCheck.Interval);
         Assert.Null(pool.HealthCheck.Rise); // 2 is the default
         Assert.Equal(5, pool.HealthCheck.Fall);
+        var route = Assert.Single(result.Config.Routes);
+        Assert.Equal(("sticky_cookie", "prefix", "JSESSIONID"), (route.Algorithm, route.StickyCookie!.Mode, route.StickyCookie.Name));
+    }
+
+    [Fact]
+    public async Task Seed_004_prefixes_the_application_session_cookie_and_strips_it_on_the_way_back()
+    {
+        await using var one = await TestBackend.StartAsync("xvadm01");
+        await using var two = await TestBackend.StartAsync("xvadm02");
+        var cfg = Seed("seed004.cfg").Replace("10.101.27.49:80", one.Address, StringComparison.Ordinal)
+            .Replace("10.101.26.50:80", two.Address, StringComparison.Ordinal).Replace("/l7check.html", "/health", StringComparison.Ordinal);
+        var result = HaproxyImporter.Import(cfg);
+        await using var lb = await LbServer.StartAsync();
+        await lb.PutConfigAsync(Encoding.UTF8.GetString(DesiredStateJson.Serialize(result.Config)));
+
+        using var login = await lb.Proxy.GetAsync("/session", TestContext.Current.CancellationToken);
+        var server = await login.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        var cookies = login.Headers.GetValues("Set-Cookie").ToList();
+        var session = Assert.Single(cookies, c => c.StartsWith("JSESSIONID=", StringComparison.Ordinal));
+        // The application's value, behind the target's key: JSESSIONID=<key>~xvadm0N-s1.
+        Assert.Matches($"^JSESSIONID=[^~;]+~{server}-s1; Path=/$", session);
+        Assert.Contains("SERVERID=; Path=/", cookies); // other cookies pass untouched
+
+        var pinned = server == "xvadm01" ? one : two;
+        for (var i = 0; i < 4; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/info");
+            request.Headers.Add("Cookie", session.Split(';')[0] + "; theme=dark");
+            using var response = await lb.Proxy.SendAsync(request, TestContext.Current.CancellationToken);
+            Assert.Equal(server, response.Headers.GetValues("X-Backend").Single());
+            Assert.Equal($"JSESSIONID={server}-s1; theme=dark", pinned.LastHeaders!["Cookie"].ToString());
+        }
     }
 
     [Fact]
@@ -182,7 +216,7 @@ public sealed class HaproxyImportTests
     {
         using var dir = new TempDirectory();
         File.Copy(Path.Combine(RepoPaths.Root(), "tests", "Lb.IntegrationTests", "haproxy", "seed003.cfg"), Path.Combine(dir.Path, "haproxy.cfg"));
-        File.Copy(Path.Combine(RepoPaths.Root(), "tests", "Lb.IntegrationTests", "haproxy", "seed004.cfg"), Path.Combine(dir.Path, "partial.cfg"));
+        await File.WriteAllTextAsync(Path.Combine(dir.Path, "partial.cfg"), "defaults\n  mode http\nbackend app\n  balance first\n  server a 10.0.0.1:80\nfrontend fe\n  default_backend app\n", TestContext.Current.CancellationToken);
 
         var ok = await CliProcessTests.RunAsync(dir.Path, "config", "import", "haproxy.cfg");
         Assert.True(ok.Exit == 0, ok.Err);
@@ -191,7 +225,7 @@ public sealed class HaproxyImportTests
 
         var partial = await CliProcessTests.RunAsync(dir.Path, "config", "import", "partial.cfg");
         Assert.Equal(1, partial.Exit);
-        Assert.Contains("partial.cfg:20: not translated: cookie JSESSIONID prefix", partial.Err, StringComparison.Ordinal);
+        Assert.Contains("partial.cfg:4: not translated: balance first", partial.Err, StringComparison.Ordinal);
         Assert.True(DesiredStateJson.ParseConfigDocument(Encoding.UTF8.GetBytes(partial.Out)).Succeeded);
 
         var missing = await CliProcessTests.RunAsync(dir.Path, "config", "import", "nope.cfg");

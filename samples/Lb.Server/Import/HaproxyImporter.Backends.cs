@@ -373,31 +373,53 @@ internal sealed partial class HaproxyImporter
         {
             return (algorithm, hashKey, null);
         }
-        var words = cookie.Words.Skip(2).ToList();
-        if (!words.Contains("insert"))
+        foreach (var earlier in section.Find("cookie").Where(l => l != cookie))
         {
-            var mode = words.FirstOrDefault(w => w is "prefix" or "rewrite") ?? "passive (no insert, prefix or rewrite)";
-            Untranslated(cookie, $"cookie {cookie.Arg(1)} {mode} is not translated: Lb inserts its own cookie only (#18)");
+            Note(earlier, $"overridden by the cookie line {cookie.Number}: a backend has one persistence cookie");
+        }
+        var words = cookie.Words.Skip(2).ToList();
+        var mode = words.FirstOrDefault(w => w is "insert" or "prefix" or "rewrite");
+        if (mode is null)
+        {
+            Untranslated(cookie, $"cookie {cookie.Arg(1)} without insert, prefix or rewrite (the server sets it, HAProxy only reads it) is not translated");
             return (algorithm, hashKey, null);
         }
         if (algorithm != Algorithms.RoundRobin)
         {
             Note(cookie, $"cookie persistence → sticky_cookie, whose first pick is round robin, not {BalanceName(section)}");
         }
-        Note(cookie, $"cookie {cookie.Arg(1)} insert → sticky_cookie: Lb names the cookie after the route");
         var secure = false;
-        foreach (var word in words.Where(w => w != "insert"))
+        var httpOnly = false;
+        foreach (var word in words.Where(w => w != mode))
         {
-            if (word == "secure")
+            switch (word)
             {
-                secure = true;
-            }
-            else if (word is not "httponly")
-            {
-                Note(cookie, $"cookie option '{word}' is not translated");
+                case "secure":
+                    secure = true;
+                    break;
+                case "httponly":
+                    httpOnly = true;
+                    break;
+                case "indirect" or "nocache" or "preserve":
+                    Note(cookie, $"cookie option '{word}': Lb's sticky cookie behaves so already (set only when a client is (re)pinned)");
+                    break;
+                default:
+                    Note(cookie, $"cookie option '{word}' is not translated");
+                    break;
             }
         }
-        return (Algorithms.StickyCookie, null, secure ? new StickyCookieSpec { Secure = true } : null);
+        if (mode == "insert" && !httpOnly)
+        {
+            Note(cookie, "Lb marks its inserted cookie HttpOnly (HAProxy only with 'httponly')");
+        }
+        var sticky = new StickyCookieSpec
+        {
+            Mode = mode == "insert" ? null : mode,
+            Name = cookie.Arg(1),
+            Secure = secure,
+            HttpOnly = mode != "insert" && httpOnly ? true : null,
+        };
+        return (Algorithms.StickyCookie, null, sticky);
 
         static string BalanceName(CfgSection s) => s.Last("balance")?.Arg(1) ?? "roundrobin";
     }
