@@ -48,6 +48,7 @@ public static class LoadBalancerAspNetCoreExtensions
         services.TryAddSingleton<ProxyHandler>();
         services.TryAddSingleton<AdminApi>();
         services.TryAddSingleton<ConfigHistoryApi>();
+        services.TryAddSingleton<StatsPage>();
         services.TryAddSingleton<Lb.AspNetCore.Dashboard.DashboardFiles>();
         return builder;
     }

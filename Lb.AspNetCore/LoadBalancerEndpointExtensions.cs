@@ -22,8 +22,8 @@ public static class LoadBalancerEndpointExtensions
     }
 
     /// <summary>
-    /// Maps the admin JSON API (<c>/api/...</c>) and Prometheus metrics (<c>/metrics</c>) on every listener of the app.
-    /// The returned builder covers both, so a convention (authorization, a host) applies to all of it. To keep them off
+    /// Maps the admin JSON API (<c>/api/...</c>), Prometheus metrics (<c>/metrics</c>) and the stats page (<c>/stats</c>,
+    /// <c>/stats;csv</c>) on every listener of the app. The returned builder covers them all, so a convention (authorization, a host) applies to all of it. To keep them off
     /// the proxy port, prefer a listener of their own: <c>UseLoadBalancerAdmin()</c> on the Kestrel listener and on the app.
     /// </summary>
     public static IEndpointConventionBuilder MapLoadBalancerAdmin(this IEndpointRouteBuilder endpoints)
@@ -39,6 +39,9 @@ public static class LoadBalancerEndpointExtensions
         group.Map(ConfigHistoryApi.RollbackPath, history.HandleAsync);
         group.Map(ConfigHistoryApi.RouteStatsPath, history.HandleAsync);
         group.Map("/api/{**path}", admin.HandleAsync);
+        var stats = Required<StatsPage>(endpoints.ServiceProvider, nameof(MapLoadBalancerAdmin));
+        group.Map(StatsPage.Path, stats.HandleAsync);
+        group.Map(StatsPage.CsvPath, stats.HandleAsync);
         return group;
     }
 

@@ -97,6 +97,20 @@ internal sealed class AdminApi
             return;
         }
 
+        if (TargetStateApi.Matches(path))
+        {
+            // The one parameterised path: the pool and the address are part of it.
+            if (!Authorized(context, isRead: false))
+            {
+                context.Response.Headers.WWWAuthenticate = "Bearer";
+                await AdminResponses.ErrorAsync(context, 401, "missing or wrong admin token", "unauthorized",
+                    [new ApiFieldError("Authorization", "send the header 'Authorization: Bearer <adminToken>' with the token from this node's app.json")]);
+                return;
+            }
+            await TargetStateApi.HandleAsync(context, store, ReadJsonBodyAsync, WaitUntilServedAsync);
+            return;
+        }
+
         var route = _routes.Find(method, path, out var pathKnown);
         if (route is null)
         {

@@ -30,6 +30,7 @@ internal static class RuntimeViews
                         ConsecutiveFailures = s.ConsecutiveFailures,
                         EjectedUntil = s.EjectedUntil is { } until ? Rfc3339.Format(until) : null,
                         CheckProgress = s.CheckProgress is { } p ? new RuntimeCheckProgressView(p.Direction, p.Count, p.Needed, p.ToString()) : null,
+                        State = s.State == TargetStates.Ready ? null : s.State,
                     };
                 }).ToList(),
                 pool.HealthCheck is { } hc

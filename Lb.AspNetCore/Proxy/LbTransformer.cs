@@ -45,6 +45,17 @@ internal sealed class LbTransformer(string? nodeId, string nodeHeader) : HttpTra
         headers.TryAddWithoutValidation("X-Forwarded-Proto", request.Scheme);
         headers.Remove("X-Forwarded-Host");
         headers.TryAddWithoutValidation("X-Forwarded-Host", request.Host.Value);
+        if (httpContext.Features.Get<StickyCookieFeature>() is { RewriteName: { } cookieName, Options.Mode: Lb.Core.Spec.StickyCookieModes.Prefix }
+            && headers.TryGetValues(HeaderNames.Cookie, out var cookies))
+        {
+            // The application gets its own cookie back: the target key Lb prefixed is for Lb only.
+            var joined = string.Join("; ", cookies);
+            if (StickyCookies.StripPrefix(joined, cookieName) is { } stripped)
+            {
+                headers.Remove(HeaderNames.Cookie);
+                headers.TryAddWithoutValidation(HeaderNames.Cookie, stripped);
+            }
+        }
         headers.Remove(nodeHeader);
         if (nodeId is not null)
         {
@@ -66,16 +77,45 @@ internal sealed class LbTransformer(string? nodeId, string nodeHeader) : HttpTra
         }
         if (httpContext.Features.Get<StickyCookieFeature>() is { } sticky)
         {
-            httpContext.Response.Headers.Append(HeaderNames.SetCookie, sticky.SetCookie);
+            if (sticky.SetCookie is { } setCookie)
+            {
+                httpContext.Response.Headers.Append(HeaderNames.SetCookie, setCookie);
+            }
+            else if (sticky is { RewriteName: { } name, Key: { } key, Options: { } options })
+            {
+                var values = httpContext.Response.Headers.SetCookie;
+                string[]? rewritten = null;
+                for (var i = 0; i < values.Count; i++)
+                {
+                    if (StickyCookies.RewriteSetCookie(values[i]!, name, key, options) is { } replaced)
+                    {
+                        rewritten ??= values.ToArray()!;
+                        rewritten[i] = replaced;
+                    }
+                }
+                if (rewritten is not null)
+                {
+                    httpContext.Response.Headers.SetCookie = rewritten;
+                }
+            }
         }
         return proceed;
     }
 }
 
-/// <summary>Carries the Set-Cookie a sticky pick asked for to the response transform.</summary>
-internal sealed class StickyCookieFeature(string setCookie)
+/// <summary>
+/// Carries what a sticky pick asked for to the transforms: the Set-Cookie to add (<c>insert</c>), or the application
+/// cookie to re-key with the target's key (<c>prefix</c>: also stripped from the request; <c>rewrite</c>).
+/// </summary>
+internal sealed class StickyCookieFeature(string? setCookie)
 {
-    public string SetCookie { get; } = setCookie;
+    public string? SetCookie { get; } = setCookie;
+
+    public string? RewriteName { get; init; }
+
+    public string? Key { get; init; }
+
+    public Lb.Core.Spec.StickyCookieSpec? Options { get; init; }
 }
 
 /// <summary>

@@ -4,6 +4,7 @@ using Lb.AspNetCore.Diagnostics;
 using Lb.AspNetCore.Options;
 using Lb.AspNetCore.Runtime;
 using Lb.Balancing;
+using Lb.Core.Spec;
 using Lb.Core.Options;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -125,7 +126,10 @@ internal sealed partial class ProxyHandler(
         var target = pick.Target!;
         if (pick.SetCookieValue is { } cookieValue && rt.Inputs.CookieName is { } cookieName)
         {
-            context.Features.Set(new StickyCookieFeature(StickyCookies.FormatSetCookie(cookieName, cookieValue, rt.Route.Spec.StickyCookie)));
+            var sticky = rt.Route.Spec.StickyCookie;
+            context.Features.Set(sticky?.Mode is StickyCookieModes.Prefix or StickyCookieModes.Rewrite
+                ? new StickyCookieFeature(null) { RewriteName = cookieName, Key = cookieValue, Options = sticky }
+                : new StickyCookieFeature(StickyCookies.FormatSetCookie(cookieName, cookieValue, sticky)));
         }
         var outcome = RequestOutcome.OtherFailure;
         var sentAt = Stopwatch.GetTimestamp();
@@ -194,6 +198,8 @@ internal sealed partial class ProxyHandler(
             Protocol = inputs.Protocol ? context.Request.Protocol : null,
             CookieValue = cookie,
             HeaderValue = header,
+            Path = inputs.Path ? context.Request.Path.Value : null,
+            Query = inputs.Query ? context.Request.QueryString.Value : null,
         };
     }
 

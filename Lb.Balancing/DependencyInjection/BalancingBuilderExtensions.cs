@@ -39,6 +39,11 @@ public static class BalancingBuilderExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingPolicy, StickyCookiePolicy>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingPolicy, FiveTupleHashPolicy>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingPolicy, LeastConnectionPolicy>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingPolicy, SourceHashPolicy>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingPolicy, UriHashPolicy>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingPolicy, UrlParamHashPolicy>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingPolicy, HeaderHashPolicy>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingPolicy, RandomPolicy>());
         services.TryAddSingleton<LoadBalancingPolicies>();
         // Validation (every store, the validate endpoint) accepts exactly the registered policies and applies their rules.
         services.Replace(ServiceDescriptor.Singleton<IAlgorithmRules>(sp => sp.GetRequiredService<LoadBalancingPolicies>()));

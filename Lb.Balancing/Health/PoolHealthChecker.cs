@@ -132,6 +132,51 @@ internal sealed class PoolHealthChecker : IAsyncDisposable
     private async Task ProbeAsync(UpstreamTarget target, CancellationToken cancellationToken)
     {
         var settings = Settings;
+        var started = _context.Time.GetTimestamp();
+        var error = settings.Tcp ? await ConnectProbeAsync(target, settings, cancellationToken).ConfigureAwait(false)
+            : await HttpProbeAsync(target, settings, cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        target.LastCheckDuration = _context.Time.GetElapsedTime(started);
+
+        var changed = target.RecordProbe(error is null, error, _context.Time.GetUtcNow(), settings.Rise, settings.Fall);
+        if (changed is { } healthy)
+        {
+            if (healthy)
+            {
+                Log.TargetHealthy(_context.Logger, _poolId, target.Address);
+            }
+            else
+            {
+                Log.TargetUnhealthy(_context.Logger, _poolId, target.Address, error);
+            }
+            _context.Metrics.Transition(_poolId, target.Address, healthy);
+        }
+    }
+
+    /// <summary>A TCP connect to the target's address, closed at once; null when it succeeded within the timeout.</summary>
+    private async Task<string?> ConnectProbeAsync(UpstreamTarget target, ActiveHealthCheckSettings settings, CancellationToken cancellationToken)
+    {
+        var origin = target.ProbeUri;
+        using var timeout = new CancellationTokenSource(settings.Timeout, _context.Time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        try
+        {
+            await socket.ConnectAsync(origin.DnsSafeHost, origin.Port, linked.Token).ConfigureAwait(false);
+            return null;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return $"dial tcp {target.Address}: timeout after {GoDuration.Format(settings.Timeout)}";
+        }
+        catch (System.Net.Sockets.SocketException ex)
+        {
+            return $"dial tcp {target.Address}: {ex.Message}";
+        }
+    }
+
+    private async Task<string?> HttpProbeAsync(UpstreamTarget target, ActiveHealthCheckSettings settings, CancellationToken cancellationToken)
+    {
         var uri = ProbeUri(target, settings.Path);
         string? error;
         using (var timeout = new CancellationTokenSource(settings.Timeout, _context.Time))
@@ -156,21 +201,7 @@ internal sealed class PoolHealthChecker : IAsyncDisposable
                 error = $"Get \"{uri}\": {ex.Message}";
             }
         }
-        cancellationToken.ThrowIfCancellationRequested();
-
-        var changed = target.RecordProbe(error is null, error, _context.Time.GetUtcNow(), settings.Rise, settings.Fall);
-        if (changed is { } healthy)
-        {
-            if (healthy)
-            {
-                Log.TargetHealthy(_context.Logger, _poolId, target.Address);
-            }
-            else
-            {
-                Log.TargetUnhealthy(_context.Logger, _poolId, target.Address, error);
-            }
-            _context.Metrics.Transition(_poolId, target.Address, healthy);
-        }
+        return error;
     }
 
     /// <summary>

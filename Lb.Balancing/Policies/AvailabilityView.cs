@@ -11,8 +11,12 @@ internal sealed class AvailabilityView
     /// <summary>Weight totals up to this expand into an explicit smooth sequence; larger ones use prefix sums.</summary>
     internal const int MaxSequenceLength = 4096;
 
-    private AvailabilityView(int epoch, long recheckAt, int[] available, int[]? sequence, long[] cumulative, long totalWeight, long stride)
+    /// <summary>Weights are multiplied by this while a target ramps up, so a weight-1 target can take a fraction of its share.</summary>
+    internal const int RampScale = 10;
+
+    private AvailabilityView(int epoch, long recheckAt, int[] available, int[]? sequence, long[] cumulative, long totalWeight, long stride, int[] weights)
     {
+        Weights = weights;
         Epoch = epoch;
         RecheckAt = recheckAt;
         Available = available;
@@ -23,6 +27,9 @@ internal sealed class AvailabilityView
     }
 
     public int Epoch { get; }
+
+    /// <summary>The weight of each target (by pool index) as this view balances it: configured, or lower during slow start.</summary>
+    public int[] Weights { get; }
 
     /// <summary>TimeProvider timestamp at which an ejection ends and the view must be rebuilt; <see cref="long.MaxValue"/> if none.</summary>
     public long RecheckAt { get; }
@@ -68,11 +75,15 @@ internal sealed class AvailabilityView
         return Available[lo];
     }
 
-    public static AvailabilityView Build(UpstreamTarget[] targets, int[] weights, RegistryContext context)
+    public static AvailabilityView Build(UpstreamTarget[] targets, int[] weights, RegistryContext context, TimeSpan slowStart = default)
     {
         var epoch = context.HealthEpoch;
         var now = context.Time.GetTimestamp();
         var recheckAt = long.MaxValue;
+        if (slowStart > TimeSpan.Zero)
+        {
+            weights = Ramped(targets, weights, context, slowStart, now, ref recheckAt);
+        }
         var available = new List<int>(targets.Length);
         for (var i = 0; i < targets.Length; i++)
         {
@@ -82,7 +93,7 @@ internal sealed class AvailabilityView
                 recheckAt = Math.Min(recheckAt, until);
                 continue;
             }
-            if (targets[i].ActiveHealthy)
+            if (targets[i].ActiveHealthy && targets[i].State == Lb.Core.Spec.TargetStates.Ready)
             {
                 available.Add(i);
             }
@@ -105,7 +116,42 @@ internal sealed class AvailabilityView
         {
             sequence = SmoothSequence(indices, weights, gcd, (int)(total / gcd));
         }
-        return new AvailabilityView(epoch, recheckAt, indices, sequence, cumulative, total, CoprimeStride(total));
+        return new AvailabilityView(epoch, recheckAt, indices, sequence, cumulative, total, CoprimeStride(total), weights);
+    }
+
+    /// <summary>
+    /// Slow start: a target that came back less than <paramref name="slowStart"/> ago gets a share growing linearly from
+    /// a tenth to full; the view is rebuilt every tenth of the period until every ramp is over.
+    /// </summary>
+    private static int[] Ramped(UpstreamTarget[] targets, int[] weights, RegistryContext context, TimeSpan slowStart, long now, ref long recheckAt)
+    {
+        int[]? ramped = null;
+        for (var i = 0; i < targets.Length; i++)
+        {
+            var since = targets[i].RampStart;
+            if (since == 0)
+            {
+                continue;
+            }
+            var elapsed = context.Time.GetElapsedTime(since, now);
+            if (elapsed >= slowStart)
+            {
+                continue;
+            }
+            if (ramped is null)
+            {
+                ramped = new int[weights.Length];
+                for (var k = 0; k < weights.Length; k++)
+                {
+                    ramped[k] = Math.Max(1, weights[k]) * RampScale;
+                }
+            }
+            var fraction = Math.Max(0.1, elapsed / slowStart);
+            ramped[i] = Math.Max(1, (int)Math.Ceiling(Math.Max(1, weights[i]) * RampScale * fraction));
+            var step = (long)(slowStart.TotalSeconds / 10 * context.Time.TimestampFrequency);
+            recheckAt = Math.Min(recheckAt, now + Math.Max(1, step));
+        }
+        return ramped ?? weights;
     }
 
     /// <summary>nginx-style smooth weighted round robin: equal weights give plain config order.</summary>

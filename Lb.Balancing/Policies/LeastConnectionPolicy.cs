@@ -33,7 +33,7 @@ public sealed class LeastConnectionPolicy : ILoadBalancingPolicy
                 return PickResult.None;
             }
             var targets = pool.TargetArray;
-            var weights = pool.Weights;
+            var weights = view.Weights;
             var exclude = context.Exclude;
             var start = (int)(counter.Next() % (ulong)available.Length);
             UpstreamTarget? best = null;

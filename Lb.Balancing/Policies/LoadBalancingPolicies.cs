@@ -28,9 +28,10 @@ public sealed class LoadBalancingPolicies : IAlgorithmRules
         }
     }
 
-    /// <summary>The four built-in policies, for use without dependency injection.</summary>
+    /// <summary>The built-in policies, for use without dependency injection.</summary>
     public static LoadBalancingPolicies CreateDefault() =>
-        new([new RoundRobinPolicy(), new StickyCookiePolicy(), new FiveTupleHashPolicy(), new LeastConnectionPolicy()]);
+        new([new RoundRobinPolicy(), new StickyCookiePolicy(), new FiveTupleHashPolicy(), new LeastConnectionPolicy(),
+            new SourceHashPolicy(), new UriHashPolicy(), new UrlParamHashPolicy(), new HeaderHashPolicy(), new RandomPolicy()]);
 
     /// <summary>The registered names, in registration order.</summary>
     public IReadOnlyCollection<string> Names => _names;
@@ -63,6 +64,12 @@ public sealed class LoadBalancingPolicies : IAlgorithmRules
             errors.Add(new ValidationError($"{path}.sticky_cookie", ValidationCodes.InvalidStickyCookie,
                 $"sticky_cookie options are only allowed on routes whose algorithm uses a cookie ({cookiePolicies})",
                 $"set algorithm to {(cookiePolicies.Length > 0 ? cookiePolicies : "a cookie policy")} or remove sticky_cookie"));
+        }
+        if (route.HashKey is not null && policy.GetInputs(route) is { HeaderName: null, Query: false })
+        {
+            errors.Add(new ValidationError($"{path}.hash_key", ValidationCodes.InvalidHashKey,
+                $"hash_key is only used by algorithms that hash a header or query parameter ({Algorithms.Header}, {Algorithms.UrlParam})",
+                "remove hash_key, or set algorithm to hdr or url_param"));
         }
         policy.Validate(route, path, errors);
     }

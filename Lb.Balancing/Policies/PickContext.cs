@@ -26,6 +26,12 @@ public readonly struct PickContext
     /// <summary>The value of the header the route's policy declared (<see cref="PickInputs.HeaderName"/>; several values comma-joined), or null.</summary>
     public string? HeaderValue { get; init; }
 
+    /// <summary>The request path without the query (<see cref="PickInputs.Path"/>), or null.</summary>
+    public string? Path { get; init; }
+
+    /// <summary>The raw query string, with or without its leading <c>?</c> (<see cref="PickInputs.Query"/>), or null.</summary>
+    public string? Query { get; init; }
+
     /// <summary>A target to avoid, typically the one a retry follows after a connect failure.</summary>
     public UpstreamTarget? Exclude { get; init; }
 }

@@ -33,6 +33,12 @@ public sealed record PickInputs
     /// <summary>A request header whose value goes into <see cref="PickContext.HeaderValue"/>.</summary>
     public string? HeaderName { get; init; }
 
+    /// <summary>Fills <see cref="PickContext.Path"/>.</summary>
+    public bool Path { get; init; }
+
+    /// <summary>Fills <see cref="PickContext.Query"/>.</summary>
+    public bool Query { get; init; }
+
     /// <summary>True when the policy reads anything at all.</summary>
-    public bool ReadsRequest => ClientAddress || LocalAddress || Protocol || CookieName is not null || HeaderName is not null;
+    public bool ReadsRequest => ClientAddress || LocalAddress || Protocol || Path || Query || CookieName is not null || HeaderName is not null;
 }

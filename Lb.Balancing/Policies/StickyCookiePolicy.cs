@@ -20,7 +20,7 @@ public sealed class StickyCookiePolicy : ILoadBalancingPolicy
     public PickInputs GetInputs(RouteSpec route)
     {
         ArgumentNullException.ThrowIfNull(route);
-        return new PickInputs { CookieName = StickyCookies.CookieName(route.Id) };
+        return new PickInputs { CookieName = StickyCookies.EffectiveName(route) };
     }
 
     /// <summary>Checks the cookie options: <c>value</c> mode, <c>same_site</c> (none needs secure) and <c>max_age</c>.</summary>
@@ -33,6 +33,24 @@ public sealed class StickyCookiePolicy : ILoadBalancingPolicy
             return;
         }
         var at = path + ".sticky_cookie";
+        var mode = sticky.Mode ?? StickyCookieModes.Insert;
+        if (mode is not (StickyCookieModes.Insert or StickyCookieModes.Prefix or StickyCookieModes.Rewrite))
+        {
+            errors.Add(new ValidationError($"{at}.mode", ValidationCodes.InvalidStickyCookie, "mode must be one of: insert, prefix, rewrite", "omit it for insert (Lb's own cookie)"));
+        }
+        else if (mode != StickyCookieModes.Insert && string.IsNullOrEmpty(sticky.Name))
+        {
+            errors.Add(new ValidationError($"{at}.name", ValidationCodes.InvalidStickyCookie, $"mode {mode} needs name: the cookie the application sets",
+                mode == StickyCookieModes.Prefix ? "for example \"name\": \"JSESSIONID\"" : "for example \"name\": \"SERVERID\""));
+        }
+        if (sticky.Name is { Length: > 0 } name && !name.All(c => char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c, StringComparison.Ordinal)))
+        {
+            errors.Add(new ValidationError($"{at}.name", ValidationCodes.InvalidStickyCookie, "name must be a cookie name (letters, digits and !#$%&'*+-.^_`|~)", "for example \"SERVERID\""));
+        }
+        if (mode != StickyCookieModes.Insert && sticky.MaxAge is not null)
+        {
+            errors.Add(new ValidationError($"{at}.max_age", ValidationCodes.InvalidStickyCookie, "max_age applies to insert mode only", "the application's own cookie keeps the lifetime it sets"));
+        }
         if (sticky.Value is { } v && v != StickyCookieValueModes.Opaque && v != StickyCookieValueModes.Address)
         {
             errors.Add(new ValidationError($"{at}.value", ValidationCodes.InvalidStickyCookie, "value must be one of: opaque, address", "opaque hides backend addresses; address is the reference's behaviour"));
@@ -70,25 +88,32 @@ public sealed class StickyCookiePolicy : ILoadBalancingPolicy
             // First exact match wins, as in the contract.
             lookup.TryAdd(byAddress ? target.Address : target.OpaqueToken, target);
         }
-        return new Balancer(pool, pool.GetRouteCounter(route.Id), lookup, byAddress);
+        var mode = route.StickyCookie?.Mode ?? StickyCookieModes.Insert;
+        return new Balancer(pool, pool.GetRouteCounter(route.Id), lookup, byAddress, mode);
     }
 
-    private sealed class Balancer(UpstreamPool pool, RouteCounter counter, Dictionary<string, UpstreamTarget> lookup, bool byAddress) : IRouteBalancer
+    private sealed class Balancer(UpstreamPool pool, RouteCounter counter, Dictionary<string, UpstreamTarget> lookup, bool byAddress, string mode) : IRouteBalancer
     {
+        // prefix and rewrite re-key every response that sets the application's cookie, so every pick carries the key.
+        private readonly bool _alwaysKey = mode != StickyCookieModes.Insert;
+
         public PickResult Pick(in PickContext context)
         {
-            if (context.CookieValue is { } value
+            var value = _alwaysKey && mode == StickyCookieModes.Prefix ? StickyCookies.PrefixKey(context.CookieValue) : context.CookieValue;
+            if (value is not null
                 && lookup.TryGetValue(value, out var pinned)
                 && !ReferenceEquals(pinned, context.Exclude)
-                && pinned.IsAvailable)
+                && pinned.AdmitsPinned)
             {
                 pinned.Acquire();
-                return new PickResult(pinned);
+                return _alwaysKey ? new PickResult(pinned, Key(pinned)) : new PickResult(pinned);
             }
             var target = Picking.RoundRobin(pool, counter, context.Exclude);
             return target is null
                 ? PickResult.None
-                : new PickResult(target, byAddress ? target.Address : target.OpaqueToken);
+                : new PickResult(target, Key(target));
         }
+
+        private string Key(UpstreamTarget target) => byAddress ? target.Address : target.OpaqueToken;
     }
 }

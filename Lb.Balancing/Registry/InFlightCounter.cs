@@ -4,10 +4,28 @@ namespace Lb.Balancing.Registry;
 internal struct InFlightCounter
 {
     private int _count;
+    private int _max;
 
     public int Count => Volatile.Read(ref _count);
 
-    public void Acquire() => Interlocked.Increment(ref _count);
+    /// <summary>The highest <see cref="Count"/> seen since the target was created (HAProxy's <c>smax</c>).</summary>
+    public int Max => Volatile.Read(ref _max);
+
+    public void Acquire()
+    {
+        var now = Interlocked.Increment(ref _count);
+        // Written only when a new maximum is reached, so the common pick costs one extra read.
+        var max = Volatile.Read(ref _max);
+        while (now > max)
+        {
+            var seen = Interlocked.CompareExchange(ref _max, now, max);
+            if (seen == max)
+            {
+                break;
+            }
+            max = seen;
+        }
+    }
 
     /// <summary>Releases one request; never goes below zero, so a surplus release cannot corrupt the count.</summary>
     public void Release()

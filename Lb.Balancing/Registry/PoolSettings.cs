@@ -7,7 +7,11 @@ namespace Lb.Balancing;
 /// <param name="ExpectStatus">The status a healthy target answers with.</param>
 /// <param name="Rise">Consecutive successful probes that make an unhealthy target healthy.</param>
 /// <param name="Fall">Consecutive failed probes that make a healthy target unhealthy.</param>
-public sealed record ActiveHealthCheckSettings(string Path, TimeSpan Interval, TimeSpan Timeout, int ExpectStatus, int Rise, int Fall);
+public sealed record ActiveHealthCheckSettings(string Path, TimeSpan Interval, TimeSpan Timeout, int ExpectStatus, int Rise, int Fall)
+{
+    /// <summary>A TCP connect check: <see cref="Path"/> and <see cref="ExpectStatus"/> are not used.</summary>
+    public bool Tcp { get; init; }
+}
 
 /// <summary>The parsed passive health (outlier ejection) settings of a pool.</summary>
 /// <param name="ConsecutiveFailures">Failures in a row that eject a target; 0 turns passive health off.</param>

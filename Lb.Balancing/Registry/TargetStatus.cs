@@ -2,7 +2,7 @@ namespace Lb.Balancing;
 
 /// <summary>A point-in-time view of one target, with the fields the runtime view shows.</summary>
 /// <param name="Address">The address as configured.</param>
-/// <param name="Healthy">Whether the target receives traffic now: the active check does not hold it unhealthy and passive health has not ejected it.</param>
+/// <param name="Healthy">Whether the checks let the target take traffic: the active check does not hold it unhealthy and passive health has not ejected it (<see cref="State"/> may still keep it out).</param>
 /// <param name="LastCheckedAt">When the last active probe finished; null if the pool has no health check or no probe has finished yet.</param>
 /// <param name="LastError">Why the last active probe failed; null after a successful probe.</param>
 /// <param name="ActiveConnections">In-flight requests through this node (picked and not yet completed).</param>
@@ -17,6 +17,9 @@ public sealed record TargetStatus(
     int ConsecutiveFailures,
     DateTimeOffset? EjectedUntil)
 {
+    /// <summary>The operator's state: <c>ready</c>, <c>drain</c> or <c>maint</c>.</summary>
+    public string State { get; init; } = Lb.Core.Spec.TargetStates.Ready;
+
     /// <summary>A rise or fall streak of active checks under way (the verdict has not flipped yet); null when none is.</summary>
     public HealthCheckProgress? CheckProgress { get; init; }
 }

@@ -33,8 +33,10 @@ public sealed class UpstreamPool
         ActiveHealthCheckSettings? healthCheck,
         PassiveHealthSettings passiveHealth,
         ConcurrentDictionary<string, RouteCounter> routeCounters,
-        HashRing? ring)
+        HashRing? ring,
+        TimeSpan slowStart = default)
     {
+        SlowStart = slowStart;
         _context = context;
         Id = id;
         _targets = targets;
@@ -45,7 +47,7 @@ public sealed class UpstreamPool
         PassiveHealth = passiveHealth;
         _routeCounters = routeCounters;
         _ring = ring;
-        _view = AvailabilityView.Build(targets, _weights, context);
+        _view = AvailabilityView.Build(targets, _weights, context, slowStart);
     }
 
     /// <summary>The pool id.</summary>
@@ -59,6 +61,9 @@ public sealed class UpstreamPool
 
     /// <summary>Time a target has to start its response (default 30 s).</summary>
     public TimeSpan ResponseTimeout { get; }
+
+    /// <summary>How long a target that comes back ramps its share up (zero: no slow start).</summary>
+    public TimeSpan SlowStart { get; }
 
     /// <summary>The active health check; null when the pool has none.</summary>
     public ActiveHealthCheckSettings? HealthCheck { get; }
@@ -82,7 +87,7 @@ public sealed class UpstreamPool
             return view;
         }
         // Racing rebuilders produce equivalent views; the last write wins and nothing is lost.
-        view = AvailabilityView.Build(_targets, _weights, _context);
+        view = AvailabilityView.Build(_targets, _weights, _context, SlowStart);
         Volatile.Write(ref _view, view);
         return view;
     }

@@ -180,6 +180,7 @@ public sealed class UpstreamRegistry : IAsyncDisposable
                 target = new UpstreamTarget(_context, id, upstream.Address, upstream.Weight, OpaqueToken(id, upstream.Address));
             }
             target.SetWeight(upstream.Weight);
+            target.SetState(upstream.EffectiveState);
             target.Passive = passive;
             byAddress[upstream.Address] = target;
             targets.Add(target);
@@ -224,7 +225,8 @@ public sealed class UpstreamRegistry : IAsyncDisposable
             health,
             passive,
             state.RouteCounters,
-            ring);
+            ring,
+            ParseDuration(spec.SlowStart) ?? TimeSpan.Zero);
         state.LastPool = pool;
         state.LastSpec = spec;
         return pool;
@@ -300,7 +302,8 @@ public sealed class UpstreamRegistry : IAsyncDisposable
             timeout,
             spec.ExpectStatus,
             Math.Max(1, spec.Rise ?? HealthCheckSpec.DefaultRise),
-            Math.Max(1, spec.Fall ?? HealthCheckSpec.DefaultFall));
+            Math.Max(1, spec.Fall ?? HealthCheckSpec.DefaultFall))
+        { Tcp = spec.IsTcp };
     }
 
     private static PassiveHealthSettings ParsePassive(PassiveHealthSpec? spec) =>

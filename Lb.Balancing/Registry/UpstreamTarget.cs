@@ -20,6 +20,14 @@ public sealed class UpstreamTarget
     private readonly PassiveHealth _passive;
     private InFlightCounter _inFlight;
     private volatile int _weight;
+    private volatile int _state;
+    private long _rampStart;
+    private long _downSince;
+    private long _downtimeTicks;
+
+    private const int StateReady = 0;
+    private const int StateDrain = 1;
+    private const int StateMaint = 2;
 
     internal UpstreamTarget(RegistryContext context, string poolId, string address, int weight, string opaqueToken)
     {
@@ -59,10 +67,43 @@ public sealed class UpstreamTarget
     /// True when the target may receive traffic: the active check does not hold it unhealthy and it is not
     /// ejected by passive health. Cheap: one or two volatile reads, plus a clock read only while ejected.
     /// </summary>
-    public bool IsAvailable => _active.Healthy && _passive.Admits;
+    public bool IsAvailable => _state == StateReady && IsHealthy;
+
+    /// <summary>
+    /// True when a client already pinned to this target (a sticky session) may still reach it: healthy and not in
+    /// <c>maint</c>. A draining target takes no new clients but keeps the ones it has.
+    /// </summary>
+    public bool AdmitsPinned => _state != StateMaint && IsHealthy;
+
+    /// <summary>The operator's state: <c>ready</c>, <c>drain</c> or <c>maint</c> (<see cref="TargetStates"/>).</summary>
+    public string State => _state switch
+    {
+        StateDrain => TargetStates.Drain,
+        StateMaint => TargetStates.Maint,
+        _ => TargetStates.Ready,
+    };
+
+    private bool IsHealthy => _active.Healthy && _passive.Admits;
 
     /// <summary>In-flight requests picked on this target and not yet completed.</summary>
     public int ActiveRequests => _inFlight.Count;
+
+    /// <summary>The most requests this target has had in flight at once since it joined its pool.</summary>
+    public int MaxActiveRequests => _inFlight.Max;
+
+    /// <summary>How long the last active probe took; null before the first one.</summary>
+    public TimeSpan? LastCheckDuration { get; internal set; }
+
+    /// <summary>Total time the active checks have held this target down (so far, including a down period under way).</summary>
+    public TimeSpan Downtime
+    {
+        get
+        {
+            var total = Volatile.Read(ref _downtimeTicks);
+            var since = Volatile.Read(ref _downSince);
+            return TimeSpan.FromTicks(total) + (since == 0 ? TimeSpan.Zero : _context.Time.GetElapsedTime(since));
+        }
+    }
 
     internal string PoolId { get; }
 
@@ -88,6 +129,31 @@ public sealed class UpstreamTarget
     }
 
     internal void SetWeight(int weight) => _weight = weight;
+
+    /// <summary>TimeProvider timestamp since which the target takes traffic again (slow start); 0 when it never left.</summary>
+    internal long RampStart => Volatile.Read(ref _rampStart);
+
+    /// <summary>Applies the configured state; a change moves the target in or out of every view.</summary>
+    internal void SetState(string state)
+    {
+        var value = state switch
+        {
+            TargetStates.Drain => StateDrain,
+            TargetStates.Maint => StateMaint,
+            _ => StateReady,
+        };
+        var previous = _state;
+        if (previous == value)
+        {
+            return;
+        }
+        _state = value;
+        if (value == StateReady)
+        {
+            Volatile.Write(ref _rampStart, _context.Time.GetTimestamp());
+        }
+        _context.BumpHealthEpoch();
+    }
 
     /// <summary>
     /// Counts one in-flight request on this target. A balancer calls it on the target it returns from
@@ -121,9 +187,10 @@ public sealed class UpstreamTarget
                 ejectedUntil = time.GetUtcNow() + remaining;
             }
         }
-        return new TargetStatus(Address, IsAvailable, probe?.At, probe?.Error, ActiveRequests, _passive.ConsecutiveFailures, ejectedUntil)
+        return new TargetStatus(Address, IsHealthy, probe?.At, probe?.Error, ActiveRequests, _passive.ConsecutiveFailures, ejectedUntil)
         {
             CheckProgress = _active.Progress,
+            State = State,
         };
     }
 
@@ -139,6 +206,20 @@ public sealed class UpstreamTarget
     internal bool? RecordProbe(bool ok, string? error, DateTimeOffset at, int rise, int fall)
     {
         var changed = _active.Record(ok, error, at, rise, fall, out var recovered);
+        if (changed == true)
+        {
+            var now = _context.Time.GetTimestamp();
+            Volatile.Write(ref _rampStart, now);
+            var since = Interlocked.Exchange(ref _downSince, 0);
+            if (since != 0)
+            {
+                Interlocked.Add(ref _downtimeTicks, _context.Time.GetElapsedTime(since, now).Ticks);
+            }
+        }
+        else if (changed == false)
+        {
+            Interlocked.CompareExchange(ref _downSince, _context.Time.GetTimestamp(), 0);
+        }
         if (recovered)
         {
             _passive.LiftEjection();
@@ -147,7 +228,15 @@ public sealed class UpstreamTarget
     }
 
     /// <summary>Forgets the active verdict (the pool lost its health check): the target routes again.</summary>
-    internal void ResetActiveHealth() => _active.Reset();
+    internal void ResetActiveHealth()
+    {
+        _active.Reset();
+        var since = Interlocked.Exchange(ref _downSince, 0);
+        if (since != 0)
+        {
+            Interlocked.Add(ref _downtimeTicks, _context.Time.GetElapsedTime(since).Ticks);
+        }
+    }
 
     /// <summary>Keeps the verdict but restarts the rise/fall streaks (the health check settings changed).</summary>
     internal void ResetStreaks() => _active.ResetStreaks();

@@ -22,12 +22,13 @@ internal sealed class UpstreamSpecConverter : JsonConverter<UpstreamSpec>
         }
 
         string? address = null;
+        string? state = null;
         var weight = UpstreamSpec.DefaultWeight;
         while (reader.Read())
         {
             if (reader.TokenType == JsonTokenType.EndObject)
             {
-                return new UpstreamSpec(address ?? "", weight);
+                return new UpstreamSpec(address ?? "", weight) { State = state };
             }
             var name = reader.GetString();
             reader.Read();
@@ -39,6 +40,10 @@ internal sealed class UpstreamSpecConverter : JsonConverter<UpstreamSpec>
             {
                 weight = reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var w) ? w : throw new JsonException("weight must be an integer");
             }
+            else if (string.Equals(name, "state", StringComparison.OrdinalIgnoreCase))
+            {
+                state = reader.TokenType == JsonTokenType.String ? reader.GetString() : throw new JsonException("state must be a string");
+            }
             else
             {
                 throw new JsonException($"unknown field '{name}'");
@@ -49,14 +54,21 @@ internal sealed class UpstreamSpecConverter : JsonConverter<UpstreamSpec>
 
     public override void Write(Utf8JsonWriter writer, UpstreamSpec value, JsonSerializerOptions options)
     {
-        if (value.Weight == UpstreamSpec.DefaultWeight)
+        if (value.Weight == UpstreamSpec.DefaultWeight && value.State is null)
         {
             writer.WriteStringValue(value.Address);
             return;
         }
         writer.WriteStartObject();
         writer.WriteString("address", value.Address);
-        writer.WriteNumber("weight", value.Weight);
+        if (value.Weight != UpstreamSpec.DefaultWeight)
+        {
+            writer.WriteNumber("weight", value.Weight);
+        }
+        if (value.State is { } state)
+        {
+            writer.WriteString("state", state);
+        }
         writer.WriteEndObject();
     }
 }

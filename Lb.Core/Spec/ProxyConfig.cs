@@ -49,6 +49,12 @@ public sealed record RouteSpec
     /// <summary>Options for <c>sticky_cookie</c> routes (Lb extension); absent means the defaults.</summary>
     public StickyCookieSpec? StickyCookie { get; init; }
 
+    /// <summary>
+    /// What a keyed hash policy hashes (Lb extension): the query parameter of <c>url_param</c>, the request header of
+    /// <c>hdr</c>. Other algorithms take none.
+    /// </summary>
+    public string? HashKey { get; init; }
+
     /// <summary>The algorithm with the empty default resolved.</summary>
     [JsonIgnore]
     public string EffectiveAlgorithm => string.IsNullOrEmpty(Algorithm) ? Algorithms.RoundRobin : Algorithm;
@@ -89,6 +95,20 @@ public static class PathMatchTypes
 public sealed record StickyCookieSpec
 {
     /// <summary>
+    /// How the cookie carries the target (<see cref="StickyCookieModes"/>): <c>insert</c> (default; Lb sets a cookie of
+    /// its own), <c>prefix</c> (Lb prepends the target's key to the application's cookie <see cref="Name"/>, such as
+    /// <c>JSESSIONID</c>, and strips it on the way in) or <c>rewrite</c> (Lb replaces the value of the cookie
+    /// <see cref="Name"/> the application sets with the target's key). HAProxy's <c>cookie NAME insert|prefix|rewrite</c>.
+    /// </summary>
+    public string? Mode { get; init; }
+
+    /// <summary>The cookie name: optional for <c>insert</c> (default <c>rp_sticky_&lt;route id&gt;</c>), required otherwise.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>Adds <c>HttpOnly</c> (default true for <c>insert</c>; for <c>prefix</c>/<c>rewrite</c> it is added to the application's cookie when true).</summary>
+    public bool? HttpOnly { get; init; }
+
+    /// <summary>
     /// What the cookie holds: <c>opaque</c> (default; a keyed hash that does not reveal the backend) or
     /// <c>address</c> (the backend address verbatim, as the reference implementation does).
     /// </summary>
@@ -111,4 +131,15 @@ public static class StickyCookieValueModes
     public const string Opaque = "opaque";
     /// <summary>The target address verbatim (reference behaviour).</summary>
     public const string Address = "address";
+}
+
+/// <summary>Sticky cookie modes.</summary>
+public static class StickyCookieModes
+{
+    /// <summary>Lb sets a cookie of its own naming the target.</summary>
+    public const string Insert = "insert";
+    /// <summary>Lb prefixes the application's cookie with the target's key (<c>key~value</c>) and strips it on the way in.</summary>
+    public const string Prefix = "prefix";
+    /// <summary>Lb replaces the value of a cookie the application sets with the target's key.</summary>
+    public const string Rewrite = "rewrite";
 }

@@ -19,6 +19,12 @@ public sealed record UpstreamPoolSpec
 
     /// <summary>Time a target has to start its response, as a Go duration (Lb extension; default 30s).</summary>
     public string? ResponseTimeout { get; init; }
+
+    /// <summary>
+    /// Slow start, as a Go duration (Lb extension; absent means none): a target that comes back (healthy again, or
+    /// out of <c>maint</c>/<c>drain</c>) ramps its weight from a tenth to full over this time.
+    /// </summary>
+    public string? SlowStart { get; init; }
 }
 
 /// <summary>One upstream target.</summary>
@@ -29,6 +35,16 @@ public sealed record UpstreamSpec(string Address, int Weight = 1)
     /// <summary>The default weight.</summary>
     public const int DefaultWeight = 1;
 
+    /// <summary>
+    /// The operator's state of the target (<see cref="TargetStates"/>): <c>ready</c> (absent), <c>drain</c> (no new
+    /// requests or sticky sessions; in-flight requests and existing sticky clients finish) or <c>maint</c> (out).
+    /// </summary>
+    public string? State { get; init; }
+
+    /// <summary>The state with the absent default resolved.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string EffectiveState => string.IsNullOrEmpty(State) ? TargetStates.Ready : State;
+
     /// <summary>A target with the default weight.</summary>
     public static implicit operator UpstreamSpec(string address) => new(address);
 
@@ -36,10 +52,38 @@ public sealed record UpstreamSpec(string Address, int Weight = 1)
     public static UpstreamSpec FromString(string address) => new(address);
 }
 
+/// <summary>Operator states of a target.</summary>
+public static class TargetStates
+{
+    /// <summary>Takes traffic (the default).</summary>
+    public const string Ready = "ready";
+    /// <summary>Takes no new requests and no new sticky sessions; in-flight requests and existing sticky clients finish.</summary>
+    public const string Drain = "drain";
+    /// <summary>Out of service: takes nothing.</summary>
+    public const string Maint = "maint";
+
+    /// <summary>The state an unknown <paramref name="given"/> most likely meant (<c>maintenance</c> → <c>maint</c>), or null.</summary>
+    public static string? Suggest(string given)
+    {
+        ArgumentNullException.ThrowIfNull(given);
+        var lower = given.Trim().ToLowerInvariant();
+        return lower.StartsWith("maint", StringComparison.Ordinal) || lower is "down" or "disabled" or "off" ? Maint
+            : lower.StartsWith("drain", StringComparison.Ordinal) ? Drain
+            : lower is "up" or "enabled" or "on" or "active" ? Ready
+            : Validation.Suggestions.Closest(given, [Ready, Drain, Maint]);
+    }
+}
+
 /// <summary>Active HTTP health check of a pool.</summary>
 public sealed record HealthCheckSpec
 {
-    /// <summary>Path probed with GET; must start with <c>/</c>.</summary>
+    /// <summary>
+    /// <c>http</c> (default: GET <see cref="Path"/>, expect <see cref="ExpectStatus"/>) or <c>tcp</c> (a target is healthy
+    /// when it accepts a TCP connection; <see cref="Path"/> and <see cref="ExpectStatus"/> stay unset) (Lb extension).
+    /// </summary>
+    public string? Type { get; init; }
+
+    /// <summary>Path probed with GET; must start with <c>/</c>. Unset for <c>tcp</c> checks.</summary>
     public string Path { get; init; } = "";
 
     /// <summary>Time between probes of one target, as a Go duration.</summary>
@@ -58,11 +102,24 @@ public sealed record HealthCheckSpec
     /// <summary>Consecutive failed probes that make a healthy target unhealthy (Lb extension; default 3).</summary>
     public int? Fall { get; init; }
 
+    /// <summary>True for a TCP connect check (<see cref="Type"/> <c>tcp</c>).</summary>
+    [JsonIgnore]
+    public bool IsTcp => Type == HealthCheckTypes.Tcp;
+
     /// <summary>Default of <see cref="Rise"/>.</summary>
     public const int DefaultRise = 2;
 
     /// <summary>Default of <see cref="Fall"/>.</summary>
     public const int DefaultFall = 3;
+}
+
+/// <summary>Health check type names.</summary>
+public static class HealthCheckTypes
+{
+    /// <summary>An HTTP GET that must answer the expected status (the default).</summary>
+    public const string Http = "http";
+    /// <summary>A TCP connect that must succeed within the timeout.</summary>
+    public const string Tcp = "tcp";
 }
 
 /// <summary>Passive health: targets that keep failing live traffic are ejected for a while.</summary>
@@ -96,6 +153,17 @@ public static class Algorithms
     /// <summary>The healthy target with the fewest in-flight requests.</summary>
     public const string LeastConnection = "least_connection";
 
-    /// <summary>Every algorithm name accepted in <see cref="RouteSpec.Algorithm"/>.</summary>
+    /// <summary>Consistent hash of the client address (HAProxy's <c>balance source</c>).</summary>
+    public const string Source = "source";
+    /// <summary>Consistent hash of the request path (HAProxy's <c>balance uri</c>).</summary>
+    public const string Uri = "uri";
+    /// <summary>Consistent hash of one query parameter, named by <see cref="RouteSpec.HashKey"/> (HAProxy's <c>balance url_param</c>).</summary>
+    public const string UrlParam = "url_param";
+    /// <summary>Consistent hash of one request header, named by <see cref="RouteSpec.HashKey"/> (HAProxy's <c>balance hdr(name)</c>).</summary>
+    public const string Header = "hdr";
+    /// <summary>Power of two random choices: of two weighted random targets, the one with fewer in-flight requests.</summary>
+    public const string Random = "random";
+
+    /// <summary>The contract's algorithm names, what <see cref="RouteSpec.Algorithm"/> accepts where no policies are registered.</summary>
     public static IReadOnlyList<string> All { get; } = [RoundRobin, StickyCookie, FiveTupleHash, LeastConnection];
 }

@@ -102,7 +102,22 @@ public static class DesiredStateValidator
         if (pool.HealthCheck is { } hc)
         {
             var h = $"{at}.health_check";
-            if (!hc.Path.StartsWith('/'))
+            if (hc.Type is { } type && type is not (HealthCheckTypes.Http or HealthCheckTypes.Tcp))
+            {
+                errors.Add($"{h}.type", ValidationCodes.InvalidHealthCheckType, "health_check.type must be one of: http, tcp", "omit it for an HTTP check, or use \"tcp\" for a connect check");
+            }
+            if (hc.IsTcp)
+            {
+                if (hc.Path.Length > 0)
+                {
+                    errors.Add($"{h}.path", ValidationCodes.InvalidHealthPath, "a tcp health check has no path", "remove path, or use type \"http\"");
+                }
+                if (hc.ExpectStatus != 0)
+                {
+                    errors.Add($"{h}.expect_status", ValidationCodes.InvalidExpectStatus, "a tcp health check has no expect_status", "remove expect_status, or use type \"http\"");
+                }
+            }
+            else if (!hc.Path.StartsWith('/'))
             {
                 errors.Add($"{h}.path", ValidationCodes.InvalidHealthPath, "health_check.path must start with '/'", "use a path such as \"/health\"");
             }
@@ -122,7 +137,7 @@ public static class DesiredStateValidator
             {
                 errors.Add($"{h}.timeout", ValidationCodes.TimeoutNotBelowInterval, "timeout must be shorter than interval", $"use a timeout below {hc.Interval}, or a longer interval");
             }
-            if (hc.ExpectStatus is < 100 or > 599)
+            if (!hc.IsTcp && hc.ExpectStatus is < 100 or > 599)
             {
                 errors.Add($"{h}.expect_status", ValidationCodes.InvalidExpectStatus, "expect_status must be between 100 and 599", "use the status a healthy target answers with, e.g. 200");
             }
@@ -147,6 +162,7 @@ public static class DesiredStateValidator
         }
         PositiveDuration($"{at}.connect_timeout", pool.ConnectTimeout, errors, required: false);
         PositiveDuration($"{at}.response_timeout", pool.ResponseTimeout, errors, required: false);
+        PositiveDuration($"{at}.slow_start", pool.SlowStart, errors, required: false);
     }
 
     private static void ValidateUpstream(string at, UpstreamSpec upstream, DesiredStateLimits l, HashSet<string> seen, ErrorList errors)
@@ -178,6 +194,12 @@ public static class DesiredStateValidator
         if (upstream.Weight is < 1 or > 1000)
         {
             errors.Add(at, ValidationCodes.InvalidWeight, "weight must be between 1 and 1000", "omit weight for the default 1");
+        }
+        if (upstream.State is { } state && state is not (TargetStates.Ready or TargetStates.Drain or TargetStates.Maint))
+        {
+            var meant = TargetStates.Suggest(state);
+            errors.Add($"{at}.state", ValidationCodes.InvalidTargetState, "state must be one of: ready, drain, maint",
+                meant is not null ? $"did you mean '{meant}'?" : "omit it for ready; drain lets in-flight and sticky clients finish, maint takes the target out");
         }
         if (!seen.Add(address))
         {
@@ -351,10 +373,19 @@ public static class DesiredStateValidator
         {
             "roundrobin" or "round-robin" or "rr" => Algorithms.RoundRobin,
             "leastconn" or "least_conn" or "least-conn" or "leastconnection" or "least_connections" => Algorithms.LeastConnection,
-            "source" or "hash" or "ip_hash" => Algorithms.FiveTupleHash,
+            "static-rr" or "static_rr" => Algorithms.RoundRobin,
+            "source" or "hash" or "ip_hash" => names.Contains(Algorithms.Source) ? Algorithms.Source : Algorithms.FiveTupleHash,
             "cookie" or "sticky" => Algorithms.StickyCookie,
+            "urlparam" or "url-param" or "url_param_hash" => Algorithms.UrlParam,
+            "uri_hash" or "url" or "url_hash" => Algorithms.Uri,
+            "p2c" or "power_of_two" or "random_two" => Algorithms.Random,
+            _ when algorithm.StartsWith("hdr(", StringComparison.OrdinalIgnoreCase) || algorithm.StartsWith("header", StringComparison.OrdinalIgnoreCase) => Algorithms.Header,
             _ => Suggestions.Closest(algorithm, names),
         };
+        if (alias == Algorithms.Header && names.Contains(alias) && algorithm.StartsWith("hdr(", StringComparison.OrdinalIgnoreCase) && algorithm.EndsWith(')'))
+        {
+            return $"'{Clip(algorithm)}' is HAProxy's spelling: use \"algorithm\": \"hdr\" with \"hash_key\": \"{Clip(algorithm[4..^1])}\"";
+        }
         return alias is not null && names.Contains(alias)
             ? $"'{Clip(algorithm)}' is not an Lb algorithm: did you mean '{alias}'?"
             : $"'{Clip(algorithm)}' is not one of them; omit the field for round_robin";

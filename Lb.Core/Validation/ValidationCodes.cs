@@ -18,6 +18,8 @@ public static class ValidationCodes
     public const string NonPositiveDuration = "non_positive_duration";
     public const string TimeoutNotBelowInterval = "timeout_not_below_interval";
     public const string InvalidExpectStatus = "invalid_expect_status";
+    /// <summary>health_check.type is not http or tcp.</summary>
+    public const string InvalidHealthCheckType = "invalid_health_check_type";
     public const string InvalidThreshold = "invalid_threshold";
     public const string RouteIdEmpty = "route_id_empty";
     public const string InvalidRouteId = "invalid_route_id";
@@ -35,6 +37,10 @@ public static class ValidationCodes
     public const string UpstreamPoolEmpty = "upstream_pool_empty";
     public const string UnknownUpstreamPool = "unknown_upstream_pool";
     public const string InvalidStickyCookie = "invalid_sticky_cookie";
+    /// <summary>hash_key is missing where the algorithm needs it, malformed, or set where the algorithm reads none.</summary>
+    public const string InvalidHashKey = "invalid_hash_key";
+    /// <summary>An upstream state is not ready, drain or maint.</summary>
+    public const string InvalidTargetState = "invalid_target_state";
     public const string TooMany = "too_many";
     public const string TooLong = "too_long";
     public const string InvalidVip = "invalid_vip";

@@ -4,7 +4,7 @@ using Lb.Core.Validation;
 namespace Lb.Server;
 
 /// <summary>
-/// The command line: <c>serve</c>, <c>config get|put|validate|explain</c>, <c>cluster status|bootstrap|join|remove</c>.
+/// The command line: <c>serve</c>, <c>config get|put|validate|explain|import</c>, <c>cluster status|bootstrap|join|remove</c>.
 /// Exit codes: 0 success, 1 the operation failed or was rejected, 2 invalid usage.
 /// </summary>
 internal static class Cli

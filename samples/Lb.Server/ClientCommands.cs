@@ -74,6 +74,17 @@ internal static class ClientCommands
         var reload = new Command("reload", "Make a node started with 'serve --config FILE' re-read FILE (as SIGHUP does).") { reloadDashboard, reloadToken };
         reload.SetAction((r, ct) => SendAsync(r.GetValue(reloadDashboard)!, r.GetValue(reloadToken), HttpMethod.Post, "/api/config/reload", [], ct));
         config.Add(reload);
+
+        var importFile = new Argument<string>("file") { Description = "haproxy.cfg to translate; '-' reads standard input" };
+        var import = new Command("import", "Translate a haproxy.cfg into an Lb configuration: JSON on standard output (input for 'config put'), "
+            + "notes on standard error; exit 1 when something that affects routing or balancing could not be translated.") { importFile };
+        import.SetAction(async (r, ct) =>
+        {
+            var file = r.GetValue(importFile)!;
+            var body = await ReadInputAsync(file, ct);
+            return body is null ? Cli.Usage : Import.ImportCommand.Run(System.Text.Encoding.UTF8.GetString(body), file == "-" ? "stdin" : file);
+        });
+        config.Add(import);
         return config;
     }
 

@@ -20,7 +20,7 @@ public sealed class DependencyInjectionTests
     }
 
     [Fact]
-    public async Task AddBalancing_registers_the_registry_and_the_four_policies_once_even_when_called_twice()
+    public async Task AddBalancing_registers_the_registry_and_the_built_in_policies_once_even_when_called_twice()
     {
         var services = new ServiceCollection().AddLogging();
         var builder = new TestLoadBalancerBuilder(services);
@@ -29,9 +29,10 @@ public sealed class DependencyInjectionTests
         await using var provider = services.BuildServiceProvider();
 
         Assert.Same(provider.GetRequiredService<UpstreamRegistry>(), provider.GetRequiredService<UpstreamRegistry>());
-        Assert.Equal(4, provider.GetServices<ILoadBalancingPolicy>().Count());
+        Assert.Equal(9, provider.GetServices<ILoadBalancingPolicy>().Count());
         var policies = provider.GetRequiredService<LoadBalancingPolicies>();
-        Assert.Equal(Algorithms.All.Order(StringComparer.Ordinal), policies.Names.Order(StringComparer.Ordinal));
+        Assert.Equal(LoadBalancingPolicies.CreateDefault().Names.Order(StringComparer.Ordinal), policies.Names.Order(StringComparer.Ordinal));
+        Assert.Superset(new HashSet<string>(Algorithms.All), new HashSet<string>(policies.Names));
         Assert.Same(TimeProvider.System, provider.GetRequiredService<TimeProvider>());
         Assert.NotNull(provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<BalancingOptions>>().Value.StickyCookieKey);
     }

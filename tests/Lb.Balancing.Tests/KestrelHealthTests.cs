@@ -48,6 +48,21 @@ public sealed class KestrelHealthTests
     }
 
     [Fact]
+    public async Task A_tcp_check_passes_on_a_listening_port_whatever_http_says_and_fails_on_a_closed_one()
+    {
+        await using var backend = await TestBackend.StartAsync("tcp-checked");
+        backend.HealthStatus = 503;
+        await using var services = Services();
+        var registry = services.GetRequiredService<UpstreamRegistry>();
+        var tcp = new Lb.Core.Spec.HealthCheckSpec { Type = Lb.Core.Spec.HealthCheckTypes.Tcp, Interval = "1s", Timeout = "900ms" };
+        var pool = registry.Apply(Configs.Config(("p", Configs.Pool(backend.Address, "127.0.0.1:1") with { HealthCheck = tcp }))).Pools["p"];
+
+        await WaitUntilAsync(() => pool.Targets[0].GetStatus() is { LastCheckedAt: not null, LastError: null, Healthy: true }, "the listening target is probed healthy");
+        await WaitUntilAsync(() => pool.Targets[1].GetStatus() is { Healthy: false, LastError: { } e } && e.StartsWith("dial tcp 127.0.0.1:1: ", StringComparison.Ordinal), "the closed port is unhealthy");
+        Assert.Equal(0, backend.Requests);
+    }
+
+    [Fact]
     public async Task Probes_do_not_follow_redirects()
     {
         await using var backend = await TestBackend.StartAsync("flipping");

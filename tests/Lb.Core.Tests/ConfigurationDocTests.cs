@@ -21,7 +21,7 @@ public sealed partial class ConfigurationDocTests
         ["sticky_cookie"] = [.. DesiredStateJson.FieldNames(typeof(StickyCookieSpec))],
         ["pool"] = [.. DesiredStateJson.FieldNames(typeof(UpstreamPoolSpec))],
         // The object form of a target has its own converter: its fields are the record's.
-        ["upstream"] = [.. typeof(UpstreamSpec).GetProperties().Where(p => p.Name != "EqualityContract").Select(p => JsonNamingPolicy.SnakeCaseLower.ConvertName(p.Name))],
+        ["upstream"] = [.. typeof(UpstreamSpec).GetProperties().Where(p => p.Name != "EqualityContract" && p.GetCustomAttributes(typeof(System.Text.Json.Serialization.JsonIgnoreAttribute), false).Length == 0).Select(p => JsonNamingPolicy.SnakeCaseLower.ConvertName(p.Name))],
         ["health_check"] = [.. DesiredStateJson.FieldNames(typeof(HealthCheckSpec))],
         ["passive_health"] = [.. DesiredStateJson.FieldNames(typeof(PassiveHealthSpec))],
         // The reference server composes the node and admin options (Lb.Core) and the proxy options (Lb.AspNetCore).

@@ -146,6 +146,13 @@ public sealed class TestBackend : IAsyncDisposable
             await ctx.Response.WriteAsync(name);
         });
         app.MapGet("/moved", () => Results.Redirect("/health"));
+        // An application that opens a session: what cookie persistence in prefix and rewrite mode works on.
+        app.MapGet("/session", (HttpContext ctx) =>
+        {
+            ctx.Response.Headers.Append("Set-Cookie", $"JSESSIONID={name}-s1; Path=/");
+            ctx.Response.Headers.Append("Set-Cookie", "SERVERID=; Path=/");
+            return ctx.Response.WriteAsync(name);
+        });
         app.Map("/status/{code:int}", (HttpContext ctx, int code) => { ctx.Response.StatusCode = code; return ctx.Response.WriteAsync(name); });
         app.Map("/sleep/{ms:int}", async (HttpContext ctx, int ms) =>
         {

@@ -13,6 +13,7 @@ namespace Lb.AspNetCore.Admin;
 [JsonSerializable(typeof(RuntimeView))]
 [JsonSerializable(typeof(ValidateView))]
 [JsonSerializable(typeof(ExplainView))]
+[JsonSerializable(typeof(TargetStateView))]
 internal sealed partial class AdminJsonContext : JsonSerializerContext
 {
     /// <summary>Responses keep quotes and angle brackets readable; they are served as application/json, never HTML.</summary>

@@ -23,6 +23,8 @@ internal sealed record RuntimeTargetView
     public int ConsecutiveFailures { get; init; }
     public string? EjectedUntil { get; init; }
     public RuntimeCheckProgressView? CheckProgress { get; init; }
+    /// <summary><c>drain</c> or <c>maint</c>; absent when ready.</summary>
+    public string? State { get; init; }
 }
 
 /// <summary>A rise/fall streak under way: <c>{"direction":"rising","count":1,"needed":2,"summary":"1 of 2 checks passed"}</c>.</summary>
