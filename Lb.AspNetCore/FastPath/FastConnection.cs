@@ -447,7 +447,8 @@ internal sealed partial class FastConnection
         _abandonBody = false;
         _bodyBytes = 0;
         _bodyWaitedMs = 0;
-        var body = hasBody ? CopyRequestBodyAsync(upOut) : new ValueTask<BodyEnd>(BodyEnd.Done);
+        _bodyFailed = false;
+        var body = hasBody ? SendRequestBodyAsync(upOut, upIn) : new ValueTask<BodyEnd>(BodyEnd.Done);
 
         // The response head; 1xx interim responses are passed on (100 Continue only to a client that asked for it).
         var isHead = _req.Method.SequenceEqual("HEAD"u8);
@@ -602,7 +603,7 @@ internal sealed partial class FastConnection
                 if (result.IsCanceled)
                 {
                     upIn.AdvanceTo(buffer.Start, buffer.End);
-                    if (_upstreamTimedOut)
+                    if (_upstreamTimedOut || _bodyFailed)
                     {
                         return -1;
                     }
@@ -754,6 +755,21 @@ internal sealed partial class FastConnection
     {
         var span = w.GetSpan(Encoding.UTF8.GetMaxByteCount(s.Length));
         w.Advance(Encoding.UTF8.GetBytes(s, span));
+    }
+
+    private volatile bool _bodyFailed;
+
+    /// <summary>The request body copy; when the client's body fails, waiting for the upstream's answer stops too.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<BodyEnd> SendRequestBodyAsync(PipeWriter upOut, PipeReader upIn)
+    {
+        var end = await CopyRequestBodyAsync(upOut).ConfigureAwait(false);
+        if (end is BodyEnd.ClientBad or BodyEnd.ClientClosed or BodyEnd.ClientTimedOut)
+        {
+            _bodyFailed = true;
+            upIn.CancelPendingRead();
+        }
+        return end;
     }
 
     /// <summary>Copies the request body (Content-Length or chunked) to the upstream, with back-pressure both ways.</summary>
@@ -1011,7 +1027,7 @@ internal sealed partial class FastConnection
             if (result.IsCanceled)
             {
                 upIn.AdvanceTo(result.Buffer.Start, result.Buffer.End);
-                if (_upstreamTimedOut)
+                if (_upstreamTimedOut || _bodyFailed)
                 {
                     return null;
                 }
