@@ -32,23 +32,31 @@ internal sealed class JsonAccessLog : IAsyncDisposable
     public void Write(HttpContext context, string client, string? route, string? target, double durationMs)
     {
         var request = context.Request;
+        Write(client, request.Method, request.Host.Value ?? "", request.Path.Value ?? "", request.QueryString.Value ?? "", context.Response.StatusCode,
+            request.ContentLength, context.Response.ContentLength, route, target, durationMs, request.Headers.UserAgent.ToString());
+    }
+
+    /// <summary>One line from plain values (the fast path has no <see cref="HttpContext"/>).</summary>
+    public void Write(string client, string method, string host, string path, string query, int status, long? bytesIn, long? bytesOut,
+        string? route, string? target, double durationMs, string userAgent)
+    {
         var buffer = new ArrayBufferWriter<byte>(512);
         using (var json = new Utf8JsonWriter(buffer))
         {
             json.WriteStartObject();
             json.WriteString("time", DateTimeOffset.UtcNow);
             json.WriteString("client", client);
-            json.WriteString("method", request.Method);
-            json.WriteString("host", request.Host.Value);
-            json.WriteString("path", request.Path.Value);
-            json.WriteString("query", request.QueryString.Value);
-            json.WriteNumber("status", context.Response.StatusCode);
-            WriteNullable(json, "bytes_in", request.ContentLength);
-            WriteNullable(json, "bytes_out", context.Response.ContentLength);
+            json.WriteString("method", method);
+            json.WriteString("host", host);
+            json.WriteString("path", path);
+            json.WriteString("query", query);
+            json.WriteNumber("status", status);
+            WriteNullable(json, "bytes_in", bytesIn);
+            WriteNullable(json, "bytes_out", bytesOut);
             json.WriteString("route", route);
             json.WriteString("target", target);
             json.WriteNumber("duration_ms", Math.Round(durationMs, 3));
-            json.WriteString("user_agent", request.Headers.UserAgent.ToString());
+            json.WriteString("user_agent", userAgent);
             var dropped = Interlocked.Exchange(ref _dropped, 0);
             if (dropped > 0)
             {

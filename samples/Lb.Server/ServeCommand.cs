@@ -244,6 +244,11 @@ internal static class ServeCommand
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
                 listen.UseHttps(certificate);
             }
+            if (name == "proxy")
+            {
+                // fastPath on: HTTP/1.x is served by Lb's connection-level proxy; off, this adds nothing.
+                listen.UseLoadBalancerProxy();
+            }
             listen.Use(next => connection =>
             {
                 connection.Items[ListenerKey] = name;
