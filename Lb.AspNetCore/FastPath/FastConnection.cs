@@ -97,7 +97,7 @@ internal sealed partial class FastConnection
                     }
                     break;
                 }
-                var status = _req.ParseRequest(length, _limits.MaxRequestLine, _proxy.NodeHeaderName);
+                var status = _req.ParseRequest(length, _limits.MaxRequestLine, _limits.MaxRequestHeadersTotal, _proxy.NodeHeaderName);
                 if (status == 0 && _req.ContentLength > 0 && _limits.MaxRequestBodySize is { } max && _req.ContentLength > max)
                 {
                     status = 413;
@@ -448,6 +448,12 @@ internal sealed partial class FastConnection
         _bodyBytes = 0;
         _bodyWaitedMs = 0;
         _bodyFailed = false;
+        if (hasBody && _req.ExpectContinue && !_req.Http10)
+        {
+            // Like Kestrel: the client is told to go on once its request has a target; the upstream's own 100 is dropped.
+            _out.Write("HTTP/1.1 100 Continue\r\n\r\n"u8);
+            await _out.FlushAsync().ConfigureAwait(false);
+        }
         var body = hasBody ? SendRequestBodyAsync(upOut, upIn) : new ValueTask<BodyEnd>(BodyEnd.Done);
 
         // The response head; 1xx interim responses are passed on (100 Continue only to a client that asked for it).
@@ -498,7 +504,7 @@ internal sealed partial class FastConnection
                 var failed = await UpstreamFailedAsync("the upstream switched protocols without being asked").ConfigureAwait(false);
                 return failed with { KeepClient = false };
             }
-            if ((_res.StatusCode != 100 || _req.ExpectContinue) && !_req.Http10)
+            if (_res.StatusCode != 100 && !_req.Http10)
             {
                 _out.Write(_res.Span);
                 await _out.FlushAsync().ConfigureAwait(false);
@@ -1253,7 +1259,8 @@ internal sealed partial class FastConnection
             // Absolute form: the upstream gets the origin form; the Host header still routes.
             var afterScheme = path.IndexOf("//"u8) + 2;
             var slash = path[afterScheme..].IndexOf((byte)'/');
-            if (slash < 0)
+            // RFC 9112 §3.2.2: the target's authority wins over Host; one name routing and the other reaching the backend is refused.
+            if (slash < 0 || !Ascii.EqualsIgnoreCase(path[afterScheme..(afterScheme + slash)], _req.HostValue))
             {
                 ok = false;
                 return 0;

@@ -96,7 +96,7 @@ internal sealed class HttpHead(int bufferSize, int maxHeaders)
     }
 
     /// <summary>Parses a request head of <paramref name="length"/> bytes (CRLFCRLF included). Returns 0 or the status to answer.</summary>
-    public int ParseRequest(int length, int maxRequestLine, ReadOnlySpan<byte> nodeHeader)
+    public int ParseRequest(int length, int maxRequestLine, int maxHeadersTotal, ReadOnlySpan<byte> nodeHeader)
     {
         Reset(length);
         var span = Buffer.AsSpan(0, length);
@@ -146,6 +146,10 @@ internal sealed class HttpHead(int bufferSize, int maxHeaders)
         else if (version[7] != '1')
         {
             return 505;
+        }
+        if (length - (lineEnd + 1) > maxHeadersTotal + 2)
+        {
+            return 431;
         }
         var status = ParseHeaders(lineEnd + 1, nodeHeader, isRequest: true);
         if (status != 0)
@@ -354,7 +358,7 @@ internal sealed class HttpHead(int bufferSize, int maxHeaders)
         for (var i = 0; i < HeaderCount; i++)
         {
             ref var h = ref Headers[i];
-            h.Dropped = h.Kind is HeaderKind.Connection or HeaderKind.KeepAlive or HeaderKind.ProxyConnection or HeaderKind.TE
+            h.Dropped = h.Kind is HeaderKind.Connection or HeaderKind.KeepAlive or HeaderKind.ProxyConnection or HeaderKind.TE or HeaderKind.Expect
                 or HeaderKind.Trailer or HeaderKind.TransferEncoding or HeaderKind.Upgrade or HeaderKind.Http2Settings
                 || (ConnectionListsOthers && ListedInConnection(Name(h)));
         }
