@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Lb.AspNetCore.Admin;
 using Lb.AspNetCore.Diagnostics;
 using Lb.AspNetCore.Options;
@@ -32,9 +33,14 @@ public static class LoadBalancerAspNetCoreExtensions
         builder.AddLbOptions<ProxyOptions>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ProxyOptions>, ProxyOptionsValidator>());
         services.AddHttpForwarder();
-        services.TryAddSingleton<PrometheusExporter>();
+        services.TryAddSingleton(sp =>
+        {
+            var runtime = sp.GetRequiredService<RuntimeManager>();
+            return new PrometheusExporter(sp.GetRequiredService<IMeterFactory>(), (pool, target) => ProxyMetrics.IsLiveTarget(runtime, pool, target));
+        });
         services.AddMetrics();
         services.TryAddSingleton<RuntimeSnapshotBuilder>();
+        services.TryAddSingleton<LoadBalancerListeners>();
         services.TryAddSingleton<RuntimeManager>();
         services.TryAddSingleton<IRuntimeApplyStatus>(sp => sp.GetRequiredService<RuntimeManager>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RuntimeManager>(sp => sp.GetRequiredService<RuntimeManager>()));

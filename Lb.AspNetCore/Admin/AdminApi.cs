@@ -42,6 +42,7 @@ internal sealed class AdminApi
     private readonly AdminOptions _admin;
     private readonly byte[]? _token;
     private readonly AdminRouteTable _routes;
+    private readonly Listeners.LoadBalancerListeners _listeners;
 
     public AdminApi(
         IDesiredStateStore store,
@@ -53,8 +54,10 @@ internal sealed class AdminApi
         Diagnostics.PrometheusExporter metrics,
         IClusterStatusView cluster,
         IVipStatusView vip,
-        IEnumerable<IAdminEndpointContributor> contributors)
+        IEnumerable<IAdminEndpointContributor> contributors,
+        Listeners.LoadBalancerListeners listeners)
     {
+        _listeners = listeners;
         this.store = store;
         this.runtime = runtime;
         this.limits = limits;
@@ -275,12 +278,14 @@ internal sealed class AdminApi
         var snapshot = runtime.Current;
         var counts = snapshot.CountTargets();
         var cluster = await _cluster.GetClusterStatusAsync(context.RequestAborted);
+        var bound = _listeners.Current();
         var view = new StatusView(
             new StatusNode
             {
                 Id = _node.NodeId.Length > 0 ? _node.NodeId : null,
-                ProxyListenAddr = _node.ProxyListenAddr,
-                DashboardListenAddr = _node.DashboardListenAddr,
+                ProxyListenAddr = Listeners.LoadBalancerListeners.Describe(_node.ProxyListenAddr, bound.Proxy),
+                DashboardListenAddr = Listeners.LoadBalancerListeners.Describe(_node.DashboardListenAddr, bound.Admin),
+                Listeners = bound.Proxy.Count + bound.Admin.Count > 0 ? new StatusListeners(bound.Proxy, bound.Admin) : null,
                 AppliedAt = Rfc3339.Format(snapshot.AppliedAt),
                 Projection = StatusProjection.Of(runtime),
                 Version = snapshot.Version,

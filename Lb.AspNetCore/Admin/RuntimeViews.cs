@@ -29,6 +29,7 @@ internal static class RuntimeViews
                         Weight = t.Weight,
                         ConsecutiveFailures = s.ConsecutiveFailures,
                         EjectedUntil = s.EjectedUntil is { } until ? Rfc3339.Format(until) : null,
+                        CheckProgress = s.CheckProgress is { } p ? new RuntimeCheckProgressView(p.Direction, p.Count, p.Needed, p.ToString()) : null,
                     };
                 }).ToList(),
                 pool.HealthCheck is { } hc

@@ -29,16 +29,16 @@ internal sealed class JsonAccessLog : IAsyncDisposable
         _writer = Task.Run(WriteLoopAsync);
     }
 
-    public void Write(HttpContext context, string client, string? route, string? target, double durationMs)
+    public void Write(HttpContext context, string client, string? route, string? target, double durationMs, Proxy.UpstreamTimingFeature? upstream)
     {
         var request = context.Request;
         Write(client, request.Method, request.Host.Value ?? "", request.Path.Value ?? "", request.QueryString.Value ?? "", context.Response.StatusCode,
-            request.ContentLength, context.Response.ContentLength, route, target, durationMs, request.Headers.UserAgent.ToString());
+            request.ContentLength, context.Response.ContentLength, route, target, durationMs, upstream?.ResponseMs, upstream?.TotalMs, request.Headers.UserAgent.ToString());
     }
 
     /// <summary>One line from plain values (the fast path has no <see cref="HttpContext"/>).</summary>
     public void Write(string client, string method, string host, string path, string query, int status, long? bytesIn, long? bytesOut,
-        string? route, string? target, double durationMs, string userAgent)
+        string? route, string? target, double durationMs, double? upstreamResponseMs, double? upstreamMs, string userAgent)
     {
         var buffer = new ArrayBufferWriter<byte>(512);
         using (var json = new Utf8JsonWriter(buffer))
@@ -56,6 +56,8 @@ internal sealed class JsonAccessLog : IAsyncDisposable
             json.WriteString("route", route);
             json.WriteString("target", target);
             json.WriteNumber("duration_ms", Math.Round(durationMs, 3));
+            WriteMilliseconds(json, "upstream_response_ms", upstreamResponseMs);
+            WriteMilliseconds(json, "upstream_ms", upstreamMs);
             json.WriteString("user_agent", userAgent);
             var dropped = Interlocked.Exchange(ref _dropped, 0);
             if (dropped > 0)
@@ -68,6 +70,18 @@ internal sealed class JsonAccessLog : IAsyncDisposable
         if (!_lines.Writer.TryWrite(buffer.WrittenSpan.ToArray()))
         {
             Interlocked.Increment(ref _dropped);
+        }
+    }
+
+    private static void WriteMilliseconds(Utf8JsonWriter json, string name, double? value)
+    {
+        if (value is { } v)
+        {
+            json.WriteNumber(name, Math.Round(v, 3));
+        }
+        else
+        {
+            json.WriteNull(name);
         }
     }
 

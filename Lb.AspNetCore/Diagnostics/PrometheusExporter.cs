@@ -22,9 +22,17 @@ internal sealed class PrometheusExporter : IDisposable
     private readonly ConcurrentDictionary<SeriesKey, Series> _series = new();
     private readonly ConcurrentDictionary<Instrument, byte> _instruments = new();
 
-    public PrometheusExporter(IMeterFactory meterFactory)
+    private readonly Func<string, string, bool>? _isLiveTarget;
+
+    /// <param name="meterFactory">The host's meter factory; only its <c>Lb.*</c> meters are exported.</param>
+    /// <param name="isLiveTarget">
+    /// Given a series' <c>pool</c> and <c>target</c> tags, whether that target is still configured; series of targets
+    /// that are not are dropped at the next scrape (a removed backend's counters do not linger forever). Null keeps all.
+    /// </param>
+    public PrometheusExporter(IMeterFactory meterFactory, Func<string, string, bool>? isLiveTarget = null)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
+        _isLiveTarget = isLiveTarget;
         _listener.InstrumentPublished = (instrument, listener) =>
         {
             // Meters are process-wide; only those from this host's factory (it sets itself as their scope) are ours,
@@ -77,6 +85,16 @@ internal sealed class PrometheusExporter : IDisposable
             if (key.Instrument.IsObservable)
             {
                 _series.TryRemove(key, out _);
+            }
+        }
+        if (_isLiveTarget is not null)
+        {
+            foreach (var (key, series) in _series)
+            {
+                if (!key.Instrument.IsObservable && TargetOf(series.Names, key) is ({ } pool, { } target) && !_isLiveTarget(pool, target))
+                {
+                    _series.TryRemove(key, out _);
+                }
             }
         }
         _listener.RecordObservableInstruments();
@@ -166,6 +184,25 @@ internal sealed class PrometheusExporter : IDisposable
             name += "_total";
         }
         return name;
+    }
+
+    private static (string? Pool, string? Target) TargetOf(string[] names, SeriesKey key)
+    {
+        string? pool = null, target = null;
+        string?[] values = [key.Tag0, key.Tag1, key.Tag2];
+        for (var i = 0; i < names.Length; i++)
+        {
+            switch (names[i])
+            {
+                case "pool":
+                    pool = values[i];
+                    break;
+                case "target":
+                    target = values[i];
+                    break;
+            }
+        }
+        return (pool, target);
     }
 
     private static string Labels(string[] names, SeriesKey key)

@@ -53,6 +53,10 @@ internal sealed partial class FastConnection
     private long _bodyBytes;
     private long _bodyWaitedMs;
     private int _status;
+    private int _upstreamStatus;
+    private long _sentAt;
+    private long _headersAt;
+    private long _endedAt;
 
     public FastConnection(FastPathProxy proxy, ConnectionContext connection, bool tls)
     {
@@ -165,6 +169,7 @@ internal sealed partial class FastConnection
                 // ---- route and pick ----
                 var started = _proxy.AccessLog is null && _proxy.JsonLog is null ? _proxy.Metrics.Start() : Stopwatch.GetTimestamp();
                 _status = 0;
+                _sentAt = _headersAt = _endedAt = 0;
                 var runtime = _proxy.Table.Current;
                 var decision = Route(runtime, out var rt, out var pickContext, out var pick);
                 var routeId = rt?.Route.Id;
@@ -192,6 +197,7 @@ internal sealed partial class FastConnection
                             // ---- the inline exchange ----
                             _upstream = upstream;
                             var upIn = upstream.Input;
+                            _sentAt = Stopwatch.GetTimestamp();
                             WriteRequestHead(upstream.Output);
                             var flushed = await upstream.Output.FlushAsync().ConfigureAwait(false);
                             var head = 0;
@@ -234,6 +240,7 @@ internal sealed partial class FastConnection
                                 && (isHead || _res.StatusCode is 204 or 304 || (!_res.Chunked && _res.ContentLength >= 0)))
                             {
                                 var outcome = RequestOutcome.OtherFailure;
+                                _headersAt = Stopwatch.GetTimestamp();
                                 try
                                 {
                                     _status = _res.StatusCode;
@@ -327,6 +334,8 @@ internal sealed partial class FastConnection
                                 finally
                                 {
                                     target.Complete(outcome);
+                                    _proxy.Metrics.Upstream(pool.Pool.Id, target.Address, _status, _sentAt);
+                                    _endedAt = Stopwatch.GetTimestamp();
                                 }
                             }
                             else
@@ -575,6 +584,12 @@ internal sealed partial class FastConnection
     {
         var target = pick.Target!;
         var outcome = RequestOutcome.OtherFailure;
+        _upstreamStatus = 0;
+        if (taken is null)
+        {
+            _sentAt = Stopwatch.GetTimestamp();
+            _headersAt = 0;
+        }
         try
         {
             var connections = pool.Get(target);
@@ -642,6 +657,8 @@ internal sealed partial class FastConnection
         finally
         {
             target.Complete(outcome);
+            _proxy.Metrics.Upstream(pool.Pool.Id, target.Address, _upstreamStatus, _sentAt);
+            _endedAt = Stopwatch.GetTimestamp();
         }
     }
 
@@ -755,7 +772,8 @@ internal sealed partial class FastConnection
             }
         }
 
-        _status = _res.StatusCode;
+        _status = _upstreamStatus = _res.StatusCode;
+        _headersAt = Stopwatch.GetTimestamp();
         var outcome = _status >= 500 ? RequestOutcome.ServerError5xx : RequestOutcome.Success;
         if (_status == 101)
         {
@@ -1666,7 +1684,10 @@ internal sealed partial class FastConnection
         {
             var query = _req.PathLength < _req.TargetLength ? Encoding.Latin1.GetString(_req.Target[_req.PathLength..]) : "";
             json.Write(client, method, host, path, query, _status, _req.Chunked ? null : Math.Max(0, _req.ContentLength),
-                null, routeId, target?.Address, durationMs, HeaderString(HeaderKind.Other, "User-Agent") ?? "");
+                null, routeId, target?.Address, durationMs,
+                _headersAt == 0 ? null : Stopwatch.GetElapsedTime(_sentAt, _headersAt).TotalMilliseconds,
+                _endedAt == 0 ? null : Stopwatch.GetElapsedTime(_sentAt, _endedAt).TotalMilliseconds,
+                HeaderString(HeaderKind.Other, "User-Agent") ?? "");
         }
     }
 }

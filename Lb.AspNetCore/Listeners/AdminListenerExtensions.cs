@@ -21,6 +21,7 @@ public static class AdminListenerExtensions
     public static ListenOptions UseLoadBalancerAdmin(this ListenOptions listen)
     {
         ArgumentNullException.ThrowIfNull(listen);
+        (listen.ApplicationServices?.GetService(typeof(Listeners.LoadBalancerListeners)) as Listeners.LoadBalancerListeners)?.AddAdmin(listen);
         listen.Use(next => connection =>
         {
             connection.Items[ListenerKey] = true;

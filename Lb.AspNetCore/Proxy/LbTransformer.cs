@@ -54,6 +54,7 @@ internal sealed class LbTransformer(string? nodeId, string nodeHeader) : HttpTra
 
     public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
     {
+        httpContext.Features.Get<UpstreamTimingFeature>()?.HeadersReceived();
         var proceed = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
         if (proxyResponse is not null && proxyResponse.Headers.NonValidated.TryGetValues(HeaderNames.Connection, out var connection))
         {
@@ -75,4 +76,32 @@ internal sealed class LbTransformer(string? nodeId, string nodeHeader) : HttpTra
 internal sealed class StickyCookieFeature(string setCookie)
 {
     public string SetCookie { get; } = setCookie;
+}
+
+/// <summary>
+/// When the last attempt's request went to the target, its response headers came back and it ended (Stopwatch
+/// timestamps), for the access log's <c>upstream_response_ms</c> and <c>upstream_ms</c>. Present only with the JSON access log.
+/// </summary>
+internal sealed class UpstreamTimingFeature
+{
+    private long _sentAt;
+    private long _headersAt;
+    private long _endedAt;
+
+    public void Start(long sentAt)
+    {
+        _sentAt = sentAt;
+        _headersAt = 0;
+        _endedAt = 0;
+    }
+
+    public void HeadersReceived() => _headersAt = System.Diagnostics.Stopwatch.GetTimestamp();
+
+    public void End() => _endedAt = System.Diagnostics.Stopwatch.GetTimestamp();
+
+    /// <summary>Milliseconds from sending to the response headers; null when no response came.</summary>
+    public double? ResponseMs => _headersAt == 0 ? null : System.Diagnostics.Stopwatch.GetElapsedTime(_sentAt, _headersAt).TotalMilliseconds;
+
+    /// <summary>Milliseconds from sending to the end of the exchange with the target.</summary>
+    public double? TotalMs => _endedAt == 0 ? null : System.Diagnostics.Stopwatch.GetElapsedTime(_sentAt, _endedAt).TotalMilliseconds;
 }

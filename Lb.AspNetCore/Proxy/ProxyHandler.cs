@@ -55,7 +55,8 @@ internal sealed partial class ProxyHandler(
         }
         else if (_jsonLog is not null)
         {
-            _jsonLog.Write(context, context.Connection.RemoteIpAddress?.ToString() ?? "", routeId, target?.Address, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            _jsonLog.Write(context, context.Connection.RemoteIpAddress?.ToString() ?? "", routeId, target?.Address, Stopwatch.GetElapsedTime(started).TotalMilliseconds,
+                context.Features.Get<UpstreamTimingFeature>());
         }
     }
 
@@ -133,10 +134,20 @@ internal sealed partial class ProxyHandler(
             context.Features.Set(new StickyCookieFeature(StickyCookies.FormatSetCookie(cookieName, cookieValue, rt.Route.Spec.StickyCookie)));
         }
         var outcome = RequestOutcome.OtherFailure;
+        var sentAt = Stopwatch.GetTimestamp();
+        if (_jsonLog is not null)
+        {
+            // Only the access log reads the upstream timings; without it nothing is allocated for them.
+            var timing = context.Features.Get<UpstreamTimingFeature>() ?? new UpstreamTimingFeature();
+            timing.Start(sentAt);
+            context.Features.Set(timing);
+        }
+        var status = 0;
         try
         {
             var error = await forwarder.SendAsync(context, forwarding.Destinations[target], forwarding.Invoker, forwarding.RequestConfig, _transformer);
             outcome = Classify(context, error);
+            status = error == ForwarderError.None || context.Response.HasStarted ? context.Response.StatusCode : 0;
             var canRetry = mayRetry && error == ForwarderError.Request && IsConnectFailure(context) && !HasBody(context.Request);
             if (error != ForwarderError.None && !canRetry)
             {
@@ -147,6 +158,8 @@ internal sealed partial class ProxyHandler(
         finally
         {
             target.Complete(outcome);
+            metrics.Upstream(rt.Pool!.Id, target.Address, status, sentAt);
+            context.Features.Get<UpstreamTimingFeature>()?.End();
         }
     }
 

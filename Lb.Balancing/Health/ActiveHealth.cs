@@ -22,6 +22,32 @@ internal sealed class ActiveHealth(RegistryContext context)
     private bool _recovering;
     private int _recoveryStreak;
 
+    private int _rise;
+    private int _fall;
+
+    /// <summary>
+    /// A streak under way that has not flipped the verdict yet: passes while unhealthy (rising) or failures while
+    /// healthy (falling); null when none is.
+    /// </summary>
+    public HealthCheckProgress? Progress
+    {
+        get
+        {
+            lock (_gate)
+            {
+                if (!_hasVerdict)
+                {
+                    return null;
+                }
+                if (!_healthy && _riseStreak > 0)
+                {
+                    return new HealthCheckProgress(HealthCheckProgress.Rising, _riseStreak, _rise);
+                }
+                return _healthy && _fallStreak > 0 ? new HealthCheckProgress(HealthCheckProgress.Falling, _fallStreak, _fall) : null;
+            }
+        }
+    }
+
     /// <summary>False only while the checks hold the target unhealthy.</summary>
     public bool Healthy => _healthy;
 
@@ -40,6 +66,8 @@ internal sealed class ActiveHealth(RegistryContext context)
     {
         lock (_gate)
         {
+            _rise = rise;
+            _fall = fall;
             recovered = TrackRecovery(ok, rise);
             _lastProbe = new ProbeRecord(at, error);
             bool? changed = null;

@@ -15,4 +15,27 @@ public sealed record TargetStatus(
     string? LastError,
     int ActiveConnections,
     int ConsecutiveFailures,
-    DateTimeOffset? EjectedUntil);
+    DateTimeOffset? EjectedUntil)
+{
+    /// <summary>A rise or fall streak of active checks under way (the verdict has not flipped yet); null when none is.</summary>
+    public HealthCheckProgress? CheckProgress { get; init; }
+}
+
+/// <summary>
+/// How far a target is through its pool's <c>rise</c> or <c>fall</c> count: <paramref name="Count"/> checks in a row of
+/// the <paramref name="Needed"/> that flip its health.
+/// </summary>
+/// <param name="Direction"><see cref="Rising"/> (unhealthy, checks passing) or <see cref="Falling"/> (healthy, checks failing).</param>
+/// <param name="Count">Checks in a row so far.</param>
+/// <param name="Needed">The pool's <c>rise</c> or <c>fall</c>.</param>
+public sealed record HealthCheckProgress(string Direction, int Count, int Needed)
+{
+    /// <summary>An unhealthy target whose checks pass.</summary>
+    public const string Rising = "rising";
+
+    /// <summary>A healthy target whose checks fail.</summary>
+    public const string Falling = "falling";
+
+    /// <summary>For people: "1 of 2 checks passed".</summary>
+    public override string ToString() => $"{Count} of {Needed} checks {(Direction == Rising ? "passed" : "failed")}";
+}

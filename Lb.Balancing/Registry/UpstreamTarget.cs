@@ -119,7 +119,10 @@ public sealed class UpstreamTarget
                 ejectedUntil = time.GetUtcNow() + remaining;
             }
         }
-        return new TargetStatus(Address, IsAvailable, probe?.At, probe?.Error, ActiveRequests, _passive.ConsecutiveFailures, ejectedUntil);
+        return new TargetStatus(Address, IsAvailable, probe?.At, probe?.Error, ActiveRequests, _passive.ConsecutiveFailures, ejectedUntil)
+        {
+            CheckProgress = _active.Progress,
+        };
     }
 
     /// <inheritdoc />

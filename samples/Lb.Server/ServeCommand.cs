@@ -249,6 +249,10 @@ internal static class ServeCommand
                 // fastPath on: HTTP/1.x is served by Lb's connection-level proxy; off, this adds nothing.
                 listen.UseLoadBalancerProxy();
             }
+            if (name == AdminListener)
+            {
+                listen.UseLoadBalancerAdmin(); // tells /api/status which bound address is the admin one
+            }
             listen.Use(next => connection =>
             {
                 connection.Items[ListenerKey] = name;

@@ -69,6 +69,14 @@ public sealed partial class CustomHostTests : IDisposable
             using var unrouted = await proxy.GetAsync("/api/status", TestContext.Current.CancellationToken);
             Assert.DoesNotContain("proxy_listen_addr", await unrouted.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
 
+            // The admin status reports the listeners this host really bound, not the boot file's defaults.
+            using var status = System.Text.Json.JsonDocument.Parse(await client.GetStringAsync("/api/status", TestContext.Current.CancellationToken));
+            var node = status.RootElement.GetProperty("node");
+            Assert.Equal([urls[0]], node.GetProperty("listeners").GetProperty("proxy").EnumerateArray().Select(e => e.GetString()));
+            Assert.Equal([urls[1]], node.GetProperty("listeners").GetProperty("admin").EnumerateArray().Select(e => e.GetString()));
+            Assert.Equal(new Uri(urls[0]).Authority, node.GetProperty("proxy_listen_addr").GetString());
+            Assert.Equal(new Uri(urls[1]).Authority, node.GetProperty("dashboard_listen_addr").GetString());
+
             using var metrics = await client.GetAsync("/metrics", TestContext.Current.CancellationToken);
             Assert.Contains("lb_proxy_requests_total{route=\"r\",status_class=\"2xx\"} 4", await metrics.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
         }

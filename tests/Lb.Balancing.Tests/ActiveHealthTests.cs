@@ -42,6 +42,30 @@ public sealed class ActiveHealthTests
     }
 
     [Fact]
+    public async Task Status_shows_a_rise_or_fall_streak_under_way_until_it_flips_the_verdict()
+    {
+        await using var h = new Harness();
+        var a = h.ApplyPool("a:1").Targets[0]; // probes recorded by hand: no probe loop runs
+        var now = h.Time.GetUtcNow();
+
+        a.RecordProbe(true, null, now, rise: 2, fall: 3); // first verdict: healthy, no streak
+        Assert.Null(a.GetStatus().CheckProgress);
+        a.RecordProbe(false, "refused", now, rise: 2, fall: 3);
+        a.RecordProbe(false, "refused", now, rise: 2, fall: 3);
+        Assert.Equal(new HealthCheckProgress("falling", 2, 3), a.GetStatus().CheckProgress);
+        Assert.Equal("2 of 3 checks failed", a.GetStatus().CheckProgress!.ToString());
+
+        a.RecordProbe(false, "refused", now, rise: 2, fall: 3); // third failure: down, streak done
+        Assert.False(a.IsAvailable);
+        Assert.Null(a.GetStatus().CheckProgress);
+        a.RecordProbe(true, null, now, rise: 2, fall: 3);
+        Assert.Equal("1 of 2 checks passed", a.GetStatus().CheckProgress!.ToString());
+        a.RecordProbe(true, null, now, rise: 2, fall: 3);
+        Assert.True(a.IsAvailable);
+        Assert.Null(a.GetStatus().CheckProgress);
+    }
+
+    [Fact]
     public async Task A_healthy_target_falls_only_after_three_failed_probes_by_default()
     {
         await using var h = new Harness();

@@ -47,7 +47,11 @@ public sealed partial class AdminApiTests : IAsyncLifetime
         // Both targets refuse connections; wait for their first probe so the runtime view is deterministic.
         await ProxyTests.WaitUntilAsync(async () => (await SendAsync(HttpMethod.Get, "/api/runtime")).Body.Split("last_checked_at").Length == 3);
         Golden.AssertMatches("get-config", Stable((await SendAsync(HttpMethod.Get, "/api/config")).Body));
-        Golden.AssertMatches("status", Stable((await SendAsync(HttpMethod.Get, "/api/status")).Body));
+        // The status names the addresses really bound (the boot file asked for port 0).
+        var status = (await SendAsync(HttpMethod.Get, "/api/status")).Body
+            .Replace(_lb.Proxy.BaseAddress!.Authority, "<proxy>", StringComparison.Ordinal)
+            .Replace(_lb.Admin.BaseAddress!.Authority, "<admin>", StringComparison.Ordinal);
+        Golden.AssertMatches("status", Stable(status));
         Golden.AssertMatches("runtime", Stable((await SendAsync(HttpMethod.Get, "/api/runtime")).Body));
         Golden.AssertMatches("cluster", Stable((await SendAsync(HttpMethod.Get, "/api/cluster")).Body));
         Golden.AssertMatches("explain", Stable((await SendAsync(HttpMethod.Get, "/api/explain?host=SHOP.test:8080&path=/api/cart")).Body));
@@ -349,6 +353,36 @@ public sealed partial class AdminApiTests : IAsyncLifetime
         // counter keeps its total).
         Assert.DoesNotContain("lb_upstream_up{pool=\"pool\",target=\"127.0.0.1:9\"}", body, StringComparison.Ordinal);
         Assert.Equal(["lb_config_version 2"], Samples(body, "lb_config_version"));
+    }
+
+    [Fact]
+    public async Task Metrics_count_each_targets_responses_by_status_class_with_latency_and_forget_a_removed_target()
+    {
+        await using var ok = await TestBackend.StartAsync("ok");
+        await using var failing = await TestBackend.StartAsync("failing");
+        await _lb.PutConfigAsync(Configs.SingleRoute("t.test", "round_robin", [ok.Address, failing.Address]));
+
+        // Round robin alternates: two requests to each target; the failing one answers 503 through /status/503.
+        for (var i = 0; i < 4; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/status/503");
+            request.Headers.Host = "t.test";
+            using var response = await _lb.Proxy.SendAsync(request, TestContext.Current.CancellationToken);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        }
+        var body = (await SendAsync(HttpMethod.Get, "/metrics")).Body;
+        Assert.Equal(
+            new[] { $"lb_upstream_responses_total{{pool=\"pool\",target=\"{failing.Address}\",status_class=\"5xx\"}} 2",
+             $"lb_upstream_responses_total{{pool=\"pool\",target=\"{ok.Address}\",status_class=\"5xx\"}} 2" }.Order(StringComparer.Ordinal),
+            Samples(body, "lb_upstream_responses_total").Order(StringComparer.Ordinal));
+        Assert.Equal(2, Samples(body, "lb_upstream_response_duration_seconds_count{").Length);
+        Assert.All(Samples(body, "lb_upstream_response_duration_seconds_count{"), line => Assert.EndsWith(" 2", line, StringComparison.Ordinal));
+
+        // Without the failing target in the config, none of its series is exported any more.
+        await _lb.PutConfigAsync(Configs.SingleRoute("t.test", "round_robin", [ok.Address]));
+        body = (await SendAsync(HttpMethod.Get, "/metrics")).Body;
+        Assert.DoesNotContain(failing.Address, body, StringComparison.Ordinal);
+        Assert.Single(Samples(body, "lb_upstream_responses_total"));
     }
 
     private static async Task ProxyGetAsync(LbServer server, string host)

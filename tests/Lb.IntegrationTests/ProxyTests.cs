@@ -267,10 +267,15 @@ public abstract class ProxyTests(ProxyPath path) : ProxyPathTests(path), IAsyncL
         Assert.Equal("127.0.0.1", e.GetProperty("client").GetString());
         Assert.Equal("lb-test/1", e.GetProperty("user_agent").GetString());
         Assert.True(e.GetProperty("duration_ms").GetDouble() >= 0);
+        var upstreamResponse = e.GetProperty("upstream_response_ms").GetDouble();
+        var upstreamTotal = e.GetProperty("upstream_ms").GetDouble();
+        Assert.InRange(upstreamResponse, 0, upstreamTotal);
+        Assert.InRange(upstreamTotal, upstreamResponse, e.GetProperty("duration_ms").GetDouble());
         Assert.True(e.TryGetProperty("time", out _));
         using var second = System.Text.Json.JsonDocument.Parse(lines[1]);
         Assert.Equal(404, second.RootElement.GetProperty("status").GetInt32());
         Assert.Equal(System.Text.Json.JsonValueKind.Null, second.RootElement.GetProperty("route").ValueKind);
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, second.RootElement.GetProperty("upstream_response_ms").ValueKind);
     }
 
     [Fact]

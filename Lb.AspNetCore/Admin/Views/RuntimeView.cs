@@ -22,6 +22,10 @@ internal sealed record RuntimeTargetView
     public int Weight { get; init; }
     public int ConsecutiveFailures { get; init; }
     public string? EjectedUntil { get; init; }
+    public RuntimeCheckProgressView? CheckProgress { get; init; }
 }
+
+/// <summary>A rise/fall streak under way: <c>{"direction":"rising","count":1,"needed":2,"summary":"1 of 2 checks passed"}</c>.</summary>
+internal sealed record RuntimeCheckProgressView(string Direction, int Count, int Needed, string Summary);
 
 internal sealed record RuntimeHealthCheckView(string Path, string Interval, string Timeout, int ExpectStatus, int Rise, int Fall);

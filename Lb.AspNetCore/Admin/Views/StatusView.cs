@@ -8,11 +8,15 @@ namespace Lb.AspNetCore.Admin;
 
 internal sealed record StatusView(StatusNode Node, StatusRaft Raft, StatusVip Vip, StatusRuntime Runtime);
 
+internal sealed record StatusListeners(IReadOnlyList<string> Proxy, IReadOnlyList<string> Admin);
+
 internal sealed record StatusNode
 {
     public string? Id { get; init; }
     public required string ProxyListenAddr { get; init; }
     public required string DashboardListenAddr { get; init; }
+    /// <summary>What the server really bound, by role (URLs); absent before it has bound.</summary>
+    public StatusListeners? Listeners { get; init; }
     public required string AppliedAt { get; init; }
     public required StatusProjection Projection { get; init; }
     public long Version { get; init; }
