@@ -47,7 +47,7 @@ internal sealed partial class FastConnection
     private volatile bool _closeRequested;
     private volatile bool _abandonBody;
     private volatile UpstreamConnection? _upstream;
-    private bool _idle;
+    private volatile bool _idle;
 
     // Per request.
     private long _bodyBytes;
@@ -71,6 +71,13 @@ internal sealed partial class FastConnection
         _peer = PeerFormat.Utf8(_remote?.Address);
     }
 
+    private const int NotRead = int.MinValue;
+
+    /// <summary>
+    /// The connection's one long-lived async method. The common exchange (a request without a body on a pooled
+    /// upstream connection, answered with a Content-Length or empty body) runs inline here, so its awaits reuse this
+    /// method's state machine and a request allocates nothing; everything else goes through the general helpers.
+    /// </summary>
     public async Task RunAsync()
     {
         using var closing = (_connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? default).Register(static state =>
@@ -87,7 +94,54 @@ internal sealed partial class FastConnection
             var first = true;
             while (!_closeRequested)
             {
-                var length = await ReadRequestHeadAsync(first).ConfigureAwait(false);
+                // ---- the request head ----
+                var length = 0;
+                var headStarted = false;
+                _clientTimedOut = false;
+                Volatile.Write(ref _clientDeadline, After(first ? _limits.RequestHeadersTimeout : _limits.KeepAliveTimeout));
+                while (length == 0)
+                {
+                    _idle = !headStarted;
+                    if (_idle && _closeRequested)
+                    {
+                        break;
+                    }
+                    var result = await _in.ReadAsync().ConfigureAwait(false);
+                    _idle = false;
+                    var buffer = result.Buffer;
+                    if (result.IsCanceled)
+                    {
+                        _in.AdvanceTo(buffer.Start, buffer.End);
+                        if (_clientTimedOut || (_closeRequested && buffer.IsEmpty))
+                        {
+                            break; // Kestrel closes a connection whose head did not arrive in time the same way
+                        }
+                        continue;
+                    }
+                    if (!buffer.IsEmpty && !headStarted)
+                    {
+                        headStarted = true;
+                        if (!first)
+                        {
+                            Volatile.Write(ref _clientDeadline, After(_limits.RequestHeadersTimeout));
+                        }
+                    }
+                    length = ScanRequestHead(buffer, result.IsCompleted, out var consumed);
+                    if (length > 0)
+                    {
+                        _in.AdvanceTo(consumed);
+                    }
+                    else
+                    {
+                        _in.AdvanceTo(buffer.Start, buffer.End);
+                        if (length < 0 || result.IsCompleted)
+                        {
+                            break;
+                        }
+                    }
+                }
+                Volatile.Write(ref _clientDeadline, 0);
+                _idle = false;
                 first = false;
                 if (length <= 0)
                 {
@@ -107,7 +161,192 @@ internal sealed partial class FastConnection
                     await WriteBadRequestAsync(status).ConfigureAwait(false);
                     break;
                 }
-                if (!await HandleRequestAsync().ConfigureAwait(false))
+
+                // ---- route and pick ----
+                var started = _proxy.AccessLog is null && _proxy.JsonLog is null ? _proxy.Metrics.Start() : Stopwatch.GetTimestamp();
+                _status = 0;
+                var runtime = _proxy.Table.Current;
+                var decision = Route(runtime, out var rt, out var pickContext, out var pick);
+                var routeId = rt?.Route.Id;
+                UpstreamTarget? target = null;
+                bool keep;
+                try
+                {
+                    if (decision != Decision.Forward)
+                    {
+                        keep = await AnswerAsync(decision).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        target = pick.Target!;
+                        var pool = runtime.Pools[rt!.PoolIndex];
+                        var connections = pool.Get(target);
+                        var hasBody = _req.Chunked || _req.ContentLength > 0;
+                        var upstream = hasBody || _req.UpgradeIndex >= 0 ? null : connections.TryTake();
+                        if (upstream is null)
+                        {
+                            (keep, target) = await ForwardWithRetryAsync(rt, pool, pickContext, pick, null, NotRead).ConfigureAwait(false);
+                        }
+                        else
+                        {
+                            // ---- the inline exchange ----
+                            _upstream = upstream;
+                            var upIn = upstream.Input;
+                            WriteRequestHead(upstream.Output);
+                            var flushed = await upstream.Output.FlushAsync().ConfigureAwait(false);
+                            var head = 0;
+                            if (!flushed.IsCompleted)
+                            {
+                                _upstreamTimedOut = false;
+                                Volatile.Write(ref _upstreamDeadline, After(rt.Pool!.ResponseTimeout));
+                                while (true)
+                                {
+                                    ReadResult result;
+                                    try
+                                    {
+                                        result = await upIn.ReadAsync().ConfigureAwait(false);
+                                    }
+                                    catch (Exception ex) when (ex is IOException or SocketException or ConnectionResetException or ConnectionAbortedException)
+                                    {
+                                        head = 0;
+                                        break;
+                                    }
+                                    if (result.IsCanceled)
+                                    {
+                                        upIn.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+                                        if (_upstreamTimedOut)
+                                        {
+                                            head = -1;
+                                            break;
+                                        }
+                                        continue;
+                                    }
+                                    head = ScanResponseHead(upIn, result);
+                                    if (head != NotRead)
+                                    {
+                                        break;
+                                    }
+                                }
+                                Volatile.Write(ref _upstreamDeadline, 0);
+                            }
+                            var isHead = _req.Method.SequenceEqual("HEAD"u8);
+                            if (head > 0 && _res.ParseResponse(head, default) && _res.StatusCode >= 200 && _res.StatusCode != 101
+                                && (isHead || _res.StatusCode is 204 or 304 || (!_res.Chunked && _res.ContentLength >= 0)))
+                            {
+                                var outcome = RequestOutcome.OtherFailure;
+                                try
+                                {
+                                    _status = _res.StatusCode;
+                                    var noBody = isHead || _status is 204 or 304;
+                                    var clientKeep = !_req.ConnectionClose && (!_req.Http10 || _req.ConnectionKeepAlive) && !_closeRequested;
+                                    WriteResponseHead(pick, rt, noBody ? Framing.None : Framing.Length, close: !clientKeep, upgrade: false);
+                                    var remaining = noBody ? 0 : _res.ContentLength;
+                                    var copied = true;
+                                    while (remaining > 0)
+                                    {
+                                        Volatile.Write(ref _upstreamDeadline, After(rt.Pool!.ResponseTimeout));
+                                        ReadResult r;
+                                        try
+                                        {
+                                            r = await upIn.ReadAsync().ConfigureAwait(false);
+                                        }
+                                        catch (Exception ex) when (ex is IOException or SocketException or ConnectionResetException or ConnectionAbortedException)
+                                        {
+                                            copied = false;
+                                            break;
+                                        }
+                                        finally
+                                        {
+                                            Volatile.Write(ref _upstreamDeadline, 0);
+                                        }
+                                        if (r.IsCanceled)
+                                        {
+                                            upIn.AdvanceTo(r.Buffer.Start, r.Buffer.End);
+                                            if (_upstreamTimedOut)
+                                            {
+                                                copied = false;
+                                                break;
+                                            }
+                                            continue;
+                                        }
+                                        var buffer = r.Buffer;
+                                        if (buffer.IsEmpty && r.IsCompleted)
+                                        {
+                                            upIn.AdvanceTo(buffer.End);
+                                            copied = false;
+                                            break;
+                                        }
+                                        var take = buffer.Slice(0, Math.Min(remaining, buffer.Length));
+                                        foreach (var segment in take)
+                                        {
+                                            _out.Write(segment.Span);
+                                        }
+                                        remaining -= take.Length;
+                                        upIn.AdvanceTo(take.End);
+                                        if (remaining > 0 && (await _out.FlushAsync().ConfigureAwait(false)).IsCompleted)
+                                        {
+                                            outcome = RequestOutcome.ClientAborted;
+                                            copied = false;
+                                            break;
+                                        }
+                                    }
+                                    if (copied && (await _out.FlushAsync().ConfigureAwait(false)).IsCompleted)
+                                    {
+                                        outcome = RequestOutcome.ClientAborted;
+                                        copied = false;
+                                    }
+                                    _upstream = null;
+                                    if (copied)
+                                    {
+                                        outcome = _status >= 500 ? RequestOutcome.ServerError5xx : RequestOutcome.Success;
+                                        if (!_res.ConnectionClose && !_res.Http10)
+                                        {
+                                            upstream.Requests++;
+                                            connections.Return(upstream, _proxy.Table.Timestamp());
+                                        }
+                                        else
+                                        {
+                                            upstream.Close();
+                                        }
+                                    }
+                                    else
+                                    {
+                                        upstream.Close();
+                                        if (_upstreamTimedOut)
+                                        {
+                                            outcome = RequestOutcome.Timeout;
+                                        }
+                                    }
+                                    keep = copied && clientKeep;
+                                }
+                                catch
+                                {
+                                    outcome = RequestOutcome.ClientAborted;
+                                    throw;
+                                }
+                                finally
+                                {
+                                    target.Complete(outcome);
+                                }
+                            }
+                            else
+                            {
+                                // Anything else (interim responses, chunked or close-delimited bodies, failures, a stale
+                                // pooled connection): the general path takes over from the head it was given.
+                                (keep, target) = await ForwardWithRetryAsync(rt, pool, pickContext, pick, upstream, flushed.IsCompleted ? 0 : head).ConfigureAwait(false);
+                            }
+                        }
+                    }
+                }
+                finally
+                {
+                    _proxy.Metrics.Request(routeId, _status, started);
+                    if (_proxy.AccessLog is not null || _proxy.JsonLog is not null)
+                    {
+                        LogAccess(routeId, target, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                    }
+                }
+                if (!keep)
                 {
                     break;
                 }
@@ -147,87 +386,70 @@ internal sealed partial class FastConnection
         ? 0
         : Environment.TickCount64 + Math.Max(1, (long)span.TotalMilliseconds);
 
-    /// <summary>Returns the head's length, 0 when the client closed (or went idle past its timeout), or -status.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<int> ReadRequestHeadAsync(bool first)
+    /// <summary>
+    /// Looks for the end of the request head in what has arrived. Returns its length (copied to <see cref="_req"/>),
+    /// 0 when more is needed, or -status when the head is already too long or malformed.
+    /// </summary>
+    private int ScanRequestHead(in ReadOnlySequence<byte> buffer, bool completed, out SequencePosition consumed)
     {
+        consumed = buffer.Start;
         var max = _limits.MaxRequestLine + _limits.MaxRequestHeadersTotal + 4;
-        var started = false;
-        _clientTimedOut = false;
-        Volatile.Write(ref _clientDeadline, After(first ? _limits.RequestHeadersTimeout : _limits.KeepAliveTimeout));
-        try
+        var n = (int)Math.Min(buffer.Length, max);
+        ReadOnlySpan<byte> span;
+        var copied = false;
+        if (buffer.First.Length >= n)
         {
-            while (true)
+            span = buffer.First.Span[..n];
+        }
+        else
+        {
+            buffer.Slice(0, n).CopyTo(_req.Buffer);
+            span = _req.Buffer.AsSpan(0, n);
+            copied = true;
+        }
+        var end = span.IndexOf("\r\n\r\n"u8);
+        if (end >= 0)
+        {
+            var length = end + 4;
+            if (!copied)
             {
-                _idle = !started;
-                if (_idle && _closeRequested)
-                {
-                    return 0;
-                }
-                var result = await _in.ReadAsync().ConfigureAwait(false);
-                _idle = false;
-                var buffer = result.Buffer;
-                if (result.IsCanceled)
-                {
-                    _in.AdvanceTo(buffer.Start, buffer.End);
-                    if (_clientTimedOut || (_closeRequested && buffer.IsEmpty))
-                    {
-                        return 0; // Kestrel closes a connection whose head did not arrive in time the same way
-                    }
-                    continue;
-                }
-                if (!buffer.IsEmpty && !started)
-                {
-                    started = true;
-                    if (!first)
-                    {
-                        Volatile.Write(ref _clientDeadline, After(_limits.RequestHeadersTimeout));
-                    }
-                }
-                var n = (int)Math.Min(buffer.Length, max);
-                ReadOnlySpan<byte> span;
-                if (buffer.First.Length >= n)
-                {
-                    span = buffer.First.Span[..n];
-                }
-                else
-                {
-                    buffer.Slice(0, n).CopyTo(_req.Buffer);
-                    span = _req.Buffer.AsSpan(0, n);
-                }
-                var end = span.IndexOf("\r\n\r\n"u8);
-                if (end >= 0)
-                {
-                    var length = end + 4;
-                    if (!Unsafe.AreSame(ref MemoryMarshal.GetReference(span), ref _req.Buffer[0]))
-                    {
-                        span[..length].CopyTo(_req.Buffer);
-                    }
-                    _in.AdvanceTo(buffer.GetPosition(length));
-                    return length;
-                }
-                var firstLine = span.IndexOf((byte)'\n');
-                var status = firstLine < 0 && n > _limits.MaxRequestLine ? 414
-                    : firstLine > _limits.MaxRequestLine ? 414
-                    : n >= max ? 431
-                    : HasBareLineEnd(span) ? 400
-                    : 0;
-                _in.AdvanceTo(buffer.Start, buffer.End);
-                if (status != 0)
-                {
-                    return -status;
-                }
-                if (result.IsCompleted)
-                {
-                    return buffer.IsEmpty ? 0 : -400;
-                }
+                span[..length].CopyTo(_req.Buffer);
             }
+            consumed = buffer.GetPosition(length);
+            return length;
         }
-        finally
+        var firstLine = span.IndexOf((byte)'\n');
+        var status = firstLine < 0 && n > _limits.MaxRequestLine ? 414
+            : firstLine > _limits.MaxRequestLine ? 414
+            : n >= max ? 431
+            : HasBareLineEnd(span) ? 400
+            : completed && !buffer.IsEmpty ? 400
+            : 0;
+        return -status;
+    }
+
+    /// <summary>Looks for the end of a response head: its length (copied to <see cref="_res"/>, input advanced past it), -1 when too long or cut short, 0 when the upstream closed first, or <see cref="NotRead"/> for more.</summary>
+    private int ScanResponseHead(PipeReader upIn, in ReadResult result)
+    {
+        var buffer = result.Buffer;
+        var n = (int)Math.Min(buffer.Length, MaxResponseHead);
+        buffer.Slice(0, n).CopyTo(_res.Buffer);
+        var end = _res.Buffer.AsSpan(0, n).IndexOf("\r\n\r\n"u8);
+        if (end >= 0)
         {
-            Volatile.Write(ref _clientDeadline, 0);
-            _idle = false;
+            upIn.AdvanceTo(buffer.GetPosition(end + 4));
+            return end + 4;
         }
+        upIn.AdvanceTo(buffer.Start, buffer.End);
+        if (n >= MaxResponseHead)
+        {
+            return -1;
+        }
+        if (result.IsCompleted)
+        {
+            return buffer.IsEmpty ? 0 : -1;
+        }
+        return NotRead;
     }
 
     private static bool HasBareLineEnd(ReadOnlySpan<byte> span)
@@ -246,89 +468,93 @@ internal sealed partial class FastConnection
         return false;
     }
 
-    /// <summary>Serves one parsed request. Returns whether the connection stays open for the next one.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> HandleRequestAsync()
+    private enum Decision
     {
-        var started = _proxy.AccessLog is null && _proxy.JsonLog is null ? _proxy.Metrics.Start() : Stopwatch.GetTimestamp();
-        _status = 0;
-        var runtime = _proxy.Table.Current;
-        var snapshot = runtime.Snapshot;
-        string? routeId = null;
-        UpstreamTarget? target = null;
-        var keep = false;
-        try
-        {
-            (keep, routeId, target) = await RouteAndForwardAsync(runtime, snapshot).ConfigureAwait(false);
-        }
-        finally
-        {
-            _proxy.Metrics.Request(routeId, _status, started);
-            if (_proxy.AccessLog is not null || _proxy.JsonLog is not null)
-            {
-                LogAccess(routeId, target, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-            }
-        }
-        return keep && !_closeRequested;
+        Forward,
+        Connect,
+        BadPath,
+        NoRoute,
+        NoPool,
+        NoHealthy,
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<(bool Keep, string? RouteId, UpstreamTarget? Target)> RouteAndForwardAsync(FastRuntime runtime, RuntimeSnapshot snapshot)
+    /// <summary>Route match and pick, synchronously; a successful pick holds one in-flight slot on its target.</summary>
+    private Decision Route(FastRuntime runtime, out RouteRuntime? rt, out PickContext pickContext, out PickResult pick)
     {
-        var hasBody = _req.Chunked || _req.ContentLength > 0;
+        rt = null;
+        pickContext = default;
+        pick = default;
         if (_req.Method.SequenceEqual("CONNECT"u8))
         {
-            await WriteErrorAsync(405, ErrorBodies.Connect, close: true, ErrorBodies.AllowHeader).ConfigureAwait(false);
-            return (false, null, null);
+            return Decision.Connect;
         }
         var pathLength = DecodePath(out var pathOk);
-        if (!pathOk)
-        {
-            await WriteBadRequestAsync(400).ConfigureAwait(false);
-            return (false, null, null);
-        }
         var host = _req.HostValue;
         var hostChars = _chars.AsSpan(pathLength);
-        if (host.Length > hostChars.Length)
+        if (!pathOk || host.Length > hostChars.Length)
         {
-            await WriteBadRequestAsync(400).ConfigureAwait(false);
-            return (false, null, null);
+            return Decision.BadPath;
         }
         Encoding.Latin1.GetChars(host, hostChars);
+        var snapshot = runtime.Snapshot;
         var route = snapshot.Routes.Match(hostChars[..host.Length], _chars.AsSpan(0, pathLength));
         if (route is null)
         {
-            await WriteErrorAsync(404, ErrorBodies.NoRoute, close: hasBody).ConfigureAwait(false);
-            return (!hasBody, null, null);
+            return Decision.NoRoute;
         }
-        var rt = snapshot.RouteRuntimes[route.PriorityIndex];
+        rt = snapshot.RouteRuntimes[route.PriorityIndex];
         if (rt.Balancer is null)
         {
-            await WriteErrorAsync(502, ErrorBodies.NoPool, close: hasBody).ConfigureAwait(false);
-            return (!hasBody, route.Id, null);
+            return Decision.NoPool;
         }
-        var pool = runtime.Pools[rt.PoolIndex];
-        var pickContext = rt.Inputs.ReadsRequest ? ReadInputs(rt.Inputs) : default;
-        var pick = rt.Balancer.Pick(in pickContext);
-        if (pick.Target is null)
+        pickContext = rt.Inputs.ReadsRequest ? ReadInputs(rt.Inputs) : default;
+        pick = rt.Balancer.Pick(in pickContext);
+        return pick.Target is null ? Decision.NoHealthy : Decision.Forward;
+    }
+
+    /// <summary>Answers a request that is not forwarded; returns whether the connection stays open.</summary>
+    private async ValueTask<bool> AnswerAsync(Decision decision)
+    {
+        // A body nobody reads would be taken for the next request: such a connection is closed after the answer.
+        var hasBody = _req.Chunked || _req.ContentLength > 0;
+        switch (decision)
         {
-            await WriteErrorAsync(503, ErrorBodies.NoHealthy, close: hasBody).ConfigureAwait(false);
-            return (!hasBody, route.Id, null);
+            case Decision.Connect:
+                await WriteErrorAsync(405, ErrorBodies.Connect, close: true, ErrorBodies.AllowHeader).ConfigureAwait(false);
+                return false;
+            case Decision.BadPath:
+                await WriteBadRequestAsync(400).ConfigureAwait(false);
+                return false;
+            case Decision.NoRoute:
+                await WriteErrorAsync(404, ErrorBodies.NoRoute, close: hasBody).ConfigureAwait(false);
+                return !hasBody;
+            case Decision.NoPool:
+                await WriteErrorAsync(502, ErrorBodies.NoPool, close: hasBody).ConfigureAwait(false);
+                return !hasBody;
+            default:
+                await WriteErrorAsync(503, ErrorBodies.NoHealthy, close: hasBody).ConfigureAwait(false);
+                return !hasBody;
         }
-        var result = await ForwardAsync(rt, pool, pick, mayRetry: !hasBody).ConfigureAwait(false);
+    }
+
+    /// <summary>The general forward: connect when needed, retry once on a refused connection, answer failures.</summary>
+    private async ValueTask<(bool Keep, UpstreamTarget Target)> ForwardWithRetryAsync(RouteRuntime rt, PoolConnections pool, PickContext pickContext, PickResult pick, UpstreamConnection? taken, int firstHead)
+    {
+        var hasBody = _req.Chunked || _req.ContentLength > 0;
+        var result = await ForwardAsync(rt, pool, pick, mayRetry: !hasBody, taken, firstHead).ConfigureAwait(false);
         if (result == Forwarded.Retry)
         {
-            var retry = rt.Balancer.Pick(pickContext with { Exclude = pick.Target });
+            var retry = rt.Balancer!.Pick(pickContext with { Exclude = pick.Target });
             if (retry.Target is not null && !ReferenceEquals(retry.Target, pick.Target))
             {
-                result = await ForwardAsync(rt, pool, retry, mayRetry: false).ConfigureAwait(false);
-                return (result == Forwarded.KeepAlive, route.Id, retry.Target);
+                result = await ForwardAsync(rt, pool, retry, mayRetry: false, null, NotRead).ConfigureAwait(false);
+                return (result == Forwarded.KeepAlive, retry.Target);
             }
             retry.Target?.Complete(RequestOutcome.ClientAborted); // neutral: releases the slot without touching passive health
             await WriteErrorAsync(502, _retryError ?? "proxy upstream error: connection refused", close: false).ConfigureAwait(false);
-            return (true, route.Id, pick.Target);
+            return (true, pick.Target!);
         }
-        return (result == Forwarded.KeepAlive, route.Id, pick.Target);
+        return (result == Forwarded.KeepAlive, pick.Target!);
     }
 
     private enum Forwarded
@@ -342,17 +568,17 @@ internal sealed partial class FastConnection
 
     /// <summary>
     /// Forwards to the picked target and answers the client. Returns Retry, having answered nothing, only when
-    /// <paramref name="mayRetry"/> and the connection was refused.
+    /// <paramref name="mayRetry"/> and the connection was refused. With <paramref name="taken"/>, the request head
+    /// was already sent on it and <paramref name="firstHead"/> is the result of the first response-head read.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<Forwarded> ForwardAsync(RouteRuntime rt, PoolConnections pool, PickResult pick, bool mayRetry)
+    private async ValueTask<Forwarded> ForwardAsync(RouteRuntime rt, PoolConnections pool, PickResult pick, bool mayRetry, UpstreamConnection? taken, int firstHead)
     {
         var target = pick.Target!;
         var outcome = RequestOutcome.OtherFailure;
         try
         {
             var connections = pool.Get(target);
-            var upstream = connections.TryTake();
+            var upstream = taken ?? (_req.UpgradeIndex >= 0 ? null : connections.TryTake());
             var reused = upstream is not null;
             if (upstream is null)
             {
@@ -375,7 +601,7 @@ internal sealed partial class FastConnection
                 }
             }
             _upstream = upstream;
-            var exchange = await ExchangeAsync(upstream, rt, pick, canReplay: reused && !(_req.Chunked || _req.ContentLength > 0)).ConfigureAwait(false);
+            var exchange = await ExchangeAsync(upstream, rt, pick, canReplay: reused && !(_req.Chunked || _req.ContentLength > 0), taken is null ? NotRead : firstHead).ConfigureAwait(false);
             if (exchange.Replay)
             {
                 // The idle connection had been closed by the upstream before our request reached it: a fresh one, once.
@@ -392,7 +618,7 @@ internal sealed partial class FastConnection
                     return Forwarded.KeepAlive;
                 }
                 _upstream = upstream;
-                exchange = await ExchangeAsync(upstream, rt, pick, canReplay: false).ConfigureAwait(false);
+                exchange = await ExchangeAsync(upstream, rt, pick, canReplay: false, NotRead).ConfigureAwait(false);
             }
             outcome = exchange.Outcome;
             _upstream = null;
@@ -406,6 +632,12 @@ internal sealed partial class FastConnection
                 upstream.Close();
             }
             return exchange.KeepClient ? Forwarded.KeepAlive : Forwarded.Close;
+        }
+        catch
+        {
+            // Upstream failures are answered, not thrown: what escapes is the client's connection failing.
+            outcome = RequestOutcome.ClientAborted;
+            throw;
         }
         finally
         {
@@ -427,13 +659,17 @@ internal sealed partial class FastConnection
 
     /// <summary>One request/response exchange on <paramref name="upstream"/>.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<Exchange> ExchangeAsync(UpstreamConnection upstream, RouteRuntime rt, PickResult pick, bool canReplay)
+    private async ValueTask<Exchange> ExchangeAsync(UpstreamConnection upstream, RouteRuntime rt, PickResult pick, bool canReplay, int firstHead)
     {
         var upOut = upstream.Output;
         var upIn = upstream.Input;
         var hasBody = _req.Chunked || _req.ContentLength > 0;
-        WriteRequestHead(upOut);
-        var flushed = await upOut.FlushAsync().ConfigureAwait(false);
+        var flushed = default(FlushResult);
+        if (firstHead == NotRead)
+        {
+            WriteRequestHead(upOut);
+            flushed = await upOut.FlushAsync().ConfigureAwait(false);
+        }
         if (flushed.IsCompleted)
         {
             if (canReplay)
@@ -461,7 +697,15 @@ internal sealed partial class FastConnection
         int headLength;
         while (true)
         {
-            headLength = await ReadResponseHeadAsync(upIn, pool: rt.Pool!).ConfigureAwait(false);
+            if (firstHead != NotRead)
+            {
+                headLength = firstHead;
+                firstHead = NotRead;
+            }
+            else
+            {
+                headLength = await ReadResponseHeadAsync(upIn, pool: rt.Pool!).ConfigureAwait(false);
+            }
             if (headLength <= 0)
             {
                 var bodyEnd = await AbandonBodyAsync(body).ConfigureAwait(false);
@@ -615,22 +859,10 @@ internal sealed partial class FastConnection
                     }
                     continue;
                 }
-                var n = (int)Math.Min(buffer.Length, MaxResponseHead);
-                buffer.Slice(0, n).CopyTo(_res.Buffer);
-                var end = _res.Buffer.AsSpan(0, n).IndexOf("\r\n\r\n"u8);
-                if (end >= 0)
+                var head = ScanResponseHead(upIn, result);
+                if (head != NotRead)
                 {
-                    upIn.AdvanceTo(buffer.GetPosition(end + 4));
-                    return end + 4;
-                }
-                upIn.AdvanceTo(buffer.Start, buffer.End);
-                if (n >= MaxResponseHead)
-                {
-                    return -1;
-                }
-                if (result.IsCompleted)
-                {
-                    return buffer.IsEmpty ? 0 : -1;
+                    return head;
                 }
             }
         }

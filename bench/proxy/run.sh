@@ -7,7 +7,9 @@
 # Usage: bench/proxy/run.sh [--quick] [--systems haproxy,nginx,caddy,yarp,lb,lbfast] [--scenarios keepalive,close,64k]
 #   --quick   3 s runs, 1 s warm-up (unless DURATION/WARMUP are set), keep-alive scenario only (smoke run; not part of ./test.sh)
 # Environment: DURATION (s, default 15), WARMUP (s, default 3), CONNECTIONS (default 64), BASE_PORT (default 18080),
-#   LB_DLL / YARP_DLL (run another build of Lb.Server / YarpMinimal, e.g. a copy for A/B runs), NO_BUILD=1 (skip the build).
+#   LB_DLL / YARP_DLL (run another build of Lb.Server / YarpMinimal, e.g. a copy for A/B runs), NO_BUILD=1 (skip the build),
+#   LB_APP_EXTRA (more app.json keys for both Lb targets, e.g. ',"keepAliveTimeout":"2m"'; system lb sets fastPath false,
+#   lbfast true).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -260,7 +262,7 @@ start_lb_variant() {
     local name=$1 fast=$2
     rm -rf "$work/lb-data"; mkdir -p "$work/lb-data"
     cat >"$work/app.json" <<EOF
-{"proxyListenAddr":"127.0.0.1:$proxy_port","dashboardListenAddr":"127.0.0.1:$admin_port","raftDataDir":"$work/lb-data","fastPath":$fast}
+{"proxyListenAddr":"127.0.0.1:$proxy_port","dashboardListenAddr":"127.0.0.1:$admin_port","raftDataDir":"$work/lb-data","fastPath":$fast${LB_APP_EXTRA:-}}
 EOF
     cat >"$work/cfg.json" <<EOF
 {
