@@ -6,6 +6,7 @@ using Lb.AspNetCore.Options;
 using Lb.Core.Admin;
 using Lb.Core.Options;
 using Lb.Core.Spec;
+using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
@@ -149,6 +150,10 @@ internal static class ServeCommand
             o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.ffffffZ ";
             o.UseUtcTimestamp = true;
         });
+        // The console logger hands lines to a writer thread through a bounded queue; by default a full queue (stdout
+        // slower than the log, e.g. an undrained pipe) blocks the logging thread, which can be a request's I/O thread.
+        // Lose log lines instead of stalling the proxy.
+        builder.Services.Configure<ConsoleLoggerOptions>(o => o.QueueFullMode = ConsoleLoggerQueueFullMode.DropWrite);
         var level = logLevel switch
         {
             "trace" => LogLevel.Trace,
@@ -210,6 +215,13 @@ internal static class ServeCommand
         var app = builder.Build();
         app.MapWhen(IsAdmin, adminApp =>
         {
+            // Admin and dashboard work (JSON, validation, regex compilation, history files) leaves the I/O thread first:
+            // with inline scheduling that thread also serves proxied connections.
+            adminApp.Use(async (context, next) =>
+            {
+                await Task.Yield();
+                await next(context);
+            });
             adminApp.UseRouting();
             adminApp.UseEndpoints(endpoints =>
             {

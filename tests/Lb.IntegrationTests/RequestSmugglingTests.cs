@@ -57,7 +57,9 @@ public abstract class RequestSmugglingTests(ProxyPath path) : ProxyPathTests(pat
 
     private string Describe(Exchange e) =>
         $"answered {(e.Response is null ? "nothing" : e.Response.Status.ToString(System.Globalization.CultureInfo.InvariantCulture))}, closed: {e.Closed}; "
-        + $"backend requests: {_backend.Requests.Count}, ambiguities: [{string.Join("; ", _backend.Ambiguities)}]; backend received:\n{_backend.Transcript}";
+        + $"backend requests: {_backend.Requests.Count}, ambiguities: [{string.Join("; ", _backend.Ambiguities)}]; backend received:\n{Clip(_backend.Transcript)}";
+
+    private static string Clip(string text) => text.Length <= 2000 ? text : text[..2000] + $"... ({text.Length} characters)";
 
     private bool IsRejected(Exchange e, int[] statuses) =>
         e.Response is { } r && statuses.Contains(r.Status) && e.Closed && _backend.Requests.Count == 0 && _other.Requests.Count == 0;
@@ -67,7 +69,7 @@ public abstract class RequestSmugglingTests(ProxyPath path) : ProxyPathTests(pat
 
     private void AssertNothingAmbiguousReachedABackend()
     {
-        Assert.True(_backend.Ambiguities.Count == 0, "the backend received an ambiguous message: " + string.Join("; ", _backend.Ambiguities) + "\n" + _backend.Transcript);
+        Assert.True(_backend.Ambiguities.Count == 0, "the backend received an ambiguous message: " + string.Join("; ", _backend.Ambiguities) + "\n" + Clip(_backend.Transcript));
         Assert.True(_other.Ambiguities.Count == 0, "the other backend received an ambiguous message: " + string.Join("; ", _other.Ambiguities));
     }
 

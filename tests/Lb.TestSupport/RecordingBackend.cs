@@ -98,6 +98,7 @@ public sealed class RecordingBackend : IAsyncDisposable
                 var stream = client.GetStream();
                 var buffer = new byte[65536];
                 var pending = new List<byte>();
+                var continued = false;
                 while (true)
                 {
                     var read = await stream.ReadAsync(buffer, _stop.Token);
@@ -110,6 +111,12 @@ public sealed class RecordingBackend : IAsyncDisposable
                         recorded.AddRange(buffer.AsSpan(0, read));
                     }
                     pending.AddRange(buffer.AsSpan(0, read));
+                    // Like a compliant origin server: a request that waits for 100 Continue gets it once its head is in.
+                    if (!continued && ExpectsContinue(pending))
+                    {
+                        continued = true;
+                        await stream.WriteAsync("HTTP/1.1 100 Continue\r\n\r\n"u8.ToArray(), _stop.Token);
+                    }
                     while (true)
                     {
                         StrictRequest? request;
@@ -132,6 +139,7 @@ public sealed class RecordingBackend : IAsyncDisposable
                             break;
                         }
                         pending.RemoveRange(0, consumed);
+                        continued = false;
                         lock (_requests)
                         {
                             _requests.Add(request);
@@ -146,6 +154,13 @@ public sealed class RecordingBackend : IAsyncDisposable
             {
             }
         }
+    }
+
+    private static bool ExpectsContinue(List<byte> pending)
+    {
+        var text = Encoding.Latin1.GetString([.. pending]);
+        var end = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+        return end >= 0 && text[..end].Contains("\r\nexpect: 100-continue", StringComparison.OrdinalIgnoreCase);
     }
 
     public async ValueTask DisposeAsync()
