@@ -3,10 +3,6 @@ using System.Net;
 using System.Net.Sockets;
 using Lb.AspNetCore.Runtime;
 using Lb.Balancing;
-using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace Lb.AspNetCore.FastPath;
 
@@ -21,22 +17,16 @@ internal sealed class FastPathTable : IRuntimeAttachment, IDisposable
     private static readonly TimeSpan SweepPeriod = TimeSpan.FromSeconds(5);
     internal static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(90);
 
-    private readonly SocketConnectionContextFactory _factory;
+    private readonly BlockPool _pool = new();
     private readonly ITimer _sweep;
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
     private Dictionary<UpstreamTarget, TargetConnections> _byTarget = new(ReferenceEqualityComparer.Instance);
     private FastRuntime _current = new(RuntimeSnapshot.Empty, []);
 
-    public FastPathTable(TimeProvider time, IOptions<SocketTransportOptions> transport, ILoggerFactory loggers)
+    public FastPathTable(TimeProvider time)
     {
         _time = time;
-        // Upstream sockets run on the same socket engine and scheduling as the listener's.
-        _factory = new SocketConnectionContextFactory(new SocketConnectionFactoryOptions
-        {
-            UnsafePreferInlineScheduling = transport.Value.UnsafePreferInlineScheduling,
-            WaitForDataBeforeAllocatingBuffer = transport.Value.WaitForDataBeforeAllocatingBuffer,
-        }, loggers.CreateLogger("Lb.FastPath.Upstream"));
         _sweep = time.CreateTimer(_ => Sweep(), null, SweepPeriod, SweepPeriod);
     }
 
@@ -56,7 +46,7 @@ internal sealed class FastPathTable : IRuntimeAttachment, IDisposable
                 {
                     if (!_byTarget.TryGetValue(target, out var connections))
                     {
-                        connections = new TargetConnections(target, _factory);
+                        connections = new TargetConnections(target, _pool);
                     }
                     targets[target] = connections;
                     byTarget[target] = connections;
@@ -101,7 +91,6 @@ internal sealed class FastPathTable : IRuntimeAttachment, IDisposable
             }
             _byTarget.Clear();
         }
-        _factory.Dispose();
     }
 
     private void Sweep()
@@ -142,17 +131,17 @@ internal sealed class TargetConnections
 {
     private const int MaxIdle = 1024;
 
-    private readonly SocketConnectionContextFactory _factory;
+    private readonly BlockPool _pool;
     private readonly EndPoint _endPoint;
     private readonly Lock _gate = new();
     private UpstreamConnection[] _idle = new UpstreamConnection[16];
     private int _count;
     private volatile bool _retired;
 
-    public TargetConnections(UpstreamTarget target, SocketConnectionContextFactory factory)
+    public TargetConnections(UpstreamTarget target, BlockPool pool)
     {
         Target = target;
-        _factory = factory;
+        _pool = pool;
         _endPoint = IPAddress.TryParse(target.Host, out var ip) ? new IPEndPoint(ip, target.Port) : new DnsEndPoint(target.Host, target.Port);
     }
 
@@ -220,7 +209,7 @@ internal sealed class TargetConnections
             socket.Dispose();
             throw;
         }
-        return new UpstreamConnection(_factory.Create(socket), this);
+        return new UpstreamConnection(new UpstreamSocket(socket, _pool), this);
     }
 
     public void Retire()
@@ -253,12 +242,12 @@ internal sealed class TargetConnections
     }
 }
 
-/// <summary>One keep-alive connection to an upstream target, on Kestrel's socket transport pipes.</summary>
-internal sealed class UpstreamConnection(ConnectionContext context, TargetConnections owner)
+/// <summary>One keep-alive connection to an upstream target.</summary>
+internal sealed class UpstreamConnection(UpstreamSocket socket, TargetConnections owner)
 {
-    public PipeReader Input { get; } = context.Transport.Input;
+    public PipeReader Input { get; } = socket.Input;
 
-    public PipeWriter Output { get; } = context.Transport.Output;
+    public PipeWriter Output { get; } = socket.Output;
 
     public TargetConnections Owner { get; } = owner;
 
@@ -270,12 +259,19 @@ internal sealed class UpstreamConnection(ConnectionContext context, TargetConnec
     /// <summary>False when the upstream closed it or sent something unasked while idle.</summary>
     public bool IsStillIdle()
     {
-        if (Input.TryRead(out var result))
+        try
         {
-            Input.AdvanceTo(result.Buffer.Start);
-            return false;
+            if (Input.TryRead(out var result))
+            {
+                Input.AdvanceTo(result.Buffer.Start);
+                return false;
+            }
+            return true;
         }
-        return true;
+        catch (Exception ex) when (ex is SocketException or IOException or InvalidOperationException)
+        {
+            return false; // the receive loop ended with an error (reset)
+        }
     }
 
     public void Close() => _ = CloseAsync();
@@ -284,9 +280,7 @@ internal sealed class UpstreamConnection(ConnectionContext context, TargetConnec
     {
         try
         {
-            await Input.CompleteAsync().ConfigureAwait(false);
-            await Output.CompleteAsync().ConfigureAwait(false);
-            await context.DisposeAsync().ConfigureAwait(false);
+            await socket.DisposeAsync().ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // Closing a broken socket has nobody to report to.
         catch (Exception)
