@@ -68,8 +68,8 @@ internal sealed partial class FastConnection
         _limits = proxy.Limits;
         _req = new HttpHead(_limits.MaxRequestLine + _limits.MaxRequestHeadersTotal + 4, _limits.MaxRequestHeaderCount);
         _res = new HttpHead(MaxResponseHead, 256);
-        _chars = new char[_limits.MaxRequestLine];
-        _pathBytes = new byte[_limits.MaxRequestLine];
+        _chars = ArrayPool<char>.Shared.Rent(_limits.MaxRequestLine);
+        _pathBytes = ArrayPool<byte>.Shared.Rent(_limits.MaxRequestLine);
         _remote = connection.RemoteEndPoint as IPEndPoint;
         _local = connection.LocalEndPoint as IPEndPoint;
         _peer = PeerFormat.Utf8(_remote?.Address);
@@ -369,6 +369,10 @@ internal sealed partial class FastConnection
         {
             _upstream?.Close();
             _upstream = null;
+            _req.Return();
+            _res.Return();
+            ArrayPool<char>.Shared.Return(_chars);
+            ArrayPool<byte>.Shared.Return(_pathBytes);
         }
     }
 
