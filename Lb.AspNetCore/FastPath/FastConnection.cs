@@ -23,7 +23,7 @@ namespace Lb.AspNetCore.FastPath;
 /// </summary>
 internal sealed partial class FastConnection
 {
-    private const int MaxResponseHead = 64 * 1024;
+    internal const int MaxResponseHead = 64 * 1024;
 
     private readonly FastPathProxy _proxy;
     private readonly ConnectionContext _connection;
@@ -31,6 +31,7 @@ internal sealed partial class FastConnection
     private readonly PipeWriter _out;
     private readonly bool _tls;
     private readonly FastLimits _limits;
+    private readonly ConnectionBuffers _buffers;
     private readonly HttpHead _req;
     private readonly HttpHead _res;
     private readonly char[] _chars;
@@ -66,10 +67,11 @@ internal sealed partial class FastConnection
         _out = connection.Transport.Output;
         _tls = tls;
         _limits = proxy.Limits;
-        _req = new HttpHead(_limits.MaxRequestLine + _limits.MaxRequestHeadersTotal + 4, _limits.MaxRequestHeaderCount);
-        _res = new HttpHead(MaxResponseHead, 256);
-        _chars = ArrayPool<char>.Shared.Rent(_limits.MaxRequestLine);
-        _pathBytes = ArrayPool<byte>.Shared.Rent(_limits.MaxRequestLine);
+        _buffers = proxy.RentBuffers();
+        _req = _buffers.Request;
+        _res = _buffers.Response;
+        _chars = _buffers.Chars;
+        _pathBytes = _buffers.PathBytes;
         _remote = connection.RemoteEndPoint as IPEndPoint;
         _local = connection.LocalEndPoint as IPEndPoint;
         _peer = PeerFormat.Utf8(_remote?.Address);
@@ -369,10 +371,7 @@ internal sealed partial class FastConnection
         {
             _upstream?.Close();
             _upstream = null;
-            _req.Return();
-            _res.Return();
-            ArrayPool<char>.Shared.Return(_chars);
-            ArrayPool<byte>.Shared.Return(_pathBytes);
+            _proxy.ReturnBuffers(_buffers);
         }
     }
 
@@ -1694,6 +1693,20 @@ internal sealed partial class FastConnection
                 HeaderString(HeaderKind.Other, "User-Agent") ?? "");
         }
     }
+}
+
+/// <summary>A connection's head, header and path buffers, reused by the next connection (a connection per request allocates none).</summary>
+internal sealed class ConnectionBuffers(FastLimits limits)
+{
+    public FastLimits Limits { get; } = limits;
+
+    public HttpHead Request { get; } = new(limits.MaxRequestLine + limits.MaxRequestHeadersTotal + 4, limits.MaxRequestHeaderCount);
+
+    public HttpHead Response { get; } = new(FastConnection.MaxResponseHead, 256);
+
+    public char[] Chars { get; } = new char[limits.MaxRequestLine];
+
+    public byte[] PathBytes { get; } = new byte[limits.MaxRequestLine];
 }
 
 /// <summary>The error bodies of <see cref="ProxyHandler"/>, word for word.</summary>

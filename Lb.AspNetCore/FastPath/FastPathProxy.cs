@@ -173,6 +173,36 @@ internal sealed partial class FastPathProxy : IDisposable
 
     public void Dispose() => _heartbeat.Dispose();
 
+    private const int MaxKeptBuffers = 256;
+    private readonly Stack<ConnectionBuffers> _buffers = new();
+
+    /// <summary>Buffers for a new connection, reused from a closed one when there is one.</summary>
+    internal ConnectionBuffers RentBuffers()
+    {
+        lock (_gate)
+        {
+            while (_buffers.TryPop(out var buffers))
+            {
+                if (ReferenceEquals(buffers.Limits, Limits))
+                {
+                    return buffers;
+                }
+            }
+        }
+        return new ConnectionBuffers(Limits);
+    }
+
+    internal void ReturnBuffers(ConnectionBuffers buffers)
+    {
+        lock (_gate)
+        {
+            if (_buffers.Count < MaxKeptBuffers)
+            {
+                _buffers.Push(buffers);
+            }
+        }
+    }
+
     [LoggerMessage(EventId = 6150, Level = LogLevel.Debug, Message = "Fast path connection {ConnectionId} ended by an unexpected error")]
     internal static partial void LogConnectionFailed(ILogger logger, Exception exception, string connectionId);
 }

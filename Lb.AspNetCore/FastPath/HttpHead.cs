@@ -44,17 +44,9 @@ internal struct HeaderEntry
 /// </summary>
 internal sealed class HttpHead(int bufferSize, int maxHeaders)
 {
-    // Rented for the connection's lifetime, so a connection per request (Connection: close) does not allocate them.
-    public byte[] Buffer { get; } = System.Buffers.ArrayPool<byte>.Shared.Rent(bufferSize);
+    public byte[] Buffer { get; } = new byte[bufferSize];
 
-    public HeaderEntry[] Headers { get; } = System.Buffers.ArrayPool<HeaderEntry>.Shared.Rent(maxHeaders);
-
-    /// <summary>Gives the buffers back; the head is not used afterwards.</summary>
-    public void Return()
-    {
-        System.Buffers.ArrayPool<byte>.Shared.Return(Buffer);
-        System.Buffers.ArrayPool<HeaderEntry>.Shared.Return(Headers, clearArray: false);
-    }
+    public HeaderEntry[] Headers { get; } = new HeaderEntry[maxHeaders];
 
     public int Length;
     public int HeaderCount;

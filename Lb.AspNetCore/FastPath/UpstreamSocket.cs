@@ -114,11 +114,14 @@ internal sealed class UpstreamSocket : IDuplexPipe
     }
 }
 
-/// <summary>Pinned 4 KiB blocks, kept for reuse (no eviction): the steady state allocates nothing.</summary>
+/// <summary>
+/// Pinned 16 KiB blocks, kept for reuse (no eviction): the steady state allocates nothing. 16 KiB rather than Kestrel's
+/// 4: a 64 KiB response takes 4 receives instead of 16; an idle pooled connection holds one block.
+/// </summary>
 internal sealed class BlockPool : MemoryPool<byte>
 {
-    public const int BlockSize = 4096;
-    private const int MaxKept = 16 * 1024;
+    public const int BlockSize = 16 * 1024;
+    private const int MaxKept = 8 * 1024;
 
     private readonly Lock _gate = new();
     private Block[] _free = new Block[256];
