@@ -9,6 +9,7 @@ cd "$(dirname "$0")"
 # namespace with curl; the dashboard's browser tests drive Debian's Chromium (never a downloaded browser); the README
 # walkthrough test runs the README's commands (curl) in a network namespace of its own (unshare, setsid, ip) and git.
 declare -A needs=(
+  [clang]=clang         # links the Native AOT build of Lb.Server (published below)
   [ip]=iproute2
   [curl]=curl
   [chromium]=chromium
@@ -20,6 +21,8 @@ missing=()
 for cmd in "${!needs[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${needs[$cmd]}")
 done
+# Native AOT also links zlib statically.
+[ -e /usr/include/zlib.h ] || missing+=(zlib1g-dev)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     echo "test.sh: installing ${missing[*]}"
@@ -36,6 +39,20 @@ if ! dotnet build Lb.slnx -c Release -nologo -clp:ErrorsOnly; then
   echo "0 passed, 1 failed, 0 skipped"
   exit 1
 fi
+
+# Native AOT: publish the reference server once as the native executable `lb`; AotBinaryTests (in
+# Lb.IntegrationTests) smoke-test it through LB_AOT_BINARY. A failed publish (e.g. a new trim/AOT warning) is a failure.
+aot_dir=$(mktemp -d)
+aot_failed=0
+if dotnet publish samples/Lb.Server -c Release --use-current-runtime -o "$aot_dir" -nologo -clp:ErrorsOnly >"$aot_dir.log" 2>&1 \
+   && [ -x "$aot_dir/lb" ]; then
+  export LB_AOT_BINARY="$aot_dir/lb"
+else
+  cat "$aot_dir.log"
+  echo "test.sh: Native AOT publish of samples/Lb.Server failed"
+  aot_failed=1
+fi
+rm -f "$aot_dir.log"
 
 log=$(mktemp)
 dotnet test --solution Lb.slnx -c Release --no-build --timeout 25m 2>&1 | tee "$log"
@@ -54,6 +71,7 @@ if [ -n "$crashed" ]; then
   done <<<"$crashed"
 fi
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
-rm -f "$log"
+failed=$((failed + aot_failed))
+rm -rf "$log" "$aot_dir"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$status" -eq 0 ] && [ "$failed" -eq 0 ]

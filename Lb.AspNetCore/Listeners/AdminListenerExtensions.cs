@@ -1,11 +1,10 @@
 using Lb.AspNetCore.Admin;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Lb.AspNetCore;
+namespace Microsoft.AspNetCore.Builder;
 
 /// <summary>
 /// Keeps the admin API off the proxy port. Mark the operators' Kestrel listener with <see cref="UseLoadBalancerAdmin(ListenOptions)"/>
@@ -21,7 +20,7 @@ public static class AdminListenerExtensions
     public static ListenOptions UseLoadBalancerAdmin(this ListenOptions listen)
     {
         ArgumentNullException.ThrowIfNull(listen);
-        (listen.ApplicationServices?.GetService(typeof(Listeners.LoadBalancerListeners)) as Listeners.LoadBalancerListeners)?.AddAdmin(listen);
+        (listen.ApplicationServices?.GetService(typeof(Lb.AspNetCore.Listeners.LoadBalancerListeners)) as Lb.AspNetCore.Listeners.LoadBalancerListeners)?.AddAdmin(listen);
         listen.Use(next => connection =>
         {
             connection.Items[ListenerKey] = true;

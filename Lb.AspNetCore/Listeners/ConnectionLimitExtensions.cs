@@ -2,7 +2,7 @@ using Lb.AspNetCore.Listeners;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Lb.AspNetCore;
+namespace Microsoft.AspNetCore.Builder;
 
 /// <summary>Per-listener connection budgets for Kestrel.</summary>
 public static class ConnectionLimitExtensions

@@ -1,12 +1,14 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Diagnostics.Metrics;
 using Lb.Core.DependencyInjection;
 using Lb.Core.Validation;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Lb.Balancing;
+using Lb.Balancing;
+
+namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Registers the balancing package.</summary>
 public static class BalancingBuilderExtensions
@@ -72,7 +74,7 @@ public static class BalancingBuilderExtensions
     /// the proxy hands its balancers what <see cref="ILoadBalancingPolicy.GetInputs"/> declares. Adds
     /// <see cref="AddBalancing"/> if needed. A policy with the name of a built-in one replaces it.
     /// </summary>
-    public static ILoadBalancerBuilder AddBalancingPolicy<TPolicy>(this ILoadBalancerBuilder builder)
+    public static ILoadBalancerBuilder AddBalancingPolicy<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TPolicy>(this ILoadBalancerBuilder builder)
         where TPolicy : class, ILoadBalancingPolicy
     {
         ArgumentNullException.ThrowIfNull(builder);

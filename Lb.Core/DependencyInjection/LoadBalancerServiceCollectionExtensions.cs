@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Lb.Core.Admin;
 using Lb.Core.Cluster;
 using Lb.Core.DependencyInjection;
@@ -70,7 +71,7 @@ public static class LoadBalancerServiceCollectionExtensions
         services.TryAddSingleton<IVipStatusView, ConfiguredVipStatusView>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IAdminEndpointContributor, StandaloneClusterLifecycleEndpoints>());
         var builder = new LoadBalancerBuilder(services);
-        builder.AddLbOptions<AdminOptions>();
+        builder.AddLbOptions<AdminOptions>(static (section, o) => section.Bind(o));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AdminOptions>, AdminOptionsValidator>());
         return builder;
     }
@@ -80,15 +81,29 @@ public static class LoadBalancerServiceCollectionExtensions
     /// keys) and validates them on start with every registered <see cref="IValidateOptions{TOptions}"/>. Each package
     /// calls this in its own <c>AddX</c>; its options' settable properties are its <c>app.json</c> keys.
     /// </summary>
-    public static OptionsBuilder<TOptions> AddLbOptions<TOptions>(this ILoadBalancerBuilder builder)
+    /// <param name="builder">The Lb builder.</param>
+    /// <param name="bind">
+    /// Binds the section onto the options: <c>static (section, o) =&gt; section.Bind(o)</c>, written where the options type
+    /// is concrete so the configuration binding source generator (<c>EnableConfigurationBindingGenerator</c>) binds it
+    /// without reflection and the host can be published as Native AOT.
+    /// </param>
+    public static OptionsBuilder<TOptions> AddLbOptions<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] TOptions>(
+        this ILoadBalancerBuilder builder, Action<IConfiguration, TOptions> bind)
         where TOptions : class
     {
         ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(bind);
         var options = builder.Services.AddOptions<TOptions>();
         if (!builder.Services.Any(d => d.ServiceType == typeof(LbOptionsBinding<TOptions>)))
         {
             builder.Services.AddSingleton(new LbOptionsBinding<TOptions>());
-            options.Configure<IServiceProvider>((o, sp) => sp.GetService<LbConfigurationSection>()?.Configuration.Bind(o));
+            options.Configure<IServiceProvider>((o, sp) =>
+            {
+                if (sp.GetService<LbConfigurationSection>() is { } section)
+                {
+                    bind(section.Configuration, o);
+                }
+            });
             options.ValidateOnStart();
         }
         return options;
@@ -98,7 +113,7 @@ public static class LoadBalancerServiceCollectionExtensions
     /// Adds a group of admin endpoints (<see cref="IAdminEndpointContributor"/>); the admin API serves them beside its
     /// own. A contributor replaces a default one of the same feature. Safe to call more than once.
     /// </summary>
-    public static ILoadBalancerBuilder AddAdminEndpoints<TContributor>(this ILoadBalancerBuilder builder)
+    public static ILoadBalancerBuilder AddAdminEndpoints<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TContributor>(this ILoadBalancerBuilder builder)
         where TContributor : class, IAdminEndpointContributor
     {
         ArgumentNullException.ThrowIfNull(builder);

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Lb.Core.Json;
 
 /// <summary>Timestamps the way the reference writes them: RFC 3339 with up to 9 fraction digits, trailing zeros dropped.</summary>
-public static class Rfc3339
+internal static class Rfc3339
 {
     /// <summary>Formats <paramref name="value"/> in UTC (<c>2026-06-09T10:15:02.118392Z</c>).</summary>
     public static string Format(DateTimeOffset value)

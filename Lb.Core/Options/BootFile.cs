@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Reflection;
 using System.Text.Json;
@@ -28,7 +29,7 @@ public static class BootFile
     /// <see cref="LbNodeOptions"/>) and returns them with the validated node options.
     /// </summary>
     /// <exception cref="BootFileException">The file is missing, malformed, has unknown keys or invalid node values.</exception>
-    public static (IReadOnlyDictionary<string, string?> Values, LbNodeOptions Node) Load(string path, IEnumerable<Type> optionTypes)
+    public static (IReadOnlyDictionary<string, string?> Values, LbNodeOptions Node) Load(string path, IEnumerable<BootOptionsType> optionTypes)
     {
         var values = ReadConfiguration(ReadFile(path), path, [.. CoreOptionTypes, .. optionTypes]);
         return (values, BindAndCheck(values, path));
@@ -40,14 +41,14 @@ public static class BootFile
         BindAndCheck(ReadConfiguration(utf8, source, CoreOptionTypes), source);
 
     /// <summary>The options Lb.Core itself binds from the section (<c>AddLoadBalancer</c>): node and admin access.</summary>
-    private static readonly Type[] CoreOptionTypes = [typeof(LbNodeOptions), typeof(AdminOptions)];
+    private static readonly BootOptionsType[] CoreOptionTypes = [typeof(LbNodeOptions), typeof(AdminOptions)];
 
     /// <summary>
     /// Maps <c>app.json</c> content to configuration values (<c>Lb:Key</c>, arrays as <c>Lb:Key:0</c>), accepting the
     /// settable properties of <paramref name="optionTypes"/> (camelCase, case-insensitive) with their JSON kinds.
     /// </summary>
     /// <exception cref="BootFileException">Not a single object, an unknown key, or a value of the wrong kind.</exception>
-    public static IReadOnlyDictionary<string, string?> ReadConfiguration(ReadOnlySpan<byte> utf8, string source, IEnumerable<Type> optionTypes)
+    public static IReadOnlyDictionary<string, string?> ReadConfiguration(ReadOnlySpan<byte> utf8, string source, IEnumerable<BootOptionsType> optionTypes)
     {
         ArgumentNullException.ThrowIfNull(optionTypes);
         var keys = KeysOf(optionTypes);
@@ -90,11 +91,12 @@ public static class BootFile
     }
 
     /// <summary>The configuration values that reproduce <paramref name="options"/> (for hosts that compose options in code).</summary>
-    public static IReadOnlyDictionary<string, string?> ToConfiguration(object options)
+    public static IReadOnlyDictionary<string, string?> ToConfiguration<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] TOptions>(TOptions options)
+        where TOptions : class
     {
         ArgumentNullException.ThrowIfNull(options);
         var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
-        foreach (var key in KeysOf([options.GetType()]).Values)
+        foreach (var key in KeysOf([typeof(TOptions)]).Values)
         {
             switch (key.Property.GetValue(options))
             {
@@ -125,7 +127,7 @@ public static class BootFile
     public static IReadOnlyList<string> KnownFields { get; } = KnownKeys([]);
 
     /// <summary>The keys <c>app.json</c> accepts when the host composes <paramref name="optionTypes"/> besides the node options.</summary>
-    public static IReadOnlyList<string> KnownKeys(IEnumerable<Type> optionTypes) =>
+    public static IReadOnlyList<string> KnownKeys(IEnumerable<BootOptionsType> optionTypes) =>
         [.. KeysOf([.. CoreOptionTypes, .. optionTypes]).Values.Select(k => k.Name)];
 
     private static byte[] ReadFile(string path)
@@ -208,12 +210,12 @@ public static class BootFile
         }
     }
 
-    private static Dictionary<string, BootKey> KeysOf(IEnumerable<Type> optionTypes)
+    private static Dictionary<string, BootKey> KeysOf(IEnumerable<BootOptionsType> optionTypes)
     {
         var keys = new Dictionary<string, BootKey>(StringComparer.OrdinalIgnoreCase);
-        foreach (var type in optionTypes)
+        foreach (var optionsType in optionTypes)
         {
-            foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
+            foreach (var property in optionsType.Type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
             {
                 if (property.SetMethod is { IsPublic: true } && property.GetIndexParameters().Length == 0)
                 {
@@ -255,6 +257,45 @@ public static class BootFile
     }
 
     private sealed record BootKey(string Name, PropertyInfo Property);
+}
+
+/// <summary>
+/// An options type whose settable public properties are <c>app.json</c> keys (<see cref="BootFile"/>). Write
+/// <c>typeof(MyOptions)</c> where one is expected: the conversion tells the trimmer to keep those properties, so the keys
+/// are the same in a Native AOT host.
+/// </summary>
+public readonly struct BootOptionsType : IEquatable<BootOptionsType>
+{
+    private BootOptionsType([DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] Type type) => Type = type;
+
+    /// <summary>The options type.</summary>
+    [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)]
+    public Type Type { get; }
+
+    /// <summary>Wraps <paramref name="type"/>.</summary>
+    public static BootOptionsType FromType([DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] Type type)
+    {
+        ArgumentNullException.ThrowIfNull(type);
+        return new BootOptionsType(type);
+    }
+
+    /// <summary>Wraps <paramref name="type"/>.</summary>
+    public static implicit operator BootOptionsType([DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] Type type) => FromType(type);
+
+    /// <inheritdoc/>
+    public bool Equals(BootOptionsType other) => Type == other.Type;
+
+    /// <inheritdoc/>
+    public override bool Equals(object? obj) => obj is BootOptionsType other && Equals(other);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => Type?.GetHashCode() ?? 0;
+
+    /// <summary>Same type.</summary>
+    public static bool operator ==(BootOptionsType left, BootOptionsType right) => left.Equals(right);
+
+    /// <summary>Different types.</summary>
+    public static bool operator !=(BootOptionsType left, BootOptionsType right) => !left.Equals(right);
 }
 
 /// <summary><c>app.json</c> could not be used; the message says why and what to change.</summary>

@@ -7,7 +7,7 @@ namespace Lb.Core.Spec;
 /// Parses and formats durations in Go's <c>time.ParseDuration</c> syntax (<c>"10s"</c>, <c>"1m30s"</c>,
 /// <c>"1.5h"</c>, <c>"500ms"</c>), the format every duration in the wire contract uses.
 /// </summary>
-public static class GoDuration
+internal static class GoDuration
 {
     private const long NanosPerTick = 100;
 

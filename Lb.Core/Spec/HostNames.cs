@@ -4,7 +4,7 @@ using System.Net.Sockets;
 namespace Lb.Core.Spec;
 
 /// <summary>Host-name syntax shared by validation and routing.</summary>
-public static class HostNames
+internal static class HostNames
 {
     /// <summary>
     /// The form a route host is matched in: lower-case, IPv6 without brackets. Wildcards keep their

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Lb.Core.Spec;
 
 /// <summary>Splits <c>host:port</c> and <c>[ipv6]:port</c> the way Go's <c>net.SplitHostPort</c> does.</summary>
-public static class HostPort
+internal static class HostPort
 {
     /// <summary>
     /// Splits <paramref name="value"/> into host and port. Fails for a missing colon, a bare IPv6 address

@@ -7,7 +7,7 @@ namespace Lb.Core.Spec;
 /// patterns run on the non-backtracking engine: linear time, and constructs RE2 rejects (look-around,
 /// back-references) fail to compile here too.
 /// </summary>
-public static class PathRegex
+internal static class PathRegex
 {
     /// <summary>Upper bound for one match; linear-time matching keeps real matches far below it.</summary>
     public static readonly TimeSpan MatchTimeout = TimeSpan.FromMilliseconds(100);

@@ -1,5 +1,4 @@
 using System.Net;
-using Lb.AspNetCore;
 
 // Proxy on Lb:ProxyPort (default 8080, every interface); admin API and /metrics on their own listener,
 // Lb:AdminPort (default 9090, loopback only), never on the proxy port.

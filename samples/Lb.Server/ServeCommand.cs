@@ -133,7 +133,7 @@ internal static class ServeCommand
     /// Options types of the composed packages beyond <see cref="LbNodeOptions"/>; their settable properties are
     /// accepted in <c>app.json</c> and bound by each package's <c>AddX</c> (<c>AddLbOptions</c>).
     /// </summary>
-    internal static readonly Type[] PackageOptionTypes = [typeof(AdminOptions), typeof(ProxyOptions)];
+    internal static readonly BootOptionsType[] PackageOptionTypes = [typeof(AdminOptions), typeof(ProxyOptions)];
 
     /// <summary>Composes the reference server: file store, proxy on one listener, admin API on the other.</summary>
     /// <param name="node">The node options (listeners, TLS) the host itself needs.</param>

@@ -5,6 +5,7 @@ using Lb.Balancing;
 using Lb.Core.Spec;
 using Lb.Core.Validation;
 using Lb.TestSupport;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Lb.AspNetCore.Tests;
 

@@ -65,8 +65,8 @@ public sealed class PackageOptionsTests : IDisposable
         var section = new ConfigurationBuilder().AddInMemoryCollection(values).Build().GetSection(BootFile.SectionName);
         var builder = Host.CreateApplicationBuilder();
         var lb = builder.Services.AddLoadBalancer(section);
-        lb.AddLbOptions<SamplePackageOptions>();
-        lb.AddLbOptions<SamplePackageOptions>();
+        lb.AddLbOptions<SamplePackageOptions>(static (s, o) => s.Bind(o));
+        lb.AddLbOptions<SamplePackageOptions>(static (s, o) => s.Bind(o));
         builder.Services.AddSingleton<IValidateOptions<SamplePackageOptions>, SamplePackageValidator>();
         using var host = builder.Build();
 
