@@ -672,6 +672,7 @@ internal sealed partial class FastConnection
         Done,
         ClientClosed,
         ClientBad,
+        ClientTooLarge,
         ClientTimedOut,
         UpstreamClosed,
         Abandoned,
@@ -732,6 +733,12 @@ internal sealed partial class FastConnection
                 if (headLength == 0 && canReplay && !_upstreamTimedOut)
                 {
                     return new Exchange(RequestOutcome.OtherFailure, false, true, true);
+                }
+                if (bodyEnd is BodyEnd.ClientTooLarge)
+                {
+                    // As for a Content-Length over the limit (and as Kestrel answers): 413, empty body, connection closed.
+                    await WriteBadRequestAsync(413).ConfigureAwait(false);
+                    return new Exchange(RequestOutcome.ClientAborted, false, false, false);
                 }
                 if (bodyEnd is BodyEnd.ClientBad)
                 {
@@ -1023,7 +1030,7 @@ internal sealed partial class FastConnection
     private async ValueTask<BodyEnd> SendRequestBodyAsync(PipeWriter upOut, PipeReader upIn)
     {
         var end = await CopyRequestBodyAsync(upOut).ConfigureAwait(false);
-        if (end is BodyEnd.ClientBad or BodyEnd.ClientClosed or BodyEnd.ClientTimedOut)
+        if (end is BodyEnd.ClientBad or BodyEnd.ClientTooLarge or BodyEnd.ClientClosed or BodyEnd.ClientTimedOut)
         {
             _bodyFailed = true;
             upIn.CancelPendingRead();
@@ -1153,6 +1160,13 @@ internal sealed partial class FastConnection
                         if (step == ParseStep.NeedMore)
                         {
                             break;
+                        }
+                        // A chunked body has no declared length: the size limit is checked chunk by chunk, before the
+                        // chunk goes upstream (Content-Length bodies are checked from the head).
+                        if (fromClient && _limits.MaxRequestBodySize is { } max && _bodyBytes + size > max)
+                        {
+                            src.AdvanceTo(buffer.Start);
+                            return BodyEnd.ClientTooLarge;
                         }
                         buffer = buffer.Slice(consumed);
                         progressed = true;

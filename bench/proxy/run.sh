@@ -234,7 +234,6 @@ start_caddy() {
 {
     admin off
     auto_https off
-    persist_config off
 }
 http://127.0.0.1:$proxy_port {
     reverse_proxy 127.0.0.1:$backend1_port 127.0.0.1:$backend2_port {
