@@ -42,6 +42,9 @@ public static class LoadBalancerAspNetCoreExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RuntimeManager>(sp => sp.GetRequiredService<RuntimeManager>()));
         services.TryAddSingleton<HttpForwardingTable>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRuntimeAttachment, HttpForwardingTable>(sp => sp.GetRequiredService<HttpForwardingTable>()));
+        services.TryAddSingleton<Lb.AspNetCore.FastPath.FastPathTable>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IRuntimeAttachment, Lb.AspNetCore.FastPath.FastPathTable>(sp => sp.GetRequiredService<Lb.AspNetCore.FastPath.FastPathTable>()));
+        services.TryAddSingleton<Lb.AspNetCore.FastPath.FastPathProxy>();
         services.TryAddSingleton<ClientAddressResolver>();
         services.TryAddSingleton<ProxyMetrics>();
         services.TryAddSingleton<ListenerMetrics>();

@@ -29,17 +29,29 @@ internal sealed class ClientAddressResolver
             return (peer, context.Connection.RemotePort);
         }
         var headers = context.Request.Headers;
+        return Resolve(peer, context.Connection.RemotePort,
+            headers.TryGetValue("Forwarded", out var forwarded) ? forwarded.ToString() : null,
+            headers.TryGetValue("X-Forwarded-For", out var xff) ? xff.ToString() : null);
+    }
+
+    /// <summary>The same decision from the peer and the raw header values (joined with commas), for the connection-level proxy.</summary>
+    public (IPAddress? Address, int Port) Resolve(IPAddress? peer, int peerPort, string? forwarded, string? xForwardedFor)
+    {
+        if (peer is null || _trusted.Length == 0 || !IsTrusted(peer))
+        {
+            return (peer, peerPort);
+        }
         // Each proxy appends the address it received from, so only the right end of the list was written by proxies we
         // trust; the client is the rightmost entry that is not one of them. Anything left of it is the client's own word.
-        if (headers.TryGetValue("Forwarded", out var forwarded) && Rightmost(ForwardedFor(forwarded.ToString())) is { } fromForwarded)
+        if (forwarded is not null && Rightmost(ForwardedFor(forwarded)) is { } fromForwarded)
         {
             return (fromForwarded, 0);
         }
-        if (headers.TryGetValue("X-Forwarded-For", out var xff) && Rightmost(xff.ToString().Split(',')) is { } fromXff)
+        if (xForwardedFor is not null && Rightmost(xForwardedFor.Split(',')) is { } fromXff)
         {
             return (fromXff, 0);
         }
-        return (peer, context.Connection.RemotePort);
+        return (peer, peerPort);
     }
 
     /// <summary>

@@ -32,6 +32,12 @@ internal sealed partial class ProxyHandler(
     private readonly ILogger? _accessLog = proxyOptions.Value.AccessLog && proxyOptions.Value.AccessLogFormat != "json" ? loggerFactory.CreateLogger("Lb.AccessLog") : null;
     private readonly JsonAccessLog? _jsonLog = proxyOptions.Value.AccessLog && proxyOptions.Value.AccessLogFormat == "json" ? new JsonAccessLog(proxyOptions.Value.AccessLogPath) : null;
 
+    /// <summary>The text access log, shared with the fast path; null when off or JSON.</summary>
+    internal ILogger? TextAccessLog => _accessLog;
+
+    /// <summary>The JSON access log, shared with the fast path so both write one file; null when off or text.</summary>
+    internal JsonAccessLog? JsonAccessLog => _jsonLog;
+
     public ValueTask DisposeAsync() => _jsonLog?.DisposeAsync() ?? ValueTask.CompletedTask;
 
     // A container disposed synchronously still flushes the JSON access log.
@@ -287,7 +293,7 @@ internal sealed partial class ProxyHandler(
     }
 
     [LoggerMessage(EventId = 6101, Level = LogLevel.Information, Message = "{Method} {Host}{Path} {Status} route={Route} target={Target} {DurationMs:0.###}ms client={Client}")]
-    private static partial void LogAccess(ILogger logger, string method, string host, string path, int status, string route, string target, double durationMs, string client);
+    internal static partial void LogAccess(ILogger logger, string method, string host, string path, int status, string route, string target, double durationMs, string client);
 
     private static Task ErrorAsync(HttpContext context, int status, string message)
     {

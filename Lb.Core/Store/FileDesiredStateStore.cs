@@ -30,6 +30,7 @@ public sealed partial class FileDesiredStateStore : IDesiredStateStore, IDesired
     private readonly IDesiredStateValidator _validator;
     private readonly ILogger _logger;
     private readonly FileDesiredStateHistory _history;
+    private readonly DurableWriter _writer;
     private bool _disposed;
 
     /// <summary>Opens (creating if needed) the store in <paramref name="dataDirectory"/>, locks it and loads the last state.</summary>
@@ -82,6 +83,7 @@ public sealed partial class FileDesiredStateStore : IDesiredStateStore, IDesired
             {
                 LogHistoryDropped(_logger, string.Join(", ", dropped));
             }
+            _writer = new DurableWriter("Lb store writer");
         }
         catch
         {
@@ -149,10 +151,11 @@ public sealed partial class FileDesiredStateStore : IDesiredStateStore, IDesired
             var entry = new DesiredStateHistoryEntry(next.Version, next.AppliedAt, origin, normalized);
             try
             {
-                // fsync blocks for a disk flush; keep it off the caller's thread (with Kestrel's inline scheduling that
-                // thread also serves proxied connections). Not cancellable: a write that started is finished.
+                // fsync blocks for a disk flush: it runs on the store's own writer thread, never on the caller's (with
+                // inline scheduling that thread serves proxied connections) nor on a thread-pool worker. Acknowledged
+                // only once it has returned. Not cancellable: a write that started is finished.
                 // The history entry goes first: if we crash before the state file is replaced, loading drops it.
-                await Task.Run(() =>
+                await _writer.RunAsync(() =>
                 {
                     _history.Write(entry);
                     try
@@ -164,7 +167,7 @@ public sealed partial class FileDesiredStateStore : IDesiredStateStore, IDesired
                         _history.Discard(entry.Version);
                         throw;
                     }
-                }, CancellationToken.None).ConfigureAwait(false);
+                }).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
@@ -197,6 +200,7 @@ public sealed partial class FileDesiredStateStore : IDesiredStateStore, IDesired
                 return;
             }
             _disposed = true;
+            _writer.Dispose();
             _ownedDirectory?.Dispose();
         }
         finally

@@ -6,7 +6,8 @@ var builder = WebApplication.CreateBuilder(args);
 builder.Services.AddLoadBalancer(builder.Configuration.GetSection("Lb")).AddAspNetCore();
 builder.WebHost.ConfigureKestrel(kestrel =>
 {
-    kestrel.Listen(IPAddress.Any, builder.Configuration.GetValue("Lb:ProxyPort", 8080));
+    // UseLoadBalancerProxy(): with Lb:FastPath=true, Lb's connection-level HTTP/1.1 proxy serves this listener.
+    kestrel.Listen(IPAddress.Any, builder.Configuration.GetValue("Lb:ProxyPort", 8080), listen => listen.UseLoadBalancerProxy());
     kestrel.Listen(IPAddress.Loopback, builder.Configuration.GetValue("Lb:AdminPort", 9090), listen => listen.UseLoadBalancerAdmin());
 });
 

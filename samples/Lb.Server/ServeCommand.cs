@@ -6,6 +6,7 @@ using Lb.AspNetCore.Options;
 using Lb.Core.Admin;
 using Lb.Core.Options;
 using Lb.Core.Spec;
+using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
@@ -149,6 +150,10 @@ internal static class ServeCommand
             o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.ffffffZ ";
             o.UseUtcTimestamp = true;
         });
+        // The console logger hands lines to a writer thread through a bounded queue; by default a full queue (stdout
+        // slower than the log, e.g. an undrained pipe) blocks the logging thread, which can be a request's I/O thread.
+        // Lose log lines instead of stalling the proxy.
+        builder.Services.Configure<ConsoleLoggerOptions>(o => o.QueueFullMode = ConsoleLoggerQueueFullMode.DropWrite);
         var level = logLevel switch
         {
             "trace" => LogLevel.Trace,
@@ -173,7 +178,7 @@ internal static class ServeCommand
         // DotNext logs each election round, replication step and unreachable peer (with a stack trace); Lb.Raft logs what matters itself.
         builder.Logging.AddFilter("DotNext", level <= LogLevel.Debug ? level : LogLevel.Error);
         // app.json is the only source of Lb's keys (no environment or appsettings overrides), bound by each package.
-        var lb = new ConfigurationBuilder().AddInMemoryCollection(values ?? BootFile.ToConfiguration(node)).Build().GetSection(BootFile.SectionName);
+        var lb = new ConfigurationBuilder().AddInMemoryCollection(WithServerDefaults(values ?? BootFile.ToConfiguration(node))).Build().GetSection(BootFile.SectionName);
         builder.Services.AddLoadBalancer(lb).AddRaftStore().AddAspNetCore().AddVip();
         var proxyOptions = lb.Get<ProxyOptions>() ?? new ProxyOptions();
         var adminOptions = lb.Get<AdminOptions>() ?? new AdminOptions();
@@ -210,6 +215,13 @@ internal static class ServeCommand
         var app = builder.Build();
         app.MapWhen(IsAdmin, adminApp =>
         {
+            // Admin and dashboard work (JSON, validation, regex compilation, history files) leaves the I/O thread first:
+            // with inline scheduling that thread also serves proxied connections.
+            adminApp.Use(async (context, next) =>
+            {
+                await Task.Yield();
+                await next(context);
+            });
             adminApp.UseRouting();
             adminApp.UseEndpoints(endpoints =>
             {
@@ -220,6 +232,21 @@ internal static class ServeCommand
         });
         app.RunLoadBalancer();
         return app;
+    }
+
+    /// <summary>
+    /// Defaults of the reference server that differ from the packages': HTTP/1.x goes through the connection-level
+    /// proxy (<c>fastPath</c>, issue #16) unless app.json sets <c>"fastPath": false</c>.
+    /// </summary>
+    internal static IReadOnlyDictionary<string, string?> WithServerDefaults(IReadOnlyDictionary<string, string?> values)
+    {
+        var key = $"{BootFile.SectionName}:{nameof(ProxyOptions.FastPath)}";
+        if (values.Keys.Any(k => string.Equals(k, key, StringComparison.OrdinalIgnoreCase)))
+        {
+            return values;
+        }
+        var merged = new Dictionary<string, string?>(values, StringComparer.OrdinalIgnoreCase) { [key] = "true" };
+        return merged;
     }
 
     /// <summary>
@@ -243,6 +270,11 @@ internal static class ServeCommand
             {
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
                 listen.UseHttps(certificate);
+            }
+            if (name == "proxy")
+            {
+                // fastPath on: HTTP/1.x is served by Lb's connection-level proxy; off, this adds nothing.
+                listen.UseLoadBalancerProxy();
             }
             if (name == AdminListener)
             {

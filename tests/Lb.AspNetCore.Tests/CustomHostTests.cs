@@ -6,11 +6,15 @@ using Lb.TestSupport;
 
 namespace Lb.AspNetCore.Tests;
 
-public sealed partial class CustomHostTests : IDisposable
+public abstract partial class CustomHostTests(ProxyPath path) : ProxyPathTests(path), IDisposable
 {
     private readonly TempDirectory _dir = new();
 
-    public void Dispose() => _dir.Dispose();
+    public void Dispose()
+    {
+        _dir.Dispose();
+        GC.SuppressFinalize(this);
+    }
 
     [GeneratedRegex(@"Now listening on: (http://\S+)")]
     private static partial Regex ListeningOn();
@@ -23,6 +27,7 @@ public sealed partial class CustomHostTests : IDisposable
         info.ArgumentList.Add(RepoPaths.BuiltDll(Path.Combine("samples", "CustomHost"), "CustomHost.dll"));
         info.ArgumentList.Add("--Lb:ProxyPort=0");
         info.ArgumentList.Add("--Lb:AdminPort=0");
+        info.ArgumentList.Add($"--Lb:FastPath={(TestedPath == ProxyPath.Fast ? "true" : "false")}");
         info.ArgumentList.Add($"--Lb:RaftDataDir={_dir.Path}");
         info.ArgumentList.Add("--Logging:LogLevel:Default=Warning");
         info.ArgumentList.Add("--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information"); // prints the port the OS chose
@@ -87,3 +92,7 @@ public sealed partial class CustomHostTests : IDisposable
         }
     }
 }
+
+public sealed class CustomHostTestsOnYarpPath() : CustomHostTests(ProxyPath.Yarp);
+
+public sealed class CustomHostTestsOnFastPath() : CustomHostTests(ProxyPath.Fast);

@@ -10,7 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Lb.AspNetCore.Tests;
 
 /// <summary>A policy registered by name works end to end: validation accepts it and applies its rules, the proxy hands it what it declares.</summary>
-public sealed class CustomPolicyTests
+public abstract class CustomPolicyTests(ProxyPath path) : ProxyPathTests(path)
 {
     private static string Config(string blue, string green, bool withHosts) =>
         ("""{"routes":[{"id":"tenants","enabled":true,"match":{"hosts":[HOSTS]},"algorithm":"tenant","upstream_pool":"p"}],"""
@@ -23,7 +23,8 @@ public sealed class CustomPolicyTests
     {
         await using var blue = await TestBackend.StartAsync("blue");
         await using var green = await TestBackend.StartAsync("green");
-        await using var lb = await InProcessLb.StartAsync(b => b.AddBalancingPolicy<TenantPolicy>());
+        TenantPolicy.Seen.Clear(); // static: the other path's run (same collection, one after the other) filled it
+        await using var lb = await StartLbAsync(b => b.AddBalancingPolicy<TenantPolicy>());
 
         // Its own rule, reported like any other validation error, by the validate endpoint and by the store.
         using (var validate = await lb.Client.PostAsync("/api/config/validate", new StringContent(Config(blue.Address, green.Address, withHosts: false), Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken))
@@ -84,3 +85,13 @@ public sealed class CustomPolicyTests
         }
     }
 }
+
+// One after the other: the policy records what it saw in a static list.
+[CollectionDefinition(nameof(CustomPolicyCollection), DisableParallelization = true)]
+public sealed class CustomPolicyCollection;
+
+[Collection(nameof(CustomPolicyCollection))]
+public sealed class CustomPolicyTestsOnYarpPath() : CustomPolicyTests(ProxyPath.Yarp);
+
+[Collection(nameof(CustomPolicyCollection))]
+public sealed class CustomPolicyTestsOnFastPath() : CustomPolicyTests(ProxyPath.Fast);

@@ -11,7 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Lb.AspNetCore.Tests;
 
 /// <summary>Desired state flows one way: store → the runtime watcher → snapshot → proxy.</summary>
-public sealed class RuntimePipelineTests
+public abstract class RuntimePipelineTests(ProxyPath path) : ProxyPathTests(path)
 {
     private static string Config(string backend, string algorithm = "round_robin") =>
         """{"routes":[{"id":"r","enabled":true,"match":{"hosts":["app.test"]},"algorithm":"ALG","upstream_pool":"p"}],"upstream_pools":{"p":{"upstreams":["ADDR"]}}}"""
@@ -25,7 +25,7 @@ public sealed class RuntimePipelineTests
     {
         await using var blue = await TestBackend.StartAsync("blue");
         await using var green = await TestBackend.StartAsync("green");
-        await using var lb = await InProcessLb.StartAsync();
+        await using var lb = await StartLbAsync();
         var store = lb.Services.GetRequiredService<IDesiredStateStore>();
         var runtime = lb.Services.GetRequiredService<RuntimeManager>();
         var status = lb.Services.GetRequiredService<IRuntimeApplyStatus>();
@@ -55,7 +55,7 @@ public sealed class RuntimePipelineTests
     {
         await using var blue = await TestBackend.StartAsync("blue");
         await using var green = await TestBackend.StartAsync("green");
-        await using var lb = await InProcessLb.StartAsync(b => b.AddBalancingPolicy<ExplodingPolicy>());
+        await using var lb = await StartLbAsync(b => b.AddBalancingPolicy<ExplodingPolicy>());
 
         using (var good = await lb.PutConfigAsync(Config(blue.Address)))
         {
@@ -96,14 +96,14 @@ public sealed class RuntimePipelineTests
     {
         await using var blue = await TestBackend.StartAsync("blue");
         using var dir = new TempDirectory();
-        await using (var first = await InProcessLb.StartAsync(b => b.AddBalancingPolicy<ExplodingPolicy>(), dir.Path))
+        await using (var first = await StartLbAsync(b => b.AddBalancingPolicy<ExplodingPolicy>(), dir.Path))
         {
             using var put = await first.PutConfigAsync(Config(blue.Address, "explode"));
             Assert.Equal(HttpStatusCode.OK, put.StatusCode);
         }
 
         // As after a restart on a build that lacks a policy another node accepted: the host runs, serves no route, and shows the failure.
-        await using var lb = await InProcessLb.StartAsync(dataDirectory: dir.Path);
+        await using var lb = await StartLbAsync(dataDirectory: dir.Path);
         Assert.Equal("404", await lb.ProxyAsync("app.test"));
         var status = await lb.GetStringAsync("/api/status");
         Assert.Contains("\"projection\":{\"status\":\"error\",\"last_error\":\"no load balancing policy is registered as 'explode' on this node (route 'r')\",\"failed_version\":1,", status, StringComparison.Ordinal);
@@ -114,7 +114,7 @@ public sealed class RuntimePipelineTests
     {
         await using var blue = await TestBackend.StartAsync("blue");
         var store = new FlakyStore();
-        await using var lb = await InProcessLb.StartAsync(b => b.Services.AddSingleton<IDesiredStateStore>(store));
+        await using var lb = await StartLbAsync(b => b.Services.AddSingleton<IDesiredStateStore>(store));
 
         store.Publish(new VersionedDesiredState(1, State(Config(blue.Address)), DateTimeOffset.UtcNow));
         var outcome = await lb.Services.GetRequiredService<IRuntimeApplyStatus>().WaitForAppliedAsync(1, TestContext.Current.CancellationToken);
@@ -152,3 +152,7 @@ public sealed class RuntimePipelineTests
         public IRouteBalancer CreateBalancer(RouteSpec route, UpstreamPool pool) => throw new InvalidOperationException("the explode policy always throws");
     }
 }
+
+public sealed class RuntimePipelineTestsOnYarpPath() : RuntimePipelineTests(ProxyPath.Yarp);
+
+public sealed class RuntimePipelineTestsOnFastPath() : RuntimePipelineTests(ProxyPath.Fast);

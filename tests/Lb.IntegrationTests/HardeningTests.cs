@@ -41,6 +41,42 @@ public sealed class HardeningTests : IAsyncLifetime
         Assert.Equal(0, canary.Requests);
     }
 
+    [Theory]
+    [InlineData("^/a{1001}", "invalid repeat count")]
+    [InlineData("^/(a{1000}){1000}", "invalid repeat count")]
+    public async Task Regex_repeat_counts_over_1000_are_rejected_with_422(string regex, string message)
+    {
+        var (status, body) = await PutAsync("""{"routes":[{"id":"r","enabled":true,"match":{"path":{"type":"regex","value":"""
+            + JsonSerializer.Serialize(regex) + """}},"upstream_pool":"p"}],"upstream_pools":{"p":{"upstreams":["127.0.0.1:1"]}}}""");
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, status);
+        Assert.Contains("routes[0].match.path.value", body, StringComparison.Ordinal);
+        Assert.Contains(message, body, StringComparison.Ordinal);
+        Assert.DoesNotContain("look-around", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_out_of_range_version_is_named_as_a_number_problem()
+    {
+        var (status, body) = await PutAsync("""{"version":1e30,"routes":[],"upstream_pools":{}}""");
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("\"field\":\"version\"", body, StringComparison.Ordinal);
+        Assert.Contains("expected a whole number", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("an object", body, StringComparison.Ordinal);
+    }
+}
+
+/// <summary>The proxy-side regressions of the same probe; run against both paths by the two classes after it.</summary>
+public abstract class ProxyHardeningTests(ProxyPath path) : ProxyPathTests(path), IAsyncLifetime
+{
+    private LbServer _lb = null!;
+
+    public async ValueTask InitializeAsync() => _lb = await StartLbAsync();
+
+    public async ValueTask DisposeAsync() => await _lb.DisposeAsync();
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
     [Fact]
     public async Task Headers_named_in_Connection_are_dropped_in_both_directions()
     {
@@ -76,7 +112,7 @@ public sealed class HardeningTests : IAsyncLifetime
         try
         {
             // The test client plays the trusted proxy (127.0.0.1) that appended the real client, 198.51.100.7.
-            await using var lb = await LbServer.StartAsync(proxy: o => o.TrustedProxies = ["127.0.0.1"]);
+            await using var lb = await StartLbAsync(proxy: o => o.TrustedProxies = ["127.0.0.1"]);
             await lb.PutConfigAsync(Configs.SingleRoute("xff.test", "5_tuple_hash", [.. backends]));
             var seen = new HashSet<string>();
             for (var i = 0; i < 20; i++)
@@ -180,30 +216,6 @@ public sealed class HardeningTests : IAsyncLifetime
         Assert.DoesNotContain("Exception", response, StringComparison.Ordinal);
     }
 
-    [Theory]
-    [InlineData("^/a{1001}", "invalid repeat count")]
-    [InlineData("^/(a{1000}){1000}", "invalid repeat count")]
-    public async Task Regex_repeat_counts_over_1000_are_rejected_with_422(string regex, string message)
-    {
-        var (status, body) = await PutAsync("""{"routes":[{"id":"r","enabled":true,"match":{"path":{"type":"regex","value":"""
-            + JsonSerializer.Serialize(regex) + """}},"upstream_pool":"p"}],"upstream_pools":{"p":{"upstreams":["127.0.0.1:1"]}}}""");
-        Assert.Equal(HttpStatusCode.UnprocessableEntity, status);
-        Assert.Contains("routes[0].match.path.value", body, StringComparison.Ordinal);
-        Assert.Contains(message, body, StringComparison.Ordinal);
-        Assert.DoesNotContain("look-around", body, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task An_out_of_range_version_is_named_as_a_number_problem()
-    {
-        var (status, body) = await PutAsync("""{"version":1e30,"routes":[],"upstream_pools":{}}""");
-
-        Assert.Equal(HttpStatusCode.BadRequest, status);
-        Assert.Contains("\"field\":\"version\"", body, StringComparison.Ordinal);
-        Assert.Contains("expected a whole number", body, StringComparison.Ordinal);
-        Assert.DoesNotContain("an object", body, StringComparison.Ordinal);
-    }
-
     /// <summary>Sends raw bytes to the proxy listener and returns what came back until the response ended.</summary>
     private async Task<string> RawAsync(string request)
     {
@@ -227,3 +239,7 @@ public sealed class HardeningTests : IAsyncLifetime
         return received.ToString();
     }
 }
+
+public sealed class ProxyHardeningTestsOnYarpPath() : ProxyHardeningTests(ProxyPath.Yarp);
+
+public sealed class ProxyHardeningTestsOnFastPath() : ProxyHardeningTests(ProxyPath.Fast);

@@ -38,7 +38,7 @@ internal sealed class LbServer : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<LbServer> StartAsync(Action<LbNodeOptions>? configure = null, string? dataDir = null, Action<AdminOptions>? admin = null, Action<ProxyOptions>? proxy = null)
+    public static async Task<LbServer> StartAsync(Action<LbNodeOptions>? configure = null, string? dataDir = null, Action<AdminOptions>? admin = null, Action<ProxyOptions>? proxy = null, ProxyPath path = ProxyPath.Yarp)
     {
         var owned = dataDir is null ? new TempDirectory() : null;
         var node = new LbNodeOptions
@@ -51,7 +51,7 @@ internal sealed class LbServer : IAsyncDisposable
         configure?.Invoke(node);
         var adminOptions = new AdminOptions();
         admin?.Invoke(adminOptions);
-        var proxyOptions = new ProxyOptions();
+        var proxyOptions = new ProxyOptions { FastPath = path == ProxyPath.Fast };
         proxy?.Invoke(proxyOptions);
         // The same keys app.json would carry, each package binding its own.
         var values = new[] { BootFile.ToConfiguration(node), BootFile.ToConfiguration(adminOptions), BootFile.ToConfiguration(proxyOptions) }

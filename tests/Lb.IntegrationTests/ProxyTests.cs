@@ -5,12 +5,13 @@ using Lb.TestSupport;
 
 namespace Lb.IntegrationTests;
 
-public sealed class ProxyTests : IAsyncLifetime
+/// <summary>The proxy's behaviour end to end; run against both paths by the two classes after it.</summary>
+public abstract class ProxyTests(ProxyPath path) : ProxyPathTests(path), IAsyncLifetime
 {
     private LbServer _lb = null!;
     private readonly List<TestBackend> _backends = [];
 
-    public async ValueTask InitializeAsync() => _lb = await LbServer.StartAsync(proxy: o => o.TrustedProxies = ["127.0.0.1/32"]);
+    public async ValueTask InitializeAsync() => _lb = await StartLbAsync(proxy: o => o.TrustedProxies = ["127.0.0.1/32"]);
 
     public async ValueTask DisposeAsync()
     {
@@ -233,7 +234,7 @@ public sealed class ProxyTests : IAsyncLifetime
         using var dir = new TempDirectory();
         var file = Path.Combine(dir.Path, "access.json");
         await using var backend = await TestBackend.StartAsync("logged");
-        var lb = await LbServer.StartAsync(proxy: o =>
+        var lb = await StartLbAsync(proxy: o =>
         {
             o.AccessLog = true;
             o.AccessLogFormat = "json";
@@ -281,7 +282,7 @@ public sealed class ProxyTests : IAsyncLifetime
     public async Task The_node_header_name_is_configurable_for_backends_that_expect_the_reference_name()
     {
         await using var backend = await TestBackend.StartAsync("ref");
-        await using var lb = await LbServer.StartAsync(o => o.NodeHeader = "X-AjouLB-LB-Node");
+        await using var lb = await StartLbAsync(o => o.NodeHeader = "X-AjouLB-LB-Node");
         await lb.PutConfigAsync(Configs.SingleRoute("ref.test", "round_robin", backend));
         using var request = new HttpRequestMessage(HttpMethod.Get, "/");
         request.Headers.Host = "ref.test";
@@ -410,6 +411,82 @@ public sealed class ProxyTests : IAsyncLifetime
         Assert.True(took < TimeSpan.FromSeconds(45), $"took {took}: the connect timeout was not applied");
     }
 
+    [Fact]
+    public async Task Forwarding_headers_a_client_sends_are_replaced_not_passed_on()
+    {
+        var backends = await BackendsAsync("echo");
+        await _lb.PutConfigAsync(Configs.SingleRoute("spoof.test", "round_robin", backends));
+        using var response = await GetAsync("spoof.test", "/", r =>
+        {
+            r.Headers.Add("X-Forwarded-Proto", "https");
+            r.Headers.Add("X-Forwarded-Host", "evil.test");
+            r.Headers.Add("X-Lb-Node", "spoofed");
+        });
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var headers = backends[0].LastHeaders!;
+        // One value each: a second, client-chosen value beside ours would let a backend pick the wrong one.
+        Assert.Equal("http", headers["X-Forwarded-Proto"].ToString());
+        Assert.Equal("spoof.test", headers["X-Forwarded-Host"].ToString());
+        Assert.Equal("node-1", headers["X-Lb-Node"].ToString());
+        Assert.Equal("127.0.0.1", headers["X-Forwarded-For"].ToString());
+    }
+
+    [Fact]
+    public async Task Proxied_requests_are_counted_in_the_metrics_by_route_and_status_class()
+    {
+        var backends = await BackendsAsync("m");
+        using var dead = new RefusingPort();
+        await _lb.PutConfigAsync("{\"routes\":["
+            + "{\"id\":\"up\",\"enabled\":true,\"match\":{\"hosts\":[\"up.test\"]},\"upstream_pool\":\"live\"},"
+            + "{\"id\":\"down\",\"enabled\":true,\"match\":{\"hosts\":[\"down.test\"]},\"upstream_pool\":\"dead\"}],"
+            + "\"upstream_pools\":{\"live\":{\"upstreams\":[\"" + backends[0].Address + "\"]},\"dead\":{\"upstreams\":[\"" + dead.Address + "\"]}}}");
+        foreach (var (host, status) in new[] { ("up.test", 200), ("up.test", 200), ("down.test", 502), ("nobody.test", 404) })
+        {
+            using var response = await GetAsync(host, "/api/info");
+            Assert.Equal(status, (int)response.StatusCode);
+        }
+        var lines = (await _lb.Admin.GetStringAsync("/metrics", TestContext.Current.CancellationToken)).Split('\n');
+        Assert.Equal(
+            ["lb_proxy_requests_total{route=\"(none)\",status_class=\"4xx\"} 1", "lb_proxy_requests_total{route=\"down\",status_class=\"5xx\"} 1", "lb_proxy_requests_total{route=\"up\",status_class=\"2xx\"} 2"],
+            lines.Where(l => l.StartsWith("lb_proxy_requests_total{", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+        // No request is left counted as active once all have answered.
+        Assert.All(lines.Where(l => l.StartsWith("lb_proxy_active_requests{", StringComparison.Ordinal)), l => Assert.EndsWith(" 0", l, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Config_changes_under_load_lose_no_request()
+    {
+        var backends = await BackendsAsync("a", "b");
+        string Config(int i) => Configs.SingleRoute("load.test", "round_robin", i % 2 == 0 ? [backends[0].Address, backends[1].Address] : [backends[1].Address])
+            .Replace("\"pool\"", $"\"pool{i % 3}\"", StringComparison.Ordinal); // a new pool each time: the old one retires under traffic
+        await _lb.PutConfigAsync(Config(0));
+        using var stop = new CancellationTokenSource();
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var served = 0;
+        var load = Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                using var response = await GetAsync("load.test", "/sleep/5");
+                var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+                if (response.StatusCode != HttpStatusCode.OK || body is not ("a" or "b"))
+                {
+                    failures.Enqueue($"{(int)response.StatusCode} {body}");
+                }
+                Interlocked.Increment(ref served);
+            }
+        }, TestContext.Current.CancellationToken)).ToArray();
+        for (var i = 1; i <= 12; i++)
+        {
+            await _lb.PutConfigAsync(Config(i));
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+        await stop.CancelAsync();
+        await Task.WhenAll(load);
+        Assert.Empty(failures);
+        Assert.True(served >= 24, $"only {served} requests ran during the changes");
+    }
+
     internal static async Task WaitUntilAsync(Func<bool> condition) => await WaitUntilAsync(() => Task.FromResult(condition()));
 
     internal static async Task WaitUntilAsync(Func<Task<bool>> condition)
@@ -423,15 +500,19 @@ public sealed class ProxyTests : IAsyncLifetime
     }
 }
 
+public sealed class ProxyTestsOnYarpPath() : ProxyTests(ProxyPath.Yarp);
+
+public sealed class ProxyTestsOnFastPath() : ProxyTests(ProxyPath.Fast);
+
 /// <summary>A node that trusts no proxy: forwarding headers its clients send must not change whom the balancer sees.</summary>
-public sealed class UntrustedPeerTests : IAsyncLifetime
+public abstract class UntrustedPeerTests(ProxyPath path) : ProxyPathTests(path), IAsyncLifetime
 {
     private LbServer _lb = null!;
     private readonly List<TestBackend> _backends = [];
 
     public async ValueTask InitializeAsync()
     {
-        _lb = await LbServer.StartAsync(proxy: o => o.TrustedProxies = []);
+        _lb = await StartLbAsync(proxy: o => o.TrustedProxies = []);
         foreach (var name in new[] { "a", "b", "c" })
         {
             _backends.Add(await TestBackend.StartAsync(name));
@@ -466,3 +547,7 @@ public sealed class UntrustedPeerTests : IAsyncLifetime
         Assert.Single(chosen);
     }
 }
+
+public sealed class UntrustedPeerTestsOnYarpPath() : UntrustedPeerTests(ProxyPath.Yarp);
+
+public sealed class UntrustedPeerTestsOnFastPath() : UntrustedPeerTests(ProxyPath.Fast);

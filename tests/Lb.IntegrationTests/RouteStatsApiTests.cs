@@ -5,7 +5,7 @@ using Lb.TestSupport;
 namespace Lb.IntegrationTests;
 
 /// <summary><c>GET /api/stats/routes</c>: the per-route counters the dashboard turns into rates, error rates and p99.</summary>
-public sealed class RouteStatsApiTests
+public abstract class RouteStatsApiTests(ProxyPath path) : ProxyPathTests(path)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -13,7 +13,7 @@ public sealed class RouteStatsApiTests
     public async Task Route_counters_count_requests_server_errors_and_durations_per_route()
     {
         await using var backend = await TestBackend.StartAsync("stats");
-        await using var lb = await LbServer.StartAsync();
+        await using var lb = await StartLbAsync();
         // "up" reaches the backend; "down" points at a closed port, so the proxy answers 502.
         await lb.PutConfigAsync("{\"routes\":["
             + "{\"id\":\"up\",\"enabled\":true,\"match\":{\"hosts\":[\"up.test\"]},\"upstream_pool\":\"live\"},"
@@ -44,3 +44,7 @@ public sealed class RouteStatsApiTests
         Assert.Equal(3, buckets.Sum());
     }
 }
+
+public sealed class RouteStatsApiTestsOnYarpPath() : RouteStatsApiTests(ProxyPath.Yarp);
+
+public sealed class RouteStatsApiTestsOnFastPath() : RouteStatsApiTests(ProxyPath.Fast);

@@ -7,14 +7,13 @@ namespace Lb.IntegrationTests;
 [CollectionDefinition(nameof(MemoryMeasuringCollection), DisableParallelization = true)]
 public sealed class MemoryMeasuringCollection;
 
-[Collection(nameof(MemoryMeasuringCollection))]
-public sealed class StreamingTests
+public abstract class StreamingTests(ProxyPath path) : ProxyPathTests(path)
 {
     [Fact]
     public async Task A_100_MB_upload_and_download_stream_through_without_buffering()
     {
         await using var backend = await TestBackend.StartAsync("big");
-        await using var lb = await LbServer.StartAsync();
+        await using var lb = await StartLbAsync();
         await lb.PutConfigAsync(Configs.SingleRoute("big.test", "round_robin", backend));
         const long size = 100L * 1024 * 1024;
         var baseline = Process.GetCurrentProcess().WorkingSet64;
@@ -78,3 +77,9 @@ public sealed class StreamingTests
         public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
+
+[Collection(nameof(MemoryMeasuringCollection))]
+public sealed class StreamingTestsOnYarpPath() : StreamingTests(ProxyPath.Yarp);
+
+[Collection(nameof(MemoryMeasuringCollection))]
+public sealed class StreamingTestsOnFastPath() : StreamingTests(ProxyPath.Fast);

@@ -6,7 +6,7 @@ using Lb.TestSupport;
 
 namespace Lb.IntegrationTests;
 
-public sealed class TlsAndHealthTests : IDisposable
+public abstract class TlsAndHealthTests(ProxyPath path) : ProxyPathTests(path), IDisposable
 {
     private readonly TempDirectory _dir = new();
 
@@ -33,7 +33,7 @@ public sealed class TlsAndHealthTests : IDisposable
     {
         var (cert, key) = SelfSignedPem();
         await using var backend = await TestBackend.StartAsync("tls-backend");
-        await using var lb = await LbServer.StartAsync(proxy: o =>
+        await using var lb = await StartLbAsync(proxy: o =>
         {
             o.ProxyTlsCertificate = cert;
             o.ProxyTlsKey = key;
@@ -53,12 +53,39 @@ public sealed class TlsAndHealthTests : IDisposable
     }
 
     [Fact]
+    public async Task With_a_certificate_an_http11_client_is_proxied_over_tls()
+    {
+        var (cert, key) = SelfSignedPem();
+        await using var backend = await TestBackend.StartAsync("tls-backend");
+        await using var lb = await StartLbAsync(proxy: o =>
+        {
+            o.ProxyTlsCertificate = cert;
+            o.ProxyTlsKey = key;
+        });
+        await lb.PutConfigAsync(Configs.SingleRoute("lb.test", "round_robin", backend));
+
+        using var handler = new SocketsHttpHandler();
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true; // self-signed test certificate
+        using var client = new HttpClient(handler) { BaseAddress = lb.ProxyUri };
+        for (var i = 0; i < 3; i++) // the second and third on the same (kept-alive) TLS connection
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/info") { Version = HttpVersion.Version11, VersionPolicy = HttpVersionPolicy.RequestVersionExact };
+            request.Headers.Host = "lb.test";
+            using var response = await client.SendAsync(request, TestContext.Current.CancellationToken);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal(HttpVersion.Version11, response.Version);
+            Assert.Equal("tls-backend", response.Headers.GetValues("X-Backend").Single());
+        }
+        Assert.Equal("https", backend.LastHeaders!["X-Forwarded-Proto"].ToString());
+    }
+
+    [Fact]
     public async Task A_target_that_keeps_refusing_live_traffic_is_ejected_and_shown_in_the_runtime_view()
     {
         await using var backend = await TestBackend.StartAsync("alive");
         using var refusing = new RefusingPort();
         var dead = refusing.Address;
-        await using var lb = await LbServer.StartAsync();
+        await using var lb = await StartLbAsync();
         await lb.PutConfigAsync(Configs.SingleRoute("eject.test", "round_robin", [dead, backend.Address],
             ""","passive_health":{"consecutive_failures":2,"ejection_time":"1m"}"""));
         for (var i = 0; i < 6; i++)
@@ -74,6 +101,18 @@ public sealed class TlsAndHealthTests : IDisposable
         Assert.True(deadView.TryGetProperty("ejected_until", out _));
         Assert.Equal(0, deadView.GetProperty("active_connections").GetInt32());
     }
+}
+
+public sealed class TlsAndHealthTestsOnYarpPath() : TlsAndHealthTests(ProxyPath.Yarp);
+
+public sealed class TlsAndHealthTestsOnFastPath() : TlsAndHealthTests(ProxyPath.Fast);
+
+/// <summary>The file store behind the reference server: what the admin API acknowledged is there after a restart.</summary>
+public sealed class RestartDurabilityTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
 
     [Fact]
     public async Task An_acknowledged_write_survives_a_restart_of_the_node()

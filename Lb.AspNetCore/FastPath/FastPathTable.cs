@@ -1,0 +1,291 @@
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using Lb.AspNetCore.Runtime;
+using Lb.Balancing;
+
+namespace Lb.AspNetCore.FastPath;
+
+/// <summary>
+/// The connection-level proxy's side table: per pool of the current snapshot, idle keep-alive connections per target.
+/// A target that survives a configuration change (same object in the new snapshot) keeps its connections; a removed
+/// target's idle connections are closed and its in-flight ones are closed when their request ends, so requests
+/// running on an old snapshot finish there.
+/// </summary>
+internal sealed class FastPathTable : IRuntimeAttachment, IDisposable
+{
+    private static readonly TimeSpan SweepPeriod = TimeSpan.FromSeconds(5);
+    internal static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(90);
+
+    private readonly BlockPool _pool = new();
+    private readonly ITimer _sweep;
+    private readonly TimeProvider _time;
+    private readonly Lock _gate = new();
+    private Dictionary<UpstreamTarget, TargetConnections> _byTarget = new(ReferenceEqualityComparer.Instance);
+    private FastRuntime _current = new(RuntimeSnapshot.Empty, []);
+
+    public FastPathTable(TimeProvider time)
+    {
+        _time = time;
+        _sweep = time.CreateTimer(_ => Sweep(), null, SweepPeriod, SweepPeriod);
+    }
+
+    public FastRuntime Current => Volatile.Read(ref _current);
+
+    public Action Prepare(RuntimeSnapshot next)
+    {
+        var pools = new PoolConnections[next.Pools.Length];
+        var byTarget = new Dictionary<UpstreamTarget, TargetConnections>(ReferenceEqualityComparer.Instance);
+        lock (_gate)
+        {
+            for (var i = 0; i < pools.Length; i++)
+            {
+                var pool = next.Pools[i];
+                var targets = new Dictionary<UpstreamTarget, TargetConnections>(pool.Targets.Count, ReferenceEqualityComparer.Instance);
+                foreach (var target in pool.Targets)
+                {
+                    if (!_byTarget.TryGetValue(target, out var connections))
+                    {
+                        connections = new TargetConnections(target, _pool);
+                    }
+                    targets[target] = connections;
+                    byTarget[target] = connections;
+                }
+                pools[i] = new PoolConnections(pool, targets);
+            }
+        }
+        var prepared = new FastRuntime(next, pools);
+        return () =>
+        {
+            List<TargetConnections>? retired = null;
+            lock (_gate)
+            {
+                foreach (var (target, connections) in _byTarget)
+                {
+                    if (!byTarget.ContainsKey(target))
+                    {
+                        (retired ??= []).Add(connections);
+                    }
+                }
+                _byTarget = byTarget;
+            }
+            Volatile.Write(ref _current, prepared);
+            if (retired is not null)
+            {
+                foreach (var connections in retired)
+                {
+                    connections.Retire();
+                }
+            }
+        };
+    }
+
+    public void Dispose()
+    {
+        _sweep.Dispose();
+        lock (_gate)
+        {
+            foreach (var connections in _byTarget.Values)
+            {
+                connections.Retire();
+            }
+            _byTarget.Clear();
+        }
+    }
+
+    private void Sweep()
+    {
+        TargetConnections[] all;
+        lock (_gate)
+        {
+            all = [.. _byTarget.Values];
+        }
+        var cutoff = _time.GetTimestamp() - (long)(IdleTimeout.TotalSeconds * _time.TimestampFrequency);
+        foreach (var connections in all)
+        {
+            connections.CloseIdleBefore(cutoff);
+        }
+    }
+
+    internal long Timestamp() => _time.GetTimestamp();
+}
+
+/// <summary>A runtime snapshot with the fast path's connection pools (parallel to <see cref="RuntimeSnapshot.Pools"/>).</summary>
+internal sealed class FastRuntime(RuntimeSnapshot snapshot, PoolConnections[] pools)
+{
+    public RuntimeSnapshot Snapshot { get; } = snapshot;
+
+    public PoolConnections[] Pools { get; } = pools;
+}
+
+/// <summary>The connection pools of one upstream pool's targets.</summary>
+internal sealed class PoolConnections(UpstreamPool pool, Dictionary<UpstreamTarget, TargetConnections> targets)
+{
+    public UpstreamPool Pool { get; } = pool;
+
+    public TargetConnections Get(UpstreamTarget target) => targets[target];
+}
+
+/// <summary>Idle keep-alive connections to one target, last in first out (the warmest connection first).</summary>
+internal sealed class TargetConnections
+{
+    private const int MaxIdle = 1024;
+
+    private readonly BlockPool _pool;
+    private readonly EndPoint _endPoint;
+    private readonly Lock _gate = new();
+    private UpstreamConnection[] _idle = new UpstreamConnection[16];
+    private int _count;
+    private volatile bool _retired;
+
+    public TargetConnections(UpstreamTarget target, BlockPool pool)
+    {
+        Target = target;
+        _pool = pool;
+        _endPoint = IPAddress.TryParse(target.Host, out var ip) ? new IPEndPoint(ip, target.Port) : new DnsEndPoint(target.Host, target.Port);
+    }
+
+    public UpstreamTarget Target { get; }
+
+    /// <summary>An idle connection the upstream has not closed meanwhile, or null.</summary>
+    public UpstreamConnection? TryTake()
+    {
+        while (true)
+        {
+            UpstreamConnection? connection;
+            lock (_gate)
+            {
+                if (_count == 0)
+                {
+                    return null;
+                }
+                connection = _idle[--_count];
+                _idle[_count] = null!;
+            }
+            if (connection.IsStillIdle())
+            {
+                return connection;
+            }
+            connection.Close();
+        }
+    }
+
+    public void Return(UpstreamConnection connection, long now)
+    {
+        if (!_retired)
+        {
+            lock (_gate)
+            {
+                if (_count < MaxIdle)
+                {
+                    if (_count == _idle.Length)
+                    {
+                        Array.Resize(ref _idle, _idle.Length * 2);
+                    }
+                    connection.IdleSince = now;
+                    _idle[_count++] = connection;
+                    return;
+                }
+            }
+        }
+        connection.Close();
+    }
+
+    public async ValueTask<UpstreamConnection> ConnectAsync(TimeSpan timeout)
+    {
+        var socket = new Socket(_endPoint is IPEndPoint ipe ? ipe.AddressFamily : AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp);
+        if (_endPoint is DnsEndPoint)
+        {
+            socket.DualMode = true;
+        }
+        socket.NoDelay = true;
+        try
+        {
+            using var cts = new CancellationTokenSource(timeout);
+            await socket.ConnectAsync(_endPoint, cts.Token).ConfigureAwait(false);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+        return new UpstreamConnection(new UpstreamSocket(socket, _pool), this);
+    }
+
+    public void Retire()
+    {
+        _retired = true;
+        CloseIdleBefore(long.MaxValue);
+    }
+
+    public void CloseIdleBefore(long cutoff)
+    {
+        List<UpstreamConnection>? closing = null;
+        lock (_gate)
+        {
+            var kept = 0;
+            for (var i = 0; i < _count; i++)
+            {
+                if (_idle[i].IdleSince < cutoff)
+                {
+                    (closing ??= []).Add(_idle[i]);
+                }
+                else
+                {
+                    _idle[kept++] = _idle[i];
+                }
+            }
+            Array.Clear(_idle, kept, _count - kept);
+            _count = kept;
+        }
+        closing?.ForEach(c => c.Close());
+    }
+}
+
+/// <summary>One keep-alive connection to an upstream target.</summary>
+internal sealed class UpstreamConnection(UpstreamSocket socket, TargetConnections owner)
+{
+    public PipeReader Input { get; } = socket.Input;
+
+    public PipeWriter Output { get; } = socket.Output;
+
+    public TargetConnections Owner { get; } = owner;
+
+    public long IdleSince;
+
+    /// <summary>Requests served so far: a reused connection the upstream closed meanwhile may be retried on a fresh one.</summary>
+    public int Requests;
+
+    /// <summary>False when the upstream closed it or sent something unasked while idle.</summary>
+    public bool IsStillIdle()
+    {
+        try
+        {
+            if (Input.TryRead(out var result))
+            {
+                Input.AdvanceTo(result.Buffer.Start);
+                return false;
+            }
+            return true;
+        }
+        catch (Exception ex) when (ex is SocketException or IOException or InvalidOperationException)
+        {
+            return false; // the receive loop ended with an error (reset)
+        }
+    }
+
+    public void Close() => _ = CloseAsync();
+
+    private async Task CloseAsync()
+    {
+        try
+        {
+            await socket.DisposeAsync().ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // Closing a broken socket has nobody to report to.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+    }
+}
