@@ -65,11 +65,11 @@ public sealed class StickyCookiePolicy : ILoadBalancingPolicy
         }
         if (sticky.MaxAge is { } maxAge)
         {
-            if (!GoDuration.TryParse(maxAge, out var lifetime, out var error))
+            if (!maxAge.IsValid)
             {
-                errors.Add(new ValidationError($"{at}.max_age", ValidationCodes.InvalidDuration, "invalid duration: " + error, "use a Go duration such as \"500ms\", \"5s\" or \"1m30s\""));
+                errors.Add(new ValidationError($"{at}.max_age", ValidationCodes.InvalidDuration, "invalid duration: " + maxAge.Error, "use a Go duration such as \"500ms\", \"5s\" or \"1m30s\""));
             }
-            else if (lifetime <= TimeSpan.Zero)
+            else if (maxAge.Value <= TimeSpan.Zero)
             {
                 errors.Add(new ValidationError($"{at}.max_age", ValidationCodes.NonPositiveDuration, "duration must be positive", "use a value above zero, such as \"5s\""));
             }

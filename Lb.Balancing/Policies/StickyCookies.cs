@@ -127,7 +127,8 @@ public static class StickyCookies
         ArgumentNullException.ThrowIfNull(value);
         var sb = new StringBuilder(name.Length + value.Length + 64);
         sb.Append(name).Append('=').Append(value).Append("; Path=/");
-        if (options?.MaxAge is { } maxAge && GoDuration.TryParse(maxAge, out var lifetime, out _) && lifetime > TimeSpan.Zero)
+        // Parsed once when the configuration was read (Duration); nothing is parsed per request.
+        if (options?.MaxAge?.Positive is { } lifetime)
         {
             var seconds = Math.Max(1L, (long)lifetime.TotalSeconds);
             sb.Append("; Max-Age=").Append(seconds.ToString(CultureInfo.InvariantCulture));

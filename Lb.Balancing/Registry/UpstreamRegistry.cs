@@ -220,8 +220,8 @@ public sealed class UpstreamRegistry : IAsyncDisposable
             _context,
             id,
             targetArray,
-            ParseDuration(spec.ConnectTimeout) ?? UpstreamPool.DefaultConnectTimeout,
-            ParseDuration(spec.ResponseTimeout) ?? UpstreamPool.DefaultResponseTimeout,
+            spec.ConnectTimeout?.Positive ?? UpstreamPool.DefaultConnectTimeout,
+            spec.ResponseTimeout?.Positive ?? UpstreamPool.DefaultResponseTimeout,
             health,
             passive,
             state.RouteCounters,
@@ -294,8 +294,9 @@ public sealed class UpstreamRegistry : IAsyncDisposable
         {
             return null;
         }
-        var interval = ParseDuration(spec.Interval) ?? TimeSpan.FromSeconds(10);
-        var timeout = ParseDuration(spec.Timeout) ?? interval / 2;
+        // Validation requires both (positive, timeout below interval); the fallbacks only guard a state built in code.
+        var interval = spec.Interval.Positive ?? TimeSpan.FromSeconds(10);
+        var timeout = spec.Timeout.Positive ?? interval / 2;
         return new ActiveHealthCheckSettings(
             spec.Path.StartsWith('/') ? spec.Path : "/" + spec.Path,
             interval,
@@ -311,11 +312,8 @@ public sealed class UpstreamRegistry : IAsyncDisposable
             ? PassiveHealthSettings.Default
             : new PassiveHealthSettings(
                 Math.Max(0, spec.ConsecutiveFailures ?? PassiveHealthSpec.DefaultConsecutiveFailures),
-                ParseDuration(spec.EjectionTime) ?? PassiveHealthSpec.DefaultEjectionTime,
+                spec.EjectionTime?.Positive ?? PassiveHealthSpec.DefaultEjectionTime,
                 spec.Count5xx ?? false);
-
-    private static TimeSpan? ParseDuration(string? text) =>
-        text is not null && GoDuration.TryParse(text, out var value, out _) && value > TimeSpan.Zero ? value : null;
 
     /// <summary>What survives configuration changes for one pool id.</summary>
     private sealed class PoolState

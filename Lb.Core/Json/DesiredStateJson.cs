@@ -138,8 +138,6 @@ public static class DesiredStateJson
             HealthCheck = pool.HealthCheck is null ? null : pool.HealthCheck with
             {
                 Path = pool.HealthCheck.Path ?? "",
-                Interval = pool.HealthCheck.Interval ?? "",
-                Timeout = pool.HealthCheck.Timeout ?? "",
             },
         };
     }

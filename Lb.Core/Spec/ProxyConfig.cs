@@ -121,7 +121,7 @@ public sealed record StickyCookieSpec
     public string? SameSite { get; init; }
 
     /// <summary>Cookie lifetime as a Go duration; absent makes it a session cookie.</summary>
-    public string? MaxAge { get; init; }
+    public Duration? MaxAge { get; init; }
 }
 
 /// <summary>Sticky cookie value modes.</summary>

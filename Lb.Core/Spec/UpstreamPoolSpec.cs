@@ -15,16 +15,16 @@ public sealed record UpstreamPoolSpec
     public PassiveHealthSpec? PassiveHealth { get; init; }
 
     /// <summary>Time to establish a TCP connection to a target, as a Go duration (Lb extension; default 3s).</summary>
-    public string? ConnectTimeout { get; init; }
+    public Duration? ConnectTimeout { get; init; }
 
     /// <summary>Time a target has to start its response, as a Go duration (Lb extension; default 30s).</summary>
-    public string? ResponseTimeout { get; init; }
+    public Duration? ResponseTimeout { get; init; }
 
     /// <summary>
     /// Slow start, as a Go duration (Lb extension; absent means none): a target that comes back (healthy again, or
     /// out of <c>maint</c>/<c>drain</c>) ramps its weight from a tenth to full over this time.
     /// </summary>
-    public string? SlowStart { get; init; }
+    public Duration? SlowStart { get; init; }
 }
 
 /// <summary>One upstream target.</summary>
@@ -87,10 +87,10 @@ public sealed record HealthCheckSpec
     public string Path { get; init; } = "";
 
     /// <summary>Time between probes of one target, as a Go duration.</summary>
-    public string Interval { get; init; } = "";
+    public Duration Interval { get; init; }
 
     /// <summary>Deadline of one probe, as a Go duration; shorter than the interval.</summary>
-    public string Timeout { get; init; } = "";
+    public Duration Timeout { get; init; }
 
     /// <summary>The status code a healthy target answers with (exact match).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
@@ -129,7 +129,7 @@ public sealed record PassiveHealthSpec
     public int? ConsecutiveFailures { get; init; }
 
     /// <summary>Base ejection time as a Go duration (default 30s); repeated ejections back off up to 10×.</summary>
-    public string? EjectionTime { get; init; }
+    public Duration? EjectionTime { get; init; }
 
     /// <summary>Whether 5xx responses count as failures (default false: only connection errors and timeouts do).</summary>
     public bool? Count5xx { get; init; }

@@ -343,17 +343,22 @@ public static class DesiredStateValidator
         }
     }
 
-    private static TimeSpan? PositiveDuration(string at, string? value, ErrorList errors, bool required)
+    private static TimeSpan? PositiveDuration(string at, Duration? given, ErrorList errors, bool required)
     {
-        if (value is null && !required)
+        if (given is not { } value)
         {
+            if (!required)
+            {
+                return null;
+            }
+            value = Duration.Parse(null);
+        }
+        if (!value.IsValid)
+        {
+            errors.Add(at, ValidationCodes.InvalidDuration, "invalid duration: " + value.Error, "use a Go duration such as \"500ms\", \"5s\" or \"1m30s\"");
             return null;
         }
-        if (!GoDuration.TryParse(value, out var duration, out var error))
-        {
-            errors.Add(at, ValidationCodes.InvalidDuration, "invalid duration: " + error, "use a Go duration such as \"500ms\", \"5s\" or \"1m30s\"");
-            return null;
-        }
+        var duration = value.Value;
         if (duration <= TimeSpan.Zero)
         {
             errors.Add(at, ValidationCodes.NonPositiveDuration, "duration must be positive", "use a value above zero, such as \"5s\"");
