@@ -33,8 +33,7 @@ public sealed class ProxyOptions
     /// <summary>
     /// Serve HTTP/1.x on the proxy listener through Lb's connection-level proxy (request heads parsed by Lb, pooled
     /// upstream connections, bytes copied through) instead of the ASP.NET Core + forwarder path. HTTP/2 always takes
-    /// the ASP.NET Core path. Takes effect on listeners that call <c>UseLoadBalancerProxy()</c>. Off by default here; the
-    /// reference server (<c>lb serve</c>) turns it on unless app.json says <c>"fastPath": false</c>. Issue #16.
+    /// the ASP.NET Core path. Takes effect on listeners that call <c>UseLoadBalancerProxy()</c>. Off by default. Issue #16.
     /// </summary>
     public bool FastPath { get; set; }
 }

@@ -178,7 +178,7 @@ internal static class ServeCommand
         // DotNext logs each election round, replication step and unreachable peer (with a stack trace); Lb.Raft logs what matters itself.
         builder.Logging.AddFilter("DotNext", level <= LogLevel.Debug ? level : LogLevel.Error);
         // app.json is the only source of Lb's keys (no environment or appsettings overrides), bound by each package.
-        var lb = new ConfigurationBuilder().AddInMemoryCollection(WithServerDefaults(values ?? BootFile.ToConfiguration(node))).Build().GetSection(BootFile.SectionName);
+        var lb = new ConfigurationBuilder().AddInMemoryCollection(values ?? BootFile.ToConfiguration(node)).Build().GetSection(BootFile.SectionName);
         builder.Services.AddLoadBalancer(lb).AddRaftStore().AddAspNetCore().AddVip();
         var proxyOptions = lb.Get<ProxyOptions>() ?? new ProxyOptions();
         var adminOptions = lb.Get<AdminOptions>() ?? new AdminOptions();
@@ -232,21 +232,6 @@ internal static class ServeCommand
         });
         app.RunLoadBalancer();
         return app;
-    }
-
-    /// <summary>
-    /// Defaults of the reference server that differ from the packages': HTTP/1.x goes through the connection-level
-    /// proxy (<c>fastPath</c>, issue #16) unless app.json sets <c>"fastPath": false</c>.
-    /// </summary>
-    internal static IReadOnlyDictionary<string, string?> WithServerDefaults(IReadOnlyDictionary<string, string?> values)
-    {
-        var key = $"{BootFile.SectionName}:{nameof(ProxyOptions.FastPath)}";
-        if (values.Keys.Any(k => string.Equals(k, key, StringComparison.OrdinalIgnoreCase)))
-        {
-            return values;
-        }
-        var merged = new Dictionary<string, string?>(values, StringComparer.OrdinalIgnoreCase) { [key] = "true" };
-        return merged;
     }
 
     /// <summary>
