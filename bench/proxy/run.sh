@@ -4,7 +4,7 @@
 # The proxy under test runs alone on CPU 0; the backends and wrk share CPU 1. Only 127.0.0.1 is used.
 # See docs/benchmarks.md for what is measured and how to read it.
 #
-# Usage: bench/proxy/run.sh [--quick] [--systems haproxy,nginx,caddy,yarp,lb,lbfast,lbaot] [--scenarios keepalive,close,64k]
+# Usage: bench/proxy/run.sh [--quick] [--systems haproxy,nginx,caddy,yarp,lb,lbfast,lbaot,lbfastinline] [--scenarios keepalive,close,64k]
 #   --quick   3 s runs, 1 s warm-up (unless DURATION/WARMUP are set), keep-alive scenario only (smoke run; not part of ./test.sh)
 # Environment: DURATION (s, default 15), WARMUP (s, default 3), CONNECTIONS (default 64), BASE_PORT (default 18080),
 #   LB_DLL / YARP_DLL (run another build of Lb.Server / YarpMinimal, e.g. a copy for A/B runs), NO_BUILD=1 (skip the build),
@@ -263,6 +263,9 @@ start_yarp() {
 start_lb() { start_lb_variant lb false; }
 start_lbfast() { start_lb_variant lbfast true; }
 start_lbaot() { start_lb_variant lbaot false; }
+# The fast path with inline I/O: socket completions on the runtime's epoll thread (and Kestrel's inline scheduling,
+# which Lb.Server turns on with the same variable) for the proxy process only, never for the backends.
+start_lbfastinline() { LB_PROXY_ENV="DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1" start_lb_variant lbfastinline true; }
 
 # $1: system name (alloc probe file, log), $2: the fastPath boot key.
 start_lb_variant() {
@@ -285,8 +288,12 @@ EOF
         # A native executable has no startup hooks: no allocation figures for it.
         taskset -c 0 "$lb_aot" serve "$work/app.json" >"$work/$name.log" 2>&1 &
     else
-        DOTNET_STARTUP_HOOKS=$probe_dll LB_ALLOC_PROBE_FILE=$work/$name.alloc \
-            taskset -c 0 dotnet "$lb_dll" serve "$work/app.json" >"$work/$name.log" 2>&1 &
+        # Should lb.dll's runtimeconfig forbid startup hooks (a PublishAot build writes
+        # System.StartupHookProvider.IsSupported=false), run it with a copy that allows the AllocProbe hook.
+        sed 's/"System.StartupHookProvider.IsSupported": false/"System.StartupHookProvider.IsSupported": true/' \
+            "${lb_dll%.dll}.runtimeconfig.json" >"$work/lb.runtimeconfig.json"
+        env ${LB_PROXY_ENV:-} DOTNET_STARTUP_HOOKS="$probe_dll" LB_ALLOC_PROBE_FILE="$work/$name.alloc" \
+            taskset -c 0 dotnet exec --runtimeconfig "$work/lb.runtimeconfig.json" "$lb_dll" serve "$work/app.json" >"$work/$name.log" 2>&1 &
     fi
     sys_pid=$!
     ANY=1 wait_http "http://127.0.0.1:$admin_port/api/status" "$sys_pid"
@@ -300,7 +307,8 @@ declare -A label=([haproxy]="HAProxy $(haproxy -v 2>/dev/null | awk 'NR==1 {prin
                   [yarp]="YARP 2.3.0 (minimal)"
                   [lb]="Lb.Server"
                   [lbfast]="Lb.Server fastPath"
-                  [lbaot]="Lb.Server (Native AOT)")
+                  [lbaot]="Lb.Server (Native AOT)"
+                  [lbfastinline]="Lb.Server fastPath, inline I/O")
 declare -A scenario_path=([keepalive]="/" [close]="/" [64k]="/64k")
 declare -A scenario_label=([keepalive]="keep-alive, 13 B" [close]="Connection: close, 13 B" [64k]="keep-alive, 64 KiB")
 declare -A ready_ms rps p50 p99 cpu_us cpu_pct cpu0_busy cpu1_busy rss_mib errors alloc gc_pause user_us kernel_us syscalls ctxsw
@@ -399,7 +407,7 @@ for sys in "${system_list[@]}"; do
     for scen in "${scenario_list[@]}"; do
         run_scenario "$sys" "$scen" "$sys_pid"
     done
-    if [[ $sys == lb || $sys == lbfast || $sys == lbaot ]]; then
+    if [[ $sys == lb* ]]; then
         curl -s "http://127.0.0.1:$admin_port/api/status" >"$results_raw/$sys-status.json" || true
         curl -s "http://127.0.0.1:$admin_port/metrics" >"$results_raw/$sys-metrics.txt" || true
         cp "$work/$sys.log" "$results_raw/$sys.log"
@@ -442,7 +450,7 @@ report() {
     # Each Lb variant against every other system in the run: requests/s (above 1 = Lb faster) and CPU per request
     # (below 1 = Lb cheaper; the issue's targets are CPU ratios to HAProxy).
     local lbsys other metric
-    for lbsys in lb lbfast lbaot; do
+    for lbsys in lb lbfast lbaot lbfastinline; do
         [[ ",$systems," == *",$lbsys,"* ]] || continue
         for metric in rps cpu; do
             echo
@@ -453,14 +461,14 @@ report() {
             fi
             echo
             local header="| Scenario |" rule="|---|"
-            for other in haproxy nginx caddy yarp lb lbfast lbaot; do
+            for other in haproxy nginx caddy yarp lb lbfast lbaot lbfastinline; do
                 [[ $other != "$lbsys" && ",$systems," == *",$other,"* ]] || continue
                 header+=" vs ${label[$other]%% (*} |"; rule+="---:|"
             done
             echo "$header"; echo "$rule"
             for scen in "${scenario_list[@]}"; do
                 local row="| ${scenario_label[$scen]} |"
-                for other in haproxy nginx caddy yarp lb lbfast lbaot; do
+                for other in haproxy nginx caddy yarp lb lbfast lbaot lbfastinline; do
                     [[ $other != "$lbsys" && ",$systems," == *",$other,"* ]] || continue
                     if [[ $metric == rps ]]; then
                         row+=" $(awk -v a="${rps[$lbsys|$scen]}" -v b="${rps[$other|$scen]}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }') |"
