@@ -226,7 +226,7 @@ public sealed class UpstreamRegistry : IAsyncDisposable
             passive,
             state.RouteCounters,
             ring,
-            ParseDuration(spec.SlowStart) ?? TimeSpan.Zero);
+            spec.SlowStart?.Positive ?? TimeSpan.Zero);
         state.LastPool = pool;
         state.LastSpec = spec;
         return pool;
