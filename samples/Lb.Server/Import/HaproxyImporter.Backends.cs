@@ -400,8 +400,8 @@ internal sealed partial class HaproxyImporter
                 case "httponly":
                     httpOnly = true;
                     break;
-                case "indirect" or "nocache" or "preserve":
-                    Note(cookie, $"cookie option '{word}': Lb's sticky cookie behaves so already (set only when a client is (re)pinned)");
+                case "indirect":
+                    Note(cookie, "cookie option 'indirect': Lb's inserted cookie is set only when a client is (re)pinned anyway");
                     break;
                 default:
                     Note(cookie, $"cookie option '{word}' is not translated");
