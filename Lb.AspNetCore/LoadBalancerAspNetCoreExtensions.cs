@@ -42,6 +42,9 @@ public static class LoadBalancerAspNetCoreExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RuntimeManager>(sp => sp.GetRequiredService<RuntimeManager>()));
         services.TryAddSingleton<HttpForwardingTable>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRuntimeAttachment, HttpForwardingTable>(sp => sp.GetRequiredService<HttpForwardingTable>()));
+        services.TryAddSingleton<Lb.AspNetCore.L4.TcpListenerManager>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IRuntimeAttachment, Lb.AspNetCore.L4.TcpListenerManager>(sp => sp.GetRequiredService<Lb.AspNetCore.L4.TcpListenerManager>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Lb.AspNetCore.L4.TcpListenerManager>(sp => sp.GetRequiredService<Lb.AspNetCore.L4.TcpListenerManager>()));
         services.TryAddSingleton<ClientAddressResolver>();
         services.TryAddSingleton<ProxyMetrics>();
         services.TryAddSingleton<ListenerMetrics>();

@@ -15,7 +15,7 @@ namespace Lb.AspNetCore.Runtime;
 internal sealed class RuntimeSnapshot
 {
     /// <summary>Takes the state's hash as computed once with it (<see cref="VersionedDesiredState.ContentHash"/>), never recomputing it.</summary>
-    public RuntimeSnapshot(long version, DateTimeOffset appliedAt, ProxyConfig config, string contentHash, RouteTable routes, UpstreamSnapshot upstreams, RouteRuntime[] routeRuntimes)
+    public RuntimeSnapshot(long version, DateTimeOffset appliedAt, ProxyConfig config, string contentHash, RouteTable routes, UpstreamSnapshot upstreams, RouteRuntime[] routeRuntimes, L4.TcpListenerRuntime[]? tcpListeners = null)
     {
         Version = version;
         AppliedAt = appliedAt;
@@ -25,6 +25,7 @@ internal sealed class RuntimeSnapshot
         Upstreams = upstreams;
         Pools = [.. upstreams.Pools.Values];
         RouteRuntimes = routeRuntimes;
+        TcpListeners = tcpListeners ?? [];
     }
 
     public static RuntimeSnapshot Empty { get; } = new(-1, DateTimeOffset.MinValue, ProxyConfig.Empty, DesiredStateJson.ContentHash(ProxyConfig.Empty), RouteTable.Empty, UpstreamSnapshot.Empty, []);
@@ -46,6 +47,9 @@ internal sealed class RuntimeSnapshot
 
     /// <summary>Parallel to <see cref="RouteTable.Routes"/>: index with <see cref="CompiledRoute.PriorityIndex"/>.</summary>
     public RouteRuntime[] RouteRuntimes { get; }
+
+    /// <summary>The enabled TCP listeners, compiled over <see cref="Pools"/>.</summary>
+    public L4.TcpListenerRuntime[] TcpListeners { get; }
 
     public (int Total, int Healthy) CountTargets()
     {

@@ -36,6 +36,7 @@ internal sealed class RuntimeSnapshotBuilder(UpstreamRegistry registry, LoadBala
             var policy = policies.Get(route.Spec);
             runtimes[i] = new RouteRuntime(route, pool, poolIndex[pool.Id], policy.CreateBalancer(route.Spec, pool), policy.GetInputs(route.Spec));
         }
-        return new RuntimeSnapshot(state.Version, state.AppliedAt, config, state.ContentHash, routes, upstreams, runtimes);
+        var tcp = L4.TcpListenerRuntime.Compile(config, upstreams, policies);
+        return new RuntimeSnapshot(state.Version, state.AppliedAt, config, state.ContentHash, routes, upstreams, runtimes, tcp);
     }
 }
