@@ -13,7 +13,8 @@ namespace Lb.AspNetCore.L4;
 /// connects within the listener's connect timeout (a failure is retried once on another target), then copies
 /// bytes both ways with back-pressure: the client side through Kestrel's transport pipes, the target side on its
 /// socket. The client's FIN becomes a write shutdown towards the target; the target's FIN completes the client
-/// output after every byte before it. No bytes in either direction for the idle timeout closes both sides.
+/// output after every byte before it (Kestrel's socket transport then closes the client connection in both
+/// directions: it has no half-close towards the client). No bytes either way for the idle timeout closes both sides.
 /// </summary>
 internal sealed class TcpRelay(ConnectionContext client, TcpListenerRuntime listener, TimeProvider time, TcpMetrics metrics, ILogger logger)
 {
@@ -103,6 +104,11 @@ internal sealed class TcpRelay(ConnectionContext client, TcpListenerRuntime list
             try
             {
                 await socket.ConnectAsync(target.Host, target.Port, linked.Token);
+                if (listener.Spec.SendProxy is { } version)
+                {
+                    // Before any client byte, so the target reads it first.
+                    await socket.SendAsync(ProxyProtocolHeader.Build(version, remote, local), SocketFlags.None, linked.Token);
+                }
                 return (target, socket);
             }
             catch (Exception ex) when (ex is SocketException or OperationCanceledException)

@@ -33,6 +33,12 @@ public sealed record TcpListenerSpec
     /// <summary>Open connections the listener serves at once; further ones are accepted and closed at once (default 10000).</summary>
     public int? MaxConnections { get; init; }
 
+    /// <summary>
+    /// <c>v1</c> or <c>v2</c>: each connection to a target starts with a PROXY protocol header of that version carrying
+    /// the client's address; absent sends none.
+    /// </summary>
+    public string? SendProxy { get; init; }
+
     /// <summary>The algorithm with the empty default resolved.</summary>
     [JsonIgnore]
     public string EffectiveAlgorithm => string.IsNullOrEmpty(Algorithm) ? TcpAlgorithms.RoundRobin : Algorithm;
@@ -56,4 +62,13 @@ public static class TcpAlgorithms
 
     /// <summary>Every name accepted in <see cref="TcpListenerSpec.Algorithm"/>.</summary>
     public static IReadOnlyList<string> All { get; } = [RoundRobin, LeastConnection, Source];
+}
+
+/// <summary>The PROXY protocol versions a TCP listener can send (<see cref="TcpListenerSpec.SendProxy"/>).</summary>
+public static class ProxyProtocolVersions
+{
+    /// <summary>The human-readable header: <c>PROXY TCP4 src dst sport dport\r\n</c>.</summary>
+    public const string V1 = "v1";
+    /// <summary>The binary header.</summary>
+    public const string V2 = "v2";
 }

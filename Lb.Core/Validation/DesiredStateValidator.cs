@@ -329,6 +329,10 @@ public static class DesiredStateValidator
 
         PositiveDuration($"{at}.connect_timeout", listener.ConnectTimeout, errors, required: false);
         PositiveDuration($"{at}.idle_timeout", listener.IdleTimeout, errors, required: false);
+        if (listener.SendProxy is { } proxy && proxy is not (ProxyProtocolVersions.V1 or ProxyProtocolVersions.V2))
+        {
+            errors.Add($"{at}.send_proxy", ValidationCodes.InvalidSendProxy, "send_proxy must be \"v1\" or \"v2\"", "omit it to send no PROXY protocol header; HAProxy's send-proxy is v1, send-proxy-v2 is v2");
+        }
         if (listener.MaxConnections is { } max && max is < 1 or > 1_000_000)
         {
             errors.Add($"{at}.max_connections", ValidationCodes.InvalidMaxConnections, "max_connections must be between 1 and 1000000", $"omit it for the default {TcpListenerSpec.DefaultMaxConnections}");

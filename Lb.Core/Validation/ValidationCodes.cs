@@ -45,5 +45,6 @@ public static class ValidationCodes
     public const string InvalidListenAddress = "invalid_listen_address";
     public const string DuplicateListenAddress = "duplicate_listen_address";
     public const string InvalidMaxConnections = "invalid_max_connections";
+    public const string InvalidSendProxy = "invalid_send_proxy";
 #pragma warning restore CS1591
 }

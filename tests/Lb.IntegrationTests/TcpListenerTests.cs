@@ -192,6 +192,74 @@ public sealed class TcpListenerTests
         Assert.Contains(errors, e => e is { Field: "tcp_listeners[2].listen", Code: "invalid_listen_address" });
     }
 
+    [Fact]
+    public async Task Connections_over_max_connections_are_closed_at_once_and_counted()
+    {
+        await using var backend = TcpEchoBackend.Start();
+        await using var lb = await LbServer.StartAsync();
+        await lb.PutConfigAsync(Config(Pool("p", backend.Address), Listener("small", "p", """ "max_connections":2, """)));
+        var port = await ListenerPortAsync(lb, "small");
+
+        using var first = await ConnectAsync(port);
+        using var second = await ConnectAsync(port);
+        await AssertEchoAsync(first, "one");
+        await AssertEchoAsync(second, "two");
+        using var third = await ConnectAsync(port);
+        Assert.True(await ClosedAsync(third), "the connection over the limit was not closed");
+        Assert.Equal(1, (await ListenerViewAsync(lb, "small")).GetProperty("rejected_connections").GetInt64());
+        await AssertEchoAsync(first, "still open");
+        Assert.Equal(2, backend.Accepted);
+    }
+
+    [Fact]
+    public async Task Source_keeps_a_client_address_on_one_target()
+    {
+        await using var a = TcpEchoBackend.Start(greeting: "A");
+        await using var b = TcpEchoBackend.Start(greeting: "B");
+        await using var lb = await LbServer.StartAsync();
+        await lb.PutConfigAsync(Config(Pool("p", a.Address, b.Address), Listener("src", "p", """ "algorithm":"source", """)));
+        var port = await ListenerPortAsync(lb, "src");
+
+        var seen = new HashSet<char>();
+        for (var i = 0; i < 6; i++)
+        {
+            using var socket = await ConnectAsync(port);
+            seen.Add(await GreetingAsync(socket));
+        }
+        // Round robin would alternate; the client address (always 127.0.0.1 here) picks the same target every time.
+        Assert.Single(seen);
+    }
+
+    [Theory]
+    [InlineData("v1")]
+    [InlineData("v2")]
+    public async Task Send_proxy_starts_each_target_connection_with_the_client_address(string version)
+    {
+        await using var backend = TcpEchoBackend.Start();
+        await using var lb = await LbServer.StartAsync();
+        await lb.PutConfigAsync(Config(Pool("p", backend.Address), Listener("pp", "p", $$""" "send_proxy":"{{version}}", """)));
+        var port = await ListenerPortAsync(lb, "pp");
+
+        using var socket = await ConnectAsync(port);
+        var clientPort = ((IPEndPoint)socket.LocalEndPoint!).Port;
+        var reading = ReadToEndAsync(socket);
+        await socket.SendAsync("data"u8.ToArray(), SocketFlags.None, Ct);
+        socket.Shutdown(SocketShutdown.Send);
+        var echoed = await reading; // the echo backend returns the header it received, then the client's bytes
+
+        byte[] header;
+        if (version == "v1")
+        {
+            header = Encoding.ASCII.GetBytes($"PROXY TCP4 127.0.0.1 127.0.0.1 {clientPort} {port}\r\n");
+        }
+        else
+        {
+            header = [0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A, 0x21, 0x11, 0x00, 0x0C,
+                127, 0, 0, 1, 127, 0, 0, 1, (byte)(clientPort >> 8), (byte)clientPort, (byte)(port >> 8), (byte)port];
+        }
+        Assert.Equal([.. header, .. "data"u8.ToArray()], echoed);
+    }
+
     private static string Pool(string id, params string[] upstreams) =>
         $"\"{id}\":{{\"upstreams\":[{string.Join(",", upstreams.Select(u => $"\"{u}\""))}]}}";
 
