@@ -45,6 +45,9 @@ public static class LoadBalancerAspNetCoreExtensions
         services.TryAddSingleton<Lb.AspNetCore.FastPath.FastPathTable>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRuntimeAttachment, Lb.AspNetCore.FastPath.FastPathTable>(sp => sp.GetRequiredService<Lb.AspNetCore.FastPath.FastPathTable>()));
         services.TryAddSingleton<Lb.AspNetCore.FastPath.FastPathProxy>();
+        services.TryAddSingleton<Lb.AspNetCore.L4.TcpListenerManager>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IRuntimeAttachment, Lb.AspNetCore.L4.TcpListenerManager>(sp => sp.GetRequiredService<Lb.AspNetCore.L4.TcpListenerManager>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Lb.AspNetCore.L4.TcpListenerManager>(sp => sp.GetRequiredService<Lb.AspNetCore.L4.TcpListenerManager>()));
         services.TryAddSingleton<ClientAddressResolver>();
         services.TryAddSingleton<ProxyMetrics>();
         services.TryAddSingleton<ListenerMetrics>();

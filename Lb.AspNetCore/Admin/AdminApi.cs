@@ -43,6 +43,7 @@ internal sealed class AdminApi
     private readonly byte[]? _token;
     private readonly AdminRouteTable _routes;
     private readonly Listeners.LoadBalancerListeners _listeners;
+    private readonly L4.TcpListenerManager? _tcpListeners;
 
     public AdminApi(
         IDesiredStateStore store,
@@ -55,9 +56,11 @@ internal sealed class AdminApi
         IClusterStatusView cluster,
         IVipStatusView vip,
         IEnumerable<IAdminEndpointContributor> contributors,
-        Listeners.LoadBalancerListeners listeners)
+        Listeners.LoadBalancerListeners listeners,
+        L4.TcpListenerManager? tcpListeners = null)
     {
         _listeners = listeners;
+        _tcpListeners = tcpListeners;
         this.store = store;
         this.runtime = runtime;
         this.limits = limits;
@@ -333,7 +336,7 @@ internal sealed class AdminApi
     }
 
     private Task GetRuntimeAsync(HttpContext context) =>
-        AdminResponses.WriteJsonAsync(context, 200, RuntimeViews.Build(runtime.Current), AdminJsonContext.Relaxed.RuntimeView);
+        AdminResponses.WriteJsonAsync(context, 200, RuntimeViews.Build(runtime.Current, _tcpListeners?.States), AdminJsonContext.Relaxed.RuntimeView);
 
     private async Task ExplainAsync(HttpContext context)
     {

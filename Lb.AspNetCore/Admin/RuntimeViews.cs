@@ -7,7 +7,7 @@ namespace Lb.AspNetCore.Admin;
 /// <summary>Turns a runtime snapshot into the <c>/api/runtime</c> and <c>/api/explain</c> shapes.</summary>
 internal static class RuntimeViews
 {
-    public static RuntimeView Build(RuntimeSnapshot snapshot)
+    public static RuntimeView Build(RuntimeSnapshot snapshot, IReadOnlyList<L4.TcpListenerManager.TcpListenerState>? tcp = null)
     {
         var routes = snapshot.Routes.Routes
             .Select(r => new RuntimeRouteView(r.Id, r.Enabled, r.Hosts, new RuntimePathView(r.PathKind, r.PathValue), r.Algorithm, r.UpstreamPool))
@@ -37,7 +37,38 @@ internal static class RuntimeViews
                     ? new RuntimeHealthCheckView(hc.Path, GoDuration.Format(hc.Interval), GoDuration.Format(hc.Timeout), hc.ExpectStatus, hc.Rise, hc.Fall)
                     : null))
             .ToList();
-        return new RuntimeView(Rfc3339.Format(snapshot.AppliedAt), snapshot.Version, routes, pools);
+        return new RuntimeView(Rfc3339.Format(snapshot.AppliedAt), snapshot.Version, routes, pools) { TcpListeners = TcpListeners(snapshot, tcp ?? []) };
+    }
+
+    /// <summary>The snapshot's listeners with the live state the listener manager has for them (pending until it reconciled).</summary>
+    private static List<RuntimeTcpListenerView>? TcpListeners(RuntimeSnapshot snapshot, IReadOnlyList<L4.TcpListenerManager.TcpListenerState> states)
+    {
+        if (snapshot.TcpListeners.Length == 0)
+        {
+            return null;
+        }
+        return [.. snapshot.TcpListeners.Select(l =>
+        {
+            var live = states.FirstOrDefault(s => s.Id == l.Id && s.Runtime.Host == l.Host && s.Runtime.Port == l.Port);
+            var bound = live?.BoundEndPoint;
+            return new RuntimeTcpListenerView
+            {
+                Id = l.Id,
+                Listen = l.Spec.Listen,
+                Bound = bound?.ToString(),
+                Port = bound?.Port ?? 0,
+                State = live is null ? "pending" : live.Error is not null ? "failed" : "listening",
+                Error = live?.Error,
+                UpstreamPool = l.Spec.UpstreamPool,
+                Algorithm = l.Spec.EffectiveAlgorithm,
+                OpenConnections = live?.OpenConnections ?? 0,
+                AcceptedConnections = live?.AcceptedConnections ?? 0,
+                RejectedConnections = live?.RejectedConnections ?? 0,
+                MaxConnections = l.MaxConnections,
+                ConnectTimeout = GoDuration.Format(l.ConnectTimeout),
+                IdleTimeout = GoDuration.Format(l.IdleTimeout),
+            };
+        })];
     }
 
     public static ExplainView Explain(RuntimeSnapshot snapshot, string host, string path)

@@ -21,10 +21,10 @@ internal sealed class RuntimeSnapshot
     /// Shares the state's hash (<see cref="VersionedDesiredState.ContentHash"/>, computed once with the state on first
     /// use): hashing a large configuration costs as much as compiling it, and only status readers need it.
     /// </summary>
-    public RuntimeSnapshot(VersionedDesiredState state, RouteTable routes, UpstreamSnapshot upstreams, RouteRuntime[] routeRuntimes)
-        : this(state.Version, state.AppliedAt, state.State.Config, null, routes, upstreams, routeRuntimes) => _state = state;
+    public RuntimeSnapshot(VersionedDesiredState state, RouteTable routes, UpstreamSnapshot upstreams, RouteRuntime[] routeRuntimes, L4.TcpListenerRuntime[]? tcpListeners = null)
+        : this(state.Version, state.AppliedAt, state.State.Config, null, routes, upstreams, routeRuntimes, tcpListeners) => _state = state;
 
-    private RuntimeSnapshot(long version, DateTimeOffset appliedAt, ProxyConfig config, string? contentHash, RouteTable routes, UpstreamSnapshot upstreams, RouteRuntime[] routeRuntimes)
+    private RuntimeSnapshot(long version, DateTimeOffset appliedAt, ProxyConfig config, string? contentHash, RouteTable routes, UpstreamSnapshot upstreams, RouteRuntime[] routeRuntimes, L4.TcpListenerRuntime[]? tcpListeners = null)
     {
         Version = version;
         AppliedAt = appliedAt;
@@ -34,6 +34,7 @@ internal sealed class RuntimeSnapshot
         Upstreams = upstreams;
         Pools = [.. upstreams.Pools.Values];
         RouteRuntimes = routeRuntimes;
+        TcpListeners = tcpListeners ?? [];
     }
 
     public static RuntimeSnapshot Empty { get; } = new(-1, DateTimeOffset.MinValue, ProxyConfig.Empty, DesiredStateJson.ContentHash(ProxyConfig.Empty), RouteTable.Empty, UpstreamSnapshot.Empty, []);
@@ -55,6 +56,9 @@ internal sealed class RuntimeSnapshot
 
     /// <summary>Parallel to <see cref="RouteTable.Routes"/>: index with <see cref="CompiledRoute.PriorityIndex"/>.</summary>
     public RouteRuntime[] RouteRuntimes { get; }
+
+    /// <summary>The enabled TCP listeners, compiled over <see cref="Pools"/>.</summary>
+    public L4.TcpListenerRuntime[] TcpListeners { get; }
 
     public (int Total, int Healthy) CountTargets()
     {

@@ -49,7 +49,8 @@ internal sealed class RuntimeSnapshotBuilder(UpstreamRegistry registry, LoadBala
             runtimes[i] = new RouteRuntime(route, pool, poolIndex[pool.Id], policy.CreateBalancer(route.Spec, pool), policy.GetInputs(route.Spec));
         }
         _previousRoutes = routes;
-        return new RuntimeSnapshot(state, routes, upstreams, runtimes);
+        var tcp = L4.TcpListenerRuntime.Compile(config, upstreams, policies);
+        return new RuntimeSnapshot(state, routes, upstreams, runtimes, tcp);
     }
 
     private void UseStickySecret(string? replicated)

@@ -38,7 +38,7 @@ public static class DesiredStateJson
         {
             return JsonParseResult<ConfigDocument>.Fail(wire.Message!, wire.Field, wire.Detail!);
         }
-        var config = Normalize(new ProxyConfig { Routes = wire.Value!.Routes!, UpstreamPools = wire.Value.UpstreamPools! });
+        var config = Normalize(new ProxyConfig { Routes = wire.Value!.Routes!, UpstreamPools = wire.Value.UpstreamPools!, TcpListeners = wire.Value.TcpListeners });
         return JsonParseResult<ConfigDocument>.Ok(new ConfigDocument(config, wire.Value.Version));
     }
 
@@ -53,6 +53,7 @@ public static class DesiredStateJson
         {
             Routes = normalized.Routes,
             UpstreamPools = normalized.UpstreamPools,
+            TcpListeners = normalized.TcpListeners,
             AppliedAt = Rfc3339.Format(appliedAt),
             Version = version,
         };
@@ -99,7 +100,9 @@ public static class DesiredStateJson
         {
             pools[id ?? ""] = NormalizePool(pool);
         }
-        return new ProxyConfig { Routes = routes, UpstreamPools = pools };
+        // Empty and absent listener lists are one state (none), written as absent: documents without them hash as before.
+        var listeners = config.TcpListeners is { Count: > 0 } l ? l.Select(NormalizeTcpListener).ToArray() : null;
+        return new ProxyConfig { Routes = routes, UpstreamPools = pools, TcpListeners = listeners };
     }
 
     /// <summary>Normalises the configuration inside a desired state.</summary>
@@ -125,6 +128,17 @@ public static class DesiredStateJson
             },
         };
     }
+
+    private static TcpListenerSpec NormalizeTcpListener(TcpListenerSpec? listener) =>
+        listener is null
+            ? new TcpListenerSpec()
+            : listener with
+            {
+                Id = listener.Id ?? "",
+                Listen = listener.Listen ?? "",
+                UpstreamPool = listener.UpstreamPool ?? "",
+                Algorithm = string.IsNullOrEmpty(listener.Algorithm) ? null : listener.Algorithm,
+            };
 
     private static UpstreamPoolSpec NormalizePool(UpstreamPoolSpec? pool)
     {
@@ -208,7 +222,7 @@ public static class DesiredStateJson
     private static IEnumerable<string> KnownFieldNames(string typeName)
     {
         Type[] types = [typeof(ProxyConfig), typeof(RouteSpec), typeof(RouteMatchSpec), typeof(PathMatchSpec), typeof(StickyCookieSpec),
-            typeof(UpstreamPoolSpec), typeof(HealthCheckSpec), typeof(PassiveHealthSpec), typeof(ConfigDocumentWire)];
+            typeof(UpstreamPoolSpec), typeof(HealthCheckSpec), typeof(PassiveHealthSpec), typeof(TcpListenerSpec), typeof(ConfigDocumentWire)];
         var type = types.FirstOrDefault(t => t.FullName == typeName);
         return type is null ? [] : FieldNames(type);
     }

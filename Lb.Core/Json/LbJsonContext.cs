@@ -38,6 +38,7 @@ internal sealed record ConfigDocumentWire
 {
     public IReadOnlyList<RouteSpec>? Routes { get; init; }
     public IReadOnlyDictionary<string, UpstreamPoolSpec>? UpstreamPools { get; init; }
+    public IReadOnlyList<TcpListenerSpec>? TcpListeners { get; init; }
     public string? AppliedAt { get; init; }
     public long? Version { get; init; }
 }

@@ -25,6 +25,8 @@ public sealed record ProxyConfig
     /// <summary>Upstream pools keyed by pool id.</summary>
     public IReadOnlyDictionary<string, UpstreamPoolSpec> UpstreamPools { get; init; } = EmptyPools;
 
+    /// <summary>TCP listeners (Lb extension); null (absent) when there are none, so older documents hash the same.</summary>
+    public IReadOnlyList<TcpListenerSpec>? TcpListeners { get; init; }
 }
 
 /// <summary>One route: which requests it matches and which pool serves them.</summary>

@@ -66,6 +66,21 @@ public static class DesiredStateValidator
                 ValidateRoute(i, c.Routes[i], c, l, seenIds, algorithms, errors);
             }
         }
+
+        var listeners = c.TcpListeners ?? [];
+        if (listeners.Count > l.MaxRoutes)
+        {
+            errors.Add("tcp_listeners", ValidationCodes.TooMany, $"at most {l.MaxRoutes} tcp listeners are allowed", "remove listeners or raise the route limit on the node");
+        }
+        else
+        {
+            var seenIds = new HashSet<string>(StringComparer.Ordinal);
+            var bound = new List<(string Host, int Port, int Index)>();
+            for (var i = 0; i < listeners.Count; i++)
+            {
+                ValidateTcpListener(i, listeners[i], c, l, seenIds, bound, errors);
+            }
+        }
         return errors.ToResult();
     }
 
@@ -269,6 +284,82 @@ public static class DesiredStateValidator
             {
                 errors.Add(e.Field, e.Code, e.Message, e.Hint);
             }
+        }
+    }
+
+    private static void ValidateTcpListener(int i, TcpListenerSpec listener, ProxyConfig c, DesiredStateLimits l, HashSet<string> seenIds, List<(string Host, int Port, int Index)> bound, ErrorList errors)
+    {
+        var at = $"tcp_listeners[{i}]";
+        if (string.IsNullOrWhiteSpace(listener.Id))
+        {
+            errors.Add($"{at}.id", ValidationCodes.TcpListenerIdEmpty, "tcp listener id must not be empty", "give the listener a unique id such as \"postgres\"");
+        }
+        else
+        {
+            if (!IsValidId(listener.Id, l))
+            {
+                errors.Add($"{at}.id", ValidationCodes.InvalidTcpListenerId, "tcp listener id has characters that are not allowed or is too long", $"use {RouteIdChars}, at most {l.MaxStringLength} characters");
+            }
+            if (!seenIds.Add(listener.Id))
+            {
+                errors.Add($"{at}.id", ValidationCodes.DuplicateTcpListenerId, "duplicate tcp listener id", "tcp listener ids must be unique; rename one of them");
+            }
+        }
+
+        if (TcpListenAddress.TryParse(listener.Listen, out var host, out var port, out var problem))
+        {
+            // Port 0 asks the OS for a fresh port, so it never clashes; a wildcard host overlaps every host on its port.
+            if (port != 0 && listener.Enabled)
+            {
+                foreach (var (otherHost, otherPort, otherIndex) in bound)
+                {
+                    if (otherPort == port && (otherHost == host || otherHost == TcpListenAddress.AnyHost || host == TcpListenAddress.AnyHost))
+                    {
+                        errors.Add($"{at}.listen", ValidationCodes.DuplicateListenAddress, $"tcp_listeners[{otherIndex}] already listens on port {port}", "give each enabled listener its own port");
+                        break;
+                    }
+                }
+                bound.Add((host, port, i));
+            }
+        }
+        else
+        {
+            errors.Add($"{at}.listen", ValidationCodes.InvalidListenAddress, $"listen {problem}", "write it as \"ip:port\", \"[ipv6]:port\", \"localhost:port\" or \"*:port\", for example \"0.0.0.0:5432\"");
+        }
+
+        if (string.IsNullOrWhiteSpace(listener.UpstreamPool))
+        {
+            errors.Add($"{at}.upstream_pool", ValidationCodes.UpstreamPoolEmpty, "upstream_pool must not be empty", "name a key of upstream_pools");
+        }
+        else if (!c.UpstreamPools.ContainsKey(listener.UpstreamPool))
+        {
+            var near = Suggestions.Closest(listener.UpstreamPool, c.UpstreamPools.Keys);
+            errors.Add($"{at}.upstream_pool", ValidationCodes.UnknownUpstreamPool, "referenced upstream_pool does not exist",
+                near is null ? $"add a pool '{Clip(listener.UpstreamPool)}' to upstream_pools or fix the name" : $"did you mean '{Clip(near)}'?");
+        }
+
+        if (!TcpAlgorithms.All.Contains(listener.EffectiveAlgorithm))
+        {
+            var alias = listener.EffectiveAlgorithm.ToLowerInvariant() switch
+            {
+                "roundrobin" or "round-robin" or "rr" => TcpAlgorithms.RoundRobin,
+                "leastconn" or "least_conn" or "least-conn" or "leastconnection" or "least_connections" => TcpAlgorithms.LeastConnection,
+                "5_tuple_hash" or "hash" or "ip_hash" or "source_ip" => TcpAlgorithms.Source,
+                _ => Suggestions.Closest(listener.EffectiveAlgorithm, TcpAlgorithms.All),
+            };
+            errors.Add($"{at}.algorithm", ValidationCodes.UnknownAlgorithm, "tcp listener algorithm must be one of: " + string.Join(", ", TcpAlgorithms.All),
+                alias is null ? $"'{Clip(listener.EffectiveAlgorithm)}' is not one of them; omit the field for round_robin" : $"did you mean '{alias}'?");
+        }
+
+        PositiveDuration($"{at}.connect_timeout", listener.ConnectTimeout, errors, required: false);
+        PositiveDuration($"{at}.idle_timeout", listener.IdleTimeout, errors, required: false);
+        if (listener.SendProxy is { } proxy && proxy is not (ProxyProtocolVersions.V1 or ProxyProtocolVersions.V2))
+        {
+            errors.Add($"{at}.send_proxy", ValidationCodes.InvalidSendProxy, "send_proxy must be \"v1\" or \"v2\"", "omit it to send no PROXY protocol header; HAProxy's send-proxy is v1, send-proxy-v2 is v2");
+        }
+        if (listener.MaxConnections is { } max && max is < 1 or > 1_000_000)
+        {
+            errors.Add($"{at}.max_connections", ValidationCodes.InvalidMaxConnections, "max_connections must be between 1 and 1000000", $"omit it for the default {TcpListenerSpec.DefaultMaxConnections}");
         }
     }
 

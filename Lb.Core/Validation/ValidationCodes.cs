@@ -46,5 +46,12 @@ public static class ValidationCodes
     public const string InvalidVip = "invalid_vip";
     public const string InvalidRaftTiming = "invalid_raft_timing";
     public const string InvalidStickySecret = "invalid_sticky_secret";
+    public const string TcpListenerIdEmpty = "tcp_listener_id_empty";
+    public const string InvalidTcpListenerId = "invalid_tcp_listener_id";
+    public const string DuplicateTcpListenerId = "duplicate_tcp_listener_id";
+    public const string InvalidListenAddress = "invalid_listen_address";
+    public const string DuplicateListenAddress = "duplicate_listen_address";
+    public const string InvalidMaxConnections = "invalid_max_connections";
+    public const string InvalidSendProxy = "invalid_send_proxy";
 #pragma warning restore CS1591
 }

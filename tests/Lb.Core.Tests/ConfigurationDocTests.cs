@@ -24,6 +24,7 @@ public sealed partial class ConfigurationDocTests
         ["upstream"] = [.. typeof(UpstreamSpec).GetProperties().Where(p => p.Name != "EqualityContract" && p.GetCustomAttributes(typeof(System.Text.Json.Serialization.JsonIgnoreAttribute), false).Length == 0).Select(p => JsonNamingPolicy.SnakeCaseLower.ConvertName(p.Name))],
         ["health_check"] = [.. DesiredStateJson.FieldNames(typeof(HealthCheckSpec))],
         ["passive_health"] = [.. DesiredStateJson.FieldNames(typeof(PassiveHealthSpec))],
+        ["tcp_listener"] = [.. DesiredStateJson.FieldNames(typeof(TcpListenerSpec))],
         // The reference server composes the node and admin options (Lb.Core) and the proxy options (Lb.AspNetCore).
         ["app.json"] = [.. BootFile.KnownKeys([typeof(Lb.AspNetCore.Options.ProxyOptions)])],
     };

@@ -4,7 +4,33 @@ namespace Lb.AspNetCore.Admin;
 
 // GET /api/runtime.
 
-internal sealed record RuntimeView(string AppliedAt, long Version, IReadOnlyList<RuntimeRouteView> Routes, IReadOnlyList<RuntimePoolView> Upstreams);
+internal sealed record RuntimeView(string AppliedAt, long Version, IReadOnlyList<RuntimeRouteView> Routes, IReadOnlyList<RuntimePoolView> Upstreams)
+{
+    /// <summary>Absent when the configuration has no enabled TCP listener.</summary>
+    public IReadOnlyList<RuntimeTcpListenerView>? TcpListeners { get; init; }
+}
+
+/// <summary>
+/// One enabled TCP listener: <c>bound</c> is the address it listens on (the real port when <c>listen</c> said 0),
+/// null with <c>error</c> set when it could not bind; <c>state</c> is <c>listening</c>, <c>pending</c> or <c>failed</c>.
+/// </summary>
+internal sealed record RuntimeTcpListenerView
+{
+    public required string Id { get; init; }
+    public required string Listen { get; init; }
+    public string? Bound { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)] public int Port { get; init; }
+    public required string State { get; init; }
+    public string? Error { get; init; }
+    public required string UpstreamPool { get; init; }
+    public required string Algorithm { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)] public int OpenConnections { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)] public long AcceptedConnections { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)] public long RejectedConnections { get; init; }
+    public int MaxConnections { get; init; }
+    public required string ConnectTimeout { get; init; }
+    public required string IdleTimeout { get; init; }
+}
 
 internal sealed record RuntimeRouteView(string Id, [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] bool Enabled, IReadOnlyList<string> Hosts, RuntimePathView Path, string Algorithm, string UpstreamPool);
 
