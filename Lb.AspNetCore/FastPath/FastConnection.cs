@@ -519,7 +519,7 @@ internal sealed partial class FastConnection
         {
             return Decision.NoPool;
         }
-        pickContext = rt.Inputs.ReadsRequest ? ReadInputs(rt.Inputs) : default;
+        pickContext = rt.Inputs.ReadsRequest ? ReadInputs(rt.Inputs, pathLength) : default;
         pick = rt.Balancer.Pick(in pickContext);
         return pick.Target is null ? Decision.NoHealthy : Decision.Forward;
     }
@@ -1608,8 +1608,18 @@ internal sealed partial class FastConnection
         return false;
     }
 
-    private PickContext ReadInputs(PickInputs inputs)
+    private PickContext ReadInputs(PickInputs inputs, int pathLength)
     {
+        // Path and query as the ASP.NET Core path gives them (decoded path; raw query with its '?'), for the uri and
+        // url_param hash policies; strings only for policies that declared them.
+        var path = inputs.Path ? new string(_chars, 0, pathLength) : null;
+        string? query = null;
+        if (inputs.Query)
+        {
+            var target = _req.Target;
+            var mark = target.IndexOf((byte)'?');
+            query = mark >= 0 ? Encoding.Latin1.GetString(target[mark..]) : "";
+        }
         IPAddress? clientAddress = null, localAddress = null;
         int clientPort = 0, localPort = 0;
         string? cookie = null, header = null;
@@ -1639,6 +1649,8 @@ internal sealed partial class FastConnection
             Protocol = inputs.Protocol ? (_req.Http10 ? "HTTP/1.0" : "HTTP/1.1") : null,
             CookieValue = cookie,
             HeaderValue = header,
+            Path = path,
+            Query = query,
         };
     }
 

@@ -3,15 +3,15 @@ using Lb.TestSupport;
 
 namespace Lb.IntegrationTests;
 
-/// <summary>The HAProxy-style policies (source, uri, url_param, hdr, random) through a real Lb and real backends.</summary>
-public sealed class HaproxyPolicyProxyTests : IAsyncLifetime
+/// <summary>The HAProxy-style policies (source, uri, url_param, hdr, random) through a real Lb and real backends, on both proxy paths.</summary>
+public abstract class HaproxyPolicyProxyTests(ProxyPath path) : ProxyPathTests(path), IAsyncLifetime
 {
     private LbServer _lb = null!;
     private readonly List<TestBackend> _backends = [];
 
     public async ValueTask InitializeAsync()
     {
-        _lb = await LbServer.StartAsync(proxy: o => o.TrustedProxies = ["127.0.0.1/32"]);
+        _lb = await StartLbAsync(proxy: o => o.TrustedProxies = ["127.0.0.1/32"]);
         foreach (var name in new[] { "a", "b", "c", "d" })
         {
             _backends.Add(await TestBackend.StartAsync(name));
@@ -125,3 +125,7 @@ public sealed class HaproxyPolicyProxyTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 }
+
+public sealed class HaproxyPolicyProxyTestsOnYarpPath() : HaproxyPolicyProxyTests(ProxyPath.Yarp);
+
+public sealed class HaproxyPolicyProxyTestsOnFastPath() : HaproxyPolicyProxyTests(ProxyPath.Fast);
