@@ -144,7 +144,10 @@ public abstract class ProxyHardeningTests(ProxyPath path) : ProxyPathTests(path)
         try
         {
             await _lb.PutConfigAsync(Configs.SingleRoute("recover.test", "round_robin", [steady.Address, flaky.Address],
-                ""","health_check":{"path":"/health","interval":"300ms","timeout":"250ms","expect_status":200},"passive_health":{"consecutive_failures":2,"ejection_time":"5m"}"""));
+                ""","health_check":{"path":"/health","interval":"300ms","timeout":"250ms","expect_status":200,"fall":20},"passive_health":{"consecutive_failures":2,"ejection_time":"5m"}"""));
+            // fall 20: the checks must not take the killed target out before live traffic ejects it (then no request
+            // would reach it and the ejection this test is about would never happen); they still record a failed
+            // probe at once, which is what makes the later passes a recovery.
             await ProxyTests.WaitUntilAsync(async () => (await TargetAsync(flaky.Address)).GetProperty("healthy").GetBoolean());
 
             await flaky.DisposeAsync(); // killed: live traffic is refused until passive health ejects it for 5 minutes
