@@ -141,16 +141,18 @@ public abstract class ProxyHardeningTests(ProxyPath path) : ProxyPathTests(path)
         await using var steady = await TestBackend.StartAsync("steady");
         var flaky = await TestBackend.StartAsync("flaky");
         var port = flaky.Port;
+        RefusingPort? hold = null;
         try
         {
             await _lb.PutConfigAsync(Configs.SingleRoute("recover.test", "round_robin", [steady.Address, flaky.Address],
                 ""","health_check":{"path":"/health","interval":"300ms","timeout":"250ms","expect_status":200,"fall":20},"passive_health":{"consecutive_failures":2,"ejection_time":"5m"}"""));
-            // fall 20: the checks must not take the killed target out before live traffic ejects it (then no request
-            // would reach it and the ejection this test is about would never happen); they still record a failed
-            // probe at once, which is what makes the later passes a recovery.
+            // fall 20: the checks must not take the killed target out before live traffic ejects it (no request would
+            // reach it then); they still record a failed probe at once, which makes the later passes a recovery.
             await ProxyTests.WaitUntilAsync(async () => (await TargetAsync(flaky.Address)).GetProperty("healthy").GetBoolean());
 
             await flaky.DisposeAsync(); // killed: live traffic is refused until passive health ejects it for 5 minutes
+            // Its port stays held (refusing) so that no other test's backend is given it while it is "dead".
+            hold = new RefusingPort(port);
             await ProxyTests.WaitUntilAsync(async () =>
             {
                 using var response = await GetAsync("recover.test");
@@ -160,6 +162,7 @@ public abstract class ProxyHardeningTests(ProxyPath path) : ProxyPathTests(path)
                 return target.TryGetProperty("ejected_until", out _) && target.TryGetProperty("last_error", out _);
             });
 
+            hold.Dispose();
             flaky = await TestBackend.StartAsync("flaky", port);
             var deadline = DateTime.UtcNow.AddSeconds(40); // generous for a loaded machine; the 5-minute ejection runs far past it
             while (flaky.Requests == 0)
@@ -175,6 +178,7 @@ public abstract class ProxyHardeningTests(ProxyPath path) : ProxyPathTests(path)
         }
         finally
         {
+            hold?.Dispose();
             await flaky.DisposeAsync();
         }
     }

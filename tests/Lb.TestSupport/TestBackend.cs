@@ -229,8 +229,18 @@ public sealed class RefusingPort : IDisposable
     private readonly System.Net.Sockets.Socket _socket = new(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
 
     public RefusingPort()
+        : this(0)
     {
-        _socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+    }
+
+    /// <summary>
+    /// Holds <paramref name="port"/> (0: one the kernel picks) so connections to it are refused and nothing else
+    /// started meanwhile (another test's backend on port 0) is given it; a backend may bind it again after Dispose.
+    /// </summary>
+    public RefusingPort(int port)
+    {
+        _socket.SetSocketOption(System.Net.Sockets.SocketOptionLevel.Socket, System.Net.Sockets.SocketOptionName.ReuseAddress, true);
+        _socket.Bind(new IPEndPoint(IPAddress.Loopback, port));
         Port = ((IPEndPoint)_socket.LocalEndPoint!).Port;
     }
 
