@@ -58,7 +58,7 @@ internal sealed class LoadBalancerListeners(IServiceProvider services)
         {
             return configured;
         }
-        var configuredPort = ListenPort(configured);
+        var configuredPort = Lb.Core.Options.ListenAddress.TryParse(configured, out var address, out _) ? address!.Port : -1;
         foreach (var url in bound)
         {
             if (Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Port == configuredPort)
@@ -67,12 +67,6 @@ internal sealed class LoadBalancerListeners(IServiceProvider services)
             }
         }
         return Uri.TryCreate(bound[0], UriKind.Absolute, out var first) ? first.Authority : configured;
-    }
-
-    private static int ListenPort(string address)
-    {
-        var colon = address.LastIndexOf(':');
-        return colon >= 0 && int.TryParse(address.AsSpan(colon + 1), out var port) ? port : -1;
     }
 
     private static bool IsAdmin(string url, List<EndPoint> adminEndPoints)

@@ -163,7 +163,10 @@ internal sealed partial class ProxyHandler(
         {
             target.Complete(outcome);
             metrics.Upstream(rt.Pool!.Id, target.Address, status, sentAt);
-            context.Features.Get<UpstreamTimingFeature>()?.End();
+            if (_jsonLog is not null)
+            {
+                context.Features.Get<UpstreamTimingFeature>()?.End();
+            }
         }
     }
 
