@@ -177,11 +177,14 @@ public sealed class ActiveHealthTests
 
         await h.AdvanceUntilAsync(() => pool.Targets.All(t => t.ProbeCount >= 3), Step);
 
+        // Fake time moves in 1 s steps while the probe loops run on real threads; on a loaded machine a loop can
+        // re-arm its timer a step or two late, so allow three steps of slack on top of the interval.
+        var slack = 3 * Step;
         var second = h.Handler.Log.GroupBy(e => e.Host).Select(g => g.Skip(1).First().At - start).ToArray();
-        Assert.All(second, d => Assert.InRange(d, TimeSpan.Zero, TimeSpan.FromSeconds(11)));
+        Assert.All(second, d => Assert.InRange(d, TimeSpan.Zero, TimeSpan.FromSeconds(10) + slack));
         Assert.True(second.Distinct().Count() >= 3, "second probes should not all fire in the same instant");
         var gaps = h.Handler.Log.GroupBy(e => e.Host).Select(g => g.Skip(2).First().At - g.Skip(1).First().At);
-        Assert.All(gaps, g => Assert.InRange(g, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(11)));
+        Assert.All(gaps, g => Assert.InRange(g, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10) + slack));
     }
 
     [Fact]
