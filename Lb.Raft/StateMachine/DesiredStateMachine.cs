@@ -64,10 +64,9 @@ internal sealed partial class DesiredStateMachine : SimpleStateMachine
         if (outcome.Status == ApplyStatus.Applied)
         {
             _signal.Publish(outcome.Current);
-            var config = outcome.Current.State.Config;
             // Time and origin come from the entry, not this node, so every member records the same history.
             History.Add(new ReplicatedHistoryEntry(outcome.Current.Version, command.WrittenAt ?? outcome.Current.AppliedAt, command.Origin,
-                command.StateJson, config.Routes.Count, config.UpstreamPools.Count));
+                outcome.Current.State, applied: outcome.Current));
             LogApplied(_logger, outcome.Current.Version, entry.Index);
         }
         sink?.Complete(outcome);
@@ -87,18 +86,36 @@ internal sealed partial class DesiredStateMachine : SimpleStateMachine
             return new ApplyOutcome(ApplyStatus.VersionConflict, current,
                 Message: $"expected version {expected} but the current version is {current.Version}");
         }
-        var parsed = DesiredStateJson.ParseState(command.StateJson.Span);
-        if (!parsed.Succeeded)
+        DesiredState next;
+        ValidationResult validation;
+        if (command.IsChange)
         {
-            return new ApplyOutcome(ApplyStatus.Invalid, current, Message: parsed.Message);
+            // Only the change is parsed and validated; every route and pool it does not touch is shared with the
+            // current state, which is what lets the runtime reuse them too.
+            var change = DesiredStateJson.ParseChange(command.StateJson.Span);
+            if (!change.Succeeded)
+            {
+                return new ApplyOutcome(ApplyStatus.Invalid, current, Message: change.Message + ": " + change.Detail);
+            }
+            next = current.State with { Config = change.Value!.ApplyTo(current.State.Config) };
+            validation = _validator.ValidateChange(current.State, next, change.Value!);
         }
-        var validation = _validator.Validate(parsed.Value!);
+        else
+        {
+            var parsed = DesiredStateJson.ParseState(command.StateJson.Span);
+            if (!parsed.Succeeded)
+            {
+                return new ApplyOutcome(ApplyStatus.Invalid, current, Message: parsed.Message);
+            }
+            next = parsed.Value!;
+            validation = _validator.Validate(next);
+        }
         if (!validation.IsValid)
         {
             return new ApplyOutcome(ApplyStatus.Invalid, current, validation, "validation failed");
         }
         var version = Math.Max(current.Version + 1, command.MinimumVersion);
-        return new ApplyOutcome(ApplyStatus.Applied, new VersionedDesiredState(version, parsed.Value!, _time.GetUtcNow()));
+        return new ApplyOutcome(ApplyStatus.Applied, new VersionedDesiredState(version, next, _time.GetUtcNow()));
     }
 
     protected override ValueTask PersistAsync(IAsyncBinaryWriter writer, CancellationToken token) =>
@@ -111,9 +128,7 @@ internal sealed partial class DesiredStateMachine : SimpleStateMachine
         if (history.Count == 0 && state.Version > 0)
         {
             // A snapshot written before the history existed: its state is the one version there is to roll back to.
-            var config = state.State.Config;
-            history.Add(new ReplicatedHistoryEntry(state.Version, state.AppliedAt, "snapshot without history", DesiredStateJson.Serialize(state.State),
-                config.Routes.Count, config.UpstreamPools.Count));
+            history.Add(new ReplicatedHistoryEntry(state.Version, state.AppliedAt, "snapshot without history", state.State, applied: state));
         }
         History.Reset(history);
         _signal.Publish(state);

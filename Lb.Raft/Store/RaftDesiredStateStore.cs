@@ -15,7 +15,7 @@ namespace Lb.Raft.Store;
 /// (read-your-writes). Without a quorum a write gives up after <see cref="WriteTimeout"/> with
 /// <see cref="StoreWriteStatus.Unavailable"/> and code <c>no_quorum</c> instead of hanging.
 /// </summary>
-internal sealed partial class RaftDesiredStateStore : IDesiredStateStore, IDesiredStateHistory, IClusterStatusView, ILeadershipView, IAsyncDisposable
+internal sealed partial class RaftDesiredStateStore : IDesiredStateStore, IDesiredStateChangeStore, IDesiredStateHistory, IClusterStatusView, ILeadershipView, IAsyncDisposable
 {
     public const string NoQuorumCode = "no_quorum";
     public const string RemovedCode = "node_removed";
@@ -57,25 +57,71 @@ internal sealed partial class RaftDesiredStateStore : IDesiredStateStore, IDesir
 
     public ValueTask<DesiredStateHistoryEntry?> FindVersionAsync(long version, CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(_node.History.Find(version) is { } entry
-            ? new DesiredStateHistoryEntry(entry.Version, entry.WrittenAt, entry.Origin, entry.ParseState())
+            ? new DesiredStateHistoryEntry(entry.Version, entry.WrittenAt, entry.Origin, entry.State)
             : null);
 
     public async ValueTask<StoreWriteResult> PutAsync(DesiredState state, long? expectedVersion, string origin, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(state);
         var normalized = Lb.Core.Json.DesiredStateJson.Normalize(state);
-        // Validate before proposing so a bad document costs no log entry; the state machine stays the authority.
-        var validation = _node.Settings.Validator.Validate(normalized);
+        var current = Current;
+        PutCommand command;
+        ValidationResult validation;
+        // An edit of the current version that differs from it by a few routes or pools goes into the log as a change:
+        // the other nodes then parse, validate and rebuild only what changed. The compare-and-set on the version makes
+        // it the same write as the whole document.
+        if (expectedVersion == current.Version && current.Version > 0 && SamePolicies(normalized, current.State)
+            && ConfigChange.Between(current.State.Config, normalized.Config) is { } change)
+        {
+            var next = current.State with { Config = change.ApplyTo(current.State.Config) };
+            validation = _node.Settings.Validator.ValidateChange(current.State, next, change);
+            command = PutCommand.CreateChange(change, expectedVersion, origin ?? "", _time.GetUtcNow());
+        }
+        else
+        {
+            // Validate before proposing so a bad document costs no log entry; the state machine stays the authority.
+            validation = _node.Settings.Validator.Validate(normalized);
+            command = PutCommand.Create(normalized, expectedVersion, origin ?? "", _time.GetUtcNow());
+        }
         if (!validation.IsValid)
         {
             return new StoreWriteResult { Status = StoreWriteStatus.Invalid, Current = Current, Validation = validation, Message = "validation failed" };
         }
+        return await SubmitAsync(command, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Logs <paramref name="change"/> as a change entry: every node applies it to the state current at commit time (with
+    /// <paramref name="expectedVersion"/>: only to that version) and validates only what it changes.
+    /// </summary>
+    public async ValueTask<StoreWriteResult> ApplyChangeAsync(ConfigChange change, long? expectedVersion, string origin, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        var current = Current;
+        if (expectedVersion is null || expectedVersion == current.Version)
+        {
+            // Checked against this node's state before proposing, so a bad change usually costs no log entry. Only a
+            // compare-and-set on this very version makes that verdict final; otherwise the state machine decides (this
+            // node may lag behind a write the change depends on).
+            var validation = _node.Settings.Validator.ValidateChange(current.State, current.State with { Config = change.ApplyTo(current.State.Config) }, change);
+            if (!validation.IsValid && expectedVersion == current.Version)
+            {
+                return new StoreWriteResult { Status = StoreWriteStatus.Invalid, Current = current, Validation = validation, Message = "validation failed" };
+            }
+        }
+        return await SubmitAsync(PutCommand.CreateChange(change, expectedVersion, origin ?? "", _time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
+    }
+
+    private static bool SamePolicies(DesiredState a, DesiredState b) =>
+        a.Vip == b.Vip && a.RaftTiming == b.RaftTiming && string.Equals(a.StickySecret, b.StickySecret, StringComparison.Ordinal);
+
+    private async ValueTask<StoreWriteResult> SubmitAsync(PutCommand command, CancellationToken cancellationToken)
+    {
         if (_node.IsRemoved)
         {
             return new StoreWriteResult { Status = StoreWriteStatus.Unavailable, Current = Current, Code = RemovedCode,
                 Message = "this node was removed from its cluster and accepts no writes; join it again (wipe its data directory first) or write to a member" };
         }
-        var command = PutCommand.Create(normalized, expectedVersion, origin ?? "", _time.GetUtcNow());
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(WriteTimeout);
         try
