@@ -514,7 +514,7 @@ internal sealed partial class FastConnection
         {
             return Decision.NoRoute;
         }
-        rt = snapshot.RouteRuntimes[route.PriorityIndex];
+        rt = snapshot.RouteRuntimes[route.Slot];
         if (rt.Balancer is null)
         {
             return Decision.NoPool;

@@ -82,7 +82,7 @@ internal sealed partial class ProxyHandler(
             return (null, null);
         }
 
-        var rt = snapshot.RouteRuntimes[route.PriorityIndex];
+        var rt = snapshot.RouteRuntimes[route.Slot];
         if (rt.Balancer is null)
         {
             await ErrorAsync(context, StatusCodes.Status502BadGateway, "matched upstream pool does not exist");
