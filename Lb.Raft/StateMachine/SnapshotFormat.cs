@@ -28,7 +28,7 @@ internal static class SnapshotFormat
     private const int HashSize = 64;
     private const int HeaderSize = sizeof(uint) + 1 + sizeof(long) + sizeof(long) + HashSize;
 
-    public static byte[] Encode(VersionedDesiredState state, IReadOnlyList<ReplicatedHistoryEntry> history)
+    public static byte[] Encode(VersionedDesiredState state, IReadOnlyList<ReplicatedHistoryEntry> history, IReadOnlyDictionary<string, string>? adminUrls = null)
     {
         var json = DesiredStateJson.Serialize(state.State);
         using var body = new MemoryStream();
@@ -47,6 +47,13 @@ internal static class SnapshotFormat
                 WriteRelative(writer, newer, entry.State);
                 newer = entry.State;
             }
+            // Format 3: the members' published admin URLs.
+            writer.Write(adminUrls?.Count ?? 0);
+            foreach (var (nodeId, url) in adminUrls ?? new Dictionary<string, string>())
+            {
+                writer.Write(nodeId);
+                writer.Write(url);
+            }
         }
         var payload = body.GetBuffer().AsSpan(0, (int)body.Length);
         var bytes = new byte[HeaderSize + payload.Length];
@@ -60,7 +67,7 @@ internal static class SnapshotFormat
         return bytes;
     }
 
-    public static (VersionedDesiredState State, List<ReplicatedHistoryEntry> History) Decode(byte[] bytes, string source)
+    public static (VersionedDesiredState State, List<ReplicatedHistoryEntry> History, Dictionary<string, string> AdminUrls) Decode(byte[] bytes, string source)
     {
         var span = bytes.AsSpan();
         if (bytes.Length < HeaderSize || BinaryPrimitives.ReadUInt32LittleEndian(span) != Magic || span[4] is not (FormatV1 or FormatV2 or FormatV3))
@@ -79,7 +86,7 @@ internal static class SnapshotFormat
             {
                 throw corrupt;
             }
-            return (new VersionedDesiredState(version, parsedV1.Value!, appliedAt), []);
+            return (new VersionedDesiredState(version, parsedV1.Value!, appliedAt), [], []);
         }
         if (!string.Equals(Convert.ToHexStringLower(SHA256.HashData(span[HeaderSize..])), hash, StringComparison.Ordinal))
         {
@@ -117,7 +124,16 @@ internal static class SnapshotFormat
                 history.Add(new ReplicatedHistoryEntry(entryVersion, writtenAt, origin, entryState, contentHash.Length > 0 ? contentHash : null));
                 newer = entryState;
             }
-            return (new VersionedDesiredState(version, parsed.Value!, appliedAt), history);
+            var adminUrls = new Dictionary<string, string>(StringComparer.Ordinal);
+            if (span[4] >= FormatV3)
+            {
+                var urls = reader.ReadInt32();
+                for (var i = 0; i < urls; i++)
+                {
+                    adminUrls[reader.ReadString()] = reader.ReadString();
+                }
+            }
+            return (new VersionedDesiredState(version, parsed.Value!, appliedAt), history, adminUrls);
         }
         catch (EndOfStreamException)
         {

@@ -112,6 +112,39 @@ internal sealed partial class RaftDesiredStateStore : IDesiredStateStore, IDesir
         return await SubmitAsync(PutCommand.CreateChange(change, expectedVersion, origin ?? "", _time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Makes <paramref name="adminUrl"/> the URL other members forward writes to (and records it for this node's next
+    /// start): proposed through the log unless it is published already, retried until a leader takes it or the store
+    /// stops. A member restarted with its admin listener on port 0 or on a new address calls this once it listens.
+    /// </summary>
+    public async Task PublishAdminUrlAsync(string adminUrl, CancellationToken cancellationToken)
+    {
+        using var both = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+        try
+        {
+            await File.WriteAllTextAsync(_node.Settings.AdminUrlFile, adminUrl, both.Token).ConfigureAwait(false);
+            for (var attempt = 1; !_node.IsRemoved; attempt++)
+            {
+                if (_node.PublishedAdminUrls.TryGetValue(_node.Settings.NodeId, out var published) && published == adminUrl)
+                {
+                    return;
+                }
+                var result = await SubmitAsync(PutCommand.CreateAdminUrl(_node.Settings.NodeId, adminUrl, _time.GetUtcNow()), both.Token).ConfigureAwait(false);
+                if (!result.Succeeded)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(200 * Math.Min(attempt, 10)), _time, both.Token).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or IOException)
+        {
+            LogAdminUrlNotPublished(_logger, adminUrl, ex.GetType().Name);
+        }
+    }
+
+    [LoggerMessage(EventId = 4023, Level = LogLevel.Warning, Message = "This node's admin URL {AdminUrl} was not published to the cluster ({Reason}); writes forwarded to it may fail until it restarts")]
+    private static partial void LogAdminUrlNotPublished(ILogger logger, string adminUrl, string reason);
+
     private static bool SamePolicies(DesiredState a, DesiredState b) =>
         a.Vip == b.Vip && a.RaftTiming == b.RaftTiming && string.Equals(a.StickySecret, b.StickySecret, StringComparison.Ordinal);
 
@@ -184,6 +217,7 @@ internal sealed partial class RaftDesiredStateStore : IDesiredStateStore, IDesir
                 }
             }
             var leader = await _node.WaitForLeaderAsync(cancellationToken).ConfigureAwait(false);
+            leader = leader with { AdminUrl = _node.AdminUrlOf(leader.NodeId, leader.AdminUrl) };
             if (leader.IsLocal)
             {
                 // Elected, but the first entry of the term is not committed yet: IsLeader turns true in a moment.
@@ -295,7 +329,8 @@ internal sealed partial class RaftDesiredStateStore : IDesiredStateStore, IDesir
         {
             return MembershipChange.IsLeader;
         }
-        var adminUrl = raftMember.TryGetMetadata()?.GetValueOrDefault(Membership.MemberMetadata.AdminUrlKey);
+        var metadata = raftMember.TryGetMetadata();
+        var adminUrl = _node.AdminUrlOf(metadata?.GetValueOrDefault(Membership.MemberMetadata.NodeIdKey), metadata?.GetValueOrDefault(Membership.MemberMetadata.AdminUrlKey));
         try
         {
             if (!await _node.RemoveMemberAsync(raftMember.EndPoint, cancellationToken).ConfigureAwait(false))

@@ -130,10 +130,12 @@ public sealed class SnapshotFormatTests
         DesiredState[] newestFirst = [v4, v3, v2, v1];
         var history = newestFirst.Select((s, i) => new ReplicatedHistoryEntry(4 - i, DateTimeOffset.UnixEpoch.AddSeconds(i), $"writer {i}", s)).ToList();
 
-        var bytes = SnapshotFormat.Encode(new VersionedDesiredState(4, v4, DateTimeOffset.UnixEpoch), history);
-        var (state, restored) = SnapshotFormat.Decode(bytes, "test");
+        var bytes = SnapshotFormat.Encode(new VersionedDesiredState(4, v4, DateTimeOffset.UnixEpoch), history,
+            new Dictionary<string, string> { ["node-2"] = "http://10.0.0.2:41873" });
+        var (state, restored, adminUrls) = SnapshotFormat.Decode(bytes, "test");
 
         Assert.Equal(4, state.Version);
+        Assert.Equal("http://10.0.0.2:41873", Assert.Single(adminUrls).Value);
         Assert.Equal(newestFirst.Select(s => DesiredStateJson.ContentHash(s)), restored.Select(e => DesiredStateJson.ContentHash(e.State)));
         Assert.Equal(history.Select(e => (e.Version, e.Origin, e.WrittenAt)), restored.Select(e => (e.Version, e.Origin, e.WrittenAt)));
         Assert.Equal("10.0.0.100/24", restored[2].State.Vip!.Address);
