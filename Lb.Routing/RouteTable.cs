@@ -200,23 +200,22 @@ public sealed class RouteTable
 
         var removed = new HashSet<CompiledRoute>(ReferenceEqualityComparer.Instance);
         var merged = new List<CompiledRoute>(previous._routes.Length + added.Count);
-        var next = 0;
         foreach (var route in previous._routes)
         {
             if (route.Index >= prefix && route.Index < removedEnd)
             {
                 removed.Add(route);
-                continue;
             }
-            while (next < added.Count && ComparePriority(added[next], route) < 0)
+            else
             {
-                merged.Add(added[next++]);
+                merged.Add(route);
             }
-            merged.Add(route);
         }
-        while (next < added.Count)
+        // The kept routes are in priority order: each added one goes where a binary search puts it.
+        foreach (var route in added)
         {
-            merged.Add(added[next++]);
+            var at = merged.BinarySearch(route, PriorityComparer.Instance);
+            merged.Insert(at < 0 ? ~at : at, route);
         }
         var routes = merged.ToArray();
 
@@ -482,6 +481,13 @@ public sealed class RouteTable
             default:
                 return null;
         }
+    }
+
+    private sealed class PriorityComparer : IComparer<CompiledRoute>
+    {
+        public static readonly PriorityComparer Instance = new();
+
+        public int Compare(CompiledRoute? x, CompiledRoute? y) => ComparePriority(x!, y!);
     }
 
     private static int ComparePriority(CompiledRoute a, CompiledRoute b)

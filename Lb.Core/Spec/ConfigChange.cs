@@ -74,6 +74,10 @@ public sealed record ConfigChange
 
     private RouteSpec[] ApplyRoutes(IReadOnlyList<RouteSpec> current)
     {
+        if (RemoveRoutes.Count == 0 && UpsertRoutes.Count <= SmallChange)
+        {
+            return UpsertFew(current);
+        }
         var removed = new HashSet<string>(RemoveRoutes.Select(id => id ?? ""), StringComparer.Ordinal);
         // Upserts by id; a later entry of the same id wins. Small changes find their position by a scan, which beats
         // hashing every id of a large configuration.
@@ -119,6 +123,38 @@ public sealed record ConfigChange
             }
         }
         return [.. result];
+    }
+
+    private const int SmallChange = 8;
+
+    /// <summary>Upserts a few routes by scanning for their ids: no hashing of every id of a large configuration.</summary>
+    private RouteSpec[] UpsertFew(IReadOnlyList<RouteSpec> current)
+    {
+        var result = new RouteSpec[current.Count];
+        for (var i = 0; i < result.Length; i++)
+        {
+            result[i] = current[i];
+        }
+        var appended = new List<RouteSpec>();
+        foreach (var upsert in UpsertRoutes)
+        {
+            var route = Json.DesiredStateJson.NormalizeRoute(upsert);
+            var at = Array.FindIndex(result, r => string.Equals(r.Id, route.Id, StringComparison.Ordinal));
+            var queued = appended.FindIndex(r => string.Equals(r.Id, route.Id, StringComparison.Ordinal));
+            if (at >= 0)
+            {
+                result[at] = route;
+            }
+            else if (queued >= 0)
+            {
+                appended[queued] = route;
+            }
+            else
+            {
+                appended.Add(route);
+            }
+        }
+        return appended.Count == 0 ? result : [.. result, .. appended];
     }
 
     /// <summary>

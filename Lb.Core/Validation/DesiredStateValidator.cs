@@ -170,8 +170,23 @@ public static class DesiredStateValidator
         {
             return result;
         }
+        if (upserts.Count <= 8)
+        {
+            // A few ids: compare them with every route's (no hashing of a large configuration's ids).
+            foreach (var upsert in upserts)
+            {
+                var id = upsert?.Id ?? "";
+                for (var i = 0; i < routes.Count; i++)
+                {
+                    if (string.Equals(routes[i].Id, id, StringComparison.Ordinal))
+                    {
+                        result.Add(i);
+                    }
+                }
+            }
+            return result;
+        }
         var ids = new HashSet<string>(upserts.Select(r => r?.Id ?? ""), StringComparer.Ordinal);
-        // One hash lookup per route: cheap next to validating one, and independent of where the change put them.
         for (var i = 0; i < routes.Count; i++)
         {
             if (ids.Contains(routes[i].Id))

@@ -22,6 +22,8 @@ internal sealed partial class DesiredStateMachine : SimpleStateMachine
     private readonly int _snapshotEvery;
     private readonly ILogger _logger;
     private int _sinceSnapshot;
+    private long _logBytesSinceSnapshot;
+    private long _lastSnapshotBytes;
     private long _lastAppliedIndex;
     private System.Collections.Immutable.ImmutableDictionary<string, string> _adminUrls = System.Collections.Immutable.ImmutableDictionary.Create<string, string>(StringComparer.Ordinal);
 
@@ -57,6 +59,7 @@ internal sealed partial class DesiredStateMachine : SimpleStateMachine
             return ValueTask.FromResult(false);
         }
         var sink = entry.Context as ApplySink;
+        _logBytesSinceSnapshot += payload.Length;
         var command = PutCommand.Decode(payload);
         if (command is null)
         {
@@ -88,13 +91,21 @@ internal sealed partial class DesiredStateMachine : SimpleStateMachine
         return ValueTask.FromResult(CountTowardsSnapshot());
     }
 
+    /// <summary>
+    /// A snapshot costs about the size of the state; replaying the log costs its size. So past
+    /// <c>snapshotEvery</c> entries a snapshot is taken once the log since the last one is at least as large as that
+    /// snapshot was (or after ten times <c>snapshotEvery</c> entries at the latest): small states snapshot every
+    /// <c>snapshotEvery</c> entries as before, while a large configuration edited through small change entries is not
+    /// serialised whole every hundred one-route edits. The log, and so the data directory, stays bounded either way.
+    /// </summary>
     private bool CountTowardsSnapshot()
     {
-        if (++_sinceSnapshot < _snapshotEvery)
+        if (++_sinceSnapshot < _snapshotEvery || (_logBytesSinceSnapshot < Volatile.Read(ref _lastSnapshotBytes) && _sinceSnapshot < _snapshotEvery * 10))
         {
             return false;
         }
         _sinceSnapshot = 0;
+        _logBytesSinceSnapshot = 0;
         return true;
     }
 
@@ -138,12 +149,17 @@ internal sealed partial class DesiredStateMachine : SimpleStateMachine
         return new ApplyOutcome(ApplyStatus.Applied, new VersionedDesiredState(version, next, _time.GetUtcNow()));
     }
 
-    protected override ValueTask PersistAsync(IAsyncBinaryWriter writer, CancellationToken token) =>
-        writer.Invoke(SnapshotFormat.Encode(Current, History.Entries, AdminUrls), token);
+    protected override ValueTask PersistAsync(IAsyncBinaryWriter writer, CancellationToken token)
+    {
+        var bytes = SnapshotFormat.Encode(Current, History.Entries, AdminUrls);
+        Volatile.Write(ref _lastSnapshotBytes, bytes.Length);
+        return writer.Invoke(bytes, token);
+    }
 
     protected override async ValueTask RestoreAsync(FileInfo snapshotFile, CancellationToken token)
     {
         var bytes = await File.ReadAllBytesAsync(snapshotFile.FullName, token).ConfigureAwait(false);
+        Volatile.Write(ref _lastSnapshotBytes, bytes.Length);
         var (state, history, adminUrls) = SnapshotFormat.Decode(bytes, snapshotFile.FullName);
         Volatile.Write(ref _adminUrls, System.Collections.Immutable.ImmutableDictionary.CreateRange(StringComparer.Ordinal, adminUrls));
         if (history.Count == 0 && state.Version > 0)
