@@ -168,8 +168,10 @@ public sealed record ConfigChange
         ArgumentNullException.ThrowIfNull(to);
         var upsertRoutes = new List<RouteSpec>();
         var removeRoutes = new List<string>();
-        if (!ReferenceEquals(from.Routes, to.Routes))
+        if (!ReferenceEquals(from.Routes, to.Routes) && !TryBetweenShared(from.Routes, to.Routes, upsertRoutes, removeRoutes))
         {
+            upsertRoutes.Clear();
+            removeRoutes.Clear();
             var positions = new Dictionary<string, int>(from.Routes.Count, StringComparer.Ordinal);
             for (var i = 0; i < from.Routes.Count; i++)
             {
@@ -242,6 +244,91 @@ public sealed record ConfigChange
             RemovePools = removePools,
             TcpListeners = sameListeners ? null : to.TcpListeners ?? [],
         };
+    }
+
+    /// <summary>
+    /// The route part of <see cref="Between"/> when the two lists are the same route instances around one short run (two
+    /// versions of one store): only the run is compared, so relating two versions of a large configuration costs the
+    /// run, not the configuration. False when the lists are not like that (or the run is not a plain change); then the
+    /// caller compares everything.
+    /// </summary>
+    private static bool TryBetweenShared(IReadOnlyList<RouteSpec> from, IReadOnlyList<RouteSpec> to, List<RouteSpec> upserts, List<string> removals)
+    {
+        int fromCount = from.Count, toCount = to.Count, shorter = Math.Min(fromCount, toCount);
+        var prefix = 0;
+        while (prefix < shorter && ReferenceEquals(from[prefix], to[prefix]))
+        {
+            prefix++;
+        }
+        var suffix = 0;
+        while (suffix < shorter - prefix && ReferenceEquals(from[fromCount - 1 - suffix], to[toCount - 1 - suffix]))
+        {
+            suffix++;
+        }
+        int fromEnd = fromCount - suffix, toEnd = toCount - suffix;
+        if ((fromEnd - prefix) + (toEnd - prefix) > 2 * SmallChange)
+        {
+            return false;
+        }
+        var before = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = prefix; i < fromEnd; i++)
+        {
+            if (!before.TryAdd(from[i].Id, i))
+            {
+                return false;
+            }
+        }
+        var last = -1;
+        var appending = false;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = prefix; i < toEnd; i++)
+        {
+            var route = to[i];
+            if (!seen.Add(route.Id))
+            {
+                return false;
+            }
+            if (before.TryGetValue(route.Id, out var at))
+            {
+                if (appending || at < last)
+                {
+                    return false;
+                }
+                last = at;
+                if (!SameRoute(from[at], route))
+                {
+                    upserts.Add(route);
+                }
+                continue;
+            }
+            // A new id: it must not be one of the shared routes' ids, and new routes go last (no shared route after them).
+            if (suffix > 0 || Contains(from, 0, prefix, route.Id) || Contains(from, fromEnd, fromCount, route.Id))
+            {
+                return false;
+            }
+            appending = true;
+            upserts.Add(route);
+        }
+        for (var i = prefix; i < fromEnd; i++)
+        {
+            if (!seen.Contains(from[i].Id))
+            {
+                removals.Add(from[i].Id);
+            }
+        }
+        return true;
+    }
+
+    private static bool Contains(IReadOnlyList<RouteSpec> routes, int start, int end, string id)
+    {
+        for (var i = start; i < end; i++)
+        {
+            if (string.Equals(routes[i].Id, id, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /// <summary>Whether two routes are equal by value (their host lists by content).</summary>

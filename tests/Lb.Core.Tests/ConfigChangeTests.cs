@@ -56,6 +56,22 @@ public sealed class ConfigChangeTests
         Assert.True(ConfigChange.Between(before, DesiredStateJson.ParseConfig(DesiredStateJson.Serialize(before)).Value!)!.IsEmpty);
     }
 
+    [Fact]
+    public void Between_two_versions_that_share_their_routes_finds_the_change_and_rebuilds_the_newer_one()
+    {
+        var before = Base();
+        var replaced = new ConfigChange { UpsertRoutes = [Route("b", "p1", "/b/")] }.ApplyTo(before);
+        var appended = new ConfigChange { UpsertRoutes = [Route("d", "p1", "/d/")], RemoveRoutes = ["c"] }.ApplyTo(replaced);
+
+        foreach (var (from, to) in new[] { (before, replaced), (replaced, appended), (appended, before), (before, appended) })
+        {
+            var change = ConfigChange.Between(from, to)!;
+            Assert.Equal(DesiredStateJson.ContentHash(to), DesiredStateJson.ContentHash(change.ApplyTo(from)));
+        }
+        Assert.Equal(["b"], ConfigChange.Between(before, replaced)!.UpsertRoutes.Select(r => r.Id));
+        Assert.Empty(ConfigChange.Between(before, replaced)!.RemoveRoutes);
+    }
+
     public static TheoryData<string, string[]> Changes => new()
     {
         { "valid new route", [] },
