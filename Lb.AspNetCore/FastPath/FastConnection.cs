@@ -59,6 +59,13 @@ internal sealed partial class FastConnection
     private long _headersAt;
     private long _endedAt;
 
+    // Per request, from the route (limits.md): its timeouts and body limit.
+    private TimeSpan _responseTimeout;
+    private TimeSpan _connectTimeout;
+    private long _clientIdleMs;
+    private long? _maxBody;
+    private long _responseBytes;
+
     public FastConnection(FastPathProxy proxy, ConnectionContext connection, bool tls)
     {
         _proxy = proxy;
@@ -158,10 +165,6 @@ internal sealed partial class FastConnection
                     break;
                 }
                 var status = _req.ParseRequest(length, _limits.MaxRequestLine, _limits.MaxRequestHeadersTotal, _proxy.NodeHeaderName);
-                if (status == 0 && _req.ContentLength > 0 && _limits.MaxRequestBodySize is { } max && _req.ContentLength > max)
-                {
-                    status = 413;
-                }
                 if (status != 0)
                 {
                     await WriteBadRequestAsync(status).ConfigureAwait(false);
@@ -174,6 +177,10 @@ internal sealed partial class FastConnection
                 _sentAt = _headersAt = _endedAt = 0;
                 var runtime = _proxy.Table.Current;
                 var decision = Route(runtime, out var rt, out var pickContext, out var pick);
+                if (decision == Decision.Queue)
+                {
+                    (decision, pick) = await WaitInQueueAsync(rt!, pickContext).ConfigureAwait(false);
+                }
                 var routeId = rt?.Route.Id;
                 UpstreamTarget? target = null;
                 bool keep;
@@ -199,6 +206,7 @@ internal sealed partial class FastConnection
                             // ---- the inline exchange ----
                             _upstream = upstream;
                             var upIn = upstream.Input;
+                            _responseBytes = 0;
                             _sentAt = Stopwatch.GetTimestamp();
                             WriteRequestHead(upstream.Output);
                             var flushed = await upstream.Output.FlushAsync().ConfigureAwait(false);
@@ -206,7 +214,7 @@ internal sealed partial class FastConnection
                             if (!flushed.IsCompleted)
                             {
                                 _upstreamTimedOut = false;
-                                Volatile.Write(ref _upstreamDeadline, After(rt.Pool!.ResponseTimeout));
+                                Volatile.Write(ref _upstreamDeadline, After(_responseTimeout));
                                 while (true)
                                 {
                                     ReadResult result;
@@ -253,7 +261,7 @@ internal sealed partial class FastConnection
                                     var copied = true;
                                     while (remaining > 0)
                                     {
-                                        Volatile.Write(ref _upstreamDeadline, After(rt.Pool!.ResponseTimeout));
+                                        Volatile.Write(ref _upstreamDeadline, After(_responseTimeout));
                                         ReadResult r;
                                         try
                                         {
@@ -291,6 +299,7 @@ internal sealed partial class FastConnection
                                             _out.Write(segment.Span);
                                         }
                                         remaining -= take.Length;
+                                        _responseBytes += take.Length;
                                         upIn.AdvanceTo(take.End);
                                         if (remaining > 0 && (await _out.FlushAsync().ConfigureAwait(false)).IsCompleted)
                                         {
@@ -335,6 +344,7 @@ internal sealed partial class FastConnection
                                 }
                                 finally
                                 {
+                                    target.AddBytes(0, _responseBytes);
                                     target.Complete(outcome);
                                     _proxy.Metrics.Upstream(pool.Pool.Id, target.Address, _status, _sentAt);
                                     _endedAt = Stopwatch.GetTimestamp();
@@ -488,6 +498,11 @@ internal sealed partial class FastConnection
         NoRoute,
         NoPool,
         NoHealthy,
+        Queue,
+        QueueFull,
+        QueueTimedOut,
+        TooLarge,
+        HeadersTooLarge,
     }
 
     /// <summary>Route match and pick, synchronously; a successful pick holds one in-flight slot on its target.</summary>
@@ -510,18 +525,73 @@ internal sealed partial class FastConnection
         Encoding.Latin1.GetChars(host, hostChars);
         var snapshot = runtime.Snapshot;
         var route = snapshot.Routes.Match(hostChars[..host.Length], _chars.AsSpan(0, pathLength));
+        _maxBody = route is null ? _limits.MaxRequestBodySize : snapshot.RouteRuntimes[route.PriorityIndex].MaxRequestBodySize ?? _limits.MaxRequestBodySize;
+        if (_req.ContentLength > 0 && _maxBody is { } maxBody && _req.ContentLength > maxBody)
+        {
+            return Decision.TooLarge;
+        }
         if (route is null)
         {
             return Decision.NoRoute;
         }
         rt = snapshot.RouteRuntimes[route.PriorityIndex];
+        if (rt.ChecksHeaders && !HeadersWithin(rt))
+        {
+            return Decision.HeadersTooLarge;
+        }
         if (rt.Balancer is null)
         {
             return Decision.NoPool;
         }
+        _responseTimeout = rt.ServerTimeout;
+        _connectTimeout = rt.ConnectTimeout;
+        _clientIdleMs = (long)rt.ClientTimeout.TotalMilliseconds;
         pickContext = rt.Inputs.ReadsRequest ? ReadInputs(rt.Inputs, pathLength) : default;
         pick = rt.Balancer.Pick(in pickContext);
-        return pick.Target is null ? Decision.NoHealthy : Decision.Forward;
+        return pick.Target is not null ? Decision.Forward
+            : rt.Pool!.AllAtLimit ? Decision.Queue
+            : Decision.NoHealthy;
+    }
+
+    /// <summary>The route's header limits (count, total size of names and values) against the parsed head.</summary>
+    private bool HeadersWithin(RouteRuntime rt)
+    {
+        var count = _req.HeaderCount;
+        if (rt.MaxRequestHeaderCount > 0 && count > rt.MaxRequestHeaderCount)
+        {
+            return false;
+        }
+        if (rt.MaxRequestHeadersSize > 0)
+        {
+            long size = 0;
+            var headers = _req.Headers;
+            for (var i = 0; i < count; i++)
+            {
+                size += headers[i].NameLength + headers[i].ValueLength;
+            }
+            return size <= rt.MaxRequestHeadersSize;
+        }
+        return true;
+    }
+
+    /// <summary>Every eligible target is at its limit: waits in the pool's queue (the only path here that allocates).</summary>
+    private async ValueTask<(Decision, PickResult)> WaitInQueueAsync(RouteRuntime rt, PickContext pickContext)
+    {
+        var pool = rt.Pool!;
+        try
+        {
+            var (result, pick) = await pool.Queue.WaitAsync(rt.Balancer!, pickContext, pool.QueueSize, pool.QueueTimeout, _connection.ConnectionClosed).ConfigureAwait(false);
+            return result switch
+            {
+                QueueResult.Picked => (Decision.Forward, pick),
+                QueueResult.Full => (Decision.QueueFull, default),
+                _ => (Decision.QueueTimedOut, default),
+            };
+        }
+        catch (OperationCanceledException)
+        {
+            return (Decision.QueueTimedOut, default); // the client left; the answer goes nowhere
+        }
     }
 
     /// <summary>Answers a request that is not forwarded; returns whether the connection stays open.</summary>
@@ -542,6 +612,18 @@ internal sealed partial class FastConnection
                 return !hasBody;
             case Decision.NoPool:
                 await WriteErrorAsync(502, ErrorBodies.NoPool, close: hasBody).ConfigureAwait(false);
+                return !hasBody;
+            case Decision.TooLarge:
+                await WriteBadRequestAsync(413).ConfigureAwait(false);
+                return false;
+            case Decision.HeadersTooLarge:
+                await WriteBadRequestAsync(431).ConfigureAwait(false);
+                return false;
+            case Decision.QueueFull:
+                await WriteErrorAsync(503, ErrorBodies.QueueFull, close: hasBody).ConfigureAwait(false);
+                return !hasBody;
+            case Decision.QueueTimedOut:
+                await WriteErrorAsync(503, ErrorBodies.QueueTimedOut, close: hasBody).ConfigureAwait(false);
                 return !hasBody;
             default:
                 await WriteErrorAsync(503, ErrorBodies.NoHealthy, close: hasBody).ConfigureAwait(false);
@@ -588,6 +670,7 @@ internal sealed partial class FastConnection
         var target = pick.Target!;
         var outcome = RequestOutcome.OtherFailure;
         _upstreamStatus = 0;
+        _bodyBytes = _responseBytes = 0;
         if (taken is null)
         {
             _sentAt = Stopwatch.GetTimestamp();
@@ -602,7 +685,7 @@ internal sealed partial class FastConnection
             {
                 try
                 {
-                    upstream = await connections.ConnectAsync(pool.Pool.ConnectTimeout).ConfigureAwait(false);
+                    upstream = await connections.ConnectAsync(_connectTimeout).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is SocketException or OperationCanceledException)
                 {
@@ -627,7 +710,7 @@ internal sealed partial class FastConnection
                 _upstream = null;
                 try
                 {
-                    upstream = await connections.ConnectAsync(pool.Pool.ConnectTimeout).ConfigureAwait(false);
+                    upstream = await connections.ConnectAsync(_connectTimeout).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is SocketException or OperationCanceledException)
                 {
@@ -659,6 +742,7 @@ internal sealed partial class FastConnection
         }
         finally
         {
+            target.AddBytes(_bodyBytes, _responseBytes);
             target.Complete(outcome);
             _proxy.Metrics.Upstream(pool.Pool.Id, target.Address, _upstreamStatus, _sentAt);
             _endedAt = Stopwatch.GetTimestamp();
@@ -744,6 +828,11 @@ internal sealed partial class FastConnection
                 {
                     _status = 400;
                     await WriteErrorAsync(400, "bad request body: invalid chunked encoding: each chunk must start with its size in hexadecimal digits followed by CRLF", close: true).ConfigureAwait(false);
+                    return new Exchange(RequestOutcome.ClientAborted, false, false, false);
+                }
+                if (bodyEnd is BodyEnd.ClientTimedOut && _clientIdleMs > 0)
+                {
+                    await WriteErrorAsync(408, ErrorBodies.ClientTimeout, close: true).ConfigureAwait(false);
                     return new Exchange(RequestOutcome.ClientAborted, false, false, false);
                 }
                 if (bodyEnd is BodyEnd.ClientClosed or BodyEnd.ClientTimedOut)
@@ -863,7 +952,7 @@ internal sealed partial class FastConnection
     private async ValueTask<int> ReadResponseHeadAsync(PipeReader upIn, Balancing.UpstreamPool pool)
     {
         _upstreamTimedOut = false;
-        Volatile.Write(ref _upstreamDeadline, After(pool.ResponseTimeout));
+        Volatile.Write(ref _upstreamDeadline, After(_responseTimeout));
         try
         {
             while (true)
@@ -1094,8 +1183,13 @@ internal sealed partial class FastConnection
             {
                 return null;
             }
+            if (_clientIdleMs > 0)
+            {
+                // The route's client_timeout: each wait for body bytes may last this long.
+                Volatile.Write(ref _clientDeadline, Environment.TickCount64 + _clientIdleMs);
+            }
             // Kestrel's rule: after the grace period the body must have come at the minimum rate, counting only time spent waiting on the client.
-            if (_limits.MinBodyBytesPerSecond > 0)
+            else if (_limits.MinBodyBytesPerSecond > 0)
             {
                 var allowedMs = (long)(_limits.MinBodyGrace.TotalMilliseconds + (_bodyBytes * 1000 / _limits.MinBodyBytesPerSecond)) - _bodyWaitedMs;
                 Volatile.Write(ref _clientDeadline, Environment.TickCount64 + Math.Max(1, allowedMs));
@@ -1163,7 +1257,7 @@ internal sealed partial class FastConnection
                         }
                         // A chunked body has no declared length: the size limit is checked chunk by chunk, before the
                         // chunk goes upstream (Content-Length bodies are checked from the head).
-                        if (fromClient && _limits.MaxRequestBodySize is { } max && _bodyBytes + size > max)
+                        if (fromClient && _maxBody is { } max && _bodyBytes + size > max)
                         {
                             src.AdvanceTo(buffer.Start);
                             return BodyEnd.ClientTooLarge;
@@ -1192,6 +1286,10 @@ internal sealed partial class FastConnection
                         if (fromClient)
                         {
                             _bodyBytes += take.Length;
+                        }
+                        else
+                        {
+                            _responseBytes += take.Length;
                         }
                         buffer = buffer.Slice(take.End);
                         progressed = true;
@@ -1283,7 +1381,7 @@ internal sealed partial class FastConnection
         _upstreamTimedOut = false;
         while (true)
         {
-            Volatile.Write(ref _upstreamDeadline, After(pool.ResponseTimeout));
+            Volatile.Write(ref _upstreamDeadline, After(_responseTimeout));
             ReadResult result;
             try
             {
@@ -1334,6 +1432,7 @@ internal sealed partial class FastConnection
                     _out.Write(segment.Span);
                 }
                 remaining -= take.Length;
+                _responseBytes += take.Length;
                 upIn.AdvanceTo(take.End);
                 var flush = await _out.FlushAsync().ConfigureAwait(false);
                 if (flush.IsCompleted)
@@ -1378,6 +1477,7 @@ internal sealed partial class FastConnection
                     {
                         Chunked.WriteSize(_out, buffer.Length);
                     }
+                    _responseBytes += buffer.Length;
                     foreach (var segment in buffer)
                     {
                         _out.Write(segment.Span);
@@ -1482,6 +1582,7 @@ internal sealed partial class FastConnection
             404 => "HTTP/1.1 404 Not Found\r\n"u8,
             405 => "HTTP/1.1 405 Method Not Allowed\r\n"u8,
             503 => "HTTP/1.1 503 Service Unavailable\r\n"u8,
+            408 => "HTTP/1.1 408 Request Timeout\r\n"u8,
             504 => "HTTP/1.1 504 Gateway Timeout\r\n"u8,
             400 => "HTTP/1.1 400 Bad Request\r\n"u8,
             _ => "HTTP/1.1 502 Bad Gateway\r\n"u8,
@@ -1741,6 +1842,9 @@ internal static class ErrorBodies
     public const string NoRoute = "no matching route";
     public const string NoPool = "matched upstream pool does not exist";
     public const string NoHealthy = "matched upstream pool has no healthy targets";
+    public const string QueueFull = "every target of the matched upstream pool is at max_connections and the pool's queue is full (queue_size)";
+    public const string QueueTimedOut = "every target of the matched upstream pool stayed at max_connections for the pool's queue_timeout";
+    public const string ClientTimeout = "client timeout: the request body stopped arriving (route client_timeout)";
     public const string Timeout = "proxy upstream timeout: the upstream did not respond in time (pool response_timeout)";
     public const string Connect = "CONNECT is not supported: Lb is a reverse proxy, not a forward proxy";
     public const string AllowHeader = "Allow: GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS, TRACE\r\n";
