@@ -691,7 +691,7 @@ internal sealed partial class FastConnection
                 {
                     var refused = ex is SocketException;
                     outcome = RequestOutcome.ConnectFailure;
-                    var message = ex is SocketException se ? "proxy upstream error: " + se.Message : "proxy upstream error: connect timeout: the upstream did not accept the connection in time (pool connect_timeout)";
+                    var message = ex is SocketException se ? "proxy upstream error: " + se.Message : "proxy upstream error: connect timeout: the upstream did not accept the connection in time (the route's or the pool's connect_timeout)";
                     if (refused && mayRetry)
                     {
                         _retryError = message;
@@ -1845,7 +1845,7 @@ internal static class ErrorBodies
     public const string QueueFull = "every target of the matched upstream pool is at max_connections and the pool's queue is full (queue_size)";
     public const string QueueTimedOut = "every target of the matched upstream pool stayed at max_connections for the pool's queue_timeout";
     public const string ClientTimeout = "client timeout: the request body stopped arriving (route client_timeout)";
-    public const string Timeout = "proxy upstream timeout: the upstream did not respond in time (pool response_timeout)";
+    public const string Timeout = "proxy upstream timeout: the upstream did not respond in time (the route's server_timeout or the pool's response_timeout)";
     public const string Connect = "CONNECT is not supported: Lb is a reverse proxy, not a forward proxy";
     public const string AllowHeader = "Allow: GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS, TRACE\r\n";
 }

@@ -286,7 +286,7 @@ internal sealed partial class ProxyHandler(
         }
         if (error == ForwarderError.RequestTimedOut)
         {
-            return ErrorAsync(context, StatusCodes.Status504GatewayTimeout, "proxy upstream timeout: the upstream did not respond in time (pool response_timeout)");
+            return ErrorAsync(context, StatusCodes.Status504GatewayTimeout, FastPath.ErrorBodies.Timeout);
         }
         var exception = context.Features.Get<IForwarderErrorFeature>()?.Exception;
         if (error == ForwarderError.RequestBodyClient && FindBadRequest(exception) is { StatusCode: StatusCodes.Status408RequestTimeout })
