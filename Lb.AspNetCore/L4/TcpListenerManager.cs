@@ -126,6 +126,7 @@ internal sealed partial class TcpListenerManager : BackgroundService, IRuntimeAt
         private int _open;
         private long _accepted;
         private long _rejected;
+        private long _failed;
         private volatile bool _stopping;
 
         /// <summary>Swapped by the reconciler when a new snapshot keeps this socket; read once per accepted connection.</summary>
@@ -187,7 +188,11 @@ internal sealed partial class TcpListenerManager : BackgroundService, IRuntimeAt
         {
             try
             {
-                await relay.RunAsync();
+                if (await relay.RunAsync() == Lb.Balancing.RequestOutcome.OtherFailure)
+                {
+                    Interlocked.Increment(ref _failed);
+                    owner._metrics.Failed(Runtime.Id);
+                }
             }
             finally
             {
@@ -231,6 +236,8 @@ internal sealed partial class TcpListenerManager : BackgroundService, IRuntimeAt
         public long Accepted => Interlocked.Read(ref _accepted);
 
         public long Rejected => Interlocked.Read(ref _rejected);
+
+        public long Failed => Interlocked.Read(ref _failed);
     }
 
     /// <summary>A live view of one listener for <c>/api/runtime</c>.</summary>
@@ -254,6 +261,9 @@ internal sealed partial class TcpListenerManager : BackgroundService, IRuntimeAt
         public long AcceptedConnections => _listener.Accepted;
 
         public long RejectedConnections => _listener.Rejected;
+
+        /// <summary>Connections closed because their target failed: none could be connected, or it reset mid-stream.</summary>
+        public long FailedConnections => _listener.Failed;
     }
 
     [LoggerMessage(EventId = 6100, Level = LogLevel.Information, Message = "TCP listener {Id} listening on {EndPoint}")]

@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using Lb.Balancing;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.Extensions.Logging;
 
 namespace Lb.AspNetCore.L4;
@@ -11,10 +12,11 @@ namespace Lb.AspNetCore.L4;
 /// <summary>
 /// One client connection of a TCP listener: picks a target (counted in flight while the connection lives),
 /// connects within the listener's connect timeout (a failure is retried once on another target), then copies
-/// bytes both ways with back-pressure: the client side through Kestrel's transport pipes, the target side on its
-/// socket. The client's FIN becomes a write shutdown towards the target; the target's FIN completes the client
-/// output after every byte before it (Kestrel's socket transport then closes the client connection in both
-/// directions: it has no half-close towards the client). No bytes either way for the idle timeout closes both sides.
+/// bytes both ways with back-pressure: client → target from Kestrel's transport input pipe, target → client
+/// straight onto the client socket (Kestrel's socket transport closes both directions when its output completes,
+/// so a half-close towards the client needs the socket itself). Either side's FIN becomes a write shutdown towards
+/// the other after every byte before it, and the other direction carries on until its own FIN. No bytes either way
+/// for the idle timeout closes both sides.
 /// </summary>
 internal sealed class TcpRelay(ConnectionContext client, TcpListenerRuntime listener, TimeProvider time, TcpMetrics metrics, ILogger logger)
 {
@@ -22,6 +24,7 @@ internal sealed class TcpRelay(ConnectionContext client, TcpListenerRuntime list
     private readonly ConnectionContext _client = client;
     private readonly CancellationTokenSource _abort = new();
     private long _lastActivity;
+    private volatile bool _targetFailed;
 
     public void Abort()
     {
@@ -34,7 +37,9 @@ internal sealed class TcpRelay(ConnectionContext client, TcpListenerRuntime list
         }
     }
 
-    public async Task RunAsync()
+    /// <summary>Serves the connection to its end; the outcome is <see cref="RequestOutcome.OtherFailure"/> when the
+    /// target failed it (no target could be connected, or the target reset the connection mid-stream).</summary>
+    public async Task<RequestOutcome> RunAsync()
     {
         UpstreamTarget? target = null;
         Socket? upstream = null;
@@ -44,7 +49,8 @@ internal sealed class TcpRelay(ConnectionContext client, TcpListenerRuntime list
             (target, upstream) = await ConnectAsync();
             if (upstream is null)
             {
-                return;
+                outcome = _abort.IsCancellationRequested ? RequestOutcome.ClientAborted : RequestOutcome.OtherFailure;
+                return outcome;
             }
             metrics.Opened(listener.Id);
             try
@@ -70,6 +76,7 @@ internal sealed class TcpRelay(ConnectionContext client, TcpListenerRuntime list
             await _client.DisposeAsync();
             _abort.Dispose();
         }
+        return outcome;
     }
 
     /// <summary>Picks and connects; on a connect failure picks once more, avoiding the failed target.</summary>
@@ -139,11 +146,8 @@ internal sealed class TcpRelay(ConnectionContext client, TcpListenerRuntime list
         var toUpstream = ClientToUpstreamAsync(upstream);
         var toClient = UpstreamToClientAsync(upstream);
         await Task.WhenAll(toUpstream, toClient);
-        if (_abort.IsCancellationRequested)
-        {
-            return RequestOutcome.Timeout;
-        }
-        return toClient.Result;
+        // An idle timeout or a shutdown abort says nothing about the target, so it does not count against it.
+        return _targetFailed ? RequestOutcome.OtherFailure : toClient.Result;
     }
 
     private static TimeSpan Period(TimeSpan idle) => idle / 4 > TimeSpan.FromMilliseconds(50) ? idle / 4 : TimeSpan.FromMilliseconds(50);
@@ -155,6 +159,19 @@ internal sealed class TcpRelay(ConnectionContext client, TcpListenerRuntime list
         if (time.GetElapsedTime(Volatile.Read(ref _lastActivity)) >= listener.IdleTimeout)
         {
             Abort();
+        }
+    }
+
+    private async ValueTask SendToTargetAsync(Socket upstream, ReadOnlyMemory<byte> segment)
+    {
+        try
+        {
+            await upstream.SendAsync(segment, SocketFlags.None, _abort.Token);
+        }
+        catch (SocketException)
+        {
+            _targetFailed = true;
+            throw;
         }
     }
 
@@ -170,7 +187,7 @@ internal sealed class TcpRelay(ConnectionContext client, TcpListenerRuntime list
                 var buffer = result.Buffer;
                 foreach (var segment in buffer)
                 {
-                    await upstream.SendAsync(segment, SocketFlags.None, _abort.Token);
+                    await SendToTargetAsync(upstream, segment);
                 }
                 if (!buffer.IsEmpty)
                 {
@@ -195,38 +212,68 @@ internal sealed class TcpRelay(ConnectionContext client, TcpListenerRuntime list
         }
     }
 
-    /// <summary>Target → client until the target's FIN; flushes wait while the client reads slowly (back-pressure).</summary>
+    /// <summary>
+    /// Target → client until the target's FIN, which becomes a write shutdown on the client socket (the client may
+    /// still send). Sends wait while the client reads slowly (back-pressure). Without a socket (another transport)
+    /// the bytes go through the output pipe, whose completion closes the client connection in both directions.
+    /// </summary>
     private async Task<RequestOutcome> UpstreamToClientAsync(Socket upstream)
     {
-        var output = _client.Transport.Output;
+        var clientSocket = _client.Features.Get<IConnectionSocketFeature>()?.Socket;
+        var buffer = ArrayPool<byte>.Shared.Rent(ReceiveSize);
         try
         {
             while (true)
             {
-                var memory = output.GetMemory(ReceiveSize);
-                var read = await upstream.ReceiveAsync(memory, SocketFlags.None, _abort.Token);
+                int read;
+                try
+                {
+                    read = await upstream.ReceiveAsync(buffer, SocketFlags.None, _abort.Token);
+                }
+                catch (SocketException)
+                {
+                    // The target reset the connection (died mid-stream): its failure, and the client is closed too.
+                    _targetFailed = true;
+                    Abort();
+                    return RequestOutcome.OtherFailure;
+                }
                 if (read == 0)
                 {
                     break;
                 }
                 Touch();
-                output.Advance(read);
-                var flush = await output.FlushAsync(_abort.Token);
-                if (flush.IsCompleted || flush.IsCanceled)
+                if (clientSocket is not null)
                 {
-                    break;
+                    await clientSocket.SendAsync(buffer.AsMemory(0, read), SocketFlags.None, _abort.Token);
+                }
+                else
+                {
+                    var flush = await _client.Transport.Output.WriteAsync(buffer.AsMemory(0, read), _abort.Token);
+                    if (flush.IsCompleted || flush.IsCanceled)
+                    {
+                        break;
+                    }
                 }
             }
-            await output.CompleteAsync();
+            if (clientSocket is not null)
+            {
+                clientSocket.Shutdown(SocketShutdown.Send);
+            }
+            else
+            {
+                await _client.Transport.Output.CompleteAsync();
+            }
             return RequestOutcome.Success;
         }
         catch (Exception ex) when (ex is SocketException or OperationCanceledException or ObjectDisposedException or IOException or ConnectionAbortedException)
         {
-            var reset = ex is SocketException;
+            // The client went away, or the relay was aborted (idle, shutdown): says nothing about the target.
             Abort();
-            await output.CompleteAsync();
-            // A reset by the target is its failure; an abort (idle, shutdown) says nothing about it.
-            return reset ? RequestOutcome.OtherFailure : RequestOutcome.ClientAborted;
+            return RequestOutcome.ClientAborted;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 }
