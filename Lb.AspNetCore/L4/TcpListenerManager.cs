@@ -30,8 +30,11 @@ internal sealed partial class TcpListenerManager : BackgroundService, IRuntimeAt
 
     public TcpListenerManager(TimeProvider time, IMeterFactory meterFactory, ILoggerFactory loggerFactory)
     {
-        // Its own socket transport: independent of how (or whether) Kestrel serves HTTP on this node.
-        _factory = new SocketTransportFactory(Microsoft.Extensions.Options.Options.Create(new SocketTransportOptions()), loggerFactory);
+        // Its own socket transport: independent of how (or whether) Kestrel serves HTTP on this node. When the runtime
+        // runs socket completions inline (the opt-in DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1, which the reference
+        // server also applies to Kestrel), the transport's pipe callbacks run inline too: the relay never blocks.
+        var inline = Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") == "1";
+        _factory = new SocketTransportFactory(Microsoft.Extensions.Options.Options.Create(new SocketTransportOptions { UnsafePreferInlineScheduling = inline }), loggerFactory);
         _time = time;
         _logger = loggerFactory.CreateLogger<TcpListenerManager>();
         _metrics = new TcpMetrics(meterFactory);
@@ -78,6 +81,7 @@ internal sealed partial class TcpListenerManager : BackgroundService, IRuntimeAt
                 if (existing.SameSocket(runtime) && existing.Error is null)
                 {
                     existing.Runtime = runtime;
+                    existing.Retime();
                     continue;
                 }
                 _active.Remove(runtime.Id);
@@ -123,6 +127,7 @@ internal sealed partial class TcpListenerManager : BackgroundService, IRuntimeAt
         private readonly ConcurrentDictionary<TcpRelay, byte> _connections = new();
         private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private Task _acceptLoop = Task.CompletedTask;
+        private ITimer? _sweep;
         private int _open;
         private long _accepted;
         private long _rejected;
@@ -142,7 +147,35 @@ internal sealed partial class TcpListenerManager : BackgroundService, IRuntimeAt
 
         public bool SameSocket(TcpListenerRuntime next) => next.Host == Runtime.Host && next.Port == Runtime.Port;
 
-        public void StartAccepting() => _acceptLoop = Task.Run(AcceptLoopAsync);
+        public void StartAccepting()
+        {
+            _acceptLoop = Task.Run(AcceptLoopAsync);
+            var period = SweepPeriod(Runtime);
+            _sweep = owner._time.CreateTimer(static s => ((ActiveListener)s!).Sweep(), this, period, period);
+        }
+
+        /// <summary>Re-times the sweep for a new runtime (its timeouts may be shorter).</summary>
+        public void Retime()
+        {
+            var period = SweepPeriod(Runtime);
+            _sweep?.Change(period, period);
+        }
+
+        /// <summary>A quarter of the shorter timeout, between 50 ms and 1 s: deadlines are met within that slack.</summary>
+        private static TimeSpan SweepPeriod(TcpListenerRuntime runtime)
+        {
+            var quarter = (runtime.IdleTimeout < runtime.ConnectTimeout ? runtime.IdleTimeout : runtime.ConnectTimeout) / 4;
+            return quarter < TimeSpan.FromMilliseconds(50) ? TimeSpan.FromMilliseconds(50) : quarter > TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : quarter;
+        }
+
+        /// <summary>One timer per listener instead of one per connection: each connection checks its own deadlines.</summary>
+        private void Sweep()
+        {
+            foreach (var relay in _connections.Keys)
+            {
+                relay.Sweep();
+            }
+        }
 
         private async Task AcceptLoopAsync()
         {
@@ -199,7 +232,7 @@ internal sealed partial class TcpListenerManager : BackgroundService, IRuntimeAt
                 _connections.TryRemove(relay, out _);
                 if (Interlocked.Decrement(ref _open) == 0 && _stopping)
                 {
-                    _drained.TrySetResult();
+                    Drain();
                 }
             }
         }
@@ -215,8 +248,15 @@ internal sealed partial class TcpListenerManager : BackgroundService, IRuntimeAt
             }
             if (Volatile.Read(ref _open) == 0)
             {
-                _drained.TrySetResult();
+                Drain();
             }
+        }
+
+        /// <summary>No connection is left after unbinding: nothing to sweep any more.</summary>
+        private void Drain()
+        {
+            _sweep?.Dispose();
+            _drained.TrySetResult();
         }
 
         public async Task CloseAsync(bool abortConnections)
@@ -224,6 +264,7 @@ internal sealed partial class TcpListenerManager : BackgroundService, IRuntimeAt
             await UnbindAsync();
             if (abortConnections)
             {
+                _sweep?.Dispose();
                 foreach (var relay in _connections.Keys)
                 {
                     relay.Abort();

@@ -169,6 +169,45 @@ public sealed class TcpListenerTests
     }
 
     [Fact]
+    public async Task A_target_that_does_not_answer_the_handshake_is_given_up_after_the_connect_timeout_and_the_next_one_serves()
+    {
+        // A listener whose accept queue is full drops new SYNs, so connecting to it hangs until someone gives up.
+        using var stuck = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        stuck.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        stuck.Listen(1);
+        var fillers = Enumerable.Range(0, 4).Select(_ => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp)).ToList();
+        var filling = fillers.Select(f => f.ConnectAsync(stuck.LocalEndPoint!, Ct).AsTask()).ToList();
+        await Task.WhenAny(Task.WhenAll(filling), Task.Delay(500, Ct));
+        try
+        {
+            await using var live = TcpEchoBackend.Start();
+            await using var lb = await LbServer.StartAsync();
+            var pool = Pool("p", stuck.LocalEndPoint!.ToString()!, live.Address).Replace("]}", "],\"passive_health\":{\"consecutive_failures\":0}}", StringComparison.Ordinal);
+            await lb.PutConfigAsync(Config(pool, Listener("slow", "p", """ "connect_timeout":"300ms", """)));
+            var port = await ListenerPortAsync(lb, "slow");
+
+            // Without the connect timeout an attempt on the stuck target would hang for the kernel's SYN retries (minutes).
+            await Task.Run(async () =>
+            {
+                for (var i = 0; i < 2; i++)
+                {
+                    using var socket = await ConnectAsync(port);
+                    await AssertEchoAsync(socket, $"served {i}");
+                }
+            }, Ct).WaitAsync(TimeSpan.FromSeconds(60), Ct);
+            Assert.Equal(2, live.Accepted);
+            // Round robin tried the stuck target at least once; each such attempt ended at the timeout and was counted.
+            var metrics = await lb.Admin.GetStringAsync("/metrics", Ct);
+            var failures = metrics.Split('\n').Single(l => l.StartsWith("lb_tcp_connect_failures_total{listener=\"slow\"} ", StringComparison.Ordinal));
+            Assert.InRange(int.Parse(failures.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture), 1, 2);
+        }
+        finally
+        {
+            fillers.ForEach(f => f.Dispose());
+        }
+    }
+
+    [Fact]
     public async Task A_tcp_connect_check_takes_a_target_out_before_any_client_connection_reaches_it()
     {
         using var dead = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
