@@ -525,7 +525,7 @@ internal sealed partial class FastConnection
         Encoding.Latin1.GetChars(host, hostChars);
         var snapshot = runtime.Snapshot;
         var route = snapshot.Routes.Match(hostChars[..host.Length], _chars.AsSpan(0, pathLength));
-        _maxBody = route is null ? _limits.MaxRequestBodySize : snapshot.RouteRuntimes[route.PriorityIndex].MaxRequestBodySize ?? _limits.MaxRequestBodySize;
+        _maxBody = route is null ? _limits.MaxRequestBodySize : snapshot.RouteRuntimes[route.Slot].MaxRequestBodySize ?? _limits.MaxRequestBodySize;
         if (_req.ContentLength > 0 && _maxBody is { } maxBody && _req.ContentLength > maxBody)
         {
             return Decision.TooLarge;
@@ -534,7 +534,7 @@ internal sealed partial class FastConnection
         {
             return Decision.NoRoute;
         }
-        rt = snapshot.RouteRuntimes[route.PriorityIndex];
+        rt = snapshot.RouteRuntimes[route.Slot];
         if (rt.ChecksHeaders && !HeadersWithin(rt))
         {
             return Decision.HeadersTooLarge;

@@ -47,11 +47,11 @@ internal sealed class LbProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<LbProcess> StartAsync(string extraAppJson = "")
+    public static async Task<LbProcess> StartAsync(string extraAppJson = "", string nodeId = "dash-1")
     {
         var dir = new TempDirectory();
         await File.WriteAllTextAsync(Path.Combine(dir.Path, "app.json"),
-            $$"""{"proxyListenAddr":"127.0.0.1:0","dashboardListenAddr":"127.0.0.1:0","raftDataDir":"state","nodeId":"dash-1"{{extraAppJson}}}""");
+            $$"""{"proxyListenAddr":"127.0.0.1:0","dashboardListenAddr":"127.0.0.1:0","raftDataDir":"state","nodeId":"{{nodeId}}"{{extraAppJson}}}""");
         var info = new ProcessStartInfo("dotnet") { WorkingDirectory = dir.Path, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(RepoPaths.BuiltDll(Path.Combine("samples", "Lb.Server"), "lb.dll"));
         info.ArgumentList.Add("serve");
