@@ -496,6 +496,7 @@ internal sealed partial class FastConnection
         rt = null;
         pickContext = default;
         pick = default;
+        _stripCookie = null;
         if (_req.Method.SequenceEqual("CONNECT"u8))
         {
             return Decision.Connect;
@@ -521,6 +522,8 @@ internal sealed partial class FastConnection
         }
         pickContext = rt.Inputs.ReadsRequest ? ReadInputs(rt.Inputs, pathLength) : default;
         pick = rt.Balancer.Pick(in pickContext);
+        // prefix mode: the application gets its own cookie back, whichever target the request ends on.
+        _stripCookie = rt.Route.Spec.StickyCookie?.Mode == Lb.Core.Spec.StickyCookieModes.Prefix ? rt.Inputs.CookieName : null;
         return pick.Target is null ? Decision.NoHealthy : Decision.Forward;
     }
 
@@ -900,10 +903,14 @@ internal sealed partial class FastConnection
         }
     }
 
+    /// <summary>The sticky cookie whose <c>key~</c> prefix is stripped from the request (<c>prefix</c> mode), or null.</summary>
+    private string? _stripCookie;
+
     private void WriteRequestHead(PipeWriter w)
     {
         var req = _req;
         req.MarkHopByHop();
+        var cookieLine = _stripCookie is { } stripName ? StrippedCookieLine(stripName) : null;
         w.Write(req.Method);
         w.Write(" "u8);
         w.Write(req.Target);
@@ -923,6 +930,16 @@ internal sealed partial class FastConnection
                     xffCount++;
                     continue;
                 case HeaderKind.XForwardedProto or HeaderKind.XForwardedHost or HeaderKind.NodeHeader:
+                    continue;
+                case HeaderKind.Cookie when cookieLine is not null:
+                    // The Cookie headers joined into one, where the first one was.
+                    if (cookieLine.Length > 0)
+                    {
+                        w.Write("Cookie: "u8);
+                        WriteLatin1(w, cookieLine);
+                        w.Write("\r\n"u8);
+                        cookieLine = "";
+                    }
                     continue;
             }
             w.Write(req.Line(h));
@@ -967,10 +984,29 @@ internal sealed partial class FastConnection
         w.Write("\r\n"u8);
     }
 
+    /// <summary><c>prefix</c> mode: the request's Cookie headers joined and with the target key stripped, or null when nothing changes (allocates; only for such routes).</summary>
+    private string? StrippedCookieLine(string name)
+    {
+        string? joined = null;
+        for (var i = 0; i < _req.HeaderCount; i++)
+        {
+            ref readonly var h = ref _req.Headers[i];
+            if (h.Kind == HeaderKind.Cookie && !h.Dropped)
+            {
+                var value = Encoding.Latin1.GetString(_req.Value(h));
+                joined = joined is null ? value : joined + "; " + value;
+            }
+        }
+        return joined is null ? null : StickyCookies.StripPrefix(joined, name);
+    }
+
     private void WriteResponseHead(PickResult pick, RouteRuntime rt, Framing framing, bool close, bool upgrade)
     {
         var res = _res;
         res.MarkHopByHop();
+        var sticky = rt.Route.Spec.StickyCookie;
+        // prefix and rewrite: the application's own Set-Cookie for the sticky cookie is re-keyed with the target's key.
+        var rewriteKey = sticky?.Mode is Lb.Core.Spec.StickyCookieModes.Prefix or Lb.Core.Spec.StickyCookieModes.Rewrite ? pick.SetCookieValue : null;
         var w = _out;
         var span = res.Span;
         var lineEnd = span.IndexOf((byte)'\n') + 1;
@@ -982,6 +1018,14 @@ internal sealed partial class FastConnection
             ref readonly var h = ref res.Headers[i];
             if (h.Dropped || (framing != Framing.Length && h.Kind == HeaderKind.ContentLength && framing != Framing.None))
             {
+                continue;
+            }
+            if (rewriteKey is not null && rt.Inputs.CookieName is { } rewriteName && Ascii.EqualsIgnoreCase(res.Name(h), "Set-Cookie"u8)
+                && StickyCookies.RewriteSetCookie(Encoding.Latin1.GetString(res.Value(h)), rewriteName, rewriteKey, sticky!) is { } replaced)
+            {
+                w.Write("Set-Cookie: "u8);
+                WriteLatin1(w, replaced);
+                w.Write("\r\n"u8);
                 continue;
             }
             w.Write(res.Line(h));
@@ -1008,13 +1052,19 @@ internal sealed partial class FastConnection
         {
             w.Write("Transfer-Encoding: chunked\r\n"u8);
         }
-        if (pick.SetCookieValue is { } cookieValue && rt.Inputs.CookieName is { } cookieName)
+        if (rewriteKey is null && pick.SetCookieValue is { } cookieValue && rt.Inputs.CookieName is { } cookieName)
         {
             w.Write("Set-Cookie: "u8);
             WriteAscii(w, StickyCookies.FormatSetCookie(cookieName, cookieValue, rt.Route.Spec.StickyCookie));
             w.Write("\r\n"u8);
         }
         w.Write("\r\n"u8);
+    }
+
+    private static void WriteLatin1(PipeWriter w, string s)
+    {
+        var span = w.GetSpan(s.Length);
+        w.Advance(Encoding.Latin1.GetBytes(s, span));
     }
 
     private static void WriteAscii(PipeWriter w, string s)

@@ -80,6 +80,57 @@ public abstract class ProxyTests(ProxyPath path) : ProxyPathTests(path), IAsyncL
         }
     }
 
+    private static string StickyRoute(string mode, string name, string extra, params TestBackend[] backends) =>
+        "{\"routes\":[{\"id\":\"r1\",\"enabled\":true,\"algorithm\":\"sticky_cookie\",\"sticky_cookie\":{\"mode\":\"" + mode + "\",\"name\":\"" + name + "\"" + extra
+        + "},\"match\":{\"hosts\":[\"sticky.test\"]},\"upstream_pool\":\"pool\"}],\"upstream_pools\":{\"pool\":{\"upstreams\":["
+        + string.Join(",", backends.Select(b => $"\"{b.Address}\"")) + "]}}}";
+
+    [Fact]
+    public async Task Sticky_prefix_mode_keys_the_application_cookie_and_hands_the_application_its_own_value_back()
+    {
+        var backends = await BackendsAsync("a", "b");
+        await _lb.PutConfigAsync(StickyRoute("prefix", "JSESSIONID", "", backends));
+        using var login = await GetAsync("sticky.test", "/session");
+        var server = BackendOf(login);
+        var cookies = login.Headers.GetValues("Set-Cookie").ToList();
+        // The application's value behind the target's key; other cookies untouched; no cookie of Lb's own.
+        var session = Assert.Single(cookies, c => c.StartsWith("JSESSIONID=", StringComparison.Ordinal));
+        Assert.Matches($"^JSESSIONID=[^~;]+~{server}-s1; Path=/$", session);
+        Assert.Contains("SERVERID=; Path=/", cookies);
+        Assert.Equal(2, cookies.Count);
+        var pinned = backends.Single(b => b.Name == server);
+        for (var i = 0; i < 6; i++)
+        {
+            using var again = await GetAsync("sticky.test", "/api/info", r => r.Headers.Add("Cookie", session.Split(';')[0] + "; theme=dark"));
+            Assert.Equal(server, BackendOf(again));
+            Assert.Equal($"JSESSIONID={server}-s1; theme=dark", pinned.LastHeaders!["Cookie"].ToString());
+            Assert.False(again.Headers.Contains("Set-Cookie"));
+        }
+    }
+
+    [Fact]
+    public async Task Sticky_rewrite_mode_replaces_the_application_cookie_value_with_the_target_key_and_pins_on_it()
+    {
+        var backends = await BackendsAsync("a", "b");
+        await _lb.PutConfigAsync(StickyRoute("rewrite", "SERVERID", ",\"http_only\":true", backends));
+        using var login = await GetAsync("sticky.test", "/session");
+        var server = BackendOf(login);
+        var cookies = login.Headers.GetValues("Set-Cookie").ToList();
+        var rewritten = Assert.Single(cookies, c => c.StartsWith("SERVERID=", StringComparison.Ordinal));
+        Assert.Matches("^SERVERID=[^;]+; Path=/; HttpOnly$", rewritten);
+        Assert.DoesNotContain("127.0.0.1", rewritten, StringComparison.Ordinal);
+        Assert.Contains($"JSESSIONID={server}-s1; Path=/", cookies);
+        Assert.Equal(2, cookies.Count);
+        var pinned = backends.Single(b => b.Name == server);
+        for (var i = 0; i < 6; i++)
+        {
+            using var again = await GetAsync("sticky.test", "/api/info", r => r.Headers.Add("Cookie", rewritten.Split(';')[0]));
+            Assert.Equal(server, BackendOf(again));
+            // rewrite changes nothing on the way in: the key is the cookie's whole value.
+            Assert.Equal(rewritten.Split(';')[0], pinned.LastHeaders!["Cookie"].ToString());
+        }
+    }
+
     [Fact]
     public async Task Five_tuple_hash_keeps_a_forwarded_client_on_one_backend_when_the_peer_is_trusted()
     {
