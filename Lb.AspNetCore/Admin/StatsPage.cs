@@ -27,6 +27,7 @@ internal sealed class StatsPage(RuntimeManager runtime, PrometheusExporter metri
     [
         "type", "route", "pool", "target", "status", "weight", "algorithm", "check_status", "check_duration_ms", "last_check",
         "scur", "smax", "req_tot", "hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx", "hrsp_other", "downtime_s",
+        "qcur", "qmax", "qlimit", "slim", "bin", "bout",
     ];
 
     public async Task HandleAsync(HttpContext context)
@@ -59,10 +60,25 @@ internal sealed class StatsPage(RuntimeManager runtime, PrometheusExporter metri
     internal sealed record Row(string Type, string Route, string Pool, string Target, string Status, string Weight, string Algorithm,
         string CheckStatus, string CheckDurationMs, string LastCheck, long Current, long Max, long Requests, long[] StatusClasses, string Downtime)
     {
+        /// <summary>Queue now, most at once, and its size (pool rows); empty elsewhere, the queue being the pool's.</summary>
+        public string QueueCurrent { get; init; } = "";
+
+        public string QueueMax { get; init; } = "";
+
+        public string QueueLimit { get; init; } = "";
+
+        /// <summary>The connection limit (<c>max_connections</c>); empty when there is none.</summary>
+        public string SessionLimit { get; init; } = "";
+
+        public long BytesIn { get; init; }
+
+        public long BytesOut { get; init; }
+
         public string[] Cells() =>
         [
             Type, Route, Pool, Target, Status, Weight, Algorithm, CheckStatus, CheckDurationMs, LastCheck,
             Num(Current), Num(Max), Num(Requests), .. StatusClasses.Select(Num), Downtime,
+            QueueCurrent, QueueMax, QueueLimit, SessionLimit, Type == "route" ? "" : Num(BytesIn), Type == "route" ? "" : Num(BytesOut),
         ];
     }
 
@@ -98,7 +114,12 @@ internal sealed class StatsPage(RuntimeManager runtime, PrometheusExporter metri
                 targetRows.Add(new Row("target", "", pool.Id, target.Address, TargetStatusText(target, status), Num(target.Weight), "",
                     check, target.LastCheckDuration is { } d ? d.TotalMilliseconds.ToString("0.#", CultureInfo.InvariantCulture) : "",
                     status.LastCheckedAt is { } at ? Rfc3339.Format(at) : "",
-                    target.ActiveRequests, target.MaxActiveRequests, counts.Sum(), counts, target.Downtime.TotalSeconds.ToString("0", CultureInfo.InvariantCulture)));
+                    target.ActiveRequests, target.MaxActiveRequests, counts.Sum(), counts, target.Downtime.TotalSeconds.ToString("0", CultureInfo.InvariantCulture))
+                {
+                    SessionLimit = target.MaxConnections > 0 ? Num(target.MaxConnections) : "",
+                    BytesIn = target.BytesIn,
+                    BytesOut = target.BytesOut,
+                });
             }
             var up = pool.Targets.Count(t => t.IsAvailable);
             var sums = new long[Classes.Length + 1];
@@ -111,7 +132,14 @@ internal sealed class StatsPage(RuntimeManager runtime, PrometheusExporter metri
             }
             rows.Add(new Row("pool", "", pool.Id, "", up > 0 ? $"UP {up}/{pool.Targets.Count}" : $"DOWN 0/{pool.Targets.Count}", "", "",
                 pool.HealthCheck is { } hc ? (hc.Tcp ? "tcp" : "http " + hc.Path) : "", "", "",
-                targetRows.Sum(r => r.Current), targetRows.Sum(r => r.Max), sums.Sum(), sums, ""));
+                targetRows.Sum(r => r.Current), targetRows.Sum(r => r.Max), sums.Sum(), sums, "")
+            {
+                QueueCurrent = pool.HasLimits ? Num(pool.Queue.Waiting) : "",
+                QueueMax = pool.HasLimits ? Num(pool.Queue.MaxWaiting) : "",
+                QueueLimit = pool.HasLimits ? Num(pool.QueueSize) : "",
+                BytesIn = targetRows.Sum(r => r.BytesIn),
+                BytesOut = targetRows.Sum(r => r.BytesOut),
+            });
             rows.AddRange(targetRows);
         }
         return rows;

@@ -43,6 +43,9 @@ internal sealed partial class FastConnection
     // Deadlines (Environment.TickCount64 ms, 0 = none), enforced by the proxy's heartbeat.
     private long _clientDeadline;
     private long _upstreamDeadline;
+    private long _writeDeadline;
+    private long _tunnelDeadline;
+    private long _tunnelIdleMs;
     private volatile bool _clientTimedOut;
     private volatile bool _upstreamTimedOut;
     private volatile bool _closeRequested;
@@ -58,6 +61,15 @@ internal sealed partial class FastConnection
     private long _sentAt;
     private long _headersAt;
     private long _endedAt;
+    private long _connectTicks; // Stopwatch ticks the last new upstream connection took to open; -1 when none was opened
+    private long _bytesOut; // the forwarded response's Content-Length; -1 when not known
+
+    // Per request, from the route (limits.md): its timeouts and body limit.
+    private TimeSpan _responseTimeout;
+    private TimeSpan _connectTimeout;
+    private long _clientIdleMs;
+    private long? _maxBody;
+    private long _responseBytes;
 
     public FastConnection(FastPathProxy proxy, ConnectionContext connection, bool tls)
     {
@@ -158,10 +170,6 @@ internal sealed partial class FastConnection
                     break;
                 }
                 var status = _req.ParseRequest(length, _limits.MaxRequestLine, _limits.MaxRequestHeadersTotal, _proxy.NodeHeaderName);
-                if (status == 0 && _req.ContentLength > 0 && _limits.MaxRequestBodySize is { } max && _req.ContentLength > max)
-                {
-                    status = 413;
-                }
                 if (status != 0)
                 {
                     await WriteBadRequestAsync(status).ConfigureAwait(false);
@@ -172,8 +180,14 @@ internal sealed partial class FastConnection
                 var started = _proxy.AccessLog is null && _proxy.JsonLog is null ? _proxy.Metrics.Start() : Stopwatch.GetTimestamp();
                 _status = 0;
                 _sentAt = _headersAt = _endedAt = 0;
+                _connectTicks = -1;
+                _bytesOut = -1;
                 var runtime = _proxy.Table.Current;
                 var decision = Route(runtime, out var rt, out var pickContext, out var pick);
+                if (decision == Decision.Queue)
+                {
+                    (decision, pick) = await WaitInQueueAsync(rt!, pickContext).ConfigureAwait(false);
+                }
                 var routeId = rt?.Route.Id;
                 UpstreamTarget? target = null;
                 bool keep;
@@ -199,6 +213,7 @@ internal sealed partial class FastConnection
                             // ---- the inline exchange ----
                             _upstream = upstream;
                             var upIn = upstream.Input;
+                            _responseBytes = 0;
                             _sentAt = Stopwatch.GetTimestamp();
                             WriteRequestHead(upstream.Output);
                             var flushed = await upstream.Output.FlushAsync().ConfigureAwait(false);
@@ -206,7 +221,7 @@ internal sealed partial class FastConnection
                             if (!flushed.IsCompleted)
                             {
                                 _upstreamTimedOut = false;
-                                Volatile.Write(ref _upstreamDeadline, After(rt.Pool!.ResponseTimeout));
+                                Volatile.Write(ref _upstreamDeadline, After(_responseTimeout));
                                 while (true)
                                 {
                                     ReadResult result;
@@ -253,7 +268,7 @@ internal sealed partial class FastConnection
                                     var copied = true;
                                     while (remaining > 0)
                                     {
-                                        Volatile.Write(ref _upstreamDeadline, After(rt.Pool!.ResponseTimeout));
+                                        Volatile.Write(ref _upstreamDeadline, After(_responseTimeout));
                                         ReadResult r;
                                         try
                                         {
@@ -291,15 +306,16 @@ internal sealed partial class FastConnection
                                             _out.Write(segment.Span);
                                         }
                                         remaining -= take.Length;
+                                        _responseBytes += take.Length;
                                         upIn.AdvanceTo(take.End);
-                                        if (remaining > 0 && (await _out.FlushAsync().ConfigureAwait(false)).IsCompleted)
+                                        if (remaining > 0 && (await FlushClientAsync().ConfigureAwait(false)).IsCompleted)
                                         {
                                             outcome = RequestOutcome.ClientAborted;
                                             copied = false;
                                             break;
                                         }
                                     }
-                                    if (copied && (await _out.FlushAsync().ConfigureAwait(false)).IsCompleted)
+                                    if (copied && (await FlushClientAsync().ConfigureAwait(false)).IsCompleted)
                                     {
                                         outcome = RequestOutcome.ClientAborted;
                                         copied = false;
@@ -335,6 +351,7 @@ internal sealed partial class FastConnection
                                 }
                                 finally
                                 {
+                                    target.AddBytes(0, _responseBytes);
                                     target.Complete(outcome);
                                     _proxy.Metrics.Upstream(pool.Pool.Id, target.Address, _status, _sentAt);
                                     _endedAt = Stopwatch.GetTimestamp();
@@ -391,6 +408,54 @@ internal sealed partial class FastConnection
             Volatile.Write(ref _upstreamDeadline, 0);
             _upstreamTimedOut = true;
             _upstream?.Input.CancelPendingRead();
+        }
+        var write = Volatile.Read(ref _writeDeadline);
+        if (write != 0 && now > write)
+        {
+            // The client has not taken the response at the minimum rate: close it, which completes the pending write,
+            // so the exchange ends and the upstream connection and the target's slot are released.
+            Volatile.Write(ref _writeDeadline, 0);
+            _clientWriteFailed = true;
+            _connection.Abort(new ConnectionAbortedException("The client did not read the response at the minimum data rate (Kestrel Limits.MinResponseDataRate)."));
+        }
+        var tunnel = Volatile.Read(ref _tunnelDeadline);
+        if (tunnel != 0 && now > tunnel)
+        {
+            // Nothing moved either way for the pool's response_timeout (the other path's YARP ActivityTimeout): close both sides.
+            Volatile.Write(ref _tunnelDeadline, 0);
+            _connection.Abort(new ConnectionAbortedException("The upgraded connection was idle longer than the pool's response_timeout."));
+            _upstream?.Close();
+        }
+    }
+
+    /// <summary>
+    /// Flushes response bytes to the client. A flush that has to wait (the client is not reading) must finish within
+    /// the larger of the grace period and its size at the minimum response rate, as Kestrel enforces on its own
+    /// responses; otherwise the heartbeat closes the connection.
+    /// </summary>
+    private ValueTask<FlushResult> FlushClientAsync()
+    {
+        var bytes = _out.CanGetUnflushedBytes ? _out.UnflushedBytes : 0;
+        var flush = _out.FlushAsync();
+        if (flush.IsCompleted || _limits.MinResponseBytesPerSecond <= 0)
+        {
+            return flush;
+        }
+        return AwaitSlowFlushAsync(flush, bytes);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<FlushResult> AwaitSlowFlushAsync(ValueTask<FlushResult> flush, long bytes)
+    {
+        var allowedMs = Math.Max(_limits.MinResponseGrace.TotalMilliseconds, bytes * 1000 / _limits.MinResponseBytesPerSecond);
+        Volatile.Write(ref _writeDeadline, Environment.TickCount64 + Math.Max(1, (long)allowedMs));
+        try
+        {
+            return await flush.ConfigureAwait(false);
+        }
+        finally
+        {
+            Volatile.Write(ref _writeDeadline, 0);
         }
     }
 
@@ -488,6 +553,11 @@ internal sealed partial class FastConnection
         NoRoute,
         NoPool,
         NoHealthy,
+        Queue,
+        QueueFull,
+        QueueTimedOut,
+        TooLarge,
+        HeadersTooLarge,
     }
 
     /// <summary>Route match and pick, synchronously; a successful pick holds one in-flight slot on its target.</summary>
@@ -496,6 +566,7 @@ internal sealed partial class FastConnection
         rt = null;
         pickContext = default;
         pick = default;
+        _stripCookie = null;
         if (_req.Method.SequenceEqual("CONNECT"u8))
         {
             return Decision.Connect;
@@ -510,18 +581,75 @@ internal sealed partial class FastConnection
         Encoding.Latin1.GetChars(host, hostChars);
         var snapshot = runtime.Snapshot;
         var route = snapshot.Routes.Match(hostChars[..host.Length], _chars.AsSpan(0, pathLength));
+        _maxBody = route is null ? _limits.MaxRequestBodySize : snapshot.RouteRuntimes[route.Slot].MaxRequestBodySize ?? _limits.MaxRequestBodySize;
+        if (_req.ContentLength > 0 && _maxBody is { } maxBody && _req.ContentLength > maxBody)
+        {
+            return Decision.TooLarge;
+        }
         if (route is null)
         {
             return Decision.NoRoute;
         }
         rt = snapshot.RouteRuntimes[route.Slot];
+        if (rt.ChecksHeaders && !HeadersWithin(rt))
+        {
+            return Decision.HeadersTooLarge;
+        }
         if (rt.Balancer is null)
         {
             return Decision.NoPool;
         }
+        _responseTimeout = rt.ServerTimeout;
+        _connectTimeout = rt.ConnectTimeout;
+        _clientIdleMs = (long)rt.ClientTimeout.TotalMilliseconds;
         pickContext = rt.Inputs.ReadsRequest ? ReadInputs(rt.Inputs, pathLength) : default;
         pick = rt.Balancer.Pick(in pickContext);
-        return pick.Target is null ? Decision.NoHealthy : Decision.Forward;
+        // prefix mode: the application gets its own cookie back, whichever target the request ends on.
+        _stripCookie = rt.Route.Spec.StickyCookie?.Mode == Lb.Core.Spec.StickyCookieModes.Prefix ? rt.Inputs.CookieName : null;
+        return pick.Target is not null ? Decision.Forward
+            : rt.Pool!.AllAtLimit ? Decision.Queue
+            : Decision.NoHealthy;
+    }
+
+    /// <summary>The route's header limits (count, total size of names and values) against the parsed head.</summary>
+    private bool HeadersWithin(RouteRuntime rt)
+    {
+        var count = _req.HeaderCount;
+        if (rt.MaxRequestHeaderCount > 0 && count > rt.MaxRequestHeaderCount)
+        {
+            return false;
+        }
+        if (rt.MaxRequestHeadersSize > 0)
+        {
+            long size = 0;
+            var headers = _req.Headers;
+            for (var i = 0; i < count; i++)
+            {
+                size += headers[i].NameLength + headers[i].ValueLength;
+            }
+            return size <= rt.MaxRequestHeadersSize;
+        }
+        return true;
+    }
+
+    /// <summary>Every eligible target is at its limit: waits in the pool's queue (the only path here that allocates).</summary>
+    private async ValueTask<(Decision, PickResult)> WaitInQueueAsync(RouteRuntime rt, PickContext pickContext)
+    {
+        var pool = rt.Pool!;
+        try
+        {
+            var (result, pick) = await pool.Queue.WaitAsync(rt.Balancer!, pickContext, pool.QueueSize, pool.QueueTimeout, _connection.ConnectionClosed).ConfigureAwait(false);
+            return result switch
+            {
+                QueueResult.Picked => (Decision.Forward, pick),
+                QueueResult.Full => (Decision.QueueFull, default),
+                _ => (Decision.QueueTimedOut, default),
+            };
+        }
+        catch (OperationCanceledException)
+        {
+            return (Decision.QueueTimedOut, default); // the client left; the answer goes nowhere
+        }
     }
 
     /// <summary>Answers a request that is not forwarded; returns whether the connection stays open.</summary>
@@ -542,6 +670,18 @@ internal sealed partial class FastConnection
                 return !hasBody;
             case Decision.NoPool:
                 await WriteErrorAsync(502, ErrorBodies.NoPool, close: hasBody).ConfigureAwait(false);
+                return !hasBody;
+            case Decision.TooLarge:
+                await WriteBadRequestAsync(413).ConfigureAwait(false);
+                return false;
+            case Decision.HeadersTooLarge:
+                await WriteBadRequestAsync(431).ConfigureAwait(false);
+                return false;
+            case Decision.QueueFull:
+                await WriteErrorAsync(503, ErrorBodies.QueueFull, close: hasBody).ConfigureAwait(false);
+                return !hasBody;
+            case Decision.QueueTimedOut:
+                await WriteErrorAsync(503, ErrorBodies.QueueTimedOut, close: hasBody).ConfigureAwait(false);
                 return !hasBody;
             default:
                 await WriteErrorAsync(503, ErrorBodies.NoHealthy, close: hasBody).ConfigureAwait(false);
@@ -588,6 +728,7 @@ internal sealed partial class FastConnection
         var target = pick.Target!;
         var outcome = RequestOutcome.OtherFailure;
         _upstreamStatus = 0;
+        _bodyBytes = _responseBytes = 0;
         if (taken is null)
         {
             _sentAt = Stopwatch.GetTimestamp();
@@ -602,13 +743,15 @@ internal sealed partial class FastConnection
             {
                 try
                 {
-                    upstream = await connections.ConnectAsync(pool.Pool.ConnectTimeout).ConfigureAwait(false);
+                    var connectStart = Stopwatch.GetTimestamp();
+                    upstream = await connections.ConnectAsync(_connectTimeout).ConfigureAwait(false);
+                    _connectTicks = Stopwatch.GetTimestamp() - connectStart;
                 }
                 catch (Exception ex) when (ex is SocketException or OperationCanceledException)
                 {
                     var refused = ex is SocketException;
                     outcome = RequestOutcome.ConnectFailure;
-                    var message = ex is SocketException se ? "proxy upstream error: " + se.Message : "proxy upstream error: connect timeout: the upstream did not accept the connection in time (pool connect_timeout)";
+                    var message = ex is SocketException se ? "proxy upstream error: " + se.Message : "proxy upstream error: connect timeout: the upstream did not accept the connection in time (the route's or the pool's connect_timeout)";
                     if (refused && mayRetry)
                     {
                         _retryError = message;
@@ -627,7 +770,9 @@ internal sealed partial class FastConnection
                 _upstream = null;
                 try
                 {
-                    upstream = await connections.ConnectAsync(pool.Pool.ConnectTimeout).ConfigureAwait(false);
+                    var connectStart = Stopwatch.GetTimestamp();
+                    upstream = await connections.ConnectAsync(_connectTimeout).ConfigureAwait(false);
+                    _connectTicks = Stopwatch.GetTimestamp() - connectStart;
                 }
                 catch (Exception ex) when (ex is SocketException or OperationCanceledException)
                 {
@@ -659,6 +804,7 @@ internal sealed partial class FastConnection
         }
         finally
         {
+            target.AddBytes(_bodyBytes, _responseBytes);
             target.Complete(outcome);
             _proxy.Metrics.Upstream(pool.Pool.Id, target.Address, _upstreamStatus, _sentAt);
             _endedAt = Stopwatch.GetTimestamp();
@@ -746,6 +892,11 @@ internal sealed partial class FastConnection
                     await WriteErrorAsync(400, "bad request body: invalid chunked encoding: each chunk must start with its size in hexadecimal digits followed by CRLF", close: true).ConfigureAwait(false);
                     return new Exchange(RequestOutcome.ClientAborted, false, false, false);
                 }
+                if (bodyEnd is BodyEnd.ClientTimedOut && _clientIdleMs > 0)
+                {
+                    await WriteErrorAsync(408, ErrorBodies.ClientTimeout, close: true).ConfigureAwait(false);
+                    return new Exchange(RequestOutcome.ClientAborted, false, false, false);
+                }
                 if (bodyEnd is BodyEnd.ClientClosed or BodyEnd.ClientTimedOut)
                 {
                     _status = 400;
@@ -790,7 +941,7 @@ internal sealed partial class FastConnection
             await body.ConfigureAwait(false);
             WriteResponseHead(pick, rt, framing: Framing.None, close: false, upgrade: true);
             await _out.FlushAsync().ConfigureAwait(false);
-            await TunnelAsync(upIn, upOut).ConfigureAwait(false);
+            await TunnelAsync(upIn, upOut, rt.ServerTimeout).ConfigureAwait(false);
             return new Exchange(RequestOutcome.Success, false, false, false);
         }
 
@@ -814,7 +965,7 @@ internal sealed partial class FastConnection
         };
         if (framing == Framing.None)
         {
-            var flush = await _out.FlushAsync().ConfigureAwait(false);
+            var flush = await FlushClientAsync().ConfigureAwait(false);
             copied = !flush.IsCompleted;
         }
         var requestEnd = body.IsCompleted ? await body.ConfigureAwait(false) : await AbandonBodyAsync(body).ConfigureAwait(false);
@@ -827,7 +978,7 @@ internal sealed partial class FastConnection
         return new Exchange(outcome, upstreamReusable && bodySent, clientKeep && bodySent, false);
     }
 
-    private bool _clientWriteFailed;
+    private volatile bool _clientWriteFailed;
 
     private enum Framing
     {
@@ -863,7 +1014,7 @@ internal sealed partial class FastConnection
     private async ValueTask<int> ReadResponseHeadAsync(PipeReader upIn, Balancing.UpstreamPool pool)
     {
         _upstreamTimedOut = false;
-        Volatile.Write(ref _upstreamDeadline, After(pool.ResponseTimeout));
+        Volatile.Write(ref _upstreamDeadline, After(_responseTimeout));
         try
         {
             while (true)
@@ -900,10 +1051,14 @@ internal sealed partial class FastConnection
         }
     }
 
+    /// <summary>The sticky cookie whose <c>key~</c> prefix is stripped from the request (<c>prefix</c> mode), or null.</summary>
+    private string? _stripCookie;
+
     private void WriteRequestHead(PipeWriter w)
     {
         var req = _req;
         req.MarkHopByHop();
+        var cookieLine = _stripCookie is { } stripName ? StrippedCookieLine(stripName) : null;
         w.Write(req.Method);
         w.Write(" "u8);
         w.Write(req.Target);
@@ -923,6 +1078,16 @@ internal sealed partial class FastConnection
                     xffCount++;
                     continue;
                 case HeaderKind.XForwardedProto or HeaderKind.XForwardedHost or HeaderKind.NodeHeader:
+                    continue;
+                case HeaderKind.Cookie when cookieLine is not null:
+                    // The Cookie headers joined into one, where the first one was.
+                    if (cookieLine.Length > 0)
+                    {
+                        w.Write("Cookie: "u8);
+                        WriteLatin1(w, cookieLine);
+                        w.Write("\r\n"u8);
+                        cookieLine = "";
+                    }
                     continue;
             }
             w.Write(req.Line(h));
@@ -967,10 +1132,30 @@ internal sealed partial class FastConnection
         w.Write("\r\n"u8);
     }
 
+    /// <summary><c>prefix</c> mode: the request's Cookie headers joined and with the target key stripped, or null when nothing changes (allocates; only for such routes).</summary>
+    private string? StrippedCookieLine(string name)
+    {
+        string? joined = null;
+        for (var i = 0; i < _req.HeaderCount; i++)
+        {
+            ref readonly var h = ref _req.Headers[i];
+            if (h.Kind == HeaderKind.Cookie && !h.Dropped)
+            {
+                var value = Encoding.Latin1.GetString(_req.Value(h));
+                joined = joined is null ? value : joined + "; " + value;
+            }
+        }
+        return joined is null ? null : StickyCookies.StripPrefix(joined, name);
+    }
+
     private void WriteResponseHead(PickResult pick, RouteRuntime rt, Framing framing, bool close, bool upgrade)
     {
         var res = _res;
         res.MarkHopByHop();
+        _bytesOut = framing == Framing.Length ? res.ContentLength : -1;
+        var sticky = rt.Route.Spec.StickyCookie;
+        // prefix and rewrite: the application's own Set-Cookie for the sticky cookie is re-keyed with the target's key.
+        var rewriteKey = sticky?.Mode is Lb.Core.Spec.StickyCookieModes.Prefix or Lb.Core.Spec.StickyCookieModes.Rewrite ? pick.SetCookieValue : null;
         var w = _out;
         var span = res.Span;
         var lineEnd = span.IndexOf((byte)'\n') + 1;
@@ -982,6 +1167,14 @@ internal sealed partial class FastConnection
             ref readonly var h = ref res.Headers[i];
             if (h.Dropped || (framing != Framing.Length && h.Kind == HeaderKind.ContentLength && framing != Framing.None))
             {
+                continue;
+            }
+            if (rewriteKey is not null && rt.Inputs.CookieName is { } rewriteName && Ascii.EqualsIgnoreCase(res.Name(h), "Set-Cookie"u8)
+                && StickyCookies.RewriteSetCookie(Encoding.Latin1.GetString(res.Value(h)), rewriteName, rewriteKey, sticky!) is { } replaced)
+            {
+                w.Write("Set-Cookie: "u8);
+                WriteLatin1(w, replaced);
+                w.Write("\r\n"u8);
                 continue;
             }
             w.Write(res.Line(h));
@@ -1008,13 +1201,19 @@ internal sealed partial class FastConnection
         {
             w.Write("Transfer-Encoding: chunked\r\n"u8);
         }
-        if (pick.SetCookieValue is { } cookieValue && rt.Inputs.CookieName is { } cookieName)
+        if (rewriteKey is null && pick.SetCookieValue is { } cookieValue && rt.Inputs.CookieName is { } cookieName)
         {
             w.Write("Set-Cookie: "u8);
             WriteAscii(w, StickyCookies.FormatSetCookie(cookieName, cookieValue, rt.Route.Spec.StickyCookie));
             w.Write("\r\n"u8);
         }
         w.Write("\r\n"u8);
+    }
+
+    private static void WriteLatin1(PipeWriter w, string s)
+    {
+        var span = w.GetSpan(s.Length);
+        w.Advance(Encoding.Latin1.GetBytes(s, span));
     }
 
     private static void WriteAscii(PipeWriter w, string s)
@@ -1094,8 +1293,13 @@ internal sealed partial class FastConnection
             {
                 return null;
             }
+            if (_clientIdleMs > 0)
+            {
+                // The route's client_timeout: each wait for body bytes may last this long.
+                Volatile.Write(ref _clientDeadline, Environment.TickCount64 + _clientIdleMs);
+            }
             // Kestrel's rule: after the grace period the body must have come at the minimum rate, counting only time spent waiting on the client.
-            if (_limits.MinBodyBytesPerSecond > 0)
+            else if (_limits.MinBodyBytesPerSecond > 0)
             {
                 var allowedMs = (long)(_limits.MinBodyGrace.TotalMilliseconds + (_bodyBytes * 1000 / _limits.MinBodyBytesPerSecond)) - _bodyWaitedMs;
                 Volatile.Write(ref _clientDeadline, Environment.TickCount64 + Math.Max(1, allowedMs));
@@ -1163,7 +1367,7 @@ internal sealed partial class FastConnection
                         }
                         // A chunked body has no declared length: the size limit is checked chunk by chunk, before the
                         // chunk goes upstream (Content-Length bodies are checked from the head).
-                        if (fromClient && _limits.MaxRequestBodySize is { } max && _bodyBytes + size > max)
+                        if (fromClient && _maxBody is { } max && _bodyBytes + size > max)
                         {
                             src.AdvanceTo(buffer.Start);
                             return BodyEnd.ClientTooLarge;
@@ -1192,6 +1396,10 @@ internal sealed partial class FastConnection
                         if (fromClient)
                         {
                             _bodyBytes += take.Length;
+                        }
+                        else
+                        {
+                            _responseBytes += take.Length;
                         }
                         buffer = buffer.Slice(take.End);
                         progressed = true;
@@ -1237,7 +1445,7 @@ internal sealed partial class FastConnection
                         {
                             dst.Write("0\r\n\r\n"u8);
                         }
-                        var done = await dst.FlushAsync().ConfigureAwait(false);
+                        var done = await (fromClient ? dst.FlushAsync() : FlushClientAsync()).ConfigureAwait(false);
                         return done.IsCompleted ? Fail(fromClient) : BodyEnd.Done;
                     }
                 }
@@ -1246,7 +1454,7 @@ internal sealed partial class FastConnection
                 {
                     return fromClient ? BodyEnd.ClientClosed : BodyEnd.UpstreamClosed;
                 }
-                var flush = await dst.FlushAsync().ConfigureAwait(false);
+                var flush = await (fromClient ? dst.FlushAsync() : FlushClientAsync()).ConfigureAwait(false);
                 if (flush.IsCompleted)
                 {
                     return Fail(fromClient);
@@ -1283,7 +1491,7 @@ internal sealed partial class FastConnection
         _upstreamTimedOut = false;
         while (true)
         {
-            Volatile.Write(ref _upstreamDeadline, After(pool.ResponseTimeout));
+            Volatile.Write(ref _upstreamDeadline, After(_responseTimeout));
             ReadResult result;
             try
             {
@@ -1334,8 +1542,9 @@ internal sealed partial class FastConnection
                     _out.Write(segment.Span);
                 }
                 remaining -= take.Length;
+                _responseBytes += take.Length;
                 upIn.AdvanceTo(take.End);
-                var flush = await _out.FlushAsync().ConfigureAwait(false);
+                var flush = await FlushClientAsync().ConfigureAwait(false);
                 if (flush.IsCompleted)
                 {
                     _clientWriteFailed = true;
@@ -1344,7 +1553,7 @@ internal sealed partial class FastConnection
             }
             if (length == 0)
             {
-                var flush = await _out.FlushAsync().ConfigureAwait(false);
+                var flush = await FlushClientAsync().ConfigureAwait(false);
                 if (flush.IsCompleted)
                 {
                     _clientWriteFailed = true;
@@ -1378,6 +1587,7 @@ internal sealed partial class FastConnection
                     {
                         Chunked.WriteSize(_out, buffer.Length);
                     }
+                    _responseBytes += buffer.Length;
                     foreach (var segment in buffer)
                     {
                         _out.Write(segment.Span);
@@ -1394,10 +1604,10 @@ internal sealed partial class FastConnection
                     {
                         _out.Write("0\r\n\r\n"u8);
                     }
-                    var last = await _out.FlushAsync().ConfigureAwait(false);
+                    var last = await FlushClientAsync().ConfigureAwait(false);
                     return !last.IsCompleted;
                 }
-                var flush = await _out.FlushAsync().ConfigureAwait(false);
+                var flush = await FlushClientAsync().ConfigureAwait(false);
                 if (flush.IsCompleted)
                 {
                     _clientWriteFailed = true;
@@ -1412,19 +1622,30 @@ internal sealed partial class FastConnection
         }
     }
 
-    /// <summary>After a 101: bytes both ways until either side closes.</summary>
-    private async Task TunnelAsync(PipeReader upIn, PipeWriter upOut)
+    private void TouchTunnel()
     {
-        var up = PumpAsync(_in, upOut);
-        var down = PumpAsync(upIn, _out);
+        if (_tunnelIdleMs > 0)
+        {
+            Volatile.Write(ref _tunnelDeadline, Environment.TickCount64 + _tunnelIdleMs);
+        }
+    }
+
+    /// <summary>After a 101: bytes both ways until either side closes, or nothing moves for <paramref name="idle"/>.</summary>
+    private async Task TunnelAsync(PipeReader upIn, PipeWriter upOut, TimeSpan idle)
+    {
+        _tunnelIdleMs = After(idle) == 0 ? 0 : Math.Max(1, (long)idle.TotalMilliseconds);
+        TouchTunnel();
+        var up = PumpAsync(this, _in, upOut);
+        var down = PumpAsync(this, upIn, _out);
         var first = await Task.WhenAny(up, down).ConfigureAwait(false);
         // One side is done: stop the other so both connections close.
         _in.CancelPendingRead();
         upIn.CancelPendingRead();
         await Task.WhenAll(up, down).ConfigureAwait(false);
+        Volatile.Write(ref _tunnelDeadline, 0);
         _ = first;
 
-        static async Task PumpAsync(PipeReader from, PipeWriter to)
+        static async Task PumpAsync(FastConnection self, PipeReader from, PipeWriter to)
         {
             try
             {
@@ -1442,6 +1663,7 @@ internal sealed partial class FastConnection
                     }
                     from.AdvanceTo(r.Buffer.End);
                     var flush = await to.FlushAsync().ConfigureAwait(false);
+                    self.TouchTunnel();
                     if (r.IsCompleted || flush.IsCompleted)
                     {
                         return;
@@ -1482,6 +1704,7 @@ internal sealed partial class FastConnection
             404 => "HTTP/1.1 404 Not Found\r\n"u8,
             405 => "HTTP/1.1 405 Method Not Allowed\r\n"u8,
             503 => "HTTP/1.1 503 Service Unavailable\r\n"u8,
+            408 => "HTTP/1.1 408 Request Timeout\r\n"u8,
             504 => "HTTP/1.1 504 Gateway Timeout\r\n"u8,
             400 => "HTTP/1.1 400 Bad Request\r\n"u8,
             _ => "HTTP/1.1 502 Bad Gateway\r\n"u8,
@@ -1713,10 +1936,11 @@ internal sealed partial class FastConnection
         {
             var query = _req.PathLength < _req.TargetLength ? Encoding.Latin1.GetString(_req.Target[_req.PathLength..]) : "";
             json.Write(client, method, host, path, query, _status, _req.Chunked ? null : Math.Max(0, _req.ContentLength),
-                null, routeId, target?.Address, durationMs,
+                _bytesOut < 0 ? null : _bytesOut, routeId, target?.Address, durationMs,
                 _headersAt == 0 ? null : Stopwatch.GetElapsedTime(_sentAt, _headersAt).TotalMilliseconds,
                 _endedAt == 0 ? null : Stopwatch.GetElapsedTime(_sentAt, _endedAt).TotalMilliseconds,
-                HeaderString(HeaderKind.Other, "User-Agent") ?? "");
+                HeaderString(HeaderKind.Other, "User-Agent") ?? "",
+                _connectTicks < 0 ? null : Stopwatch.GetElapsedTime(0, _connectTicks).TotalMilliseconds);
         }
     }
 }
@@ -1741,7 +1965,10 @@ internal static class ErrorBodies
     public const string NoRoute = "no matching route";
     public const string NoPool = "matched upstream pool does not exist";
     public const string NoHealthy = "matched upstream pool has no healthy targets";
-    public const string Timeout = "proxy upstream timeout: the upstream did not respond in time (pool response_timeout)";
+    public const string QueueFull = "every target of the matched upstream pool is at max_connections and the pool's queue is full (queue_size)";
+    public const string QueueTimedOut = "every target of the matched upstream pool stayed at max_connections for the pool's queue_timeout";
+    public const string ClientTimeout = "client timeout: the request body stopped arriving (route client_timeout)";
+    public const string Timeout = "proxy upstream timeout: the upstream did not respond in time (the route's server_timeout or the pool's response_timeout)";
     public const string Connect = "CONNECT is not supported: Lb is a reverse proxy, not a forward proxy";
     public const string AllowHeader = "Allow: GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS, TRACE\r\n";
 }

@@ -17,7 +17,7 @@ internal sealed class SourceHashBalancer(UpstreamPool pool) : IRouteBalancer
         var bestScore = double.NegativeInfinity;
         foreach (var target in pool.Targets)
         {
-            if (ReferenceEquals(target, context.Exclude) || !target.IsAvailable)
+            if (ReferenceEquals(target, context.Exclude) || !target.IsAvailable || !target.HasRoom)
             {
                 continue;
             }
@@ -31,12 +31,7 @@ internal sealed class SourceHashBalancer(UpstreamPool pool) : IRouteBalancer
                 bestScore = score;
             }
         }
-        if (best is null)
-        {
-            return PickResult.None;
-        }
-        best.Acquire();
-        return new PickResult(best);
+        return best is not null && best.TryAcquire() ? new PickResult(best) : PickResult.None;
     }
 
     private static ulong ClientKey(IPAddress? address)

@@ -15,7 +15,7 @@ internal sealed class HttpForwardingTable : IRuntimeAttachment, IDisposable
 
     private readonly PoolClients _clients = new();
     private readonly ITimer _sweep;
-    private HttpRuntime _current = new(RuntimeSnapshot.Empty, []);
+    private HttpRuntime _current = new(RuntimeSnapshot.Empty, [], [], new HashSet<string>());
 
     public HttpForwardingTable(TimeProvider time)
     {
@@ -28,6 +28,7 @@ internal sealed class HttpForwardingTable : IRuntimeAttachment, IDisposable
     public Action Prepare(RuntimeSnapshot next)
     {
         var pools = new PoolForwarding[next.Pools.Length];
+        var liveKeys = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < pools.Length; i++)
         {
             var pool = next.Pools[i];
@@ -38,8 +39,24 @@ internal sealed class HttpForwardingTable : IRuntimeAttachment, IDisposable
             }
             var requestConfig = new ForwarderRequestConfig { ActivityTimeout = pool.ResponseTimeout, AllowResponseBuffering = false };
             pools[i] = new PoolForwarding(_clients.Get(pool), requestConfig, destinations);
+            liveKeys.Add(PoolClients.Key(pool, null));
         }
-        var prepared = new HttpRuntime(next, pools);
+        // Routes that override the pool's timeouts get their own request settings (and, for connect_timeout, their own handler).
+        var routes = new PoolForwarding?[next.RouteRuntimes.Length];
+        for (var r = 0; r < routes.Length; r++)
+        {
+            // Indexed by route slot: a slot freed by a removed route is empty.
+            if (next.RouteRuntimes[r] is not { Pool: { } pool } rt || (rt.Route.Spec.ConnectTimeout is null && rt.Route.Spec.ServerTimeout is null))
+            {
+                continue;
+            }
+            var shared = pools[rt.PoolIndex];
+            TimeSpan? connect = rt.Route.Spec.ConnectTimeout is null ? null : rt.ConnectTimeout;
+            var invoker = connect is null ? shared.Invoker : _clients.Get(pool, connect);
+            liveKeys.Add(PoolClients.Key(pool, connect));
+            routes[r] = new PoolForwarding(invoker, new ForwarderRequestConfig { ActivityTimeout = rt.ServerTimeout, AllowResponseBuffering = false }, shared.Destinations);
+        }
+        var prepared = new HttpRuntime(next, pools, routes, liveKeys);
         return () =>
         {
             Volatile.Write(ref _current, prepared);
@@ -53,15 +70,21 @@ internal sealed class HttpForwardingTable : IRuntimeAttachment, IDisposable
         _clients.Dispose();
     }
 
-    private void Sweep() => _clients.Sweep(Current.Snapshot.Upstreams.Pools);
+    private void Sweep() => _clients.Sweep(Current.LiveClientKeys);
 }
 
 /// <summary>A runtime snapshot with the HTTP forwarding data of its pools (parallel to <see cref="RuntimeSnapshot.Pools"/>).</summary>
-internal sealed class HttpRuntime(RuntimeSnapshot snapshot, PoolForwarding[] pools)
+internal sealed class HttpRuntime(RuntimeSnapshot snapshot, PoolForwarding[] pools, PoolForwarding?[] routes, IReadOnlySet<string> liveClientKeys)
 {
     public RuntimeSnapshot Snapshot { get; } = snapshot;
 
     public PoolForwarding[] Pools { get; } = pools;
+
+    /// <summary>Parallel to <see cref="RuntimeSnapshot.RouteRuntimes"/>: the forwarding of a route that overrides its pool's timeouts, else null.</summary>
+    public PoolForwarding?[] Routes { get; } = routes;
+
+    /// <summary>The handler keys this runtime uses; the others are retired.</summary>
+    public IReadOnlySet<string> LiveClientKeys { get; } = liveClientKeys;
 }
 
 /// <summary>Forwarding resources of one pool: the shared connection pool and per-target destination prefixes.</summary>

@@ -14,11 +14,14 @@ internal sealed class PoolClients : IDisposable
     private readonly List<Entry> _retired = [];
     private readonly Lock _gate = new();
 
-    public HttpMessageInvoker Get(UpstreamPool pool)
+    /// <summary>The handler of <paramref name="pool"/>; a route that overrides the connect timeout gets one of its own (<see cref="Key"/>).</summary>
+    public HttpMessageInvoker Get(UpstreamPool pool, TimeSpan? connectTimeout = null)
     {
+        var key = Key(pool, connectTimeout);
+        var timeout = connectTimeout ?? pool.ConnectTimeout;
         lock (_gate)
         {
-            if (_active.TryGetValue(pool.Id, out var entry) && entry.ConnectTimeout == pool.ConnectTimeout)
+            if (_active.TryGetValue(key, out var entry) && entry.ConnectTimeout == timeout)
             {
                 entry.Pool = pool;
                 return entry.Invoker;
@@ -27,20 +30,24 @@ internal sealed class PoolClients : IDisposable
             {
                 _retired.Add(entry);
             }
-            var created = new Entry(pool, Create(pool.ConnectTimeout));
-            _active[pool.Id] = created;
+            var created = new Entry(pool, Create(timeout), timeout);
+            _active[key] = created;
             return created.Invoker;
         }
     }
 
-    /// <summary>Retires handlers of pools that are gone and disposes retired ones that have gone idle.</summary>
-    public void Sweep(IReadOnlyDictionary<string, UpstreamPool> livePools)
+    /// <summary>The handler key: the pool id, plus the connect timeout when a route overrides it.</summary>
+    public static string Key(UpstreamPool pool, TimeSpan? connectTimeout) =>
+        connectTimeout is { } t ? pool.Id + "\u0001" + t.Ticks.ToString(System.Globalization.CultureInfo.InvariantCulture) : pool.Id;
+
+    /// <summary>Retires handlers no longer in use (<paramref name="liveKeys"/>) and disposes retired ones that have gone idle.</summary>
+    public void Sweep(IReadOnlySet<string> liveKeys)
     {
         lock (_gate)
         {
             foreach (var (id, entry) in _active.ToArray())
             {
-                if (!livePools.ContainsKey(id))
+                if (!liveKeys.Contains(id))
                 {
                     _active.Remove(id);
                     _retired.Add(entry);
@@ -97,12 +104,12 @@ internal sealed class PoolClients : IDisposable
         KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
     }, disposeHandler: true);
 
-    private sealed class Entry(UpstreamPool pool, HttpMessageInvoker invoker)
+    private sealed class Entry(UpstreamPool pool, HttpMessageInvoker invoker, TimeSpan connectTimeout)
     {
         public UpstreamPool Pool { get; set; } = pool;
 
         public HttpMessageInvoker Invoker { get; } = invoker;
 
-        public TimeSpan ConnectTimeout { get; } = pool.ConnectTimeout;
+        public TimeSpan ConnectTimeout { get; } = connectTimeout;
     }
 }

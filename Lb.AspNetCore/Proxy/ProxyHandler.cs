@@ -83,18 +83,52 @@ internal sealed partial class ProxyHandler(
         }
 
         var rt = snapshot.RouteRuntimes[route.Slot];
+        if (rt.MaxRequestBodySize is { } maxBody && !ApplyBodyLimit(context, maxBody))
+        {
+            context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+            context.Response.Headers.Connection = "close";
+            return (route.Id, null);
+        }
+        if (rt.ChecksHeaders && !HeadersWithin(request, rt))
+        {
+            context.Response.StatusCode = StatusCodes.Status431RequestHeaderFieldsTooLarge;
+            context.Response.Headers.Connection = "close";
+            return (route.Id, null);
+        }
         if (rt.Balancer is null)
         {
             await ErrorAsync(context, StatusCodes.Status502BadGateway, "matched upstream pool does not exist");
             return (route.Id, null);
         }
-        var forwarding = http.Pools[rt.PoolIndex];
+        var forwarding = http.Routes[route.Slot] ?? http.Pools[rt.PoolIndex];
+        if (rt.ClientTimeout > TimeSpan.Zero && HasBody(request))
+        {
+            request.Body = new ClientIdleTimeoutStream(request.Body, rt.ClientTimeout);
+        }
 
         // The policy declared what it reads; nothing else is fetched (resolving the client behind trusted proxies and
         // parsing cookies are wasted work for policies that do not look at them).
         var pickContext = rt.Inputs.ReadsRequest ? ReadInputs(context, rt.Inputs) : default;
 
         var pick = rt.Balancer.Pick(in pickContext);
+        if (pick.Target is null && rt.Pool!.AllAtLimit)
+        {
+            var pool = rt.Pool;
+            QueueResult result;
+            try
+            {
+                (result, pick) = await pool.Queue.WaitAsync(rt.Balancer, pickContext, pool.QueueSize, pool.QueueTimeout, context.RequestAborted);
+            }
+            catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+            {
+                return (route.Id, null); // the client left while queued
+            }
+            if (result != QueueResult.Picked)
+            {
+                await ErrorAsync(context, StatusCodes.Status503ServiceUnavailable, result == QueueResult.Full ? FastPath.ErrorBodies.QueueFull : FastPath.ErrorBodies.QueueTimedOut);
+                return (route.Id, null);
+            }
+        }
         if (pick.Target is null)
         {
             await ErrorAsync(context, StatusCodes.Status503ServiceUnavailable, "matched upstream pool has no healthy targets");
@@ -161,6 +195,8 @@ internal sealed partial class ProxyHandler(
         }
         finally
         {
+            // The forwarder streams without counting: the declared lengths are what this path can report cheaply.
+            target.AddBytes(status != 0 ? context.Request.ContentLength ?? 0 : 0, status != 0 ? context.Response.ContentLength ?? 0 : 0);
             target.Complete(outcome);
             metrics.Upstream(rt.Pool!.Id, target.Address, status, sentAt);
             if (_jsonLog is not null)
@@ -250,9 +286,19 @@ internal sealed partial class ProxyHandler(
         }
         if (error == ForwarderError.RequestTimedOut)
         {
-            return ErrorAsync(context, StatusCodes.Status504GatewayTimeout, "proxy upstream timeout: the upstream did not respond in time (pool response_timeout)");
+            return ErrorAsync(context, StatusCodes.Status504GatewayTimeout, FastPath.ErrorBodies.Timeout);
         }
         var exception = context.Features.Get<IForwarderErrorFeature>()?.Exception;
+        if (error == ForwarderError.RequestBodyClient && FindBadRequest(exception) is { StatusCode: StatusCodes.Status408RequestTimeout })
+        {
+            return ErrorAsync(context, StatusCodes.Status408RequestTimeout, FastPath.ErrorBodies.ClientTimeout);
+        }
+        if (error == ForwarderError.RequestBodyClient && FindBadRequest(exception) is { StatusCode: StatusCodes.Status413PayloadTooLarge })
+        {
+            context.Response.Headers.Connection = "close";
+            context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+            return Task.CompletedTask;
+        }
         if (error == ForwarderError.RequestBodyClient)
         {
             return ErrorAsync(context, StatusCodes.Status400BadRequest, "bad request body: " + ClientBodyProblem(exception));
@@ -267,10 +313,52 @@ internal sealed partial class ProxyHandler(
         return ErrorAsync(context, context.Response.StatusCode is >= 400 and not 502 ? context.Response.StatusCode : StatusCodes.Status502BadGateway, "proxy upstream error: " + detail);
     }
 
+    private static Microsoft.AspNetCore.Http.BadHttpRequestException? FindBadRequest(Exception? ex) => ex switch
+    {
+        null => null,
+        Microsoft.AspNetCore.Http.BadHttpRequestException bad => bad,
+        AggregateException aggregate => aggregate.InnerExceptions.Select(FindBadRequest).FirstOrDefault(e => e is not null),
+        _ => FindBadRequest(ex.InnerException),
+    };
+
+    /// <summary>
+    /// The route's body limit: a declared length over it is refused before anything is forwarded (false); otherwise
+    /// the server enforces it while the body streams (a chunked body over it ends in 413).
+    /// </summary>
+    private static bool ApplyBodyLimit(HttpContext context, long max)
+    {
+        if (context.Request.ContentLength > max)
+        {
+            return false;
+        }
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
+        {
+            feature.MaxRequestBodySize = max;
+        }
+        return true;
+    }
+
+    /// <summary>The route's header limits: count of fields, total size of names and values.</summary>
+    private static bool HeadersWithin(HttpRequest request, RouteRuntime rt)
+    {
+        var count = 0;
+        long size = 0;
+        foreach (var (name, values) in request.Headers)
+        {
+            foreach (var value in values)
+            {
+                count++;
+                size += name.Length + (value?.Length ?? 0);
+            }
+        }
+        return (rt.MaxRequestHeaderCount == 0 || count <= rt.MaxRequestHeaderCount)
+            && (rt.MaxRequestHeadersSize == 0 || size <= rt.MaxRequestHeadersSize);
+    }
+
     /// <summary>What was wrong with the client's body, in plain words instead of the server's exception text.</summary>
     private static string ClientBodyProblem(Exception? exception)
     {
-        var bad = Find(exception);
+        var bad = FindBadRequest(exception);
         var message = bad?.Message ?? "";
         if (message.Contains("chunk", StringComparison.OrdinalIgnoreCase))
         {
@@ -285,14 +373,6 @@ internal sealed partial class ProxyHandler(
             return "the body is larger than this listener accepts";
         }
         return "the body could not be read from the client";
-
-        static Microsoft.AspNetCore.Http.BadHttpRequestException? Find(Exception? ex) => ex switch
-        {
-            null => null,
-            Microsoft.AspNetCore.Http.BadHttpRequestException bad => bad,
-            AggregateException aggregate => aggregate.InnerExceptions.Select(Find).FirstOrDefault(e => e is not null),
-            _ => Find(ex.InnerException),
-        };
     }
 
     [LoggerMessage(EventId = 6101, Level = LogLevel.Information, Message = "{Method} {Host}{Path} {Status} route={Route} target={Target} {DurationMs:0.###}ms client={Client}")]

@@ -65,9 +65,8 @@ public sealed class FiveTupleHashPolicy : ILoadBalancingPolicy
             for (var k = 0; k < owners.Length; k++)
             {
                 var candidate = targets[owners[(start + k) % owners.Length]];
-                if (!ReferenceEquals(candidate, exclude) && candidate.IsAvailable)
+                if (!ReferenceEquals(candidate, exclude) && candidate.IsAvailable && candidate.TryAcquire())
                 {
-                    candidate.Acquire();
                     return new PickResult(candidate);
                 }
             }

@@ -30,9 +30,8 @@ internal sealed class HashKeyBalancer(UpstreamPool pool, HashRing ring, RouteCou
         for (var k = 0; k < owners.Length; k++)
         {
             var candidate = targets[owners[(start + k) % owners.Length]];
-            if (!ReferenceEquals(candidate, exclude) && candidate.IsAvailable)
+            if (!ReferenceEquals(candidate, exclude) && candidate.IsAvailable && candidate.TryAcquire())
             {
-                candidate.Acquire();
                 return new PickResult(candidate);
             }
         }

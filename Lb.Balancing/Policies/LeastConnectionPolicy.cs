@@ -48,7 +48,7 @@ public sealed class LeastConnectionPolicy : ILoadBalancingPolicy
                 {
                     var i = available[k];
                     var candidate = targets[i];
-                    if (ReferenceEquals(candidate, exclude) || !candidate.IsAvailable)
+                    if (ReferenceEquals(candidate, exclude) || !candidate.IsAvailable || !candidate.HasRoom)
                     {
                         continue;
                     }
@@ -63,8 +63,8 @@ public sealed class LeastConnectionPolicy : ILoadBalancingPolicy
                     }
                 }
             }
-            best?.Acquire();
-            return new PickResult(best);
+            // Another request may have taken the last slot since the scan: then this one queues (or is answered 503).
+            return best is not null && best.TryAcquire() ? new PickResult(best) : PickResult.None;
         }
     }
 }

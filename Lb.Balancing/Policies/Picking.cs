@@ -16,17 +16,16 @@ internal static class Picking
         var targets = pool.TargetArray;
         var index = view.At(counter.Next());
         var target = targets[index];
-        if (!ReferenceEquals(target, exclude) && target.IsAvailable)
+        if (!ReferenceEquals(target, exclude) && target.IsAvailable && target.TryAcquire())
         {
-            target.Acquire();
             return target;
         }
         return NextAvailable(view, targets, index, exclude);
     }
 
     /// <summary>
-    /// The first target after <paramref name="index"/> (config order, wrapping) that is available and not
-    /// excluded. Used when the cached view is a moment stale or the pick hit the excluded target.
+    /// The first target after <paramref name="index"/> (config order, wrapping) that is available, not
+    /// excluded and below its connection limit. Used when the cached view is a moment stale or the pick hit the excluded target.
     /// </summary>
     public static UpstreamTarget? NextAvailable(AvailabilityView view, UpstreamTarget[] targets, int index, UpstreamTarget? exclude)
     {
@@ -36,9 +35,8 @@ internal static class Picking
         for (var k = 0; k < available.Length; k++)
         {
             var candidate = targets[available[(start + k) % available.Length]];
-            if (!ReferenceEquals(candidate, exclude) && candidate.IsAvailable)
+            if (!ReferenceEquals(candidate, exclude) && candidate.IsAvailable && candidate.TryAcquire())
             {
-                candidate.Acquire();
                 return candidate;
             }
         }

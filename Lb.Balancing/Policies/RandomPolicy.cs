@@ -52,8 +52,8 @@ public sealed class RandomPolicy : ILoadBalancingPolicy
             }
             var a = targets[first];
             var b = targets[second];
-            var aUsable = !ReferenceEquals(a, exclude) && a.IsAvailable;
-            var bUsable = !ReferenceEquals(b, exclude) && b.IsAvailable;
+            var aUsable = !ReferenceEquals(a, exclude) && a.IsAvailable && a.HasRoom;
+            var bUsable = !ReferenceEquals(b, exclude) && b.IsAvailable && b.HasRoom;
             UpstreamTarget? chosen = (aUsable, bUsable) switch
             {
                 (true, true) => (long)b.ActiveRequests * Math.Max(1, weights[first]) < (long)a.ActiveRequests * Math.Max(1, weights[second]) ? b : a,
@@ -61,11 +61,10 @@ public sealed class RandomPolicy : ILoadBalancingPolicy
                 (false, true) => b,
                 _ => null,
             };
-            if (chosen is null)
+            if (chosen is null || !chosen.TryAcquire())
             {
                 return new PickResult(Picking.NextAvailable(view, targets, first, exclude));
             }
-            chosen.Acquire();
             return new PickResult(chosen);
         }
     }

@@ -103,9 +103,9 @@ public sealed class StickyCookiePolicy : ILoadBalancingPolicy
             if (value is not null
                 && lookup.TryGetValue(value, out var pinned)
                 && !ReferenceEquals(pinned, context.Exclude)
-                && pinned.AdmitsPinned)
+                && pinned.AdmitsPinned
+                && pinned.TryAcquire())
             {
-                pinned.Acquire();
                 return _alwaysKey ? new PickResult(pinned, Key(pinned)) : new PickResult(pinned);
             }
             var target = Picking.RoundRobin(pool, counter, context.Exclude);

@@ -11,9 +11,27 @@ internal struct InFlightCounter
     /// <summary>The highest <see cref="Count"/> seen since the target was created (HAProxy's <c>smax</c>).</summary>
     public int Max => Volatile.Read(ref _max);
 
-    public void Acquire()
+    public void Acquire() => RaiseMax(Interlocked.Increment(ref _count));
+
+    /// <summary>Counts one request unless <paramref name="limit"/> are in flight already.</summary>
+    public bool TryAcquire(int limit)
     {
-        var now = Interlocked.Increment(ref _count);
+        var current = Volatile.Read(ref _count);
+        while (current < limit)
+        {
+            var seen = Interlocked.CompareExchange(ref _count, current + 1, current);
+            if (seen == current)
+            {
+                RaiseMax(current + 1);
+                return true;
+            }
+            current = seen;
+        }
+        return false;
+    }
+
+    private void RaiseMax(int now)
+    {
         // Written only when a new maximum is reached, so the common pick costs one extra read.
         var max = Volatile.Read(ref _max);
         while (now > max)

@@ -65,6 +65,24 @@ public sealed class UpstreamPool
     /// <summary>How long a target that comes back ramps its share up (zero: no slow start).</summary>
     public TimeSpan SlowStart { get; }
 
+    /// <summary>The pool's queue (shared by every version of the pool with this id).</summary>
+    public PoolQueue Queue { get; internal init; } = null!;
+
+    /// <summary>True when some target has a <c>max_connections</c>: only then can a request find no room and queue.</summary>
+    public bool HasLimits { get; internal init; }
+
+    /// <summary>Requests that may wait in <see cref="Queue"/> at once (<c>queue_size</c>).</summary>
+    public int QueueSize { get; internal init; }
+
+    /// <summary>How long a request may wait in <see cref="Queue"/> (<c>queue_timeout</c>, default the connect timeout).</summary>
+    public TimeSpan QueueTimeout { get; internal init; }
+
+    /// <summary>
+    /// True when a failed pick means "every eligible target is at its limit" rather than "no target is available":
+    /// the pool has limits and some target is available.
+    /// </summary>
+    public bool AllAtLimit => HasLimits && GetView().Available.Length > 0;
+
     /// <summary>The active health check; null when the pool has none.</summary>
     public ActiveHealthCheckSettings? HealthCheck { get; }
 

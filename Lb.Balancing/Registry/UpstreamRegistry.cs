@@ -112,7 +112,7 @@ public sealed class UpstreamRegistry : IAsyncDisposable
             {
                 if (!_pools.TryGetValue(id, out var state))
                 {
-                    _pools[id] = state = new PoolState();
+                    _pools[id] = state = new PoolState(_context.Time);
                 }
                 if (touched is null || touched.Contains(id))
                 {
@@ -239,9 +239,10 @@ public sealed class UpstreamRegistry : IAsyncDisposable
             }
             if (!state.Targets.TryGetValue(upstream.Address, out var target))
             {
-                target = new UpstreamTarget(_context, id, upstream.Address, upstream.Weight, OpaqueToken(id, upstream.Address));
+                target = new UpstreamTarget(_context, id, upstream.Address, upstream.Weight, OpaqueToken(id, upstream.Address), state.Queue);
             }
             target.SetWeight(upstream.Weight);
+            target.SetMaxConnections(upstream.MaxConnections ?? spec.MaxConnections ?? 0);
             target.SetState(upstream.EffectiveState);
             target.Passive = passive;
             byAddress[upstream.Address] = target;
@@ -278,17 +279,24 @@ public sealed class UpstreamRegistry : IAsyncDisposable
 
         // The ring depends only on addresses and weights, so an unchanged pool keeps it.
         var ring = state.LastPool is { } last && SameTargetSet(last, targetArray) ? last.ExistingRing : null;
+        var connectTimeout = spec.ConnectTimeout?.Positive ?? UpstreamPool.DefaultConnectTimeout;
         var pool = new UpstreamPool(
             _context,
             id,
             targetArray,
-            spec.ConnectTimeout?.Positive ?? UpstreamPool.DefaultConnectTimeout,
+            connectTimeout,
             spec.ResponseTimeout?.Positive ?? UpstreamPool.DefaultResponseTimeout,
             health,
             passive,
             state.RouteCounters,
             ring,
-            spec.SlowStart?.Positive ?? TimeSpan.Zero);
+            spec.SlowStart?.Positive ?? TimeSpan.Zero)
+        {
+            Queue = state.Queue,
+            HasLimits = targetArray.Any(t => t.MaxConnections > 0),
+            QueueSize = spec.QueueSize ?? UpstreamPoolSpec.DefaultQueueSize,
+            QueueTimeout = spec.QueueTimeout?.Positive ?? connectTimeout,
+        };
         state.LastPool = pool;
         state.LastSpec = spec;
         return pool;
@@ -378,8 +386,10 @@ public sealed class UpstreamRegistry : IAsyncDisposable
                 spec.Count5xx ?? false);
 
     /// <summary>What survives configuration changes for one pool id.</summary>
-    private sealed class PoolState
+    private sealed class PoolState(TimeProvider time)
     {
+        public PoolQueue Queue { get; } = new(time);
+
         public Dictionary<string, UpstreamTarget> Targets { get; set; } = new(StringComparer.Ordinal);
 
         public PoolHealthChecker? Checker { get; set; }

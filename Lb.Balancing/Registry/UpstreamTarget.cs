@@ -21,6 +21,10 @@ public sealed class UpstreamTarget
     private InFlightCounter _inFlight;
     private volatile int _weight;
     private volatile int _state;
+    private volatile int _maxConnections;
+    private long _bytesIn;
+    private long _bytesOut;
+    private readonly PoolQueue _queue;
     private long _rampStart;
     private long _downSince;
     private long _downtimeTicks;
@@ -29,9 +33,10 @@ public sealed class UpstreamTarget
     private const int StateDrain = 1;
     private const int StateMaint = 2;
 
-    internal UpstreamTarget(RegistryContext context, string poolId, string address, int weight, string opaqueToken)
+    internal UpstreamTarget(RegistryContext context, string poolId, string address, int weight, string opaqueToken, PoolQueue? queue = null)
     {
         _context = context;
+        _queue = queue ?? new PoolQueue(context.Time);
         PoolId = poolId;
         Address = address;
         _weight = weight;
@@ -85,6 +90,41 @@ public sealed class UpstreamTarget
 
     private bool IsHealthy => _active.Healthy && _passive.Admits;
 
+    /// <summary>Requests this target serves at once (<c>max_connections</c>); 0 means no limit.</summary>
+    public int MaxConnections => _maxConnections;
+
+    /// <summary>True when the target is below its <see cref="MaxConnections"/> (always, without a limit). A hint: <see cref="TryAcquire"/> decides.</summary>
+    public bool HasRoom
+    {
+        get
+        {
+            var max = _maxConnections;
+            return max == 0 || _inFlight.Count < max;
+        }
+    }
+
+    /// <summary>Request body bytes sent to this target since it joined its pool (HAProxy's <c>bin</c>, bodies only).</summary>
+    public long BytesIn => Interlocked.Read(ref _bytesIn);
+
+    /// <summary>Response body bytes received from this target since it joined its pool (HAProxy's <c>bout</c>, bodies only).</summary>
+    public long BytesOut => Interlocked.Read(ref _bytesOut);
+
+    /// <summary>Counts body bytes of one exchange (zero counts cost nothing).</summary>
+    public void AddBytes(long sent, long received)
+    {
+        if (sent > 0)
+        {
+            Interlocked.Add(ref _bytesIn, sent);
+        }
+        if (received > 0)
+        {
+            Interlocked.Add(ref _bytesOut, received);
+        }
+    }
+
+    /// <summary>The queue of the target's pool, where requests wait while every eligible target is at its limit.</summary>
+    public PoolQueue Queue => _queue;
+
     /// <summary>In-flight requests picked on this target and not yet completed.</summary>
     public int ActiveRequests => _inFlight.Count;
 
@@ -130,6 +170,8 @@ public sealed class UpstreamTarget
 
     internal void SetWeight(int weight) => _weight = weight;
 
+    internal void SetMaxConnections(int max) => _maxConnections = max;
+
     /// <summary>TimeProvider timestamp since which the target takes traffic again (slow start); 0 when it never left.</summary>
     internal long RampStart => Volatile.Read(ref _rampStart);
 
@@ -161,6 +203,21 @@ public sealed class UpstreamTarget
     /// </summary>
     public void Acquire() => _inFlight.Acquire();
 
+    /// <summary>
+    /// Counts one in-flight request unless the target is at its <see cref="MaxConnections"/>; balancers call it on the
+    /// target they are about to return and move on to the next candidate when it answers false.
+    /// </summary>
+    public bool TryAcquire()
+    {
+        var max = _maxConnections;
+        if (max == 0)
+        {
+            _inFlight.Acquire();
+            return true;
+        }
+        return _inFlight.TryAcquire(max);
+    }
+
     /// <summary>Ends one in-flight request and feeds passive health with how it went.</summary>
     /// <remarks>
     /// Call exactly once per successful pick. A surplus call cannot drive the in-flight count below zero,
@@ -169,6 +226,10 @@ public sealed class UpstreamTarget
     public void Complete(RequestOutcome outcome)
     {
         _inFlight.Release();
+        if (_queue.Waiting > 0)
+        {
+            _queue.SlotFreed();
+        }
         _passive.Observe(outcome);
     }
 

@@ -23,12 +23,13 @@ internal sealed class UpstreamSpecConverter : JsonConverter<UpstreamSpec>
 
         string? address = null;
         string? state = null;
+        int? maxConnections = null;
         var weight = UpstreamSpec.DefaultWeight;
         while (reader.Read())
         {
             if (reader.TokenType == JsonTokenType.EndObject)
             {
-                return new UpstreamSpec(address ?? "", weight) { State = state };
+                return new UpstreamSpec(address ?? "", weight) { State = state, MaxConnections = maxConnections };
             }
             var name = reader.GetString();
             reader.Read();
@@ -44,6 +45,10 @@ internal sealed class UpstreamSpecConverter : JsonConverter<UpstreamSpec>
             {
                 state = reader.TokenType == JsonTokenType.String ? reader.GetString() : throw new JsonException("state must be a string");
             }
+            else if (string.Equals(name, "max_connections", StringComparison.OrdinalIgnoreCase))
+            {
+                maxConnections = reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var m) ? m : throw new JsonException("max_connections must be an integer");
+            }
             else
             {
                 throw new JsonException($"unknown field '{name}'");
@@ -54,7 +59,7 @@ internal sealed class UpstreamSpecConverter : JsonConverter<UpstreamSpec>
 
     public override void Write(Utf8JsonWriter writer, UpstreamSpec value, JsonSerializerOptions options)
     {
-        if (value.Weight == UpstreamSpec.DefaultWeight && value.State is null)
+        if (value.Weight == UpstreamSpec.DefaultWeight && value.State is null && value.MaxConnections is null)
         {
             writer.WriteStringValue(value.Address);
             return;
@@ -68,6 +73,10 @@ internal sealed class UpstreamSpecConverter : JsonConverter<UpstreamSpec>
         if (value.State is { } state)
         {
             writer.WriteString("state", state);
+        }
+        if (value.MaxConnections is { } maxConnections)
+        {
+            writer.WriteNumber("max_connections", maxConnections);
         }
         writer.WriteEndObject();
     }

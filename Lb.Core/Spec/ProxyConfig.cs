@@ -57,6 +57,30 @@ public sealed record RouteSpec
     /// </summary>
     public string? HashKey { get; init; }
 
+    /// <summary>Time to connect to a target for this route, overriding the pool's <c>connect_timeout</c> (Lb extension).</summary>
+    public Duration? ConnectTimeout { get; init; }
+
+    /// <summary>
+    /// Time the target may stay silent — before its response head and between reads of its body — overriding the
+    /// pool's <c>response_timeout</c>; then 504 (Lb extension; HAProxy's <c>timeout server</c>).
+    /// </summary>
+    public Duration? ServerTimeout { get; init; }
+
+    /// <summary>
+    /// Time the client may stay silent while it sends the request body; then 408 (Lb extension; HAProxy's
+    /// <c>timeout client</c>). Absent: the listener's minimum data rate applies, as before.
+    /// </summary>
+    public Duration? ClientTimeout { get; init; }
+
+    /// <summary>Largest request body this route accepts, in bytes; larger ones get 413 (Lb extension; absent: the listener's limit).</summary>
+    public long? MaxRequestBodySize { get; init; }
+
+    /// <summary>Most request header fields this route accepts; more get 431 (Lb extension; absent: the listener's limit, 100).</summary>
+    public int? MaxRequestHeaderCount { get; init; }
+
+    /// <summary>Largest total size of the request header fields (names and values) this route accepts, in bytes; larger get 431 (Lb extension; absent: the listener's limit, 32 KiB).</summary>
+    public int? MaxRequestHeadersSize { get; init; }
+
     /// <summary>The algorithm with the empty default resolved.</summary>
     [JsonIgnore]
     public string EffectiveAlgorithm => string.IsNullOrEmpty(Algorithm) ? Algorithms.RoundRobin : Algorithm;

@@ -25,6 +25,26 @@ public sealed record UpstreamPoolSpec
     /// out of <c>maint</c>/<c>drain</c>) ramps its weight from a tenth to full over this time.
     /// </summary>
     public Duration? SlowStart { get; init; }
+
+    /// <summary>
+    /// Requests each target of the pool serves at once (Lb extension; absent: no limit). An upstream's own
+    /// <see cref="UpstreamSpec.MaxConnections"/> overrides it. A request that finds every eligible target at its limit
+    /// waits in the pool's queue (HAProxy's server <c>maxconn</c>).
+    /// </summary>
+    public int? MaxConnections { get; init; }
+
+    /// <summary>Requests that may wait for a free target at once (Lb extension; default 1000 when a limit is set; 0: none wait, 503 at once).</summary>
+    public int? QueueSize { get; init; }
+
+    /// <summary>How long a request may wait in the queue before 503, as a Go duration (Lb extension; default the pool's connect timeout, as in HAProxy).</summary>
+    public Duration? QueueTimeout { get; init; }
+
+    /// <summary>Default of <see cref="QueueSize"/>.</summary>
+    public const int DefaultQueueSize = 1000;
+
+    /// <summary>True when the pool or one of its upstreams sets <c>max_connections</c>.</summary>
+    [JsonIgnore]
+    internal bool HasConnectionLimits => MaxConnections is not null || Upstreams.Any(u => u.MaxConnections is not null);
 }
 
 /// <summary>One upstream target.</summary>
@@ -44,6 +64,9 @@ public sealed record UpstreamSpec(string Address, int Weight = 1)
     /// <summary>The state with the absent default resolved.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public string EffectiveState => string.IsNullOrEmpty(State) ? TargetStates.Ready : State;
+
+    /// <summary>Requests this target serves at once, overriding the pool's <see cref="UpstreamPoolSpec.MaxConnections"/> (Lb extension).</summary>
+    public int? MaxConnections { get; init; }
 
     /// <summary>A target with the default weight.</summary>
     public static implicit operator UpstreamSpec(string address) => new(address);

@@ -291,7 +291,27 @@ public static class DesiredStateValidator
         PositiveDuration($"{at}.connect_timeout", pool.ConnectTimeout, errors, required: false);
         PositiveDuration($"{at}.response_timeout", pool.ResponseTimeout, errors, required: false);
         PositiveDuration($"{at}.slow_start", pool.SlowStart, errors, required: false);
+        if (pool.MaxConnections is { } max && max is < 1 or > MaxConnectionLimit)
+        {
+            errors.Add($"{at}.max_connections", ValidationCodes.InvalidLimit, $"max_connections must be between 1 and {MaxConnectionLimit}", "omit it for no limit");
+        }
+        if (pool.QueueSize is { } queue && queue is < 0 or > MaxQueueSize)
+        {
+            errors.Add($"{at}.queue_size", ValidationCodes.InvalidLimit, $"queue_size must be between 0 and {MaxQueueSize}", "use 0 to answer 503 at once when every target is at its limit");
+        }
+        PositiveDuration($"{at}.queue_timeout", pool.QueueTimeout, errors, required: false);
+        if ((pool.QueueSize is not null || pool.QueueTimeout is not null) && !pool.HasConnectionLimits)
+        {
+            errors.Add(pool.QueueSize is not null ? $"{at}.queue_size" : $"{at}.queue_timeout", ValidationCodes.InvalidLimit,
+                "a queue needs a connection limit: without max_connections no request ever waits", "set max_connections on the pool or on its upstreams, or remove the queue settings");
+        }
     }
+
+    /// <summary>Largest accepted <c>max_connections</c>.</summary>
+    private const int MaxConnectionLimit = 1_000_000;
+
+    /// <summary>Largest accepted <c>queue_size</c>.</summary>
+    private const int MaxQueueSize = 1_000_000;
 
     private static void ValidateUpstream(string at, UpstreamSpec upstream, DesiredStateLimits l, HashSet<string> seen, ErrorList errors)
     {
@@ -328,6 +348,10 @@ public static class DesiredStateValidator
             var meant = TargetStates.Suggest(state);
             errors.Add($"{at}.state", ValidationCodes.InvalidTargetState, "state must be one of: ready, drain, maint",
                 meant is not null ? $"did you mean '{meant}'?" : "omit it for ready; drain lets in-flight and sticky clients finish, maint takes the target out");
+        }
+        if (upstream.MaxConnections is { } max && max is < 1 or > MaxConnectionLimit)
+        {
+            errors.Add($"{at}.max_connections", ValidationCodes.InvalidLimit, $"max_connections must be between 1 and {MaxConnectionLimit}", "omit it to use the pool's max_connections (or no limit)");
         }
         if (!seen.Add(address))
         {
@@ -397,6 +421,22 @@ public static class DesiredStateValidator
             {
                 errors.Add(e.Field, e.Code, e.Message, e.Hint);
             }
+        }
+
+        PositiveDuration($"{at}.connect_timeout", route.ConnectTimeout, errors, required: false);
+        PositiveDuration($"{at}.server_timeout", route.ServerTimeout, errors, required: false);
+        PositiveDuration($"{at}.client_timeout", route.ClientTimeout, errors, required: false);
+        if (route.MaxRequestBodySize is { } body && body < 0)
+        {
+            errors.Add($"{at}.max_request_body_size", ValidationCodes.InvalidLimit, "max_request_body_size must be 0 or more bytes", "use 0 to refuse every request body, or omit it for the listener's limit");
+        }
+        if (route.MaxRequestHeaderCount is { } count && count is < 1 or > 10_000)
+        {
+            errors.Add($"{at}.max_request_header_count", ValidationCodes.InvalidLimit, "max_request_header_count must be between 1 and 10000", "omit it for the listener's limit (100)");
+        }
+        if (route.MaxRequestHeadersSize is { } size && size is < 1 or > 16 * 1024 * 1024)
+        {
+            errors.Add($"{at}.max_request_headers_size", ValidationCodes.InvalidLimit, "max_request_headers_size must be between 1 and 16777216 bytes", "omit it for the listener's limit (32 KiB)");
         }
     }
 

@@ -41,6 +41,8 @@ public static class ValidationCodes
     public const string InvalidHashKey = "invalid_hash_key";
     /// <summary>An upstream state is not ready, drain or maint.</summary>
     public const string InvalidTargetState = "invalid_target_state";
+    /// <summary>A connection, queue or request-size limit is out of range or has no effect.</summary>
+    public const string InvalidLimit = "invalid_limit";
     public const string TooMany = "too_many";
     public const string TooLong = "too_long";
     public const string InvalidVip = "invalid_vip";

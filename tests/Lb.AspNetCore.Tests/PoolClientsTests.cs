@@ -32,7 +32,7 @@ public sealed class PoolClientsTests : IAsyncDisposable
         var pool = Pool("web", "1s");
         Assert.NotSame(first, clients.Get(pool));
         Assert.Equal(1, clients.RetiredCount);
-        clients.Sweep(_registry.Current.Pools);
+        clients.Sweep(_registry.Current.Pools.Keys.ToHashSet());
         Assert.Equal(0, clients.RetiredCount); // nothing was in flight
     }
 
@@ -45,12 +45,27 @@ public sealed class PoolClientsTests : IAsyncDisposable
         var balancer = LoadBalancingPolicies.CreateDefault().CreateBalancer(new RouteSpec { Id = "r", UpstreamPool = "web" }, pool);
         var inFlight = balancer.Pick(default).Target!;
 
-        clients.Sweep(new Dictionary<string, UpstreamPool>());
+        clients.Sweep(new HashSet<string>());
         Assert.Equal(1, clients.RetiredCount);
 
         inFlight.Complete(RequestOutcome.Success);
-        clients.Sweep(new Dictionary<string, UpstreamPool>());
+        clients.Sweep(new HashSet<string>());
         Assert.Equal(0, clients.RetiredCount);
+    }
+
+    [Fact]
+    public void A_route_connect_timeout_gets_a_handler_of_its_own_that_is_retired_when_no_route_uses_it()
+    {
+        using var clients = new PoolClients();
+        var pool = Pool("web");
+        var shared = clients.Get(pool);
+        var own = clients.Get(pool, TimeSpan.FromMilliseconds(500));
+        Assert.NotSame(shared, own);
+        Assert.Same(own, clients.Get(pool, TimeSpan.FromMilliseconds(500)));
+        Assert.Same(shared, clients.Get(pool));
+        clients.Sweep(new HashSet<string> { PoolClients.Key(pool, null) });
+        Assert.Equal(0, clients.RetiredCount); // retired and, idle, disposed at once
+        Assert.NotSame(own, clients.Get(pool, TimeSpan.FromMilliseconds(500)));
     }
 
     private sealed class NoHealthChecks : IHttpClientFactory

@@ -30,6 +30,28 @@ public sealed class AllocationTests
         Assert.Equal(0, allocated);
     }
 
+    [Theory]
+    [InlineData(Algorithms.RoundRobin)]
+    [InlineData(Algorithms.LeastConnection)]
+    [InlineData(Algorithms.Random)]
+    [InlineData(Algorithms.Source)]
+    [InlineData(Algorithms.StickyCookie)]
+    public async Task Picks_under_a_connection_limit_that_is_not_reached_allocate_nothing(string algorithm)
+    {
+        await using var h = new Harness();
+        var pool = h.Registry.Apply(Configs.Config(("p", Configs.Pool(Configs.Specs(Configs.Addresses(16))) with { MaxConnections = 1000 }))).Pools["p"];
+        var balancer = h.Balancer(pool, algorithm);
+        var contexts = Enumerable.Range(0, 1000).Select(FiveTupleHashTests.Flow).ToArray();
+        Run(balancer, contexts);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        Run(balancer, contexts);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(0, allocated);
+        Assert.True(pool.HasLimits);
+    }
+
     private static void Run(IRouteBalancer balancer, PickContext[] contexts)
     {
         for (var i = 0; i < contexts.Length; i++)

@@ -37,6 +37,25 @@ public class DesiredStateJsonTests
     }
 
     [Fact]
+    public void Limit_fields_round_trip_and_a_document_without_them_serialises_as_before()
+    {
+        const string Json = """
+            {"routes":[{"id":"r","enabled":true,"algorithm":"round_robin","match":{"hosts":[]},"upstream_pool":"p","connect_timeout":"500ms","server_timeout":"5s","client_timeout":"10s","max_request_body_size":1024,"max_request_header_count":50,"max_request_headers_size":8192}],
+             "upstream_pools":{"p":{"upstreams":[{"address":"h:1","max_connections":2},"h:2"],"max_connections":10,"queue_size":5,"queue_timeout":"1s"}}}
+            """;
+        var config = ParseOk(Json);
+        Assert.Equal((2, (int?)null), (config.UpstreamPools["p"].Upstreams[0].MaxConnections, config.UpstreamPools["p"].Upstreams[1].MaxConnections));
+        Assert.Equal((10, 5), (config.UpstreamPools["p"].MaxConnections, config.UpstreamPools["p"].QueueSize));
+        Assert.Equal((1024L, 50, 8192), (config.Routes[0].MaxRequestBodySize, config.Routes[0].MaxRequestHeaderCount, config.Routes[0].MaxRequestHeadersSize));
+        var written = DesiredStateJson.Serialize(config);
+        Assert.Equal(written, DesiredStateJson.Serialize(ParseOk(Encoding.UTF8.GetString(written))));
+        var text = Encoding.UTF8.GetString(written);
+        Assert.Contains("{\"address\":\"h:1\",\"max_connections\":2}", text, StringComparison.Ordinal);
+        Assert.Contains("\"server_timeout\":\"5s\"", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("max_connections", Encoding.UTF8.GetString(DesiredStateJson.Serialize(ParseOk(SeedExample.Json))), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Content_hash_ignores_formatting_and_pool_order_but_not_content()
     {
         var a = ParseOk("""{"upstream_pools":{"b":{"upstreams":["h:1"]},"a":{"upstreams":["h:2"]}}}""");

@@ -27,7 +27,7 @@ public sealed partial class DashboardTests
         await poolDialog.GetByLabel("Id").FillAsync("web");
         await poolDialog.GetByLabel("Upstreams").FillAsync(backend.Address);
         await poolDialog.GetByLabel("Interval").FillAsync("1s");
-        await poolDialog.GetByLabel("Timeout").FillAsync("500ms");
+        await poolDialog.GetByLabel("Timeout", new() { Exact = true }).FillAsync("500ms");
         await poolDialog.GetByRole(AriaRole.Button, new() { Name = "Review changes…" }).ClickAsync();
         var review = page.Locator("#dlg-review");
         await Expect(review.Locator("#review-diff")).ToContainTextAsync(backend.Address);
@@ -59,6 +59,52 @@ public sealed partial class DashboardTests
         }, 10, "a p99 for route shop");
         var history = JsonNode.Parse(await lb.Admin.GetStringAsync("/api/config/history", TestContext.Current.CancellationToken))!;
         Assert.StartsWith("dashboard from 127.0.0.1", history["entries"]![0]!["origin"]!.GetValue<string>(), StringComparison.Ordinal);
+        browser.AssertNoErrors();
+    }
+
+    [Fact]
+    public async Task Limits_target_state_slow_start_and_a_hash_key_edited_in_the_forms_are_saved_and_shown_again()
+    {
+        await using var lb = await LbProcess.StartAsync();
+        await lb.PutConfigAsync(Pool("web", "127.0.0.1:9"));
+        await using var browser = await BrowserSession.OpenAsync(lb.AdminUri);
+        var page = browser.Page;
+        var review = page.Locator("#dlg-review");
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Edit pool web" }).ClickAsync();
+        var poolDialog = page.Locator("#dlg-pool");
+        await poolDialog.GetByLabel("Upstreams").FillAsync("127.0.0.1:9 weight=2 state=drain max_connections=5\n127.0.0.1:10");
+        await poolDialog.GetByLabel("Max connections per target").FillAsync("20");
+        await poolDialog.GetByLabel("Queue timeout").FillAsync("2s");
+        await poolDialog.GetByLabel("Slow start").FillAsync("30s");
+        await poolDialog.GetByRole(AriaRole.Button, new() { Name = "Review changes…" }).ClickAsync();
+        await Expect(review.Locator("#review-diff")).ToContainTextAsync("\"max_connections\": 20");
+        await review.GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync();
+        await Expect(page.Locator("#banner")).ToContainTextAsync("version 2");
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Edit route shop" }).ClickAsync();
+        var routeDialog = page.Locator("#dlg-route");
+        await routeDialog.GetByLabel("Algorithm").SelectOptionAsync("hdr");
+        await routeDialog.GetByLabel("Hash key").FillAsync("X-User");
+        await routeDialog.GetByLabel("Server timeout").FillAsync("5s");
+        await routeDialog.GetByLabel("Max body (bytes)").FillAsync("1048576");
+        await routeDialog.GetByRole(AriaRole.Button, new() { Name = "Review changes…" }).ClickAsync();
+        await review.GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync();
+        await Expect(page.Locator("#banner")).ToContainTextAsync("version 3");
+
+        var config = JsonNode.Parse(await lb.Admin.GetStringAsync("/api/config", TestContext.Current.CancellationToken))!;
+        var pool = config["upstream_pools"]!["web"]!;
+        Assert.Equal(("drain", 5, 2, "127.0.0.1:10"), (pool["upstreams"]![0]!["state"]!.GetValue<string>(), pool["upstreams"]![0]!["max_connections"]!.GetValue<int>(),
+            pool["upstreams"]![0]!["weight"]!.GetValue<int>(), pool["upstreams"]![1]!.GetValue<string>()));
+        Assert.Equal((20, "2s", "30s"), (pool["max_connections"]!.GetValue<int>(), pool["queue_timeout"]!.GetValue<string>(), pool["slow_start"]!.GetValue<string>()));
+        var route = config["routes"]![0]!;
+        Assert.Equal(("hdr", "X-User", "5s", 1048576L), (route["algorithm"]!.GetValue<string>(), route["hash_key"]!.GetValue<string>(),
+            route["server_timeout"]!.GetValue<string>(), route["max_request_body_size"]!.GetValue<long>()));
+
+        // Opened again, the forms show what was saved.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Edit pool web" }).ClickAsync();
+        await Expect(poolDialog.GetByLabel("Upstreams")).ToHaveValueAsync("127.0.0.1:9 weight=2 state=drain max_connections=5\n127.0.0.1:10");
+        await Expect(poolDialog.GetByLabel("Max connections per target")).ToHaveValueAsync("20");
         browser.AssertNoErrors();
     }
 

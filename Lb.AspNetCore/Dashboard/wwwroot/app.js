@@ -125,12 +125,44 @@ function ordered(obj, keys, nested) {
   }
   return out;
 }
-const orderRoute = r => ordered(r, ['id', 'enabled', 'algorithm', 'match', 'upstream_pool', 'sticky_cookie'], {
+const ROUTE_OPTIONAL = [
+  ['#route-connect-timeout', 'connect_timeout', 'text'], ['#route-server-timeout', 'server_timeout', 'text'], ['#route-client-timeout', 'client_timeout', 'text'],
+  ['#route-max-body', 'max_request_body_size', 'int'], ['#route-max-header-count', 'max_request_header_count', 'int'], ['#route-max-headers-size', 'max_request_headers_size', 'int'],
+];
+const POOL_OPTIONAL = [
+  ['#pool-connect-timeout', 'connect_timeout', 'text'], ['#pool-response-timeout', 'response_timeout', 'text'], ['#pool-slow-start', 'slow_start', 'text'],
+  ['#pool-max-connections', 'max_connections', 'int'], ['#pool-queue-size', 'queue_size', 'int'], ['#pool-queue-timeout', 'queue_timeout', 'text'],
+];
+// Optional fields: empty removes the key (the default applies); an integer field keeps text it cannot read, so the server names the mistake.
+function fillOptional(obj, fields) { for (const [sel, key] of fields) $(sel).value = obj && obj[key] !== undefined && obj[key] !== null ? String(obj[key]) : ''; }
+function readOptional(obj, fields) {
+  for (const [sel, key, kind] of fields) {
+    const v = $(sel).value.trim();
+    if (!v) delete obj[key]; else obj[key] = kind === 'int' && /^-?\d+$/.test(v) ? Number(v) : v;
+  }
+}
+const UPSTREAM_KEYS = ['weight', 'state', 'max_connections'];
+function upstreamLine(u) {
+  if (typeof u === 'string') return u;
+  return [u.address, ...UPSTREAM_KEYS.filter(k => u[k] !== undefined && u[k] !== null && !(k === 'weight' && u[k] === 1)).map(k => `${k}=${u[k]}`)].join(' ');
+}
+function parseUpstreamLine(line) {
+  const [address, ...rest] = line.split(/\s+/);
+  if (rest.length === 0) return address;
+  const u = { address };
+  for (const part of rest) {
+    const m = /^([a-z_]+)=(\S*)$/.exec(part);
+    if (!m) { u[part] = true; continue; } // the server reports the unknown field
+    u[m[1]] = /^-?\d+$/.test(m[2]) && m[1] !== 'state' ? Number(m[2]) : m[2];
+  }
+  return u;
+}
+const orderRoute = r => ordered(r, ['id', 'enabled', 'algorithm', 'hash_key', 'match', 'upstream_pool', 'sticky_cookie'], {
   match: m => ordered(m, ['hosts', 'path'], { path: p => ordered(p, ['type', 'value']) }),
   sticky_cookie: c => ordered(c, ['value', 'secure', 'same_site', 'max_age']),
 });
-const orderPool = p => ordered(p, ['upstreams', 'health_check', 'passive_health', 'connect_timeout', 'response_timeout'], {
-  upstreams: list => Array.isArray(list) ? list.map(u => ordered(u, ['address', 'weight'])) : list,
+const orderPool = p => ordered(p, ['upstreams', 'health_check', 'passive_health', 'connect_timeout', 'response_timeout', 'slow_start', 'max_connections', 'queue_size', 'queue_timeout'], {
+  upstreams: list => Array.isArray(list) ? list.map(u => ordered(u, ['address', 'weight', 'state', 'max_connections'])) : list,
   health_check: hc => ordered(hc, ['path', 'interval', 'timeout', 'expect_status', 'rise', 'fall']),
   passive_health: ph => ordered(ph, ['consecutive_failures', 'ejection_time', 'count5xx']),
 });
@@ -139,7 +171,10 @@ function editable(doc) {
   const pools = (doc && doc.upstream_pools) || {};
   const sorted = {};
   for (const k of Object.keys(pools).sort()) sorted[k] = orderPool(pools[k]);
-  return JSON.parse(JSON.stringify({ routes, upstream_pools: sorted }));
+  const out = { routes, upstream_pools: sorted };
+  // TCP listeners travel with every edit (tcp.js), so a route or pool change never drops them.
+  if (doc && doc.tcp_listeners && doc.tcp_listeners.length) out.tcp_listeners = doc.tcp_listeners.map(orderTcpListener);
+  return JSON.parse(JSON.stringify(out));
 }
 const pretty = doc => JSON.stringify(editable(doc), null, 2);
 
@@ -360,6 +395,7 @@ function renderConfig() {
   if (rows.length === 0) rows.push(h('tr', {}, h('td', { colspan: 9, class: 'muted' }, 'No routes yet. Add a pool, then a route that sends traffic to it.')));
   tbody.replaceChildren(...rows);
   renderPools();
+  renderTcpListeners();
   renderLive();
 }
 
@@ -424,6 +460,7 @@ function renderLive() {
     cells.fails.textContent = String(t.consecutive_failures ?? 0);
     cells.ejected.textContent = ejected ? new Date(t.ejected_until).toLocaleTimeString() : '—';
   }
+  renderTcpLive();
 }
 function ago(t, now) {
   const s = Math.max(0, Math.round((now - t) / 1000));
@@ -643,6 +680,9 @@ function openRouteForm(index) {
   $('#route-path-type').value = r.match && r.match.path ? r.match.path.type : '';
   $('#route-path-value').value = r.match && r.match.path ? r.match.path.value : '';
   $('#route-algorithm').value = r.algorithm || '';
+  $('#route-hash-key').value = r.hash_key || '';
+  fillOptional(r, ROUTE_OPTIONAL);
+  syncHashKey();
   const pools = Object.keys(base.upstream_pools || {}).sort();
   $('#route-pool').replaceChildren(h('option', { value: '' }, pools.length ? '(choose a pool)' : '(no pools yet: add one first)'),
     ...pools.map(p => h('option', { value: p }, p)));
@@ -650,6 +690,10 @@ function openRouteForm(index) {
   syncPathValue();
   dlg.showModal();
   $('#route-id').focus();
+}
+function syncHashKey() {
+  const keyed = ['url_param', 'hdr'].includes($('#route-algorithm').value);
+  $('#route-hash-key').disabled = !keyed;
 }
 function syncPathValue() {
   const none = $('#route-path-type').value === '';
@@ -666,6 +710,9 @@ function routeFromForm(original) {
   if (type) route.match.path = { type, value: $('#route-path-value').value }; else delete route.match.path;
   const algorithm = $('#route-algorithm').value;
   if (algorithm) route.algorithm = algorithm; else delete route.algorithm;
+  const hashKey = $('#route-hash-key').value.trim();
+  if (hashKey && ['url_param', 'hdr'].includes(algorithm)) route.hash_key = hashKey; else delete route.hash_key;
+  readOptional(route, ROUTE_OPTIONAL);
   return route;
 }
 function submitRoute(e) {
@@ -697,7 +744,8 @@ function openPoolForm(id) {
   $('#pool-title').textContent = id ? `Edit pool ${id}` : 'Add upstream pool';
   $('#pool-id').value = id || '';
   $('#pool-id').readOnly = !!id;
-  $('#pool-upstreams').value = (p.upstreams || []).map(u => typeof u === 'string' ? u : (u.weight && u.weight !== 1 ? `${u.address} weight=${u.weight}` : u.address)).join('\n');
+  $('#pool-upstreams').value = (p.upstreams || []).map(upstreamLine).join('\n');
+  fillOptional(p, POOL_OPTIONAL);
   const hc = p.health_check;
   $('#pool-hc').checked = !!hc || !id;
   $('#pool-hc-path').value = hc ? hc.path : '/health';
@@ -718,10 +766,8 @@ function submitPool(e) {
   const id = $('#pool-id').value.trim();
   const proposed = editable(base);
   const pool = { ...JSON.parse(form.dataset.extra || '{}') };
-  pool.upstreams = $('#pool-upstreams').value.split('\n').map(s => s.trim()).filter(Boolean).map(line => {
-    const m = /^(\S+)\s+weight=(\d+)$/.exec(line);
-    return m ? { address: m[1], weight: Number(m[2]) } : line;
-  });
+  pool.upstreams = $('#pool-upstreams').value.split('\n').map(s => s.trim()).filter(Boolean).map(parseUpstreamLine);
+  readOptional(pool, POOL_OPTIONAL);
   if ($('#pool-hc').checked) {
     const status = $('#pool-hc-status').value.trim();
     pool.health_check = { ...JSON.parse(form.dataset.hcExtra || '{}'), path: $('#pool-hc-path').value.trim(), interval: $('#pool-hc-interval').value.trim(), timeout: $('#pool-hc-timeout').value.trim(), expect_status: /^\d+$/.test(status) ? Number(status) : 0 };
@@ -791,11 +837,13 @@ function start() {
   setupTokenDialog();
   setupDialogs();
   setupReview();
+  setupTcp();
   $('#btn-add-route').addEventListener('click', () => openRouteForm(-1));
   $('#btn-add-pool').addEventListener('click', () => openPoolForm(null));
   $('#form-route').addEventListener('submit', submitRoute);
   $('#form-pool').addEventListener('submit', submitPool);
   $('#route-path-type').addEventListener('change', syncPathValue);
+  $('#route-algorithm').addEventListener('change', syncHashKey);
   $('#pool-hc').addEventListener('change', syncHealthFields);
   $('#json-editor').addEventListener('input', () => { state.jsonDirty = true; });
   $('#btn-json-review').addEventListener('click', reviewJson);

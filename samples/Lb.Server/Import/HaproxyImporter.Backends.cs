@@ -8,7 +8,7 @@ internal sealed partial class HaproxyImporter
     /// <summary>A backend as Lb sees it: its pool and what every route to it uses.</summary>
     private sealed record BackendTranslation(UpstreamPoolSpec Pool, string Algorithm, string? HashKey, StickyCookieSpec? StickyCookie);
 
-    private sealed record ServerLine(CfgLine Line, string Address, int Weight, bool Check, TimeSpan Inter, int Rise, int Fall, string? State, TimeSpan? SlowStart);
+    private sealed record ServerLine(CfgLine Line, string Address, int Weight, bool Check, TimeSpan Inter, int Rise, int Fall, string? State, TimeSpan? SlowStart, int? MaxConn);
 
     private static readonly TimeSpan DefaultInter = TimeSpan.FromSeconds(2);
 
@@ -40,7 +40,7 @@ internal sealed partial class HaproxyImporter
             {
                 Note(group.Last().Line, $"'{group.Key}' is listed {group.Count()} times; Lb lists a target once, with the summed weight {weight}");
             }
-            upstreams.Add(new UpstreamSpec(group.First().Address, Math.Clamp(weight, 1, 1000)) { State = group.First().State });
+            upstreams.Add(new UpstreamSpec(group.First().Address, Math.Clamp(weight, 1, 1000)) { State = group.First().State, MaxConnections = group.First().MaxConn });
         }
 
         var pool = new UpstreamPoolSpec
@@ -51,9 +51,16 @@ internal sealed partial class HaproxyImporter
             ResponseTimeout = Timeout(section, "server"),
             SlowStart = SlowStart(servers),
         };
-        if (section.Last("timeout", "server") is { } serverTimeout)
+        if (section.Last("timeout", "queue") is { } queueLine)
         {
-            Note(serverTimeout, "timeout server → response_timeout: Lb bounds the wait for the response to start, HAProxy each silence of the server");
+            if (upstreams.Any(u => u.MaxConnections is not null))
+            {
+                pool = pool with { QueueTimeout = Timeout(section, "queue") };
+            }
+            else
+            {
+                Note(queueLine, "timeout queue is not translated: no server of this backend has a maxconn, so nothing ever queues");
+            }
         }
         var (algorithm, hashKey, sticky) = Balance(section);
         return new BackendTranslation(pool, algorithm, hashKey, sticky);
@@ -75,6 +82,7 @@ internal sealed partial class HaproxyImporter
         var weight = 1;
         string? state = null;
         TimeSpan? slowStart = null;
+        int? maxConn = null;
         var check = false;
         var inter = DefaultInter;
         var rise = HealthCheckSpec.DefaultRise;
@@ -150,9 +158,24 @@ internal sealed partial class HaproxyImporter
                     i++;
                     Note(line, $"{word} is not translated: Lb's passive_health ejects targets that keep failing live traffic");
                     break;
-                case "maxconn" or "maxqueue" or "minconn":
+                case "maxconn":
                     i++;
-                    Untranslated(line, $"{word} {value} is not translated: per-target connection limits are not available yet (#18)");
+                    if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var limit) || limit > 1_000_000)
+                    {
+                        Untranslated(line, $"maxconn '{value}' is not a number between 0 and 1000000");
+                    }
+                    else
+                    {
+                        maxConn = limit == 0 ? null : limit; // HAProxy's 0 means no limit
+                    }
+                    break;
+                case "maxqueue":
+                    i++;
+                    Untranslated(line, $"maxqueue {value} is not translated: HAProxy bounds a queue per server, Lb one queue per pool (queue_size, default 1000)");
+                    break;
+                case "minconn":
+                    i++;
+                    Untranslated(line, $"minconn {value} is not translated: Lb's limits are static (max_connections from maxconn); there is no fullconn ramp");
                     break;
                 case "slowstart":
                     i++;
@@ -176,7 +199,7 @@ internal sealed partial class HaproxyImporter
                     break;
             }
         }
-        return new ServerLine(line, address, weight, check, inter, rise, fall, state, slowStart);
+        return new ServerLine(line, address, weight, check, inter, rise, fall, state, slowStart, maxConn);
     }
 
     /// <summary><c>host:port</c>, <c>ip:port</c>, <c>[v6]:port</c> or HAProxy's bare <c>v6:port</c>; null for anything else.</summary>
@@ -304,7 +327,7 @@ internal sealed partial class HaproxyImporter
     private string? Timeout(CfgSection section, string which)
     {
         var line = section.Last("timeout", which);
-        if (line is null && section.Last(which == "connect" ? "contimeout" : "srvtimeout") is { } legacy)
+        if (line is null && which is "connect" or "server" && section.Last(which == "connect" ? "contimeout" : "srvtimeout") is { } legacy)
         {
             line = new CfgLine(legacy.Number, ["timeout", which, legacy.Arg(1)]);
         }

@@ -107,7 +107,8 @@ internal sealed partial class HaproxyImporter
         }
         else
         {
-            routes.AddRange(TranslateFrontend(frontends[0], backends));
+            var clientTimeout = ClientTimeout(frontends[0]);
+            routes.AddRange(TranslateFrontend(frontends[0], backends).Select(r => r with { ClientTimeout = clientTimeout }));
         }
 
         return new ProxyConfig
@@ -115,6 +116,27 @@ internal sealed partial class HaproxyImporter
             Routes = routes,
             UpstreamPools = new SortedDictionary<string, UpstreamPoolSpec>(backends.ToDictionary(b => b.Key, b => b.Value.Pool), StringComparer.Ordinal),
         };
+    }
+
+    /// <summary>The frontend's <c>timeout client</c> (or <c>clitimeout</c>) as every route's <c>client_timeout</c>.</summary>
+    private Duration? ClientTimeout(CfgSection frontend)
+    {
+        var line = frontend.Last("timeout", "client");
+        if (line is null && frontend.Last("clitimeout") is { } legacy)
+        {
+            line = new CfgLine(legacy.Number, ["timeout", "client", legacy.Arg(1)]);
+        }
+        if (line is null)
+        {
+            return null;
+        }
+        if (!HaproxyDurations.TryParse(line.Arg(2), out var value))
+        {
+            Untranslated(line, $"timeout client '{line.Arg(2)}' is not a time value");
+            return null;
+        }
+        Note(line, "timeout client → client_timeout on every route: Lb applies it while a request body arrives; idle keep-alive connections close after keepAliveTimeout (app.json)");
+        return Duration.Parse(Lb.Core.Spec.GoDuration.Format(value));
     }
 
     private static bool IsRouting(CfgSection section, IReadOnlyDictionary<string, BackendTranslation> backends) =>
@@ -133,13 +155,12 @@ internal sealed partial class HaproxyImporter
                     or "contimeout" or "srvtimeout":
                     break;
                 case "timeout":
-                    if (line.Arg(1) is not ("connect" or "server" or "check"))
+                    if (line.Arg(1) is not ("connect" or "server" or "check" or "client" or "queue"))
                     {
                         Note(line, $"timeout {line.Arg(1)} is not translated: Lb's client-side timeouts are node settings");
                     }
                     break;
                 case "clitimeout":
-                    Note(line, "clitimeout is not translated: Lb's client-side timeouts are node settings");
                     break;
                 case "option" when line.Arg(1) == "httpchk":
                     break;
