@@ -56,6 +56,10 @@ public sealed class HaproxyImportTests
         { "timeout-queue-without-maxconn", Http + "backend app\n  timeout queue 5s\n  server a 10.0.0.1:80\nfrontend fe\n  timeout client 30s\n  default_backend app\n" },
         { "mode-tcp", "defaults\n  mode tcp\nfrontend fe\n  bind :5432\n  default_backend db\nbackend db\n  server a 10.0.0.1:5432\n" },
         { "no-mode-is-tcp", "frontend fe\n  default_backend app\nbackend app\n  server a 10.0.0.1:80\n" },
+        { "tcp-listen-leastconn-check", "defaults\n  mode tcp\n  timeout connect 2s\n  timeout client 30m\n  timeout server 1h\nlisten pg\n  bind :5432\n  bind 10.0.0.9:6432\n  maxconn 500\n  balance leastconn\n"
+            + "  server db1 10.0.0.1:5432 check inter 2s rise 2 fall 3 send-proxy-v2\n  server db2 10.0.0.2:5432 check inter 2s rise 2 fall 3 send-proxy-v2\n" },
+        { "tcp-frontend-backend", "global\n  daemon\ndefaults\n  mode http\nfrontend web\n  bind :80\n  default_backend app\nfrontend redis\n  mode tcp\n  bind 127.0.0.1:6379\n  option tcplog\n  timeout client 1m\n"
+            + "  use_backend redis_replicas if { dst_port 6380 }\n  default_backend redis\nbackend app\n  server a 10.0.0.1:80\nbackend redis\n  mode tcp\n  balance uri\n  timeout tunnel 10m\n  option httpchk GET /health\n  server r1 10.0.0.5:6379 check\nbackend redis_replicas\n  mode tcp\n  server r2 10.0.0.6:6379\n" },
         { "unknown-directive", Http + "frontend fe\n  http-request deny if { path_beg /admin }\n  default_backend app\nbackend app\n  server a 10.0.0.1:80\n" },
         { "anonymous-acl", Http + "frontend fe\n  use_backend api if { path_beg /api/ }\n  default_backend app\nbackend app\n  server a 10.0.0.1:80\nbackend api\n  server b 10.0.0.2:80\n" },
     };
@@ -129,6 +133,44 @@ public sealed class HaproxyImportTests
                 await backend.DisposeAsync();
             }
         }
+    }
+
+    [Fact]
+    public async Task A_mode_tcp_listen_section_imports_to_a_tcp_listener_that_relays_with_leastconn_and_send_proxy()
+    {
+        await using var a = TcpEchoBackend.Start();
+        await using var b = TcpEchoBackend.Start();
+        var cfg = "defaults\n  mode tcp\n  timeout client 1m\nlisten db\n  bind 127.0.0.1:0\n  balance leastconn\n"
+            + $"  server a {a.Address} send-proxy\n  server b {b.Address} send-proxy\n";
+        var result = HaproxyImporter.Import(cfg);
+        Assert.True(result.Complete, string.Join('\n', result.Notes.Where(n => n.Untranslated)));
+        await using var lb = await LbServer.StartAsync();
+        await lb.PutConfigAsync(Encoding.UTF8.GetString(DesiredStateJson.Serialize(result.Config)));
+
+        var port = 0;
+        await ProxyTests.WaitUntilAsync(async () =>
+        {
+            var runtime = JsonDocument.Parse(await lb.Admin.GetStringAsync("/api/runtime", TestContext.Current.CancellationToken)).RootElement;
+            var view = runtime.GetProperty("tcp_listeners")[0];
+            Assert.Equal("least_connection", view.GetProperty("algorithm").GetString());
+            port = view.GetProperty("state").GetString() == "listening" ? view.GetProperty("port").GetInt32() : 0;
+            return port != 0;
+        });
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        await socket.ConnectAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, port), TestContext.Current.CancellationToken);
+        await socket.SendAsync("hello"u8.ToArray(), System.Net.Sockets.SocketFlags.None, TestContext.Current.CancellationToken);
+        socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+        var received = new MemoryStream();
+        var buffer = new byte[256];
+        int read;
+        while ((read = await socket.ReceiveAsync(buffer, System.Net.Sockets.SocketFlags.None, TestContext.Current.CancellationToken)) > 0)
+        {
+            received.Write(buffer, 0, read);
+        }
+        // The target echoes the PROXY v1 header (send-proxy) and then the client's bytes.
+        var text = Encoding.ASCII.GetString(received.ToArray());
+        Assert.StartsWith($"PROXY TCP4 127.0.0.1 127.0.0.1 {((System.Net.IPEndPoint)socket.LocalEndPoint!).Port} {port}\r\n", text, StringComparison.Ordinal);
+        Assert.EndsWith("hello", text, StringComparison.Ordinal);
     }
 
     [Fact]

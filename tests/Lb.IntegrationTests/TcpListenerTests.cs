@@ -233,6 +233,34 @@ public sealed class TcpListenerTests
     }
 
     [Fact]
+    public async Task An_http_check_on_the_pool_takes_a_target_out_of_the_tcp_listeners_picks()
+    {
+        // HTTP targets behind a TCP listener: the relay carries raw HTTP/1.1, the pool's HTTP check reads /health.
+        await using var a = await Lb.TestSupport.TestBackend.StartAsync("a");
+        await using var b = await Lb.TestSupport.TestBackend.StartAsync("b");
+        b.HealthStatus = 503;
+        await using var lb = await LbServer.StartAsync();
+        var pool = Pool("p", a.Address, b.Address).Replace("]}",
+            "],\"health_check\":{\"path\":\"/health\",\"interval\":\"200ms\",\"timeout\":\"150ms\",\"expect_status\":200,\"fall\":1}}", StringComparison.Ordinal);
+        await lb.PutConfigAsync(Config(pool, Listener("web", "p")));
+        var port = await ListenerPortAsync(lb, "web");
+        await WaitUntilAsync(async () => (await RuntimeAsync(lb)).GetProperty("upstreams").EnumerateArray()
+            .Single(p => p.GetProperty("id").GetString() == "p").GetProperty("targets").EnumerateArray()
+            .Any(t => t.GetProperty("address").GetString() == b.Address && !t.GetProperty("healthy").GetBoolean()));
+
+        for (var i = 0; i < 4; i++)
+        {
+            using var socket = await ConnectAsync(port);
+            var reading = ReadToEndAsync(socket);
+            await socket.SendAsync("GET /api/info HTTP/1.1\r\nHost: web.test\r\nConnection: close\r\n\r\n"u8.ToArray(), SocketFlags.None, Ct);
+            var response = Encoding.ASCII.GetString(await reading);
+            Assert.StartsWith("HTTP/1.1 200", response, StringComparison.Ordinal);
+            Assert.Contains("X-Backend: a", response, StringComparison.OrdinalIgnoreCase);
+        }
+        Assert.Equal(0, b.Requests);
+    }
+
+    [Fact]
     public async Task A_config_push_that_changes_another_listener_leaves_an_open_connection_intact()
     {
         await using var backend = TcpEchoBackend.Start();

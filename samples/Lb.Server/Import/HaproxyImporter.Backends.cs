@@ -14,10 +14,7 @@ internal sealed partial class HaproxyImporter
 
     private BackendTranslation? TranslateBackend(CfgSection section)
     {
-        if (Mode(section) is { } tcp)
-        {
-            Untranslated(tcp, $"'{section.Kind} {section.Name}' runs in TCP mode; Lb's L4 mode is not available yet (#18)");
-        }
+        var tcp = Mode(section) is not null;
         var defaults = section.Find("default-server").SelectMany(l => l.Words.Skip(1)).ToArray();
         var servers = new List<ServerLine>();
         foreach (var line in section.Lines.Where(l => l.Keyword == "server"))
@@ -48,7 +45,8 @@ internal sealed partial class HaproxyImporter
             Upstreams = upstreams,
             HealthCheck = HealthCheck(section, servers),
             ConnectTimeout = Timeout(section, "connect"),
-            ResponseTimeout = Timeout(section, "server"),
+            // In TCP mode timeout server bounds silence on the connection: the listener's idle_timeout (HaproxyImporter.Tcp).
+            ResponseTimeout = tcp ? null : Timeout(section, "server"),
             SlowStart = SlowStart(servers),
         };
         if (section.Last("timeout", "queue") is { } queueLine)
@@ -187,6 +185,9 @@ internal sealed partial class HaproxyImporter
                     {
                         Untranslated(line, $"slowstart '{value}' is not a time value");
                     }
+                    break;
+                case "send-proxy" or "send-proxy-v2" or "no-send-proxy":
+                    // Read for the whole backend by SendProxy (a TCP listener's send_proxy).
                     break;
                 case "backup":
                     Untranslated(line, "backup servers are not translated: Lb has no backup targets");

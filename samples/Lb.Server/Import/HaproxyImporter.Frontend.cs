@@ -12,10 +12,6 @@ internal sealed partial class HaproxyImporter
 
     private List<RouteSpec> TranslateFrontend(CfgSection frontend, IReadOnlyDictionary<string, BackendTranslation> backends)
     {
-        if (Mode(frontend) is { } tcp)
-        {
-            Untranslated(tcp, $"'{frontend.Kind} {frontend.Name}' runs in TCP mode{(tcp == frontend.Header ? " (no 'mode http' here or in defaults)" : "")}; Lb's L4 mode is not available yet (#18)");
-        }
         foreach (var bind in frontend.Lines.Where(l => l.Keyword == "bind"))
         {
             Note(bind, $"bind {bind.Arg(1)}: the proxy listens where 'proxyListenAddr' in app.json says{(bind.Words.Contains("ssl") ? "; TLS takes 'proxyTlsCertificate' and 'proxyTlsKey'" : "")}");

@@ -96,25 +96,29 @@ internal sealed partial class HaproxyImporter
         }
 
         var routes = new List<RouteSpec>();
-        var frontends = sections.Where(s => s.IsFrontendLike && IsRouting(s, backends)).ToList();
+        var routing = sections.Where(s => s.IsFrontendLike && IsRouting(s, backends)).ToList();
+        var tcpFrontends = routing.Where(s => Mode(s) is not null).ToList();
+        var frontends = routing.Where(s => Mode(s) is null).ToList();
         foreach (var extra in frontends.Skip(1))
         {
             Untranslated(extra.Header, $"'{extra.Kind} {extra.Name}' is a second proxy with its own listener: Lb has one proxy listener; import the proxies one at a time");
         }
-        if (frontends.Count == 0)
+        if (frontends.Count == 0 && tcpFrontends.Count == 0)
         {
             Untranslated(sections.FirstOrDefault()?.Header ?? new CfgLine(1, [""]), "no frontend or listen section with backends was found");
         }
-        else
+        else if (frontends.Count > 0)
         {
             var clientTimeout = ClientTimeout(frontends[0]);
             routes.AddRange(TranslateFrontend(frontends[0], backends).Select(r => r with { ClientTimeout = clientTimeout }));
         }
+        var listeners = TranslateTcpFrontends(tcpFrontends, backends, backendSections);
 
         return new ProxyConfig
         {
             Routes = routes,
             UpstreamPools = new SortedDictionary<string, UpstreamPoolSpec>(backends.ToDictionary(b => b.Key, b => b.Value.Pool), StringComparer.Ordinal),
+            TcpListeners = listeners.Count > 0 ? listeners : null,
         };
     }
 
@@ -147,7 +151,7 @@ internal sealed partial class HaproxyImporter
     /// <summary>Notes (or flags) every directive that is neither translated elsewhere nor irrelevant.</summary>
     private void ClassifyLines(CfgSection section)
     {
-        foreach (var line in section.Lines)
+        foreach (var line in section.Lines.Where(l => !TranslatedForTcp(section, l)))
         {
             switch (line.Keyword)
             {
