@@ -37,6 +37,7 @@ public static class LoadBalancerAspNetCoreExtensions
         services.AddMetrics();
         services.TryAddSingleton<RuntimeSnapshotBuilder>();
         services.TryAddSingleton<LoadBalancerListeners>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, AdminListenerAnnouncer>());
         services.TryAddSingleton<RuntimeManager>();
         services.TryAddSingleton<IRuntimeApplyStatus>(sp => sp.GetRequiredService<RuntimeManager>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RuntimeManager>(sp => sp.GetRequiredService<RuntimeManager>()));

@@ -8,8 +8,10 @@ namespace Lb.Routing;
 /// its default resolved, and the position of the route both in the configuration and in priority order.
 /// </summary>
 /// <remarks>
-/// Consumers that attach per-route state (balancers, counters) keep a parallel array indexed by
-/// <see cref="PriorityIndex"/>, which is dense over <see cref="RouteTable.Routes"/>.
+/// Consumers that attach per-route state (balancers, counters) keep a side array of <see cref="RouteTable.SlotCount"/>
+/// entries indexed by <see cref="Slot"/>. A route that a new table takes over unchanged from the previous one
+/// (<see cref="RouteTable.Compile(ProxyConfig, RouteTable?)"/>) is the same instance with the same slot, so such a
+/// consumer can carry its state for that route over as well.
 /// </remarks>
 public sealed class CompiledRoute
 {
@@ -80,8 +82,22 @@ public sealed class CompiledRoute
     /// <summary>Position of the route in <see cref="ProxyConfig.Routes"/> (declaration order).</summary>
     public int Index { get; }
 
-    /// <summary>Position of the route in <see cref="RouteTable.Routes"/> (priority order); dense from 0.</summary>
+    /// <summary>
+    /// Position of the route in <see cref="RouteTable.Routes"/> (priority order) of the table that compiled it. A later
+    /// table that takes the route over unchanged keeps this instance and this value, so index side tables with
+    /// <see cref="Slot"/>.
+    /// </summary>
     public int PriorityIndex { get; internal set; }
+
+    /// <summary>
+    /// Index for per-route side tables, below <see cref="RouteTable.SlotCount"/>; unique within a table and kept by a
+    /// route taken over into the next table. Equal to <see cref="PriorityIndex"/> in a table compiled from scratch.
+    /// </summary>
+    public int Slot { get; internal set; }
+
+    /// <summary>A copy at another declaration position (routes behind an inserted or removed one move), same slot.</summary>
+    internal CompiledRoute WithIndex(int index) =>
+        new(Spec, index, Hosts, PathKind, PathValue, PathRegex) { Slot = Slot };
 
     internal int Rank { get; }
 

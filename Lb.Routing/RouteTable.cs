@@ -33,10 +33,23 @@ public sealed class RouteTable
     private readonly Dictionary<string, HostBucket>.AlternateLookup<ReadOnlySpan<char>> _wildcardHosts;
     private readonly bool _hasWildcardHosts;
     private readonly HostBucket? _anyHost;
+    private readonly Dictionary<string, HostBucket> _exactMap;
+    private readonly Dictionary<string, HostBucket> _wildcardMap;
+    private readonly CompiledRoute[] _routes;
+    // What the next Compile needs to take this table over: the route list it was compiled from and the free slots.
+    private readonly IReadOnlyList<RouteSpec> _specs;
+    private readonly int[] _freeSlots;
 
-    private RouteTable(CompiledRoute[] routes, Dictionary<string, HostBucket> exactHosts, Dictionary<string, HostBucket> wildcardHosts, HostBucket? anyHost)
+    private RouteTable(CompiledRoute[] routes, Dictionary<string, HostBucket> exactHosts, Dictionary<string, HostBucket> wildcardHosts, HostBucket? anyHost,
+        IReadOnlyList<RouteSpec> specs, int slotCount, int[] freeSlots)
     {
         Routes = routes;
+        _routes = routes;
+        _exactMap = exactHosts;
+        _wildcardMap = wildcardHosts;
+        _specs = specs;
+        SlotCount = slotCount;
+        _freeSlots = freeSlots;
         _hasExactHosts = exactHosts.Count > 0;
         _exactHosts = exactHosts.GetAlternateLookup<ReadOnlySpan<char>>();
         _hasWildcardHosts = wildcardHosts.Count > 0;
@@ -54,6 +67,9 @@ public sealed class RouteTable
     /// </summary>
     public IReadOnlyList<CompiledRoute> Routes { get; }
 
+    /// <summary>Size of a side table indexed by <see cref="CompiledRoute.Slot"/> (at least <see cref="Routes"/>' count).</summary>
+    public int SlotCount { get; }
+
     /// <summary>
     /// Compiles <paramref name="config"/>. The configuration is expected to be validated; odd input does not
     /// throw, routes that cannot be compiled are skipped.
@@ -62,12 +78,19 @@ public sealed class RouteTable
 
     /// <summary>
     /// Compiles <paramref name="config"/>, taking what did not change from <paramref name="previous"/> (the table of
-    /// the configuration it replaces): a regex whose pattern is still used is the same instance, not built again.
+    /// the configuration it replaces): a regex whose pattern is still used is the same instance, not built again. When
+    /// the route list differs from the previous one in a few routes only (the same <see cref="RouteSpec"/> instances
+    /// around a replaced, appended or trailing removed run, as a store that applies changes by id produces), the other
+    /// routes and every host level they alone use are taken over as they are, with their slots.
     /// </summary>
     public static RouteTable Compile(ProxyConfig config, RouteTable? previous)
     {
         ArgumentNullException.ThrowIfNull(config);
         var specs = config.Routes ?? [];
+        if (previous is not null && TryTakeOver(specs, previous) is { } incremental)
+        {
+            return incremental;
+        }
         var compiled = new List<CompiledRoute>(specs.Count);
         // Building a non-backtracking regex dominates compile time, and many routes tend to repeat a pattern
         // (one per tenant host, say); Regex instances are immutable and thread-safe, so equal patterns share one,
@@ -95,6 +118,7 @@ public sealed class RouteTable
         for (var i = 0; i < routes.Length; i++)
         {
             routes[i].PriorityIndex = i;
+            routes[i].Slot = i;
         }
 
         // Routes are added in priority order, so each level's list comes out in priority order too.
@@ -134,7 +158,163 @@ public sealed class RouteTable
             wildcardHosts[suffix] = HostBucket.Create("*." + suffix, list);
         }
         var anyHost = anyList.Count == 0 ? null : HostBucket.Create(AnyHostLevel, anyList);
-        return new RouteTable(routes, exactHosts, wildcardHosts, anyHost);
+        return new RouteTable(routes, exactHosts, wildcardHosts, anyHost, specs, routes.Length, []);
+    }
+
+    /// <summary>
+    /// The new table as the previous one with a run of routes swapped, or null when the lists differ in more than a
+    /// run, or when routes behind the run moved (their declaration index changes, so they would all be new instances).
+    /// </summary>
+    private static RouteTable? TryTakeOver(IReadOnlyList<RouteSpec> specs, RouteTable previous)
+    {
+        var old = previous._specs;
+        int oldCount = old.Count, newCount = specs.Count, shorter = Math.Min(oldCount, newCount);
+        var prefix = 0;
+        while (prefix < shorter && ReferenceEquals(old[prefix], specs[prefix]))
+        {
+            prefix++;
+        }
+        var suffix = 0;
+        while (suffix < shorter - prefix && ReferenceEquals(old[oldCount - 1 - suffix], specs[newCount - 1 - suffix]))
+        {
+            suffix++;
+        }
+        var removedEnd = oldCount - suffix;
+        var addedCount = newCount - prefix - suffix;
+        var changed = removedEnd - prefix + addedCount;
+        if (changed > Math.Max(16, newCount / 8) || (suffix > 0 && removedEnd - prefix != addedCount) || previous.SlotCount > newCount + (newCount / 4) + 16)
+        {
+            return null;
+        }
+
+        var added = new List<CompiledRoute>(addedCount);
+        var regexes = new Dictionary<string, Regex?>(StringComparer.Ordinal);
+        for (var i = prefix; i < prefix + addedCount; i++)
+        {
+            if (specs[i] is { } spec && TryCompileRoute(spec, i, regexes) is { } route)
+            {
+                added.Add(route);
+            }
+        }
+        added.Sort(ComparePriority);
+
+        var removed = new HashSet<CompiledRoute>(ReferenceEqualityComparer.Instance);
+        var merged = new List<CompiledRoute>(previous._routes.Length + added.Count);
+        var next = 0;
+        foreach (var route in previous._routes)
+        {
+            if (route.Index >= prefix && route.Index < removedEnd)
+            {
+                removed.Add(route);
+                continue;
+            }
+            while (next < added.Count && ComparePriority(added[next], route) < 0)
+            {
+                merged.Add(added[next++]);
+            }
+            merged.Add(route);
+        }
+        while (next < added.Count)
+        {
+            merged.Add(added[next++]);
+        }
+        var routes = merged.ToArray();
+
+        // Slots of removed routes go to added ones first.
+        var free = new Stack<int>(previous._freeSlots);
+        foreach (var route in removed)
+        {
+            free.Push(route.Slot);
+        }
+        var slotCount = previous.SlotCount;
+        var addedSet = new HashSet<CompiledRoute>(added, ReferenceEqualityComparer.Instance);
+        for (var i = 0; i < routes.Length && addedSet.Count > 0; i++)
+        {
+            if (addedSet.Remove(routes[i]))
+            {
+                routes[i].PriorityIndex = i;
+                routes[i].Slot = free.Count > 0 ? free.Pop() : slotCount++;
+            }
+        }
+
+        // Only the host levels a removed or added route is on are built again.
+        var exactHosts = previous._exactMap;
+        var wildcardHosts = previous._wildcardMap;
+        var anyHost = previous._anyHost;
+        var levels = new HashSet<(bool Wildcard, string Key)>();
+        var anyTouched = false;
+        foreach (var route in removed.Concat(added))
+        {
+            anyTouched |= AddLevels(route, levels);
+        }
+        if (levels.Count > 0)
+        {
+            exactHosts = new Dictionary<string, HostBucket>(previous._exactMap, StringComparer.OrdinalIgnoreCase);
+            wildcardHosts = new Dictionary<string, HostBucket>(previous._wildcardMap, StringComparer.OrdinalIgnoreCase);
+            foreach (var (wildcard, key) in levels)
+            {
+                var map = wildcard ? wildcardHosts : exactHosts;
+                var list = Rebuild(map.GetValueOrDefault(key), removed, added, r => HasLevel(r, wildcard, key));
+                if (list.Count == 0)
+                {
+                    map.Remove(key);
+                }
+                else
+                {
+                    map[key] = HostBucket.Create(wildcard ? "*." + key : key, list);
+                }
+            }
+        }
+        if (anyTouched)
+        {
+            var list = Rebuild(previous._anyHost, removed, added, IsAnyHost);
+            anyHost = list.Count == 0 ? null : HostBucket.Create(AnyHostLevel, list);
+        }
+        return new RouteTable(routes, exactHosts, wildcardHosts, anyHost, specs, slotCount, [.. free]);
+    }
+
+    private static List<CompiledRoute> Rebuild(HostBucket? bucket, HashSet<CompiledRoute> removed, List<CompiledRoute> added, Func<CompiledRoute, bool> onLevel)
+    {
+        var list = new List<CompiledRoute>();
+        foreach (var route in bucket?.Routes ?? [])
+        {
+            if (!removed.Contains(route))
+            {
+                list.Add(route);
+            }
+        }
+        list.AddRange(added.Where(onLevel));
+        list.Sort(ComparePriority);
+        return list;
+    }
+
+    private static bool IsAnyHost(CompiledRoute route) => route.Hosts.Count == 0 && (route.Spec.Match?.Hosts?.Count ?? 0) == 0;
+
+    private static bool HasLevel(CompiledRoute route, bool wildcard, string key)
+    {
+        foreach (var host in route.Hosts)
+        {
+            if (HostNames.IsWildcard(host) == wildcard && string.Equals(wildcard ? host[2..] : host, key, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>Adds the host levels of <paramref name="route"/> to <paramref name="levels"/>; true when it is on the any-host level.</summary>
+    private static bool AddLevels(CompiledRoute route, HashSet<(bool Wildcard, string Key)> levels)
+    {
+        if (route.Hosts.Count == 0)
+        {
+            return IsAnyHost(route);
+        }
+        foreach (var host in route.Hosts)
+        {
+            var wildcard = HostNames.IsWildcard(host);
+            levels.Add((wildcard, (wildcard ? host[2..] : host).ToLowerInvariant()));
+        }
+        return false;
     }
 
     /// <summary>

@@ -114,6 +114,20 @@ internal sealed class AdminApi
             return;
         }
 
+        if (ConfigItemApi.Matches(path))
+        {
+            // One route or pool by id: the id is part of the path.
+            if (!Authorized(context, ConfigItemApi.IsRead(context)))
+            {
+                context.Response.Headers.WWWAuthenticate = "Bearer";
+                await AdminResponses.ErrorAsync(context, 401, "missing or wrong admin token", "unauthorized",
+                    [new ApiFieldError("Authorization", "send the header 'Authorization: Bearer <adminToken>' with the token from this node's app.json")]);
+                return;
+            }
+            await ConfigItemApi.HandleAsync(context, store, ReadJsonBodyAsync, WaitUntilServedAsync);
+            return;
+        }
+
         var route = _routes.Find(method, path, out var pathKnown);
         if (route is null)
         {

@@ -64,6 +64,7 @@ internal static class RuntimeViews
                 OpenConnections = live?.OpenConnections ?? 0,
                 AcceptedConnections = live?.AcceptedConnections ?? 0,
                 RejectedConnections = live?.RejectedConnections ?? 0,
+                FailedConnections = live?.FailedConnections ?? 0,
                 MaxConnections = l.MaxConnections,
                 ConnectTimeout = GoDuration.Format(l.ConnectTimeout),
                 IdleTimeout = GoDuration.Format(l.IdleTimeout),

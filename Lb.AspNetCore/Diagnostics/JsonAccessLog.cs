@@ -43,12 +43,12 @@ internal sealed class JsonAccessLog : IAsyncDisposable
     {
         var request = context.Request;
         Write(client, request.Method, request.Host.Value ?? "", request.Path.Value ?? "", request.QueryString.Value ?? "", context.Response.StatusCode,
-            request.ContentLength, context.Response.ContentLength, route, target, durationMs, upstream?.ResponseMs, upstream?.TotalMs, request.Headers.UserAgent.ToString());
+            request.ContentLength, context.Response.ContentLength, route, target, durationMs, upstream?.ResponseMs, upstream?.TotalMs, request.Headers.UserAgent.ToString(), upstreamConnectMs: null);
     }
 
     /// <summary>One line from plain values (the fast path has no <see cref="HttpContext"/>).</summary>
     public void Write(string client, string method, string host, string path, string query, int status, long? bytesIn, long? bytesOut,
-        string? route, string? target, double durationMs, double? upstreamResponseMs, double? upstreamMs, string userAgent)
+        string? route, string? target, double durationMs, double? upstreamResponseMs, double? upstreamMs, string userAgent, double? upstreamConnectMs)
     {
         var buffer = new ArrayBufferWriter<byte>(512);
         long dropped;
@@ -69,6 +69,8 @@ internal sealed class JsonAccessLog : IAsyncDisposable
             json.WriteNumber("duration_ms", Math.Round(durationMs, 3));
             WriteMilliseconds(json, "upstream_response_ms", upstreamResponseMs);
             WriteMilliseconds(json, "upstream_ms", upstreamMs);
+            // Fast path only: the forwarder's connection pool does not say which request opened a connection.
+            WriteMilliseconds(json, "upstream_connect_ms", upstreamConnectMs);
             json.WriteString("user_agent", userAgent);
             dropped = Interlocked.Exchange(ref _dropped, 0);
             if (dropped > 0)

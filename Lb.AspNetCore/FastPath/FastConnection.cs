@@ -43,6 +43,9 @@ internal sealed partial class FastConnection
     // Deadlines (Environment.TickCount64 ms, 0 = none), enforced by the proxy's heartbeat.
     private long _clientDeadline;
     private long _upstreamDeadline;
+    private long _writeDeadline;
+    private long _tunnelDeadline;
+    private long _tunnelIdleMs;
     private volatile bool _clientTimedOut;
     private volatile bool _upstreamTimedOut;
     private volatile bool _closeRequested;
@@ -58,6 +61,8 @@ internal sealed partial class FastConnection
     private long _sentAt;
     private long _headersAt;
     private long _endedAt;
+    private long _connectTicks; // Stopwatch ticks the last new upstream connection took to open; -1 when none was opened
+    private long _bytesOut; // the forwarded response's Content-Length; -1 when not known
 
     // Per request, from the route (limits.md): its timeouts and body limit.
     private TimeSpan _responseTimeout;
@@ -175,6 +180,8 @@ internal sealed partial class FastConnection
                 var started = _proxy.AccessLog is null && _proxy.JsonLog is null ? _proxy.Metrics.Start() : Stopwatch.GetTimestamp();
                 _status = 0;
                 _sentAt = _headersAt = _endedAt = 0;
+                _connectTicks = -1;
+                _bytesOut = -1;
                 var runtime = _proxy.Table.Current;
                 var decision = Route(runtime, out var rt, out var pickContext, out var pick);
                 if (decision == Decision.Queue)
@@ -301,14 +308,14 @@ internal sealed partial class FastConnection
                                         remaining -= take.Length;
                                         _responseBytes += take.Length;
                                         upIn.AdvanceTo(take.End);
-                                        if (remaining > 0 && (await _out.FlushAsync().ConfigureAwait(false)).IsCompleted)
+                                        if (remaining > 0 && (await FlushClientAsync().ConfigureAwait(false)).IsCompleted)
                                         {
                                             outcome = RequestOutcome.ClientAborted;
                                             copied = false;
                                             break;
                                         }
                                     }
-                                    if (copied && (await _out.FlushAsync().ConfigureAwait(false)).IsCompleted)
+                                    if (copied && (await FlushClientAsync().ConfigureAwait(false)).IsCompleted)
                                     {
                                         outcome = RequestOutcome.ClientAborted;
                                         copied = false;
@@ -401,6 +408,54 @@ internal sealed partial class FastConnection
             Volatile.Write(ref _upstreamDeadline, 0);
             _upstreamTimedOut = true;
             _upstream?.Input.CancelPendingRead();
+        }
+        var write = Volatile.Read(ref _writeDeadline);
+        if (write != 0 && now > write)
+        {
+            // The client has not taken the response at the minimum rate: close it, which completes the pending write,
+            // so the exchange ends and the upstream connection and the target's slot are released.
+            Volatile.Write(ref _writeDeadline, 0);
+            _clientWriteFailed = true;
+            _connection.Abort(new ConnectionAbortedException("The client did not read the response at the minimum data rate (Kestrel Limits.MinResponseDataRate)."));
+        }
+        var tunnel = Volatile.Read(ref _tunnelDeadline);
+        if (tunnel != 0 && now > tunnel)
+        {
+            // Nothing moved either way for the pool's response_timeout (the other path's YARP ActivityTimeout): close both sides.
+            Volatile.Write(ref _tunnelDeadline, 0);
+            _connection.Abort(new ConnectionAbortedException("The upgraded connection was idle longer than the pool's response_timeout."));
+            _upstream?.Close();
+        }
+    }
+
+    /// <summary>
+    /// Flushes response bytes to the client. A flush that has to wait (the client is not reading) must finish within
+    /// the larger of the grace period and its size at the minimum response rate, as Kestrel enforces on its own
+    /// responses; otherwise the heartbeat closes the connection.
+    /// </summary>
+    private ValueTask<FlushResult> FlushClientAsync()
+    {
+        var bytes = _out.CanGetUnflushedBytes ? _out.UnflushedBytes : 0;
+        var flush = _out.FlushAsync();
+        if (flush.IsCompleted || _limits.MinResponseBytesPerSecond <= 0)
+        {
+            return flush;
+        }
+        return AwaitSlowFlushAsync(flush, bytes);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<FlushResult> AwaitSlowFlushAsync(ValueTask<FlushResult> flush, long bytes)
+    {
+        var allowedMs = Math.Max(_limits.MinResponseGrace.TotalMilliseconds, bytes * 1000 / _limits.MinResponseBytesPerSecond);
+        Volatile.Write(ref _writeDeadline, Environment.TickCount64 + Math.Max(1, (long)allowedMs));
+        try
+        {
+            return await flush.ConfigureAwait(false);
+        }
+        finally
+        {
+            Volatile.Write(ref _writeDeadline, 0);
         }
     }
 
@@ -511,6 +566,7 @@ internal sealed partial class FastConnection
         rt = null;
         pickContext = default;
         pick = default;
+        _stripCookie = null;
         if (_req.Method.SequenceEqual("CONNECT"u8))
         {
             return Decision.Connect;
@@ -525,7 +581,7 @@ internal sealed partial class FastConnection
         Encoding.Latin1.GetChars(host, hostChars);
         var snapshot = runtime.Snapshot;
         var route = snapshot.Routes.Match(hostChars[..host.Length], _chars.AsSpan(0, pathLength));
-        _maxBody = route is null ? _limits.MaxRequestBodySize : snapshot.RouteRuntimes[route.PriorityIndex].MaxRequestBodySize ?? _limits.MaxRequestBodySize;
+        _maxBody = route is null ? _limits.MaxRequestBodySize : snapshot.RouteRuntimes[route.Slot].MaxRequestBodySize ?? _limits.MaxRequestBodySize;
         if (_req.ContentLength > 0 && _maxBody is { } maxBody && _req.ContentLength > maxBody)
         {
             return Decision.TooLarge;
@@ -534,7 +590,7 @@ internal sealed partial class FastConnection
         {
             return Decision.NoRoute;
         }
-        rt = snapshot.RouteRuntimes[route.PriorityIndex];
+        rt = snapshot.RouteRuntimes[route.Slot];
         if (rt.ChecksHeaders && !HeadersWithin(rt))
         {
             return Decision.HeadersTooLarge;
@@ -548,6 +604,8 @@ internal sealed partial class FastConnection
         _clientIdleMs = (long)rt.ClientTimeout.TotalMilliseconds;
         pickContext = rt.Inputs.ReadsRequest ? ReadInputs(rt.Inputs, pathLength) : default;
         pick = rt.Balancer.Pick(in pickContext);
+        // prefix mode: the application gets its own cookie back, whichever target the request ends on.
+        _stripCookie = rt.Route.Spec.StickyCookie?.Mode == Lb.Core.Spec.StickyCookieModes.Prefix ? rt.Inputs.CookieName : null;
         return pick.Target is not null ? Decision.Forward
             : rt.Pool!.AllAtLimit ? Decision.Queue
             : Decision.NoHealthy;
@@ -685,7 +743,9 @@ internal sealed partial class FastConnection
             {
                 try
                 {
+                    var connectStart = Stopwatch.GetTimestamp();
                     upstream = await connections.ConnectAsync(_connectTimeout).ConfigureAwait(false);
+                    _connectTicks = Stopwatch.GetTimestamp() - connectStart;
                 }
                 catch (Exception ex) when (ex is SocketException or OperationCanceledException)
                 {
@@ -710,7 +770,9 @@ internal sealed partial class FastConnection
                 _upstream = null;
                 try
                 {
+                    var connectStart = Stopwatch.GetTimestamp();
                     upstream = await connections.ConnectAsync(_connectTimeout).ConfigureAwait(false);
+                    _connectTicks = Stopwatch.GetTimestamp() - connectStart;
                 }
                 catch (Exception ex) when (ex is SocketException or OperationCanceledException)
                 {
@@ -879,7 +941,7 @@ internal sealed partial class FastConnection
             await body.ConfigureAwait(false);
             WriteResponseHead(pick, rt, framing: Framing.None, close: false, upgrade: true);
             await _out.FlushAsync().ConfigureAwait(false);
-            await TunnelAsync(upIn, upOut).ConfigureAwait(false);
+            await TunnelAsync(upIn, upOut, rt.ServerTimeout).ConfigureAwait(false);
             return new Exchange(RequestOutcome.Success, false, false, false);
         }
 
@@ -903,7 +965,7 @@ internal sealed partial class FastConnection
         };
         if (framing == Framing.None)
         {
-            var flush = await _out.FlushAsync().ConfigureAwait(false);
+            var flush = await FlushClientAsync().ConfigureAwait(false);
             copied = !flush.IsCompleted;
         }
         var requestEnd = body.IsCompleted ? await body.ConfigureAwait(false) : await AbandonBodyAsync(body).ConfigureAwait(false);
@@ -916,7 +978,7 @@ internal sealed partial class FastConnection
         return new Exchange(outcome, upstreamReusable && bodySent, clientKeep && bodySent, false);
     }
 
-    private bool _clientWriteFailed;
+    private volatile bool _clientWriteFailed;
 
     private enum Framing
     {
@@ -989,10 +1051,14 @@ internal sealed partial class FastConnection
         }
     }
 
+    /// <summary>The sticky cookie whose <c>key~</c> prefix is stripped from the request (<c>prefix</c> mode), or null.</summary>
+    private string? _stripCookie;
+
     private void WriteRequestHead(PipeWriter w)
     {
         var req = _req;
         req.MarkHopByHop();
+        var cookieLine = _stripCookie is { } stripName ? StrippedCookieLine(stripName) : null;
         w.Write(req.Method);
         w.Write(" "u8);
         w.Write(req.Target);
@@ -1012,6 +1078,16 @@ internal sealed partial class FastConnection
                     xffCount++;
                     continue;
                 case HeaderKind.XForwardedProto or HeaderKind.XForwardedHost or HeaderKind.NodeHeader:
+                    continue;
+                case HeaderKind.Cookie when cookieLine is not null:
+                    // The Cookie headers joined into one, where the first one was.
+                    if (cookieLine.Length > 0)
+                    {
+                        w.Write("Cookie: "u8);
+                        WriteLatin1(w, cookieLine);
+                        w.Write("\r\n"u8);
+                        cookieLine = "";
+                    }
                     continue;
             }
             w.Write(req.Line(h));
@@ -1056,10 +1132,30 @@ internal sealed partial class FastConnection
         w.Write("\r\n"u8);
     }
 
+    /// <summary><c>prefix</c> mode: the request's Cookie headers joined and with the target key stripped, or null when nothing changes (allocates; only for such routes).</summary>
+    private string? StrippedCookieLine(string name)
+    {
+        string? joined = null;
+        for (var i = 0; i < _req.HeaderCount; i++)
+        {
+            ref readonly var h = ref _req.Headers[i];
+            if (h.Kind == HeaderKind.Cookie && !h.Dropped)
+            {
+                var value = Encoding.Latin1.GetString(_req.Value(h));
+                joined = joined is null ? value : joined + "; " + value;
+            }
+        }
+        return joined is null ? null : StickyCookies.StripPrefix(joined, name);
+    }
+
     private void WriteResponseHead(PickResult pick, RouteRuntime rt, Framing framing, bool close, bool upgrade)
     {
         var res = _res;
         res.MarkHopByHop();
+        _bytesOut = framing == Framing.Length ? res.ContentLength : -1;
+        var sticky = rt.Route.Spec.StickyCookie;
+        // prefix and rewrite: the application's own Set-Cookie for the sticky cookie is re-keyed with the target's key.
+        var rewriteKey = sticky?.Mode is Lb.Core.Spec.StickyCookieModes.Prefix or Lb.Core.Spec.StickyCookieModes.Rewrite ? pick.SetCookieValue : null;
         var w = _out;
         var span = res.Span;
         var lineEnd = span.IndexOf((byte)'\n') + 1;
@@ -1071,6 +1167,14 @@ internal sealed partial class FastConnection
             ref readonly var h = ref res.Headers[i];
             if (h.Dropped || (framing != Framing.Length && h.Kind == HeaderKind.ContentLength && framing != Framing.None))
             {
+                continue;
+            }
+            if (rewriteKey is not null && rt.Inputs.CookieName is { } rewriteName && Ascii.EqualsIgnoreCase(res.Name(h), "Set-Cookie"u8)
+                && StickyCookies.RewriteSetCookie(Encoding.Latin1.GetString(res.Value(h)), rewriteName, rewriteKey, sticky!) is { } replaced)
+            {
+                w.Write("Set-Cookie: "u8);
+                WriteLatin1(w, replaced);
+                w.Write("\r\n"u8);
                 continue;
             }
             w.Write(res.Line(h));
@@ -1097,13 +1201,19 @@ internal sealed partial class FastConnection
         {
             w.Write("Transfer-Encoding: chunked\r\n"u8);
         }
-        if (pick.SetCookieValue is { } cookieValue && rt.Inputs.CookieName is { } cookieName)
+        if (rewriteKey is null && pick.SetCookieValue is { } cookieValue && rt.Inputs.CookieName is { } cookieName)
         {
             w.Write("Set-Cookie: "u8);
             WriteAscii(w, StickyCookies.FormatSetCookie(cookieName, cookieValue, rt.Route.Spec.StickyCookie));
             w.Write("\r\n"u8);
         }
         w.Write("\r\n"u8);
+    }
+
+    private static void WriteLatin1(PipeWriter w, string s)
+    {
+        var span = w.GetSpan(s.Length);
+        w.Advance(Encoding.Latin1.GetBytes(s, span));
     }
 
     private static void WriteAscii(PipeWriter w, string s)
@@ -1335,7 +1445,7 @@ internal sealed partial class FastConnection
                         {
                             dst.Write("0\r\n\r\n"u8);
                         }
-                        var done = await dst.FlushAsync().ConfigureAwait(false);
+                        var done = await (fromClient ? dst.FlushAsync() : FlushClientAsync()).ConfigureAwait(false);
                         return done.IsCompleted ? Fail(fromClient) : BodyEnd.Done;
                     }
                 }
@@ -1344,7 +1454,7 @@ internal sealed partial class FastConnection
                 {
                     return fromClient ? BodyEnd.ClientClosed : BodyEnd.UpstreamClosed;
                 }
-                var flush = await dst.FlushAsync().ConfigureAwait(false);
+                var flush = await (fromClient ? dst.FlushAsync() : FlushClientAsync()).ConfigureAwait(false);
                 if (flush.IsCompleted)
                 {
                     return Fail(fromClient);
@@ -1434,7 +1544,7 @@ internal sealed partial class FastConnection
                 remaining -= take.Length;
                 _responseBytes += take.Length;
                 upIn.AdvanceTo(take.End);
-                var flush = await _out.FlushAsync().ConfigureAwait(false);
+                var flush = await FlushClientAsync().ConfigureAwait(false);
                 if (flush.IsCompleted)
                 {
                     _clientWriteFailed = true;
@@ -1443,7 +1553,7 @@ internal sealed partial class FastConnection
             }
             if (length == 0)
             {
-                var flush = await _out.FlushAsync().ConfigureAwait(false);
+                var flush = await FlushClientAsync().ConfigureAwait(false);
                 if (flush.IsCompleted)
                 {
                     _clientWriteFailed = true;
@@ -1494,10 +1604,10 @@ internal sealed partial class FastConnection
                     {
                         _out.Write("0\r\n\r\n"u8);
                     }
-                    var last = await _out.FlushAsync().ConfigureAwait(false);
+                    var last = await FlushClientAsync().ConfigureAwait(false);
                     return !last.IsCompleted;
                 }
-                var flush = await _out.FlushAsync().ConfigureAwait(false);
+                var flush = await FlushClientAsync().ConfigureAwait(false);
                 if (flush.IsCompleted)
                 {
                     _clientWriteFailed = true;
@@ -1512,19 +1622,30 @@ internal sealed partial class FastConnection
         }
     }
 
-    /// <summary>After a 101: bytes both ways until either side closes.</summary>
-    private async Task TunnelAsync(PipeReader upIn, PipeWriter upOut)
+    private void TouchTunnel()
     {
-        var up = PumpAsync(_in, upOut);
-        var down = PumpAsync(upIn, _out);
+        if (_tunnelIdleMs > 0)
+        {
+            Volatile.Write(ref _tunnelDeadline, Environment.TickCount64 + _tunnelIdleMs);
+        }
+    }
+
+    /// <summary>After a 101: bytes both ways until either side closes, or nothing moves for <paramref name="idle"/>.</summary>
+    private async Task TunnelAsync(PipeReader upIn, PipeWriter upOut, TimeSpan idle)
+    {
+        _tunnelIdleMs = After(idle) == 0 ? 0 : Math.Max(1, (long)idle.TotalMilliseconds);
+        TouchTunnel();
+        var up = PumpAsync(this, _in, upOut);
+        var down = PumpAsync(this, upIn, _out);
         var first = await Task.WhenAny(up, down).ConfigureAwait(false);
         // One side is done: stop the other so both connections close.
         _in.CancelPendingRead();
         upIn.CancelPendingRead();
         await Task.WhenAll(up, down).ConfigureAwait(false);
+        Volatile.Write(ref _tunnelDeadline, 0);
         _ = first;
 
-        static async Task PumpAsync(PipeReader from, PipeWriter to)
+        static async Task PumpAsync(FastConnection self, PipeReader from, PipeWriter to)
         {
             try
             {
@@ -1542,6 +1663,7 @@ internal sealed partial class FastConnection
                     }
                     from.AdvanceTo(r.Buffer.End);
                     var flush = await to.FlushAsync().ConfigureAwait(false);
+                    self.TouchTunnel();
                     if (r.IsCompleted || flush.IsCompleted)
                     {
                         return;
@@ -1814,10 +1936,11 @@ internal sealed partial class FastConnection
         {
             var query = _req.PathLength < _req.TargetLength ? Encoding.Latin1.GetString(_req.Target[_req.PathLength..]) : "";
             json.Write(client, method, host, path, query, _status, _req.Chunked ? null : Math.Max(0, _req.ContentLength),
-                null, routeId, target?.Address, durationMs,
+                _bytesOut < 0 ? null : _bytesOut, routeId, target?.Address, durationMs,
                 _headersAt == 0 ? null : Stopwatch.GetElapsedTime(_sentAt, _headersAt).TotalMilliseconds,
                 _endedAt == 0 ? null : Stopwatch.GetElapsedTime(_sentAt, _endedAt).TotalMilliseconds,
-                HeaderString(HeaderKind.Other, "User-Agent") ?? "");
+                HeaderString(HeaderKind.Other, "User-Agent") ?? "",
+                _connectTicks < 0 ? null : Stopwatch.GetElapsedTime(0, _connectTicks).TotalMilliseconds);
         }
     }
 }

@@ -12,7 +12,7 @@ public static class FastPathListenerExtensions
     /// (<see cref="Lb.AspNetCore.Options.ProxyOptions.FastPath"/>); with it off, or for HTTP/2 (ALPN <c>h2</c>), connections go on to
     /// the ASP.NET Core pipeline and <c>MapLoadBalancer()</c>. Call it on the proxy listener, after <c>UseHttps</c> when
     /// the listener terminates TLS (the proxy reads decrypted bytes). Limits and timeouts are Kestrel's
-    /// (<c>KestrelServerOptions.Limits</c>: request line, headers, body size, header timeout, keep-alive, minimum body rate).
+    /// (<c>KestrelServerOptions.Limits</c>: request line, headers, body size, header timeout, keep-alive, minimum body rate, minimum response rate).
     /// </summary>
     public static ListenOptions UseLoadBalancerProxy(this ListenOptions listen)
     {

@@ -43,6 +43,7 @@ internal sealed partial class FastPathProxy : IDisposable
         Clients = clients;
         Metrics = metrics;
         Enabled = proxy.Value.FastPath;
+        InlineIo = proxy.Value.InlineIo;
         AccessLog = handler.TextAccessLog;
         JsonLog = handler.JsonAccessLog;
         var nodeId = node.Value.NodeId;
@@ -54,6 +55,9 @@ internal sealed partial class FastPathProxy : IDisposable
     }
 
     public bool Enabled { get; }
+
+    /// <summary>Client and upstream sockets of fast-path connections complete inline (<see cref="ProxyOptions.InlineIo"/>).</summary>
+    public bool InlineIo { get; }
 
     public FastPathTable Table { get; }
 
@@ -103,6 +107,11 @@ internal sealed partial class FastPathProxy : IDisposable
         {
             await next(connection).ConfigureAwait(false);
             return;
+        }
+        if (InlineIo && connection.Features.Get<IConnectionSocketFeature>()?.Socket is { } socket)
+        {
+            // HTTP/1.x only: HTTP/2 connections run Kestrel's and the forwarder's code, which this path does not vouch for.
+            InlineCompletions.TryEnable(socket);
         }
         var fast = new FastConnection(this, connection, tls);
         lock (_gate)
@@ -216,7 +225,9 @@ internal sealed record FastLimits(
     TimeSpan RequestHeadersTimeout,
     TimeSpan KeepAliveTimeout,
     double MinBodyBytesPerSecond,
-    TimeSpan MinBodyGrace)
+    TimeSpan MinBodyGrace,
+    double MinResponseBytesPerSecond,
+    TimeSpan MinResponseGrace)
 {
     public static FastLimits Default { get; } = From(new KestrelServerLimits());
 
@@ -228,7 +239,9 @@ internal sealed record FastLimits(
         limits.RequestHeadersTimeout,
         limits.KeepAliveTimeout,
         limits.MinRequestBodyDataRate?.BytesPerSecond ?? 0,
-        limits.MinRequestBodyDataRate?.GracePeriod ?? TimeSpan.Zero);
+        limits.MinRequestBodyDataRate?.GracePeriod ?? TimeSpan.Zero,
+        limits.MinResponseDataRate?.BytesPerSecond ?? 0,
+        limits.MinResponseDataRate?.GracePeriod ?? TimeSpan.Zero);
 }
 
 /// <summary>Addresses of a connection, formatted once.</summary>

@@ -2,7 +2,9 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using Lb.AspNetCore.Runtime;
+using Lb.AspNetCore.Options;
 using Lb.Balancing;
+using Microsoft.Extensions.Options;
 
 namespace Lb.AspNetCore.FastPath;
 
@@ -23,10 +25,12 @@ internal sealed class FastPathTable : IRuntimeAttachment, IDisposable
     private readonly Lock _gate = new();
     private Dictionary<UpstreamTarget, TargetConnections> _byTarget = new(ReferenceEqualityComparer.Instance);
     private FastRuntime _current = new(RuntimeSnapshot.Empty, []);
+    private readonly bool _inline;
 
-    public FastPathTable(TimeProvider time)
+    public FastPathTable(TimeProvider time, IOptions<ProxyOptions> options)
     {
         _time = time;
+        _inline = options.Value.InlineIo;
         _sweep = time.CreateTimer(_ => Sweep(), null, SweepPeriod, SweepPeriod);
     }
 
@@ -46,7 +50,7 @@ internal sealed class FastPathTable : IRuntimeAttachment, IDisposable
                 {
                     if (!_byTarget.TryGetValue(target, out var connections))
                     {
-                        connections = new TargetConnections(target, _pool);
+                        connections = new TargetConnections(target, _pool, _inline);
                     }
                     targets[target] = connections;
                     byTarget[target] = connections;
@@ -138,10 +142,13 @@ internal sealed class TargetConnections
     private int _count;
     private volatile bool _retired;
 
-    public TargetConnections(UpstreamTarget target, BlockPool pool)
+    private readonly bool _inline;
+
+    public TargetConnections(UpstreamTarget target, BlockPool pool, bool inline)
     {
         Target = target;
         _pool = pool;
+        _inline = inline;
         _endPoint = IPAddress.TryParse(target.Host, out var ip) ? new IPEndPoint(ip, target.Port) : new DnsEndPoint(target.Host, target.Port);
     }
 
@@ -199,6 +206,10 @@ internal sealed class TargetConnections
             socket.DualMode = true;
         }
         socket.NoDelay = true;
+        if (_inline)
+        {
+            InlineCompletions.TryEnable(socket);
+        }
         try
         {
             using var cts = new CancellationTokenSource(timeout);

@@ -30,8 +30,11 @@ internal sealed partial class TcpListenerManager : BackgroundService, IRuntimeAt
 
     public TcpListenerManager(TimeProvider time, IMeterFactory meterFactory, ILoggerFactory loggerFactory)
     {
-        // Its own socket transport: independent of how (or whether) Kestrel serves HTTP on this node.
-        _factory = new SocketTransportFactory(Microsoft.Extensions.Options.Options.Create(new SocketTransportOptions()), loggerFactory);
+        // Its own socket transport: independent of how (or whether) Kestrel serves HTTP on this node. When the runtime
+        // runs socket completions inline (the opt-in DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1, which the reference
+        // server also applies to Kestrel), the transport's pipe callbacks run inline too: the relay never blocks.
+        var inline = Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") == "1";
+        _factory = new SocketTransportFactory(Microsoft.Extensions.Options.Options.Create(new SocketTransportOptions { UnsafePreferInlineScheduling = inline }), loggerFactory);
         _time = time;
         _logger = loggerFactory.CreateLogger<TcpListenerManager>();
         _metrics = new TcpMetrics(meterFactory);
@@ -78,6 +81,7 @@ internal sealed partial class TcpListenerManager : BackgroundService, IRuntimeAt
                 if (existing.SameSocket(runtime) && existing.Error is null)
                 {
                     existing.Runtime = runtime;
+                    existing.Retime();
                     continue;
                 }
                 _active.Remove(runtime.Id);
@@ -123,9 +127,11 @@ internal sealed partial class TcpListenerManager : BackgroundService, IRuntimeAt
         private readonly ConcurrentDictionary<TcpRelay, byte> _connections = new();
         private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private Task _acceptLoop = Task.CompletedTask;
+        private ITimer? _sweep;
         private int _open;
         private long _accepted;
         private long _rejected;
+        private long _failed;
         private volatile bool _stopping;
 
         /// <summary>Swapped by the reconciler when a new snapshot keeps this socket; read once per accepted connection.</summary>
@@ -141,7 +147,35 @@ internal sealed partial class TcpListenerManager : BackgroundService, IRuntimeAt
 
         public bool SameSocket(TcpListenerRuntime next) => next.Host == Runtime.Host && next.Port == Runtime.Port;
 
-        public void StartAccepting() => _acceptLoop = Task.Run(AcceptLoopAsync);
+        public void StartAccepting()
+        {
+            _acceptLoop = Task.Run(AcceptLoopAsync);
+            var period = SweepPeriod(Runtime);
+            _sweep = owner._time.CreateTimer(static s => ((ActiveListener)s!).Sweep(), this, period, period);
+        }
+
+        /// <summary>Re-times the sweep for a new runtime (its timeouts may be shorter).</summary>
+        public void Retime()
+        {
+            var period = SweepPeriod(Runtime);
+            _sweep?.Change(period, period);
+        }
+
+        /// <summary>A quarter of the shorter timeout, between 50 ms and 1 s: deadlines are met within that slack.</summary>
+        private static TimeSpan SweepPeriod(TcpListenerRuntime runtime)
+        {
+            var quarter = (runtime.IdleTimeout < runtime.ConnectTimeout ? runtime.IdleTimeout : runtime.ConnectTimeout) / 4;
+            return quarter < TimeSpan.FromMilliseconds(50) ? TimeSpan.FromMilliseconds(50) : quarter > TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : quarter;
+        }
+
+        /// <summary>One timer per listener instead of one per connection: each connection checks its own deadlines.</summary>
+        private void Sweep()
+        {
+            foreach (var relay in _connections.Keys)
+            {
+                relay.Sweep();
+            }
+        }
 
         private async Task AcceptLoopAsync()
         {
@@ -187,14 +221,18 @@ internal sealed partial class TcpListenerManager : BackgroundService, IRuntimeAt
         {
             try
             {
-                await relay.RunAsync();
+                if (await relay.RunAsync() == Lb.Balancing.RequestOutcome.OtherFailure)
+                {
+                    Interlocked.Increment(ref _failed);
+                    owner._metrics.Failed(Runtime.Id);
+                }
             }
             finally
             {
                 _connections.TryRemove(relay, out _);
                 if (Interlocked.Decrement(ref _open) == 0 && _stopping)
                 {
-                    _drained.TrySetResult();
+                    Drain();
                 }
             }
         }
@@ -210,8 +248,15 @@ internal sealed partial class TcpListenerManager : BackgroundService, IRuntimeAt
             }
             if (Volatile.Read(ref _open) == 0)
             {
-                _drained.TrySetResult();
+                Drain();
             }
+        }
+
+        /// <summary>No connection is left after unbinding: nothing to sweep any more.</summary>
+        private void Drain()
+        {
+            _sweep?.Dispose();
+            _drained.TrySetResult();
         }
 
         public async Task CloseAsync(bool abortConnections)
@@ -219,6 +264,7 @@ internal sealed partial class TcpListenerManager : BackgroundService, IRuntimeAt
             await UnbindAsync();
             if (abortConnections)
             {
+                _sweep?.Dispose();
                 foreach (var relay in _connections.Keys)
                 {
                     relay.Abort();
@@ -231,6 +277,8 @@ internal sealed partial class TcpListenerManager : BackgroundService, IRuntimeAt
         public long Accepted => Interlocked.Read(ref _accepted);
 
         public long Rejected => Interlocked.Read(ref _rejected);
+
+        public long Failed => Interlocked.Read(ref _failed);
     }
 
     /// <summary>A live view of one listener for <c>/api/runtime</c>.</summary>
@@ -254,6 +302,9 @@ internal sealed partial class TcpListenerManager : BackgroundService, IRuntimeAt
         public long AcceptedConnections => _listener.Accepted;
 
         public long RejectedConnections => _listener.Rejected;
+
+        /// <summary>Connections closed because their target failed: none could be connected, or it reset mid-stream.</summary>
+        public long FailedConnections => _listener.Failed;
     }
 
     [LoggerMessage(EventId = 6100, Level = LogLevel.Information, Message = "TCP listener {Id} listening on {EndPoint}")]

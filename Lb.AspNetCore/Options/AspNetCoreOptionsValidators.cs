@@ -35,6 +35,10 @@ internal sealed class ProxyOptionsValidator : IValidateOptions<ProxyOptions>
                 failures.Add($"trustedProxies[{i}] '{options.TrustedProxies[i]}' must be an IP address or CIDR range such as \"10.0.0.0/8\"");
             }
         }
+        if (options.MinResponseDataRate < 0)
+        {
+            failures.Add($"minResponseDataRate {options.MinResponseDataRate} must be 0 (off) or a rate in bytes per second such as {ProxyOptions.DefaultMinResponseDataRate}");
+        }
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

@@ -45,8 +45,8 @@ internal sealed class HttpForwardingTable : IRuntimeAttachment, IDisposable
         var routes = new PoolForwarding?[next.RouteRuntimes.Length];
         for (var r = 0; r < routes.Length; r++)
         {
-            var rt = next.RouteRuntimes[r];
-            if (rt.Pool is not { } pool || (rt.Route.Spec.ConnectTimeout is null && rt.Route.Spec.ServerTimeout is null))
+            // Indexed by route slot: a slot freed by a removed route is empty.
+            if (next.RouteRuntimes[r] is not { Pool: { } pool } rt || (rt.Route.Spec.ConnectTimeout is null && rt.Route.Spec.ServerTimeout is null))
             {
                 continue;
             }

@@ -82,7 +82,7 @@ internal sealed partial class ProxyHandler(
             return (null, null);
         }
 
-        var rt = snapshot.RouteRuntimes[route.PriorityIndex];
+        var rt = snapshot.RouteRuntimes[route.Slot];
         if (rt.MaxRequestBodySize is { } maxBody && !ApplyBodyLimit(context, maxBody))
         {
             context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
@@ -100,7 +100,7 @@ internal sealed partial class ProxyHandler(
             await ErrorAsync(context, StatusCodes.Status502BadGateway, "matched upstream pool does not exist");
             return (route.Id, null);
         }
-        var forwarding = http.Routes[route.PriorityIndex] ?? http.Pools[rt.PoolIndex];
+        var forwarding = http.Routes[route.Slot] ?? http.Pools[rt.PoolIndex];
         if (rt.ClientTimeout > TimeSpan.Zero && HasBody(request))
         {
             request.Body = new ClientIdleTimeoutStream(request.Body, rt.ClientTimeout);

@@ -54,7 +54,7 @@ internal sealed class RuntimeSnapshot
     /// <summary>The pools in ordinal id order; <see cref="RouteRuntime.PoolIndex"/> indexes it, and so do transports' side tables.</summary>
     public UpstreamPool[] Pools { get; }
 
-    /// <summary>Parallel to <see cref="RouteTable.Routes"/>: index with <see cref="CompiledRoute.PriorityIndex"/>.</summary>
+    /// <summary><see cref="RouteTable.SlotCount"/> entries: index with <see cref="CompiledRoute.Slot"/> (a slot no route of the table has is null).</summary>
     public RouteRuntime[] RouteRuntimes { get; }
 
     /// <summary>The enabled TCP listeners, compiled over <see cref="Pools"/>.</summary>

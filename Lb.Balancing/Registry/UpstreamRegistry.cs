@@ -26,6 +26,9 @@ public sealed class UpstreamRegistry : IAsyncDisposable
     private readonly Dictionary<string, PoolState> _pools = new(StringComparer.Ordinal);
     private readonly List<Task> _stopping = [];
     private UpstreamSnapshot _current = UpstreamSnapshot.Empty;
+    // The route list of the last Apply and its route ids by pool, updated by what changed.
+    private IReadOnlyList<RouteSpec> _lastRoutes = [];
+    private readonly Dictionary<string, HashSet<string>> _routesByPool = new(StringComparer.Ordinal);
     private bool _disposed;
 
     /// <summary>Creates an empty registry.</summary>
@@ -100,25 +103,24 @@ public sealed class UpstreamRegistry : IAsyncDisposable
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            var routesByPool = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
-            foreach (var route in config.Routes)
-            {
-                if (!routesByPool.TryGetValue(route.UpstreamPool, out var ids))
-                {
-                    routesByPool[route.UpstreamPool] = ids = new HashSet<string>(StringComparer.Ordinal);
-                }
-                ids.Add(route.Id);
-            }
+            var touched = IndexRoutes(config.Routes);
 
             var pools = new List<UpstreamPool>(config.UpstreamPools.Count);
             var targetCount = 0;
+            var changed = false;
             foreach (var (id, spec) in config.UpstreamPools)
             {
                 if (!_pools.TryGetValue(id, out var state))
                 {
                     _pools[id] = state = new PoolState(_context.Time);
                 }
-                var pool = Reconcile(id, spec, state, routesByPool.GetValueOrDefault(id));
+                if (touched is null || touched.Contains(id))
+                {
+                    DropStaleRouteCounters(state, _routesByPool.GetValueOrDefault(id));
+                }
+                var before = state.LastPool;
+                var pool = Reconcile(id, spec, state);
+                changed |= !ReferenceEquals(before, pool);
                 pools.Add(pool);
                 targetCount += pool.TargetArray.Length;
             }
@@ -127,13 +129,74 @@ public sealed class UpstreamRegistry : IAsyncDisposable
             {
                 StopChecker(_pools[id]);
                 _pools.Remove(id);
+                changed = true;
             }
 
-            var snapshot = new UpstreamSnapshot(_current.Generation + 1, pools);
+            // Every pool is the instance of the last snapshot: share its lookup (a large configuration whose change
+            // touched routes only does not rebuild it).
+            var snapshot = !changed && _current.Pools.Count == pools.Count && _current.Generation > 0
+                ? new UpstreamSnapshot(_current.Generation + 1, _current)
+                : new UpstreamSnapshot(_current.Generation + 1, pools);
             Volatile.Write(ref _current, snapshot);
             Log.Applied(_context.Logger, pools.Count, targetCount);
             return snapshot;
         }
+    }
+
+    /// <summary>
+    /// Keeps the route ids of each pool (for dropping the counters of routes that are gone) up to date with
+    /// <paramref name="routes"/>. When the list differs from the last one in a short run only (the same route instances
+    /// around it, as a store that applies changes by id produces), only that run is looked at. Returns the pools whose
+    /// route set may have changed, or null for all of them.
+    /// </summary>
+    private HashSet<string>? IndexRoutes(IReadOnlyList<RouteSpec> routes)
+    {
+        var old = _lastRoutes;
+        int oldCount = old.Count, newCount = routes.Count, shorter = Math.Min(oldCount, newCount);
+        var prefix = 0;
+        while (prefix < shorter && ReferenceEquals(old[prefix], routes[prefix]))
+        {
+            prefix++;
+        }
+        var suffix = 0;
+        while (suffix < shorter - prefix && ReferenceEquals(old[oldCount - 1 - suffix], routes[newCount - 1 - suffix]))
+        {
+            suffix++;
+        }
+        _lastRoutes = routes;
+        if ((oldCount - prefix - suffix) + (newCount - prefix - suffix) <= Math.Max(16, newCount / 8))
+        {
+            var touched = new HashSet<string>(StringComparer.Ordinal);
+            for (var i = prefix; i < oldCount - suffix; i++)
+            {
+                if (_routesByPool.TryGetValue(old[i].UpstreamPool, out var ids))
+                {
+                    ids.Remove(old[i].Id);
+                }
+                touched.Add(old[i].UpstreamPool);
+            }
+            for (var i = prefix; i < newCount - suffix; i++)
+            {
+                AddRoute(routes[i]);
+                touched.Add(routes[i].UpstreamPool);
+            }
+            return touched;
+        }
+        _routesByPool.Clear();
+        foreach (var route in routes)
+        {
+            AddRoute(route);
+        }
+        return null;
+    }
+
+    private void AddRoute(RouteSpec route)
+    {
+        if (!_routesByPool.TryGetValue(route.UpstreamPool, out var ids))
+        {
+            _routesByPool[route.UpstreamPool] = ids = new HashSet<string>(StringComparer.Ordinal);
+        }
+        ids.Add(route.Id);
     }
 
     /// <summary>Stops every health check and waits for the probe loops to end.</summary>
@@ -157,9 +220,8 @@ public sealed class UpstreamRegistry : IAsyncDisposable
         await Task.WhenAll(stopping).ConfigureAwait(false);
     }
 
-    private UpstreamPool Reconcile(string id, UpstreamPoolSpec spec, PoolState state, HashSet<string>? routeIds)
+    private UpstreamPool Reconcile(string id, UpstreamPoolSpec spec, PoolState state)
     {
-        DropStaleRouteCounters(state, routeIds);
         // An unchanged pool is the same instance in the new snapshot (targets, health checker, ring and all), so a
         // large configuration rebuilds only the pools that changed.
         if (state.LastPool is { } unchanged && state.LastSpec is { } lastSpec && SameSpec(lastSpec, spec))

@@ -20,6 +20,14 @@ public sealed class UpstreamSnapshot
         _lookup = sorted.ToFrozenDictionary(StringComparer.Ordinal);
     }
 
+    /// <summary>The same pools as <paramref name="same"/> under a new generation.</summary>
+    internal UpstreamSnapshot(long generation, UpstreamSnapshot same)
+    {
+        Generation = generation;
+        Pools = same.Pools;
+        _lookup = same._lookup;
+    }
+
     /// <summary>The snapshot before any configuration was applied: no pools.</summary>
     public static UpstreamSnapshot Empty { get; } = new(0, []);
 

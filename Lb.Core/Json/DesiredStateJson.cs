@@ -72,6 +72,28 @@ public static class DesiredStateJson
     public static byte[] Serialize(DesiredState state, bool indented = false) =>
         JsonSerializer.SerializeToUtf8Bytes(Normalize(state), (indented ? Indented : Compact).DesiredState);
 
+    /// <summary>Parses a <see cref="ConfigChange"/> (the form a replicated store logs); not normalised (<see cref="ConfigChange.ApplyTo"/> does that).</summary>
+    public static JsonParseResult<ConfigChange> ParseChange(ReadOnlySpan<byte> utf8) =>
+        Parse(utf8, Compact.ConfigChange, c => c ?? new ConfigChange());
+
+    /// <summary>Serialises a <see cref="ConfigChange"/> compactly.</summary>
+    public static byte[] SerializeChange(ConfigChange change) =>
+        JsonSerializer.SerializeToUtf8Bytes(change, Compact.ConfigChange);
+
+    /// <summary>Parses one route object (<c>PUT /api/routes/{id}</c>), normalised.</summary>
+    public static JsonParseResult<RouteSpec> ParseRoute(ReadOnlySpan<byte> utf8) =>
+        Parse(utf8, Compact.RouteSpec, NormalizeRoute);
+
+    /// <summary>Parses one pool object (<c>PUT /api/pools/{id}</c>), normalised.</summary>
+    public static JsonParseResult<UpstreamPoolSpec> ParsePool(ReadOnlySpan<byte> utf8) =>
+        Parse(utf8, Compact.UpstreamPoolSpec, NormalizePool);
+
+    /// <summary>Serialises one route or pool object in canonical form.</summary>
+    public static byte[] SerializeRoute(RouteSpec route) => JsonSerializer.SerializeToUtf8Bytes(NormalizeRoute(route), Compact.RouteSpec);
+
+    /// <summary>Serialises one pool object in canonical form.</summary>
+    public static byte[] SerializePool(UpstreamPoolSpec pool) => JsonSerializer.SerializeToUtf8Bytes(NormalizePool(pool), Compact.UpstreamPoolSpec);
+
     /// <summary>Lower-case hex SHA-256 of the canonical compact form: equal hashes mean equal configurations.</summary>
     public static string ContentHash(ProxyConfig config) => Hash(Serialize(config));
 
@@ -109,7 +131,7 @@ public static class DesiredStateJson
     public static DesiredState Normalize(DesiredState? state) =>
         state is null ? DesiredState.Empty : state with { Config = Normalize(state.Config) };
 
-    private static RouteSpec NormalizeRoute(RouteSpec? route)
+    internal static RouteSpec NormalizeRoute(RouteSpec? route)
     {
         if (route is null)
         {
@@ -129,7 +151,7 @@ public static class DesiredStateJson
         };
     }
 
-    private static TcpListenerSpec NormalizeTcpListener(TcpListenerSpec? listener) =>
+    internal static TcpListenerSpec NormalizeTcpListener(TcpListenerSpec? listener) =>
         listener is null
             ? new TcpListenerSpec()
             : listener with
@@ -140,7 +162,7 @@ public static class DesiredStateJson
                 Algorithm = string.IsNullOrEmpty(listener.Algorithm) ? null : listener.Algorithm,
             };
 
-    private static UpstreamPoolSpec NormalizePool(UpstreamPoolSpec? pool)
+    internal static UpstreamPoolSpec NormalizePool(UpstreamPoolSpec? pool)
     {
         if (pool is null)
         {

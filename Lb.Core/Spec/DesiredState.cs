@@ -51,6 +51,9 @@ public sealed record VersionedDesiredState(long Version, DesiredState State, Dat
     /// </summary>
     public string ContentHash => _contentHash ??= Json.DesiredStateJson.ContentHash(State.Config);
 
+    /// <summary>Whether <see cref="ContentHash"/> was computed already (reading it then costs nothing).</summary>
+    public bool HasContentHash => Volatile.Read(ref _contentHash) is not null;
+
     /// <summary>The <c>ETag</c> form of <see cref="Version"/> (a quoted decimal).</summary>
     public string ETag => $"\"{Version}\"";
 }

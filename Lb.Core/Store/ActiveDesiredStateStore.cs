@@ -12,7 +12,7 @@ namespace Lb.Core.Store;
 /// other at run time (<c>cluster bootstrap</c>) without a restart. Readers and watchers never notice the switch
 /// except as one more state; versions never go backwards.
 /// </summary>
-public sealed partial class ActiveDesiredStateStore : IDesiredStateStore, IAsyncDisposable, IDisposable
+public sealed partial class ActiveDesiredStateStore : IDesiredStateStore, IDesiredStateChangeStore, IAsyncDisposable, IDisposable
 {
     private readonly NodeDataDirectory _directory;
     private readonly ILogger _logger;
@@ -88,6 +88,29 @@ public sealed partial class ActiveDesiredStateStore : IDesiredStateStore, IAsync
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             var result = await Inner.PutAsync(state, expectedVersion, origin, cancellationToken).ConfigureAwait(false);
+            PublishIfNewer(result.Current);
+            return result;
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="change"/> through the current store: as a change when it logs changes (the replicated
+    /// store), as a whole state otherwise.
+    /// </summary>
+    public async ValueTask<StoreWriteResult> ApplyChangeAsync(ConfigChange change, long? expectedVersion, string origin, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var result = Inner is IDesiredStateChangeStore changes
+                ? await changes.ApplyChangeAsync(change, expectedVersion, origin, cancellationToken).ConfigureAwait(false)
+                : await DesiredStateChangeExtensions.ApplyAsWholeAsync(Inner, change, expectedVersion, origin, cancellationToken).ConfigureAwait(false);
             PublishIfNewer(result.Current);
             return result;
         }

@@ -68,3 +68,61 @@ public sealed record StoreWriteResult
     /// <summary>True when the write was applied.</summary>
     public bool Succeeded => Status == StoreWriteStatus.Applied;
 }
+
+/// <summary>
+/// A store that writes a <see cref="ConfigChange"/> as such (a replicated store logs the change, not the whole
+/// document), applied to whatever state is current when it commits unless <c>expectedVersion</c> says otherwise.
+/// </summary>
+public interface IDesiredStateChangeStore
+{
+    /// <summary>
+    /// Applies <paramref name="change"/> to the current configuration (with <paramref name="expectedVersion"/>: only if
+    /// the current version still equals it), validated like any write; <paramref name="origin"/> goes to the history.
+    /// </summary>
+    ValueTask<StoreWriteResult> ApplyChangeAsync(ConfigChange change, long? expectedVersion, string origin, CancellationToken cancellationToken = default);
+}
+
+/// <summary><see cref="ConfigChange"/> writes over any <see cref="IDesiredStateStore"/>.</summary>
+public static class DesiredStateChangeExtensions
+{
+    private const int Attempts = 5;
+
+    /// <summary>
+    /// Writes <paramref name="change"/>: as a change when the store logs changes, otherwise as the whole state built
+    /// from the current one with a compare-and-set (retried when another write got in first and the caller gave no
+    /// <paramref name="expectedVersion"/>).
+    /// </summary>
+    public static ValueTask<StoreWriteResult> ApplyChangeAsync(this IDesiredStateStore store, ConfigChange change, long? expectedVersion, string origin, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(change);
+        return store is IDesiredStateChangeStore changes
+            ? changes.ApplyChangeAsync(change, expectedVersion, origin, cancellationToken)
+            : ApplyAsWholeAsync(store, change, expectedVersion, origin, cancellationToken);
+    }
+
+    /// <summary>The change written as a whole state through <see cref="IDesiredStateStore.PutAsync"/>.</summary>
+    public static async ValueTask<StoreWriteResult> ApplyAsWholeAsync(IDesiredStateStore store, ConfigChange change, long? expectedVersion, string origin, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(change);
+        for (var attempt = 1; ; attempt++)
+        {
+            var current = store.Current;
+            if (expectedVersion is { } expected && expected != current.Version)
+            {
+                return new StoreWriteResult
+                {
+                    Status = StoreWriteStatus.VersionConflict, Current = current,
+                    Message = $"expected version {expected} but the current version is {current.Version}",
+                };
+            }
+            var next = current.State with { Config = change.ApplyTo(current.State.Config) };
+            var result = await store.PutAsync(next, expectedVersion ?? current.Version, origin, cancellationToken).ConfigureAwait(false);
+            if (result.Status != StoreWriteStatus.VersionConflict || expectedVersion is not null || attempt == Attempts)
+            {
+                return result;
+            }
+        }
+    }
+}

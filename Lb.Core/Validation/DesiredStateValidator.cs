@@ -84,6 +84,104 @@ public static class DesiredStateValidator
         return errors.ToResult();
     }
 
+    /// <summary>
+    /// Validates <paramref name="next"/> = <paramref name="change"/> applied to <paramref name="previous"/>, where
+    /// <paramref name="previous"/> passed <see cref="Validate(ProxyConfig?, DesiredStateLimits?, IAlgorithmRules?)"/>:
+    /// only the changed routes and pools, the references to removed pools, the limits and (when the change touches
+    /// them) the TCP listeners are checked, so a one-route edit of a large configuration costs one route. Accepts
+    /// exactly what validating the whole of <paramref name="next"/> would; field paths index <paramref name="next"/>.
+    /// </summary>
+    public static ValidationResult ValidateChange(ProxyConfig previous, ProxyConfig next, ConfigChange change, DesiredStateLimits? limits = null, IAlgorithmRules? algorithms = null)
+    {
+        ArgumentNullException.ThrowIfNull(previous);
+        ArgumentNullException.ThrowIfNull(next);
+        ArgumentNullException.ThrowIfNull(change);
+        algorithms ??= ContractAlgorithms.Instance;
+        var l = limits ?? DesiredStateLimits.Default;
+        var errors = new ErrorList(l.MaxErrors);
+
+        if (next.UpstreamPools.Count > l.MaxPools)
+        {
+            errors.Add("upstream_pools", ValidationCodes.TooMany, $"at most {l.MaxPools} upstream pools are allowed", "merge pools or raise the limit on the node");
+        }
+        else
+        {
+            foreach (var id in change.UpsertPools.Keys)
+            {
+                if (next.UpstreamPools.TryGetValue(id ?? "", out var pool))
+                {
+                    ValidatePool(id ?? "", pool, l, errors);
+                }
+            }
+        }
+
+        if (next.Routes.Count > l.MaxRoutes)
+        {
+            errors.Add("routes", ValidationCodes.TooMany, $"at most {l.MaxRoutes} routes are allowed", "remove routes or raise the limit on the node");
+        }
+        else
+        {
+            var changed = ChangedRouteIndexes(next.Routes, change.UpsertRoutes);
+            var seenIds = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var i in changed)
+            {
+                ValidateRoute(i, next.Routes[i], next, l, seenIds, algorithms, errors);
+            }
+            if (change.RemovePools.Count > 0)
+            {
+                // A removed pool may still be named by a route the change did not touch.
+                var removed = new HashSet<string>(change.RemovePools.Where(id => id is not null && !next.UpstreamPools.ContainsKey(id)), StringComparer.Ordinal);
+                for (var i = 0; removed.Count > 0 && i < next.Routes.Count; i++)
+                {
+                    if (removed.Contains(next.Routes[i].UpstreamPool) && !changed.Contains(i))
+                    {
+                        errors.Add($"routes[{i}].upstream_pool", ValidationCodes.UnknownUpstreamPool, "referenced upstream_pool does not exist",
+                            $"the change removes pool '{Clip(next.Routes[i].UpstreamPool)}' that this route uses: point the route at another pool or remove it too");
+                    }
+                }
+            }
+        }
+
+        if (change.TcpListeners is not null || change.RemovePools.Count > 0)
+        {
+            var listeners = next.TcpListeners ?? [];
+            if (listeners.Count > l.MaxRoutes)
+            {
+                errors.Add("tcp_listeners", ValidationCodes.TooMany, $"at most {l.MaxRoutes} tcp listeners are allowed", "remove listeners or raise the route limit on the node");
+            }
+            else
+            {
+                var seenIds = new HashSet<string>(StringComparer.Ordinal);
+                var bound = new List<(string Host, int Port, int Index)>();
+                for (var i = 0; i < listeners.Count; i++)
+                {
+                    ValidateTcpListener(i, listeners[i], next, l, seenIds, bound, errors);
+                }
+            }
+        }
+        return errors.ToResult();
+    }
+
+    /// <summary>Positions in <paramref name="routes"/> of the ids <paramref name="upserts"/> names, ascending.</summary>
+    private static SortedSet<int> ChangedRouteIndexes(IReadOnlyList<RouteSpec> routes, IReadOnlyList<RouteSpec> upserts)
+    {
+        var result = new SortedSet<int>();
+        if (upserts.Count == 0)
+        {
+            return result;
+        }
+        var ids = new HashSet<string>(upserts.Select(r => r?.Id ?? ""), StringComparer.Ordinal);
+        // One hash lookup per route: cheap next to validating one, and independent of where the change put them.
+        for (var i = 0; i < routes.Count; i++)
+        {
+            if (ids.Contains(routes[i].Id))
+            {
+                result.Add(i);
+            }
+        }
+        return result;
+    }
+
     private static void ValidatePool(string id, UpstreamPoolSpec pool, DesiredStateLimits l, ErrorList errors)
     {
         if (string.IsNullOrWhiteSpace(id))

@@ -49,6 +49,7 @@ public static class RaftLoadBalancerBuilderExtensions
         services.TryAddSingleton<RaftClusterLifecycle>();
         services.TryAddSingleton<IClusteredStoreProvider>(sp => sp.GetRequiredService<RaftClusterLifecycle>());
         services.AddSingleton<IAdminEndpointContributor>(sp => sp.GetRequiredService<RaftClusterLifecycle>());
+        services.AddSingleton<IAdminListenerObserver>(sp => sp.GetRequiredService<RaftClusterLifecycle>());
         return builder;
     }
 }

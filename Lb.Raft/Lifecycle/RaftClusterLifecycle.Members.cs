@@ -93,6 +93,7 @@ internal sealed partial class RaftClusterLifecycle
             try
             {
                 leader = await raft.Node.WaitForLeaderAsync(wait.Token).ConfigureAwait(false);
+                leader = leader with { AdminUrl = raft.Node.AdminUrlOf(leader.NodeId, leader.AdminUrl) };
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {

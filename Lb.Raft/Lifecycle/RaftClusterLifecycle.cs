@@ -14,7 +14,7 @@ namespace Lb.Raft.Lifecycle;
 /// the leader, and the two internal endpoints members use among themselves (forwarded writes, removal notices).
 /// Also reopens the store when a member restarts.
 /// </summary>
-internal sealed partial class RaftClusterLifecycle : IAdminEndpointContributor, IClusteredStoreProvider
+internal sealed partial class RaftClusterLifecycle : IAdminEndpointContributor, IClusteredStoreProvider, IAdminListenerObserver
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly RaftStoreFactory factory;
@@ -47,6 +47,23 @@ internal sealed partial class RaftClusterLifecycle : IAdminEndpointContributor, 
     ];
 
     public IDesiredStateStore OpenExisting(NodeDataDirectory directory) => factory.OpenExisting(directory);
+
+    /// <summary>
+    /// A member that restarted publishes where its admin API listens now (its Raft metadata still names the address of
+    /// its first start when the listener is on port 0 or moved), so writes forwarded to it keep working.
+    /// </summary>
+    public void OnAdminListening(IReadOnlyList<string> urls)
+    {
+        if (services.GetService<ActiveDesiredStateStore>()?.Inner is not RaftDesiredStateStore raft || urls.Count == 0
+            || !Uri.TryCreate(urls[0], UriKind.Absolute, out var bound))
+        {
+            return;
+        }
+        if (AdminUrls.FromListenAddress(bound.Authority, raft.Node.Settings.Advertise) is { } url)
+        {
+            _ = raft.PublishAdminUrlAsync(url, CancellationToken.None);
+        }
+    }
 
     private ActiveDesiredStateStore Active => services.GetRequiredService<ActiveDesiredStateStore>();
 

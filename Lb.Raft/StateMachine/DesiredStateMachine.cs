@@ -23,6 +23,7 @@ internal sealed partial class DesiredStateMachine : SimpleStateMachine
     private readonly ILogger _logger;
     private int _sinceSnapshot;
     private long _lastAppliedIndex;
+    private System.Collections.Immutable.ImmutableDictionary<string, string> _adminUrls = System.Collections.Immutable.ImmutableDictionary.Create<string, string>(StringComparer.Ordinal);
 
     public DesiredStateMachine(string directory, TimeProvider time, IDesiredStateValidator validator, int snapshotEvery, int historyLimit, ILogger logger)
         : base(new DirectoryInfo(directory))
@@ -42,6 +43,9 @@ internal sealed partial class DesiredStateMachine : SimpleStateMachine
     /// <summary>The last applied versions (part of the replicated state and of its snapshots).</summary>
     public ReplicatedHistory History { get; }
 
+    /// <summary>The admin URL each member last published (node id → URL), replicated and in snapshots.</summary>
+    public System.Collections.Immutable.ImmutableDictionary<string, string> AdminUrls => Volatile.Read(ref _adminUrls);
+
     /// <summary>Raft index of the last entry this state machine has seen (applied or skipped).</summary>
     public long LastAppliedIndex => Volatile.Read(ref _lastAppliedIndex);
 
@@ -60,23 +64,38 @@ internal sealed partial class DesiredStateMachine : SimpleStateMachine
             sink?.Complete(new ApplyOutcome(ApplyStatus.Invalid, Current, Message: "the log entry is not a command this node understands"));
             return ValueTask.FromResult(false);
         }
+        if (command.IsAdminUrl)
+        {
+            // Member metadata, not desired state: no new version, no history entry.
+            var url = System.Text.Encoding.UTF8.GetString(command.StateJson.Span);
+            if (command.Origin.Length > 0 && Uri.TryCreate(url, UriKind.Absolute, out _))
+            {
+                Volatile.Write(ref _adminUrls, _adminUrls.SetItem(command.Origin, url));
+            }
+            sink?.Complete(new ApplyOutcome(ApplyStatus.Applied, Current));
+            return ValueTask.FromResult(CountTowardsSnapshot());
+        }
         var outcome = Decide(command);
         if (outcome.Status == ApplyStatus.Applied)
         {
             _signal.Publish(outcome.Current);
-            var config = outcome.Current.State.Config;
             // Time and origin come from the entry, not this node, so every member records the same history.
             History.Add(new ReplicatedHistoryEntry(outcome.Current.Version, command.WrittenAt ?? outcome.Current.AppliedAt, command.Origin,
-                command.StateJson, config.Routes.Count, config.UpstreamPools.Count));
+                outcome.Current.State, applied: outcome.Current));
             LogApplied(_logger, outcome.Current.Version, entry.Index);
         }
         sink?.Complete(outcome);
+        return ValueTask.FromResult(CountTowardsSnapshot());
+    }
+
+    private bool CountTowardsSnapshot()
+    {
         if (++_sinceSnapshot < _snapshotEvery)
         {
-            return ValueTask.FromResult(false);
+            return false;
         }
         _sinceSnapshot = 0;
-        return ValueTask.FromResult(true);
+        return true;
     }
 
     private ApplyOutcome Decide(PutCommand command)
@@ -87,33 +106,50 @@ internal sealed partial class DesiredStateMachine : SimpleStateMachine
             return new ApplyOutcome(ApplyStatus.VersionConflict, current,
                 Message: $"expected version {expected} but the current version is {current.Version}");
         }
-        var parsed = DesiredStateJson.ParseState(command.StateJson.Span);
-        if (!parsed.Succeeded)
+        DesiredState next;
+        ValidationResult validation;
+        if (command.IsChange)
         {
-            return new ApplyOutcome(ApplyStatus.Invalid, current, Message: parsed.Message);
+            // Only the change is parsed and validated; every route and pool it does not touch is shared with the
+            // current state, which is what lets the runtime reuse them too.
+            var change = DesiredStateJson.ParseChange(command.StateJson.Span);
+            if (!change.Succeeded)
+            {
+                return new ApplyOutcome(ApplyStatus.Invalid, current, Message: change.Message + ": " + change.Detail);
+            }
+            next = current.State with { Config = change.Value!.ApplyTo(current.State.Config) };
+            validation = _validator.ValidateChange(current.State, next, change.Value!);
         }
-        var validation = _validator.Validate(parsed.Value!);
+        else
+        {
+            var parsed = DesiredStateJson.ParseState(command.StateJson.Span);
+            if (!parsed.Succeeded)
+            {
+                return new ApplyOutcome(ApplyStatus.Invalid, current, Message: parsed.Message);
+            }
+            next = parsed.Value!;
+            validation = _validator.Validate(next);
+        }
         if (!validation.IsValid)
         {
             return new ApplyOutcome(ApplyStatus.Invalid, current, validation, "validation failed");
         }
         var version = Math.Max(current.Version + 1, command.MinimumVersion);
-        return new ApplyOutcome(ApplyStatus.Applied, new VersionedDesiredState(version, parsed.Value!, _time.GetUtcNow()));
+        return new ApplyOutcome(ApplyStatus.Applied, new VersionedDesiredState(version, next, _time.GetUtcNow()));
     }
 
     protected override ValueTask PersistAsync(IAsyncBinaryWriter writer, CancellationToken token) =>
-        writer.Invoke(SnapshotFormat.Encode(Current, History.Entries), token);
+        writer.Invoke(SnapshotFormat.Encode(Current, History.Entries, AdminUrls), token);
 
     protected override async ValueTask RestoreAsync(FileInfo snapshotFile, CancellationToken token)
     {
         var bytes = await File.ReadAllBytesAsync(snapshotFile.FullName, token).ConfigureAwait(false);
-        var (state, history) = SnapshotFormat.Decode(bytes, snapshotFile.FullName);
+        var (state, history, adminUrls) = SnapshotFormat.Decode(bytes, snapshotFile.FullName);
+        Volatile.Write(ref _adminUrls, System.Collections.Immutable.ImmutableDictionary.CreateRange(StringComparer.Ordinal, adminUrls));
         if (history.Count == 0 && state.Version > 0)
         {
             // A snapshot written before the history existed: its state is the one version there is to roll back to.
-            var config = state.State.Config;
-            history.Add(new ReplicatedHistoryEntry(state.Version, state.AppliedAt, "snapshot without history", DesiredStateJson.Serialize(state.State),
-                config.Routes.Count, config.UpstreamPools.Count));
+            history.Add(new ReplicatedHistoryEntry(state.Version, state.AppliedAt, "snapshot without history", state.State, applied: state));
         }
         History.Reset(history);
         _signal.Publish(state);

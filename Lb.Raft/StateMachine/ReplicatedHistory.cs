@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text.Json;
 using Lb.Core.Json;
 using Lb.Core.Spec;
 using Lb.Core.Store;
@@ -7,12 +5,13 @@ using Lb.Core.Store;
 namespace Lb.Raft.StateMachine;
 
 /// <summary>
-/// One applied version kept by the replicated history: its canonical state document as it came in the log (parsed
-/// only when someone asks for it) and what the log said about it. The content hash is computed on first use from the
-/// document's <c>config</c> member, which is the canonical configuration JSON, so applying a write hashes nothing.
+/// One applied version kept by the replicated history: the applied state itself (which shares every route and pool
+/// it did not change with its neighbours, so fifty versions of a large configuration cost little more than one) and
+/// what the log said about it. The content hash is the one the applied state computes on first use (the runtime and
+/// the status view share it), so applying a write hashes nothing.
 /// </summary>
-internal sealed class ReplicatedHistoryEntry(long version, DateTimeOffset writtenAt, string origin, ReadOnlyMemory<byte> stateJson, int routeCount, int poolCount,
-    string? contentHash = null)
+internal sealed class ReplicatedHistoryEntry(long version, DateTimeOffset writtenAt, string origin, DesiredState state, string? contentHash = null,
+    VersionedDesiredState? applied = null)
 {
     private string? _contentHash = contentHash;
 
@@ -22,49 +21,17 @@ internal sealed class ReplicatedHistoryEntry(long version, DateTimeOffset writte
 
     public string Origin { get; } = origin;
 
-    public ReadOnlyMemory<byte> StateJson { get; } = stateJson;
+    /// <summary>The whole desired state of this version (normalised).</summary>
+    public DesiredState State { get; } = state;
 
-    public int RouteCount { get; } = routeCount;
+    public int RouteCount => State.Config.Routes.Count;
 
-    public int PoolCount { get; } = poolCount;
+    public int PoolCount => State.Config.UpstreamPools.Count;
 
-    public string ContentHash => _contentHash ??= ConfigHash(StateJson.Span) ?? DesiredStateJson.ContentHash(ParseState().Config);
+    public string ContentHash => _contentHash ??= applied?.ContentHash ?? DesiredStateJson.ContentHash(State.Config);
 
-    /// <summary>SHA-256 of the raw <c>config</c> member of a canonical state document; null when it has none.</summary>
-    internal static string? ConfigHash(ReadOnlySpan<byte> stateJson)
-    {
-        try
-        {
-            var reader = new Utf8JsonReader(stateJson);
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-            {
-                return null;
-            }
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                var isConfig = reader.ValueTextEquals("config"u8);
-                reader.Read();
-                var start = (int)reader.TokenStartIndex;
-                reader.Skip();
-                if (isConfig)
-                {
-                    return Convert.ToHexStringLower(SHA256.HashData(stateJson[start..(int)reader.BytesConsumed]));
-                }
-            }
-        }
-        catch (JsonException)
-        {
-        }
-        return null;
-    }
-
-    public DesiredState ParseState()
-    {
-        var parsed = DesiredStateJson.ParseState(StateJson.Span);
-        return parsed.Succeeded
-            ? DesiredStateJson.Normalize(parsed.Value!)
-            : throw new InvalidDataException($"history entry {Version} does not hold a desired state: {parsed.Message}");
-    }
+    /// <summary>The hash when it is known already (a snapshot stores it then, and never computes one).</summary>
+    public string? KnownContentHash => _contentHash ?? (applied is { } a && a.HasContentHash ? a.ContentHash : null);
 
     public DesiredStateHistorySummary ToSummary() => new(Version, WrittenAt, Origin, ContentHash, RouteCount, PoolCount);
 }

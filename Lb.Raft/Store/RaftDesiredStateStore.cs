@@ -15,7 +15,7 @@ namespace Lb.Raft.Store;
 /// (read-your-writes). Without a quorum a write gives up after <see cref="WriteTimeout"/> with
 /// <see cref="StoreWriteStatus.Unavailable"/> and code <c>no_quorum</c> instead of hanging.
 /// </summary>
-internal sealed partial class RaftDesiredStateStore : IDesiredStateStore, IDesiredStateHistory, IClusterStatusView, ILeadershipView, IAsyncDisposable
+internal sealed partial class RaftDesiredStateStore : IDesiredStateStore, IDesiredStateChangeStore, IDesiredStateHistory, IClusterStatusView, ILeadershipView, IAsyncDisposable
 {
     public const string NoQuorumCode = "no_quorum";
     public const string RemovedCode = "node_removed";
@@ -57,25 +57,104 @@ internal sealed partial class RaftDesiredStateStore : IDesiredStateStore, IDesir
 
     public ValueTask<DesiredStateHistoryEntry?> FindVersionAsync(long version, CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(_node.History.Find(version) is { } entry
-            ? new DesiredStateHistoryEntry(entry.Version, entry.WrittenAt, entry.Origin, entry.ParseState())
+            ? new DesiredStateHistoryEntry(entry.Version, entry.WrittenAt, entry.Origin, entry.State)
             : null);
 
     public async ValueTask<StoreWriteResult> PutAsync(DesiredState state, long? expectedVersion, string origin, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(state);
         var normalized = Lb.Core.Json.DesiredStateJson.Normalize(state);
-        // Validate before proposing so a bad document costs no log entry; the state machine stays the authority.
-        var validation = _node.Settings.Validator.Validate(normalized);
+        var current = Current;
+        PutCommand command;
+        ValidationResult validation;
+        // An edit of the current version that differs from it by a few routes or pools goes into the log as a change:
+        // the other nodes then parse, validate and rebuild only what changed. The compare-and-set on the version makes
+        // it the same write as the whole document.
+        if (expectedVersion == current.Version && current.Version > 0 && SamePolicies(normalized, current.State)
+            && ConfigChange.Between(current.State.Config, normalized.Config) is { } change)
+        {
+            var next = current.State with { Config = change.ApplyTo(current.State.Config) };
+            validation = _node.Settings.Validator.ValidateChange(current.State, next, change);
+            command = PutCommand.CreateChange(change, expectedVersion, origin ?? "", _time.GetUtcNow());
+        }
+        else
+        {
+            // Validate before proposing so a bad document costs no log entry; the state machine stays the authority.
+            validation = _node.Settings.Validator.Validate(normalized);
+            command = PutCommand.Create(normalized, expectedVersion, origin ?? "", _time.GetUtcNow());
+        }
         if (!validation.IsValid)
         {
             return new StoreWriteResult { Status = StoreWriteStatus.Invalid, Current = Current, Validation = validation, Message = "validation failed" };
         }
+        return await SubmitAsync(command, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Logs <paramref name="change"/> as a change entry: every node applies it to the state current at commit time (with
+    /// <paramref name="expectedVersion"/>: only to that version) and validates only what it changes.
+    /// </summary>
+    public async ValueTask<StoreWriteResult> ApplyChangeAsync(ConfigChange change, long? expectedVersion, string origin, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        var current = Current;
+        if (expectedVersion is null || expectedVersion == current.Version)
+        {
+            // Checked against this node's state before proposing, so a bad change usually costs no log entry. Only a
+            // compare-and-set on this very version makes that verdict final; otherwise the state machine decides (this
+            // node may lag behind a write the change depends on).
+            var validation = _node.Settings.Validator.ValidateChange(current.State, current.State with { Config = change.ApplyTo(current.State.Config) }, change);
+            if (!validation.IsValid && expectedVersion == current.Version)
+            {
+                return new StoreWriteResult { Status = StoreWriteStatus.Invalid, Current = current, Validation = validation, Message = "validation failed" };
+            }
+        }
+        return await SubmitAsync(PutCommand.CreateChange(change, expectedVersion, origin ?? "", _time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Makes <paramref name="adminUrl"/> the URL other members forward writes to (and records it for this node's next
+    /// start): proposed through the log unless it is published already, retried until a leader takes it or the store
+    /// stops. A member restarted with its admin listener on port 0 or on a new address calls this once it listens.
+    /// </summary>
+    public async Task PublishAdminUrlAsync(string adminUrl, CancellationToken cancellationToken)
+    {
+        using var both = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+        try
+        {
+            await File.WriteAllTextAsync(_node.Settings.AdminUrlFile, adminUrl, both.Token).ConfigureAwait(false);
+            for (var attempt = 1; !_node.IsRemoved; attempt++)
+            {
+                if (_node.PublishedAdminUrls.TryGetValue(_node.Settings.NodeId, out var published) && published == adminUrl)
+                {
+                    return;
+                }
+                var result = await SubmitAsync(PutCommand.CreateAdminUrl(_node.Settings.NodeId, adminUrl, _time.GetUtcNow()), both.Token).ConfigureAwait(false);
+                if (!result.Succeeded)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(200 * Math.Min(attempt, 10)), _time, both.Token).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or IOException)
+        {
+            LogAdminUrlNotPublished(_logger, adminUrl, ex.GetType().Name);
+        }
+    }
+
+    [LoggerMessage(EventId = 4023, Level = LogLevel.Warning, Message = "This node's admin URL {AdminUrl} was not published to the cluster ({Reason}); writes forwarded to it may fail until it restarts")]
+    private static partial void LogAdminUrlNotPublished(ILogger logger, string adminUrl, string reason);
+
+    private static bool SamePolicies(DesiredState a, DesiredState b) =>
+        a.Vip == b.Vip && a.RaftTiming == b.RaftTiming && string.Equals(a.StickySecret, b.StickySecret, StringComparison.Ordinal);
+
+    private async ValueTask<StoreWriteResult> SubmitAsync(PutCommand command, CancellationToken cancellationToken)
+    {
         if (_node.IsRemoved)
         {
             return new StoreWriteResult { Status = StoreWriteStatus.Unavailable, Current = Current, Code = RemovedCode,
                 Message = "this node was removed from its cluster and accepts no writes; join it again (wipe its data directory first) or write to a member" };
         }
-        var command = PutCommand.Create(normalized, expectedVersion, origin ?? "", _time.GetUtcNow());
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(WriteTimeout);
         try
@@ -138,6 +217,7 @@ internal sealed partial class RaftDesiredStateStore : IDesiredStateStore, IDesir
                 }
             }
             var leader = await _node.WaitForLeaderAsync(cancellationToken).ConfigureAwait(false);
+            leader = leader with { AdminUrl = _node.AdminUrlOf(leader.NodeId, leader.AdminUrl) };
             if (leader.IsLocal)
             {
                 // Elected, but the first entry of the term is not committed yet: IsLeader turns true in a moment.
@@ -249,7 +329,8 @@ internal sealed partial class RaftDesiredStateStore : IDesiredStateStore, IDesir
         {
             return MembershipChange.IsLeader;
         }
-        var adminUrl = raftMember.TryGetMetadata()?.GetValueOrDefault(Membership.MemberMetadata.AdminUrlKey);
+        var metadata = raftMember.TryGetMetadata();
+        var adminUrl = _node.AdminUrlOf(metadata?.GetValueOrDefault(Membership.MemberMetadata.NodeIdKey), metadata?.GetValueOrDefault(Membership.MemberMetadata.AdminUrlKey));
         try
         {
             if (!await _node.RemoveMemberAsync(raftMember.EndPoint, cancellationToken).ConfigureAwait(false))

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Interleaved A/B runs of run.sh on one scenario, for changes smaller than this machine's noise.
 # Usage: bench/proxy/ab.sh PAIRS 'nameA|system|ENV=v ...' 'nameB|system|ENV=v ...'
-#   system is lb or yarp; the ENV assignments go to run.sh and the proxy (e.g. LB_DLL=/tmp/lb-a/lb.dll,
+#   system is one of run.sh's systems (lb, lbyarp, lbnoinline, yarp, ...); the ENV assignments go to run.sh and the proxy (e.g. LB_DLL=/tmp/lb-a/lb.dll,
 #   DOTNET_gcServer=1). Pairs alternate the order (AB, BA, AB, ...) so a drifting load hits both sides alike.
 # Environment: DURATION (default 10), WARMUP (default 2), SCENARIO (default keepalive); builds once (unless NO_BUILD=1),
 #   then runs run.sh with NO_BUILD=1.

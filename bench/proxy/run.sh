@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
-# Proxy benchmark: HAProxy, nginx, Caddy, a minimal YARP app and Lb.Server (ASP.NET Core path, fastPath, and Native AOT
-# as `lbaot`) in front of the same two Kestrel backends.
+# Proxy benchmark: HAProxy, nginx, Caddy, a minimal YARP app and Lb.Server (its defaults: the fast path with inline
+# I/O as `lb`, and the same as Native AOT as `lbaot`; the ASP.NET Core + YARP path as `lbyarp`; the fast path without
+# inline I/O as `lbnoinline`) in front of the same two Kestrel backends.
 # The proxy under test runs alone on CPU 0; the backends and wrk share CPU 1. Only 127.0.0.1 is used.
 # See docs/benchmarks.md for what is measured and how to read it.
 #
-# Usage: bench/proxy/run.sh [--quick] [--systems haproxy,nginx,caddy,yarp,lb,lbfast,lbaot,lbfastinline] [--scenarios keepalive,close,64k]
+# Usage: bench/proxy/run.sh [--quick] [--systems haproxy,nginx,caddy,yarp,lb,lbyarp,lbaot,lbnoinline] [--scenarios keepalive,close,64k]
 #   LB_POOL_EXTRA=',"max_connections":10000' adds fields to the Lb pool (e.g. to measure a limit that is never reached)
 #   --quick   3 s runs, 1 s warm-up (unless DURATION/WARMUP are set), keep-alive scenario only (smoke run; not part of ./test.sh)
 # Environment: DURATION (s, default 15), WARMUP (s, default 3), CONNECTIONS (default 64), BASE_PORT (default 18080),
 #   LB_DLL / YARP_DLL (run another build of Lb.Server / YarpMinimal, e.g. a copy for A/B runs), NO_BUILD=1 (skip the build),
-#   LB_APP_EXTRA (more app.json keys for both Lb targets, e.g. ',"keepAliveTimeout":"2m"'; system lb sets fastPath false,
-#   lbfast true), LB_AOT_BINARY (a native lb to use as lbaot; default: published into bench/proxy/out-aot, needs clang
+#   LB_APP_EXTRA (more app.json keys for every Lb target, e.g. ',"keepAliveTimeout":"2m"'; lb and lbaot set no
+#   fastPath/inlineIo key, lbyarp sets fastPath false, lbnoinline inlineIo false), LB_AOT_BINARY (a native lb to use as lbaot; default: published into bench/proxy/out-aot, needs clang
 #   and zlib1g-dev).
 set -euo pipefail
 
@@ -21,7 +22,7 @@ duration=${DURATION:-15}
 warmup=${WARMUP:-3}
 connections=${CONNECTIONS:-64}
 base_port=${BASE_PORT:-18080}
-systems="haproxy,nginx,caddy,yarp,lb,lbfast,lbaot"
+systems="haproxy,nginx,caddy,yarp,lb,lbyarp,lbaot"
 scenarios="keepalive,close,64k"
 quick=0
 
@@ -261,19 +262,18 @@ start_yarp() {
     sys_pid=$!
 }
 
-start_lb() { start_lb_variant lb false; }
-start_lbfast() { start_lb_variant lbfast true; }
-start_lbaot() { start_lb_variant lbaot false; }
-# The fast path with inline I/O: socket completions on the runtime's epoll thread (and Kestrel's inline scheduling,
-# which Lb.Server turns on with the same variable) for the proxy process only, never for the backends.
-start_lbfastinline() { LB_PROXY_ENV="DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1" start_lb_variant lbfastinline true; }
+# lb and lbaot run Lb.Server's defaults: the fast path with inline I/O.
+start_lb() { start_lb_variant lb ""; }
+start_lbaot() { start_lb_variant lbaot ""; }
+start_lbyarp() { start_lb_variant lbyarp ',"fastPath":false'; }
+start_lbnoinline() { start_lb_variant lbnoinline ',"inlineIo":false'; }
 
-# $1: system name (alloc probe file, log), $2: the fastPath boot key.
+# $1: system name (alloc probe file, log), $2: more app.json keys (with a leading comma).
 start_lb_variant() {
-    local name=$1 fast=$2
+    local name=$1 keys=$2
     rm -rf "$work/lb-data"; mkdir -p "$work/lb-data"
     cat >"$work/app.json" <<EOF
-{"proxyListenAddr":"127.0.0.1:$proxy_port","dashboardListenAddr":"127.0.0.1:$admin_port","raftDataDir":"$work/lb-data","fastPath":$fast${LB_APP_EXTRA:-}}
+{"proxyListenAddr":"127.0.0.1:$proxy_port","dashboardListenAddr":"127.0.0.1:$admin_port","raftDataDir":"$work/lb-data"$keys${LB_APP_EXTRA:-}}
 EOF
     cat >"$work/cfg.json" <<EOF
 {
@@ -307,9 +307,9 @@ declare -A label=([haproxy]="HAProxy $(haproxy -v 2>/dev/null | awk 'NR==1 {prin
                   [caddy]="Caddy $(caddy version 2>/dev/null | awk '{print $1}' | sed 's/^v//') (GOMAXPROCS=1)"
                   [yarp]="YARP 2.3.0 (minimal)"
                   [lb]="Lb.Server"
-                  [lbfast]="Lb.Server fastPath"
+                  [lbyarp]="Lb.Server fastPath false"
                   [lbaot]="Lb.Server (Native AOT)"
-                  [lbfastinline]="Lb.Server fastPath, inline I/O")
+                  [lbnoinline]="Lb.Server inlineIo false")
 declare -A scenario_path=([keepalive]="/" [close]="/" [64k]="/64k")
 declare -A scenario_label=([keepalive]="keep-alive, 13 B" [close]="Connection: close, 13 B" [64k]="keep-alive, 64 KiB")
 declare -A ready_ms rps p50 p99 cpu_us cpu_pct cpu0_busy cpu1_busy rss_mib errors alloc gc_pause user_us kernel_us syscalls ctxsw
@@ -451,7 +451,7 @@ report() {
     # Each Lb variant against every other system in the run: requests/s (above 1 = Lb faster) and CPU per request
     # (below 1 = Lb cheaper; the issue's targets are CPU ratios to HAProxy).
     local lbsys other metric
-    for lbsys in lb lbfast lbaot lbfastinline; do
+    for lbsys in lb lbyarp lbaot lbnoinline; do
         [[ ",$systems," == *",$lbsys,"* ]] || continue
         for metric in rps cpu; do
             echo
@@ -462,14 +462,14 @@ report() {
             fi
             echo
             local header="| Scenario |" rule="|---|"
-            for other in haproxy nginx caddy yarp lb lbfast lbaot lbfastinline; do
+            for other in haproxy nginx caddy yarp lb lbyarp lbaot lbnoinline; do
                 [[ $other != "$lbsys" && ",$systems," == *",$other,"* ]] || continue
                 header+=" vs ${label[$other]%% (*} |"; rule+="---:|"
             done
             echo "$header"; echo "$rule"
             for scen in "${scenario_list[@]}"; do
                 local row="| ${scenario_label[$scen]} |"
-                for other in haproxy nginx caddy yarp lb lbfast lbaot lbfastinline; do
+                for other in haproxy nginx caddy yarp lb lbyarp lbaot lbnoinline; do
                     [[ $other != "$lbsys" && ",$systems," == *",$other,"* ]] || continue
                     if [[ $metric == rps ]]; then
                         row+=" $(awk -v a="${rps[$lbsys|$scen]}" -v b="${rps[$other|$scen]}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }') |"

@@ -66,6 +66,13 @@ internal static class ServeCommand
         }
 
         DescriptorLimit.RaiseToHard();
+        if (InlineIo(values) && Environment.GetEnvironmentVariable(SocketThreadCount) is null)
+        {
+            // Inline completions run the fast path on the socket engine's threads, and the runtime starts one engine
+            // per 30 cores: one engine per core (what the runtime picks for process-wide inline completions) keeps
+            // every core serving. Read when the first socket is made, which is after this line.
+            Environment.SetEnvironmentVariable(SocketThreadCount, Environment.ProcessorCount.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
         WebApplication app;
         try
         {
@@ -107,6 +114,16 @@ internal static class ServeCommand
         await app.DisposeAsync();
         Console.WriteLine("lb: stopped");
         return Cli.Ok;
+    }
+
+    private const string SocketThreadCount = "DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT";
+
+    /// <summary>Whether the proxy listener completes socket I/O inline: <c>fastPath</c> and <c>inlineIo</c> (both on unless set to false).</summary>
+    private static bool InlineIo(IReadOnlyDictionary<string, string?> values)
+    {
+        static bool On(IReadOnlyDictionary<string, string?> values, string key) =>
+            !values.TryGetValue($"{BootFile.SectionName}:{key}", out var v) || !string.Equals(v, "false", StringComparison.OrdinalIgnoreCase);
+        return On(values, nameof(ProxyOptions.FastPath)) && On(values, nameof(ProxyOptions.InlineIo));
     }
 
     /// <summary>One line that names the setting to change, instead of Kestrel's exception text.</summary>
@@ -189,11 +206,13 @@ internal static class ServeCommand
 
         ListenAddress.TryParse(node.ProxyListenAddr, out var proxy, out _);
         ListenAddress.TryParse(node.DashboardListenAddr, out var admin, out _);
-        // Opt-in, off by default. DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 makes the runtime run socket completions
-        // on its epoll threads; with it Kestrel also runs requests there instead of queueing them to the thread pool
-        // (-21 % CPU per proxied request, docs/benchmarks.md "Tuning log"). Unsafe as a default: anything that blocks on
-        // that thread stalls every connection it serves, and the admin API's config write blocks on fsync.
-        var inline = Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") == "1";
+        // Inline I/O (on with the fast path, inlineIo: false turns it off): the fast path's sockets complete on the
+        // socket engine's threads (FastPath/InlineCompletions.cs) and Kestrel runs connection code on the thread that
+        // completed the read instead of queueing it (docs/benchmarks.md). Only the fast path's sockets complete inline:
+        // admin, Raft, health probes and HTTP/2 keep thread-pool completions, so a blocking call there (fsync of a
+        // config write) stalls no proxied connection; the admin pipeline also yields before its work.
+        // DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 still makes every socket of the process inline.
+        var inline = Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") == "1" || (proxyOptions.FastPath && proxyOptions.InlineIo);
         builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = inline);
         var descriptors = DescriptorLimit.Current() ?? 65536;
         long adminBudget = node.MaxAdminConnections > 0 ? node.MaxAdminConnections : DescriptorLimit.DefaultAdminConnections;
@@ -205,6 +224,8 @@ internal static class ServeCommand
             kestrel.AllowSynchronousIO = false;
             kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(5);
             kestrel.Limits.MaxRequestBodySize = null; // the proxy streams bodies of any size; the admin API bounds its own
+            // A client that stops reading must not hold its upstream connection forever (both proxy paths obey this).
+            kestrel.Limits.MinResponseDataRate = proxyOptions.MinResponseDataRate > 0 ? new MinDataRate(proxyOptions.MinResponseDataRate, TimeSpan.FromSeconds(5)) : null;
             var certificate = proxyOptions.ProxyTlsCertificate.Length > 0
                 ? X509Certificate2.CreateFromPemFile(proxyOptions.ProxyTlsCertificate, proxyOptions.ProxyTlsKey)
                 : null;

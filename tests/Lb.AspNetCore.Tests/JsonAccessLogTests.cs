@@ -57,7 +57,7 @@ public sealed class JsonAccessLogTests
     }
 
     private static void WriteLine(JsonAccessLog log, string path) =>
-        log.Write("127.0.0.1", "GET", "log.test", path, "", 200, null, 2, "r1", "127.0.0.1:8080", 0.5, 0.4, 0.3, "test");
+        log.Write("127.0.0.1", "GET", "log.test", path, "", 200, null, 2, "r1", "127.0.0.1:8080", 0.5, 0.4, 0.3, "test", null);
 
     [Fact]
     public async Task While_the_output_is_blocked_requests_go_on_and_the_lines_that_did_not_fit_are_counted_in_the_next_one()

@@ -47,11 +47,11 @@ internal sealed class LbProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<LbProcess> StartAsync(string extraAppJson = "")
+    public static async Task<LbProcess> StartAsync(string extraAppJson = "", string nodeId = "dash-1")
     {
         var dir = new TempDirectory();
         await File.WriteAllTextAsync(Path.Combine(dir.Path, "app.json"),
-            $$"""{"proxyListenAddr":"127.0.0.1:0","dashboardListenAddr":"127.0.0.1:0","raftDataDir":"state","nodeId":"dash-1"{{extraAppJson}}}""");
+            $$"""{"proxyListenAddr":"127.0.0.1:0","dashboardListenAddr":"127.0.0.1:0","raftDataDir":"state","nodeId":"{{nodeId}}"{{extraAppJson}}}""");
         var info = new ProcessStartInfo("dotnet") { WorkingDirectory = dir.Path, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(RepoPaths.BuiltDll(Path.Combine("samples", "Lb.Server"), "lb.dll"));
         info.ArgumentList.Add("serve");
@@ -97,17 +97,30 @@ internal sealed class LbProcess : IAsyncDisposable
         return new LbProcess(process, output, dir, listening[0], listening[1]);
     }
 
+    /// <summary>
+    /// PUTs a configuration (no version: last write wins). A cluster that is between leaders answers 503 and the
+    /// write may or may not have been applied; like an operator, the setup tries again for a while.
+    /// </summary>
     public async Task<long> PutConfigAsync(string json, string? token = null)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Put, "/api/config") { Content = new StringContent(json, Encoding.UTF8, "application/json") };
-        if (token is not null)
+        var deadline = Stopwatch.StartNew();
+        while (true)
         {
-            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+            using var request = new HttpRequestMessage(HttpMethod.Put, "/api/config") { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+            if (token is not null)
+            {
+                request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+            }
+            using var response = await Admin.SendAsync(request);
+            var body = await response.Content.ReadAsStringAsync();
+            if (response.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable && deadline.Elapsed < TimeSpan.FromSeconds(20))
+            {
+                await Task.Delay(200);
+                continue;
+            }
+            Assert.True(response.IsSuccessStatusCode, $"PUT /api/config answered {(int)response.StatusCode}: {body}");
+            return JsonNode.Parse(body)!["version"]!.GetValue<long>();
         }
-        using var response = await Admin.SendAsync(request);
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, $"PUT /api/config answered {(int)response.StatusCode}: {body}");
-        return JsonNode.Parse(body)!["version"]!.GetValue<long>();
     }
 
     public async Task<long> VersionAsync() => (await Admin.GetFromJsonAsync<JsonObject>("/api/config"))!["version"]!.GetValue<long>();

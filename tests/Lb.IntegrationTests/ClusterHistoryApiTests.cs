@@ -115,6 +115,70 @@ public sealed class ClusterHistoryApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, unknown);
     }
 
+    private static async Task<(HttpStatusCode Status, string Body)> SendAsync(LbServer node, HttpMethod method, string path, string? json = null, string? ifMatch = null)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (json is not null)
+        {
+            request.Content = new StringContent(json, Encoding.UTF8, "application/json");
+        }
+        if (ifMatch is not null)
+        {
+            request.Headers.TryAddWithoutValidation("If-Match", ifMatch);
+        }
+        using var response = await node.Admin.SendAsync(request, TestContext.Current.CancellationToken);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task One_route_or_pool_written_on_a_follower_reaches_every_node_and_is_checked_like_any_write()
+    {
+        await using var backend = await TestBackend.StartAsync("item");
+        var (poolStatus, poolBody) = await SendAsync(_nodes[1], HttpMethod.Put, "/api/pools/items", $$"""{"upstreams":["{{backend.Address}}"]}""");
+        Assert.True(poolStatus == HttpStatusCode.OK, $"PUT pool answered {(int)poolStatus}: {poolBody}");
+        var (routeStatus, routeBody) = await SendAsync(_nodes[2], HttpMethod.Put, "/api/routes/items",
+            """{"enabled":true,"match":{"hosts":["items.test"]},"upstream_pool":"items"}""");
+        Assert.True(routeStatus == HttpStatusCode.OK, $"PUT route answered {(int)routeStatus}: {routeBody}");
+        var version = JsonDocument.Parse(routeBody).RootElement.GetProperty("version").GetInt64();
+
+        foreach (var node in _nodes)
+        {
+            var route = await EventuallyAtVersionAsync(node, "/api/routes/items", version);
+            Assert.Equal("items", route.GetProperty("upstream_pool").GetString());
+            var runtime = (Lb.Core.Runtime.IRuntimeApplyStatus)node.Services.GetService(typeof(Lb.Core.Runtime.IRuntimeApplyStatus))!;
+            await runtime.WaitForAppliedAsync(version, TestContext.Current.CancellationToken);
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/");
+            request.Headers.Host = "items.test";
+            using var proxied = await node.Proxy.SendAsync(request, TestContext.Current.CancellationToken);
+            Assert.Equal("item", BackendOf(proxied));
+            var history = await node.GetJsonAsync<JsonElement>("/api/config/history");
+            Assert.StartsWith("add route items", history.GetProperty("entries")[0].GetProperty("origin").GetString(), StringComparison.Ordinal);
+        }
+
+        // A stale compare-and-set is refused on every node; a pool still in use cannot go; an unknown id is a 404.
+        foreach (var node in _nodes)
+        {
+            var (stale, _) = await SendAsync(node, HttpMethod.Put, "/api/routes/items", """{"enabled":false,"upstream_pool":"items"}""", "\"1\"");
+            Assert.Equal(HttpStatusCode.PreconditionFailed, stale);
+        }
+        var (inUse, inUseBody) = await SendAsync(_nodes[0], HttpMethod.Delete, "/api/pools/items");
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, inUse);
+        Assert.Contains("routes[0].upstream_pool", inUseBody, StringComparison.Ordinal);
+        var (missing, _) = await SendAsync(_nodes[1], HttpMethod.Delete, "/api/routes/nope");
+        Assert.Equal(HttpStatusCode.NotFound, missing);
+        var (renamed, _) = await SendAsync(_nodes[1], HttpMethod.Put, "/api/routes/items", """{"id":"other","upstream_pool":"items"}""");
+        Assert.Equal(HttpStatusCode.BadRequest, renamed);
+
+        var (deleted, deletedBody) = await SendAsync(_nodes[2], HttpMethod.Delete, "/api/routes/items");
+        Assert.True(deleted == HttpStatusCode.OK, $"DELETE answered {(int)deleted}: {deletedBody}");
+        var afterDelete = JsonDocument.Parse(deletedBody).RootElement.GetProperty("version").GetInt64();
+        foreach (var node in _nodes)
+        {
+            var config = await EventuallyAtVersionAsync(node, "/api/config", afterDelete);
+            Assert.Equal(0, config.GetProperty("routes").GetArrayLength());
+        }
+    }
+
     [Fact]
     public async Task A_sticky_cookie_issued_by_one_node_pins_the_client_to_the_same_target_on_every_node()
     {

@@ -38,7 +38,7 @@ internal sealed class LbServer : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<LbServer> StartAsync(Action<LbNodeOptions>? configure = null, string? dataDir = null, Action<AdminOptions>? admin = null, Action<ProxyOptions>? proxy = null, ProxyPath path = ProxyPath.Yarp)
+    public static async Task<LbServer> StartAsync(Action<LbNodeOptions>? configure = null, string? dataDir = null, Action<AdminOptions>? admin = null, Action<ProxyOptions>? proxy = null, ProxyPath path = ProxyPath.Fast)
     {
         var owned = dataDir is null ? new TempDirectory() : null;
         var node = new LbNodeOptions

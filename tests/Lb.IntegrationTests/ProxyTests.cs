@@ -80,6 +80,57 @@ public abstract class ProxyTests(ProxyPath path) : ProxyPathTests(path), IAsyncL
         }
     }
 
+    private static string StickyRoute(string mode, string name, string extra, params TestBackend[] backends) =>
+        "{\"routes\":[{\"id\":\"r1\",\"enabled\":true,\"algorithm\":\"sticky_cookie\",\"sticky_cookie\":{\"mode\":\"" + mode + "\",\"name\":\"" + name + "\"" + extra
+        + "},\"match\":{\"hosts\":[\"sticky.test\"]},\"upstream_pool\":\"pool\"}],\"upstream_pools\":{\"pool\":{\"upstreams\":["
+        + string.Join(",", backends.Select(b => $"\"{b.Address}\"")) + "]}}}";
+
+    [Fact]
+    public async Task Sticky_prefix_mode_keys_the_application_cookie_and_hands_the_application_its_own_value_back()
+    {
+        var backends = await BackendsAsync("a", "b");
+        await _lb.PutConfigAsync(StickyRoute("prefix", "JSESSIONID", "", backends));
+        using var login = await GetAsync("sticky.test", "/session");
+        var server = BackendOf(login);
+        var cookies = login.Headers.GetValues("Set-Cookie").ToList();
+        // The application's value behind the target's key; other cookies untouched; no cookie of Lb's own.
+        var session = Assert.Single(cookies, c => c.StartsWith("JSESSIONID=", StringComparison.Ordinal));
+        Assert.Matches($"^JSESSIONID=[^~;]+~{server}-s1; Path=/$", session);
+        Assert.Contains("SERVERID=; Path=/", cookies);
+        Assert.Equal(2, cookies.Count);
+        var pinned = backends.Single(b => b.Name == server);
+        for (var i = 0; i < 6; i++)
+        {
+            using var again = await GetAsync("sticky.test", "/api/info", r => r.Headers.Add("Cookie", session.Split(';')[0] + "; theme=dark"));
+            Assert.Equal(server, BackendOf(again));
+            Assert.Equal($"JSESSIONID={server}-s1; theme=dark", pinned.LastHeaders!["Cookie"].ToString());
+            Assert.False(again.Headers.Contains("Set-Cookie"));
+        }
+    }
+
+    [Fact]
+    public async Task Sticky_rewrite_mode_replaces_the_application_cookie_value_with_the_target_key_and_pins_on_it()
+    {
+        var backends = await BackendsAsync("a", "b");
+        await _lb.PutConfigAsync(StickyRoute("rewrite", "SERVERID", ",\"http_only\":true", backends));
+        using var login = await GetAsync("sticky.test", "/session");
+        var server = BackendOf(login);
+        var cookies = login.Headers.GetValues("Set-Cookie").ToList();
+        var rewritten = Assert.Single(cookies, c => c.StartsWith("SERVERID=", StringComparison.Ordinal));
+        Assert.Matches("^SERVERID=[^;]+; Path=/; HttpOnly$", rewritten);
+        Assert.DoesNotContain("127.0.0.1", rewritten, StringComparison.Ordinal);
+        Assert.Contains($"JSESSIONID={server}-s1; Path=/", cookies);
+        Assert.Equal(2, cookies.Count);
+        var pinned = backends.Single(b => b.Name == server);
+        for (var i = 0; i < 6; i++)
+        {
+            using var again = await GetAsync("sticky.test", "/api/info", r => r.Headers.Add("Cookie", rewritten.Split(';')[0]));
+            Assert.Equal(server, BackendOf(again));
+            // rewrite changes nothing on the way in: the key is the cookie's whole value.
+            Assert.Equal(rewritten.Split(';')[0], pinned.LastHeaders!["Cookie"].ToString());
+        }
+    }
+
     [Fact]
     public async Task Five_tuple_hash_keeps_a_forwarded_client_on_one_backend_when_the_peer_is_trusted()
     {
@@ -271,6 +322,15 @@ public abstract class ProxyTests(ProxyPath path) : ProxyPathTests(path), IAsyncL
         var upstreamTotal = e.GetProperty("upstream_ms").GetDouble();
         Assert.InRange(upstreamResponse, 0, upstreamTotal);
         Assert.InRange(upstreamTotal, upstreamResponse, e.GetProperty("duration_ms").GetDouble());
+        var connect = e.GetProperty("upstream_connect_ms");
+        if (TestedPath == ProxyPath.Fast)
+        {
+            Assert.InRange(connect.GetDouble(), 0, upstreamTotal); // the first request opened the connection
+        }
+        else
+        {
+            Assert.Equal(System.Text.Json.JsonValueKind.Null, connect.ValueKind); // the forwarder's pool does not say
+        }
         Assert.True(e.TryGetProperty("time", out _));
         using var second = System.Text.Json.JsonDocument.Parse(lines[1]);
         Assert.Equal(404, second.RootElement.GetProperty("status").GetInt32());
@@ -305,6 +365,73 @@ public abstract class ProxyTests(ProxyPath path) : ProxyPathTests(path), IAsyncL
         var result = await socket.ReceiveAsync(buffer, TestContext.Current.CancellationToken);
         Assert.Equal("hello through lb", Encoding.UTF8.GetString(buffer, 0, result.Count));
         await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", TestContext.Current.CancellationToken);
+    }
+
+    [Fact]
+    public async Task An_idle_websocket_is_closed_after_the_pools_response_timeout_and_a_busy_one_is_not()
+    {
+        var backends = await BackendsAsync("ws");
+        await _lb.PutConfigAsync(Configs.SingleRoute("127.0.0.1", "round_robin", [backends[0].Address], ",\"response_timeout\":\"2s\""));
+        using var socket = new ClientWebSocket();
+        socket.Options.KeepAliveInterval = TimeSpan.Zero; // no pings: only the test's own messages are traffic
+        await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{_lb.ProxyUri.Port}/ws"), TestContext.Current.CancellationToken);
+        var buffer = new byte[256];
+        // Busy for longer than the timeout: a message every 500 ms keeps the tunnel open.
+        for (var i = 0; i < 10; i++)
+        {
+            await socket.SendAsync(Encoding.UTF8.GetBytes($"m{i}"), WebSocketMessageType.Text, true, TestContext.Current.CancellationToken);
+            var echo = await socket.ReceiveAsync(buffer, TestContext.Current.CancellationToken);
+            Assert.Equal($"m{i}", Encoding.UTF8.GetString(buffer, 0, echo.Count));
+            await Task.Delay(500, TestContext.Current.CancellationToken);
+        }
+        // Then silence: the proxy closes the tunnel (a generous bound: the point is that it ends, not when).
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        bound.CancelAfter(TimeSpan.FromSeconds(60));
+        var ended = false;
+        try
+        {
+            var result = await socket.ReceiveAsync(buffer, bound.Token);
+            ended = result.MessageType == WebSocketMessageType.Close;
+        }
+        catch (WebSocketException)
+        {
+            ended = true; // closed without a close frame: the connection was dropped
+        }
+        Assert.True(ended, "the idle tunnel stayed open");
+        Assert.False(bound.IsCancellationRequested, "the idle tunnel was still open after 60 s");
+    }
+
+    [Fact]
+    public async Task A_client_that_stops_reading_its_response_is_disconnected_and_its_upstream_released()
+    {
+        // A response far larger than every buffer on the way, to a client that reads none of it.
+        await using var lb = await StartLbAsync(proxy: o => o.MinResponseDataRate = 100_000);
+        var backend = (await BackendsAsync("big"))[0];
+        await lb.PutConfigAsync(Configs.SingleRoute("slow.test", "round_robin", backend));
+        using var client = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        client.ReceiveBufferSize = 4096;
+        await client.ConnectAsync(IPAddress.Loopback, lb.ProxyUri.Port, TestContext.Current.CancellationToken);
+        await client.SendAsync(Encoding.ASCII.GetBytes("GET /bytes/4000000000 HTTP/1.1\r\nHost: slow.test\r\n\r\n"), TestContext.Current.CancellationToken);
+
+        async Task<long> ActiveAsync()
+        {
+            var metrics = await lb.Admin.GetStringAsync("/metrics", TestContext.Current.CancellationToken);
+            return metrics.Split('\n').Where(l => l.StartsWith("lb_proxy_active_requests{", StringComparison.Ordinal))
+                .Sum(l => long.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while (await ActiveAsync() == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the request never reached the backend");
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+        // The client still reads nothing; the proxy gives up on it and lets go of the backend.
+        while (await ActiveAsync() != 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "a client that reads nothing still holds its upstream request after 90 s");
+            await Task.Delay(200, TestContext.Current.CancellationToken);
+        }
     }
 
     [Fact]

@@ -189,4 +189,55 @@ public sealed class RaftClusterProcessTests : IAsyncDisposable
         using var proxied = await _http.SendAsync(request, TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.OK, proxied.StatusCode);
     }
+    [Fact]
+    public async Task A_tcp_listener_written_on_a_follower_is_replicated_and_served_by_every_node()
+    {
+        await using var backend = TcpEchoBackend.Start();
+        await FormAsync();
+        var leader = await WaitForLeaderAsync(_nodes);
+        var follower = _nodes.First(n => n != leader);
+        var (version, _) = await ClusterJson.ConfigAsync(_http, follower.Admin);
+        var body = "{\"routes\":[],\"upstream_pools\":{\"echo\":{\"upstreams\":[\"" + backend.Address + "\"]}},"
+            + "\"tcp_listeners\":[{\"id\":\"echo\",\"enabled\":true,\"listen\":\"127.0.0.1:0\",\"upstream_pool\":\"echo\",\"algorithm\":\"least_connection\",\"idle_timeout\":\"1m\"}],"
+            + "\"version\":" + version + "}";
+        var (put, answer) = await ClusterJson.PutAsync(_http, follower.Admin, body);
+        Assert.True(put == HttpStatusCode.OK, answer);
+
+        foreach (var node in _nodes)
+        {
+            var clock = Stopwatch.StartNew();
+            var port = 0;
+            while (port == 0)
+            {
+                var runtime = await ClusterJson.GetAsync(_http, node.Admin + "/api/runtime");
+                if (runtime.TryGetProperty("tcp_listeners", out var listeners)
+                    && listeners.EnumerateArray().FirstOrDefault(l => l.GetProperty("id").GetString() == "echo") is { ValueKind: System.Text.Json.JsonValueKind.Object } view
+                    && view.GetProperty("state").GetString() == "listening")
+                {
+                    Assert.Equal("least_connection", view.GetProperty("algorithm").GetString());
+                    Assert.Equal("1m0s", view.GetProperty("idle_timeout").GetString());
+                    port = view.GetProperty("port").GetInt32();
+                }
+                else
+                {
+                    Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"{node.Id} does not serve the tcp listener: {node.Output}");
+                    await Task.Delay(50, TestContext.Current.CancellationToken);
+                }
+            }
+            using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+            await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), TestContext.Current.CancellationToken);
+            var sent = System.Text.Encoding.ASCII.GetBytes("via " + node.Id);
+            await socket.SendAsync(sent, System.Net.Sockets.SocketFlags.None, TestContext.Current.CancellationToken);
+            socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+            var received = new byte[64];
+            var total = 0;
+            int read;
+            while ((read = await socket.ReceiveAsync(received.AsMemory(total), System.Net.Sockets.SocketFlags.None, TestContext.Current.CancellationToken)) > 0)
+            {
+                total += read;
+            }
+            Assert.Equal(sent, received[..total]);
+        }
+        Assert.Equal(3, backend.Accepted);
+    }
 }

@@ -101,4 +101,39 @@ public sealed class TargetStateApiTests : IAsyncLifetime
 
         Assert.Contains("\"version\":1", await _lb.Admin.GetStringAsync("/api/config", TestContext.Current.CancellationToken), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_standalone_node_adds_replaces_and_deletes_one_route_at_a_time()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using (var added = await _lb.Admin.PutAsync("/api/routes/only-y", new StringContent(
+            """{"enabled":true,"match":{"hosts":["y.test"]},"upstream_pool":"y"}""", Encoding.UTF8, "application/json"), ct))
+        {
+            // The pool does not exist yet: refused with the field that names it.
+            Assert.Equal(HttpStatusCode.UnprocessableEntity, added.StatusCode);
+            Assert.Contains("routes[1].upstream_pool", await added.Content.ReadAsStringAsync(ct), StringComparison.Ordinal);
+        }
+        using (var pool = await _lb.Admin.PutAsync("/api/pools/y", new StringContent($$"""{"upstreams":["{{_y.Address}}"]}""", Encoding.UTF8, "application/json"), ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, pool.StatusCode);
+        }
+        using (var added = await _lb.Admin.PutAsync("/api/routes/only-y", new StringContent(
+            """{"enabled":true,"match":{"hosts":["y.test"]},"upstream_pool":"y"}""", Encoding.UTF8, "application/json"), ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, added.StatusCode);
+        }
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/info");
+        request.Headers.Host = "y.test";
+        using (var response = await _lb.Proxy.SendAsync(request, ct))
+        {
+            Assert.Equal("y", response.Headers.GetValues("X-Backend").Single());
+        }
+        Assert.Contains("\"upstream_pool\":\"y\"", await _lb.Admin.GetStringAsync("/api/routes/only-y", ct), StringComparison.Ordinal);
+        using (var deleted = await _lb.Admin.DeleteAsync("/api/routes/only-y", ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
+        }
+        using var gone = await _lb.Admin.GetAsync("/api/routes/only-y", ct);
+        Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
+    }
 }

@@ -92,17 +92,57 @@ public sealed class TcpListenerTests
     }
 
     [Fact]
-    public async Task A_target_that_dies_mid_stream_closes_the_client_side()
+    public async Task A_target_that_dies_mid_stream_closes_the_client_side_and_is_counted()
     {
         await using var backend = TcpEchoBackend.Start(resetAfter: 1000);
         await using var lb = await LbServer.StartAsync();
         await lb.PutConfigAsync(Config(Pool("p", backend.Address), Listener("die", "p")));
         var port = await ListenerPortAsync(lb, "die");
 
+        using (var socket = await ConnectAsync(port))
+        {
+            await socket.SendAsync(new byte[1000], SocketFlags.None, Ct);
+            // The client keeps its write side open: only the target's death can end this connection.
+            Assert.True(await ClosedAsync(socket), "the client side stayed open after the target reset");
+        }
+
+        await WaitUntilAsync(async () => (await ListenerViewAsync(lb, "die")).GetProperty("failed_connections").GetInt64() == 1);
+        var metrics = await lb.Admin.GetStringAsync("/metrics", Ct);
+        Assert.Contains(metrics.Split('\n'), l => l.StartsWith("lb_tcp_failed_connections_total{listener=\"die\"} 1", StringComparison.Ordinal));
+        // The node serves on: the next connection reaches the (restarted) target and is relayed as before.
+        using var next = await ConnectAsync(port);
+        await AssertEchoAsync(next, "after the reset");
+    }
+
+    [Fact]
+    public async Task A_half_close_from_either_side_reaches_the_other_and_the_open_direction_keeps_flowing()
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen();
+        var reply = new byte[256 * 1024];
+        new Random(18).NextBytes(reply);
+        // The target writes its whole reply, shuts down its send side, and then reads what the client still sends.
+        var target = Task.Run(async () =>
+        {
+            using var accepted = await listener.AcceptAsync(Ct);
+            await accepted.SendAsync(reply, SocketFlags.None, Ct);
+            accepted.Shutdown(SocketShutdown.Send);
+            return await ReadToEndAsync(accepted);
+        }, Ct);
+        await using var lb = await LbServer.StartAsync();
+        await lb.PutConfigAsync(Config(Pool("p", listener.LocalEndPoint!.ToString()!), Listener("half", "p")));
+        var port = await ListenerPortAsync(lb, "half");
+
         using var socket = await ConnectAsync(port);
-        await socket.SendAsync(new byte[1000], SocketFlags.None, Ct);
-        // The client keeps its write side open: only the target's death can end this connection.
-        Assert.True(await ClosedAsync(socket), "the client side stayed open after the target reset");
+        // Target → client: every byte, then EOF, while the client has sent nothing and its side is still open.
+        Assert.Equal(reply, await ReadToEndAsync(socket));
+        Assert.False(target.IsCompleted, "the target saw its connection end although the client never closed");
+        // Client → target still flows after the target's FIN; the client's own FIN then ends the target's read.
+        var late = Encoding.ASCII.GetBytes("sent after the target's FIN");
+        await socket.SendAsync(late, SocketFlags.None, Ct);
+        socket.Shutdown(SocketShutdown.Send);
+        Assert.Equal(late, await target.WaitAsync(TimeSpan.FromSeconds(20), Ct));
     }
 
     [Fact]
@@ -126,6 +166,70 @@ public sealed class TcpListenerTests
             Assert.Equal("hello", Encoding.ASCII.GetString(await reading));
         }
         Assert.Equal(4, live.Accepted);
+    }
+
+    [Fact]
+    public async Task A_target_that_does_not_answer_the_handshake_is_given_up_after_the_connect_timeout_and_the_next_one_serves()
+    {
+        // A listener whose accept queue is full drops new SYNs, so connecting to it hangs until someone gives up.
+        using var stuck = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        stuck.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        stuck.Listen(1);
+        var fillers = Enumerable.Range(0, 4).Select(_ => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp)).ToList();
+        var filling = fillers.Select(f => f.ConnectAsync(stuck.LocalEndPoint!, Ct).AsTask()).ToList();
+        await Task.WhenAny(Task.WhenAll(filling), Task.Delay(500, Ct));
+        try
+        {
+            await using var live = TcpEchoBackend.Start();
+            await using var lb = await LbServer.StartAsync();
+            var pool = Pool("p", stuck.LocalEndPoint!.ToString()!, live.Address).Replace("]}", "],\"passive_health\":{\"consecutive_failures\":0}}", StringComparison.Ordinal);
+            await lb.PutConfigAsync(Config(pool, Listener("slow", "p", """ "connect_timeout":"300ms", """)));
+            var port = await ListenerPortAsync(lb, "slow");
+
+            // Without the connect timeout an attempt on the stuck target would hang for the kernel's SYN retries (minutes).
+            await Task.Run(async () =>
+            {
+                for (var i = 0; i < 2; i++)
+                {
+                    using var socket = await ConnectAsync(port);
+                    await AssertEchoAsync(socket, $"served {i}");
+                }
+            }, Ct).WaitAsync(TimeSpan.FromSeconds(60), Ct);
+            Assert.Equal(2, live.Accepted);
+            // Round robin tried the stuck target at least once; each such attempt ended at the timeout and was counted.
+            var metrics = await lb.Admin.GetStringAsync("/metrics", Ct);
+            var failures = metrics.Split('\n').Single(l => l.StartsWith("lb_tcp_connect_failures_total{listener=\"slow\"} ", StringComparison.Ordinal));
+            Assert.InRange(int.Parse(failures.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture), 1, 2);
+        }
+        finally
+        {
+            fillers.ForEach(f => f.Dispose());
+        }
+    }
+
+    [Fact]
+    public async Task A_tcp_connect_check_takes_a_target_out_before_any_client_connection_reaches_it()
+    {
+        using var dead = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        dead.Bind(new IPEndPoint(IPAddress.Loopback, 0)); // bound, never listening: every connect is refused
+        await using var live = TcpEchoBackend.Start();
+        await using var lb = await LbServer.StartAsync();
+        var pool = Pool("p", dead.LocalEndPoint!.ToString()!, live.Address).Replace("]}",
+            "],\"passive_health\":{\"consecutive_failures\":0},\"health_check\":{\"type\":\"tcp\",\"interval\":\"200ms\",\"timeout\":\"150ms\",\"fall\":1}}", StringComparison.Ordinal);
+        await lb.PutConfigAsync(Config(pool, Listener("hc", "p")));
+        var port = await ListenerPortAsync(lb, "hc");
+        await WaitUntilAsync(async () => (await RuntimeAsync(lb)).GetProperty("upstreams").EnumerateArray()
+            .Single(p => p.GetProperty("id").GetString() == "p").GetProperty("targets").EnumerateArray()
+            .Any(t => t.GetProperty("address").GetString() == dead.LocalEndPoint!.ToString() && !t.GetProperty("healthy").GetBoolean()));
+
+        for (var i = 0; i < 6; i++)
+        {
+            using var socket = await ConnectAsync(port);
+            await AssertEchoAsync(socket, $"connection {i}");
+        }
+        // Round robin over two targets would have tried the dead one three times; the check kept it out of every pick.
+        var metrics = await lb.Admin.GetStringAsync("/metrics", Ct);
+        Assert.DoesNotContain("lb_tcp_connect_failures_total{listener=\"hc\"}", metrics, StringComparison.Ordinal);
     }
 
     [Fact]

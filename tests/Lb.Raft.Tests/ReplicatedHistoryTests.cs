@@ -1,3 +1,6 @@
+using Lb.Core.Json;
+using Lb.Core.Spec;
+using Lb.Raft.StateMachine;
 using Lb.Core.Store;
 using Lb.Raft.Store;
 
@@ -101,21 +104,54 @@ public sealed class ReplicatedHistoryTests
     }
 }
 
-public sealed class ReplicatedHistoryEntryTests
+public sealed class SnapshotFormatTests
 {
-    [Fact]
-    public void The_hash_taken_from_a_state_document_is_the_content_hash_of_its_configuration()
+    private static RouteSpec Route(string id, string path) => new()
     {
-        var state = Configs.WithPool(4321) with
+        Id = id, Enabled = true, UpstreamPool = "web",
+        Match = new RouteMatchSpec { Hosts = ["example.test"], Path = new PathMatchSpec { Type = PathMatchTypes.Prefix, Value = path } },
+    };
+
+    [Fact]
+    public void History_stored_as_changes_restores_every_version_with_its_policies_and_hash()
+    {
+        var v1 = Configs.WithPool(4321) with { Vip = new VipPolicy { Address = "10.0.0.100/24", GarpCount = 3 } };
+        var v2 = v1 with { Config = new ConfigChange { UpsertRoutes = [Route("extra", "/extra/")] }.ApplyTo(v1.Config) };
+        var v3 = v2 with
         {
-            Vip = new Lb.Core.Spec.VipPolicy { Address = "10.0.0.100/24", GarpCount = 3 },
-            RaftTiming = new Lb.Core.Spec.RaftTimingPolicy { HeartbeatTimeout = "250ms" },
+            Config = new ConfigChange
+            {
+                RemoveRoutes = ["web"],
+                UpsertPools = new Dictionary<string, UpstreamPoolSpec> { ["other"] = new() { Upstreams = [new UpstreamSpec("127.0.0.1:9")] } },
+            }.ApplyTo(v2.Config),
+            RaftTiming = new RaftTimingPolicy { HeartbeatTimeout = "250ms" },
         };
-        var json = Lb.Core.Json.DesiredStateJson.Serialize(state);
+        var v4 = Configs.WithPool(9999); // a whole new document: no change relates it to v3
+        DesiredState[] newestFirst = [v4, v3, v2, v1];
+        var history = newestFirst.Select((s, i) => new ReplicatedHistoryEntry(4 - i, DateTimeOffset.UnixEpoch.AddSeconds(i), $"writer {i}", s)).ToList();
 
-        var entry = new Lb.Raft.StateMachine.ReplicatedHistoryEntry(1, DateTimeOffset.UnixEpoch, "test", json, 1, 1);
+        var bytes = SnapshotFormat.Encode(new VersionedDesiredState(4, v4, DateTimeOffset.UnixEpoch), history,
+            new Dictionary<string, string> { ["node-2"] = "http://10.0.0.2:41873" });
+        var (state, restored, adminUrls) = SnapshotFormat.Decode(bytes, "test");
 
-        Assert.Equal(Lb.Core.Json.DesiredStateJson.ContentHash(state.Config), entry.ContentHash);
-        Assert.NotEqual(Lb.Core.Json.DesiredStateJson.ContentHash(Configs.WithPool(4322).Config), entry.ContentHash);
+        Assert.Equal(4, state.Version);
+        Assert.Equal("http://10.0.0.2:41873", Assert.Single(adminUrls).Value);
+        Assert.Equal(newestFirst.Select(s => DesiredStateJson.ContentHash(s)), restored.Select(e => DesiredStateJson.ContentHash(e.State)));
+        Assert.Equal(history.Select(e => (e.Version, e.Origin, e.WrittenAt)), restored.Select(e => (e.Version, e.Origin, e.WrittenAt)));
+        Assert.Equal("10.0.0.100/24", restored[2].State.Vip!.Address);
+        Assert.Equal("250ms", restored[1].State.RaftTiming!.HeartbeatTimeout);
+        Assert.Equal(["extra"], restored[1].State.Config.Routes.Select(r => r.Id));
+        // Restored versions share what they did not change, as the applied ones did.
+        Assert.Same(restored[3].State.Config.Routes[0], restored[2].State.Config.Routes[0]);
+        Assert.Equal(DesiredStateJson.ContentHash(v2.Config), restored[2].ContentHash);
+    }
+
+    [Fact]
+    public void A_corrupted_snapshot_is_refused()
+    {
+        var state = Configs.WithPool(1);
+        var bytes = SnapshotFormat.Encode(new VersionedDesiredState(1, state, DateTimeOffset.UnixEpoch), [new ReplicatedHistoryEntry(1, DateTimeOffset.UnixEpoch, "t", state)]);
+        bytes[^3] ^= 0x5a;
+        Assert.Throws<InvalidDataException>(() => SnapshotFormat.Decode(bytes, "test"));
     }
 }

@@ -27,6 +27,7 @@ internal sealed record RuntimeTcpListenerView
     [JsonIgnore(Condition = JsonIgnoreCondition.Never)] public int OpenConnections { get; init; }
     [JsonIgnore(Condition = JsonIgnoreCondition.Never)] public long AcceptedConnections { get; init; }
     [JsonIgnore(Condition = JsonIgnoreCondition.Never)] public long RejectedConnections { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)] public long FailedConnections { get; init; }
     public int MaxConnections { get; init; }
     public required string ConnectTimeout { get; init; }
     public required string IdleTimeout { get; init; }

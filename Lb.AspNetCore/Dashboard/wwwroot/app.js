@@ -171,7 +171,10 @@ function editable(doc) {
   const pools = (doc && doc.upstream_pools) || {};
   const sorted = {};
   for (const k of Object.keys(pools).sort()) sorted[k] = orderPool(pools[k]);
-  return JSON.parse(JSON.stringify({ routes, upstream_pools: sorted }));
+  const out = { routes, upstream_pools: sorted };
+  // TCP listeners travel with every edit (tcp.js), so a route or pool change never drops them.
+  if (doc && doc.tcp_listeners && doc.tcp_listeners.length) out.tcp_listeners = doc.tcp_listeners.map(orderTcpListener);
+  return JSON.parse(JSON.stringify(out));
 }
 const pretty = doc => JSON.stringify(editable(doc), null, 2);
 
@@ -392,6 +395,7 @@ function renderConfig() {
   if (rows.length === 0) rows.push(h('tr', {}, h('td', { colspan: 9, class: 'muted' }, 'No routes yet. Add a pool, then a route that sends traffic to it.')));
   tbody.replaceChildren(...rows);
   renderPools();
+  renderTcpListeners();
   renderLive();
 }
 
@@ -456,6 +460,7 @@ function renderLive() {
     cells.fails.textContent = String(t.consecutive_failures ?? 0);
     cells.ejected.textContent = ejected ? new Date(t.ejected_until).toLocaleTimeString() : '—';
   }
+  renderTcpLive();
 }
 function ago(t, now) {
   const s = Math.max(0, Math.round((now - t) / 1000));
@@ -832,6 +837,7 @@ function start() {
   setupTokenDialog();
   setupDialogs();
   setupReview();
+  setupTcp();
   $('#btn-add-route').addEventListener('click', () => openRouteForm(-1));
   $('#btn-add-pool').addEventListener('click', () => openPoolForm(null));
   $('#form-route').addEventListener('submit', submitRoute);

@@ -13,7 +13,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 // Raft measurements on three in-process nodes over loopback TCP (each on its own 127.x.y.z:7000):
 //   propagation: PUT on a follower -> all three nodes applied the new version (200 writes);
 //   failover:    stop the leader's Raft node -> first successful write on a survivor (20 trials).
-//   `scale N`:   on a 10,000-route config, N one-route changes on a follower -> all three runtime snapshots built.
+//   `scale N M`: on a 10,000-route config, N route-level changes and M whole-document writes on a follower -> all three runtime snapshots built.
 //   `process-failover N [timing-json]`: three lb processes, SIGKILL the leader -> first successful PUT on a survivor.
 if (args.Length > 0 && args[0] == "process-failover")
 {
@@ -22,7 +22,7 @@ if (args.Length > 0 && args[0] == "process-failover")
 }
 if (args.Length > 0 && args[0] == "scale")
 {
-    await ScaleBench.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 200);
+    await ScaleBench.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 200, args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 50);
     return;
 }
 var writes = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 200;

@@ -20,7 +20,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 /// </summary>
 internal static class ScaleBench
 {
-    public static async Task RunAsync(int writes)
+    public static async Task RunAsync(int writes, int wholeWrites)
     {
         var validator = new DefaultDesiredStateValidator(algorithms: LoadBalancingPolicies.CreateDefault());
         PrintPhases(validator);
@@ -67,18 +67,40 @@ internal static class ScaleBench
         await Task.WhenAll(nodes.Values.Select(n => n.WaitForRuntimeAsync(first.Current.Version)));
         Console.WriteLine(FormattableString.Invariant($"scale: first load of {ScaleConfig.Routes} routes applied and built on all 3 in {load.Elapsed.TotalMilliseconds:F0} ms"));
 
+        // Route-level writes (PUT /api/routes/{id}): one route in the log entry.
+        var route = await MeasureAsync(nodes, writes, i => Task.FromResult(new ConfigChange { UpsertRoutes = [ScaleConfig.ChangedRoute(i)] }),
+            (change, _) => follower.ApplyChangeAsync(change, null, "bench").AsTask());
+        Report($"scale propagation, route-level change ({ScaleConfig.Routes} routes, {ScaleConfig.DistinctRegexes} regexes, {ScaleConfig.Pools} pools; one route changed on a follower -> runtime snapshot built on all 3)", route);
+        // Whole-document writes (PUT /api/config with the version): the writer parses nothing here (the document is in
+        // hand, as after the HTTP parse) but normalises, diffs and validates the change; the log carries the change.
+        var offset = writes + 100;
+        var whole = await MeasureAsync(nodes, wholeWrites, i => Task.Run(() => ScaleConfig.Create(offset + i)),
+            (state, _) => follower.PutAsync(state, follower.Current.Version, "bench").AsTask());
+        Report($"scale propagation, whole document at the current version (same config; PUT /api/config with version, after the HTTP body parse)", whole);
+        foreach (var n in nodes.Values)
+        {
+            await n.DisposeAsync();
+        }
+        Directory.Delete(root, recursive: true);
+    }
+
+    /// <summary>
+    /// Times <paramref name="count"/> writes (after warm-up) from the call until all three nodes built the runtime of
+    /// the new version. The input is prepared before the clock starts, as a request body would be in hand.
+    /// </summary>
+    private static async Task<List<double>> MeasureAsync<T>(Dictionary<string, Member> nodes, int count, Func<int, Task<T>> prepare, Func<T, int, Task<StoreWriteResult>> write)
+    {
+        const int Warmup = 10;
         var samples = new List<double>();
         var failed = 0;
-        const int Warmup = 10;
-        for (var i = 1; i <= writes + Warmup; i++)
+        for (var i = 1; i <= count + Warmup; i++)
         {
-            // The document is built before the clock starts: the caller has it in hand, as a PUT body would be.
-            var next = ScaleConfig.Create(i);
+            var input = await prepare(i);
             var clock = Stopwatch.StartNew();
-            var result = await follower.PutAsync(next);
+            var result = await write(input, i);
             if (!result.Succeeded)
             {
-                // A leader change in the middle of a write (a long pause on this loaded machine): counted, not timed.
+                // A leader change in the middle of a write (a long pause on a loaded machine): counted, not timed.
                 failed++;
                 Console.WriteLine($"write {i} failed: {result.Message}");
                 continue;
@@ -89,13 +111,11 @@ internal static class ScaleBench
                 samples.Add(clock.Elapsed.TotalMilliseconds);
             }
         }
-        Console.WriteLine($"writes that failed (leader change during the write): {failed}");
-        Report($"scale propagation ({ScaleConfig.Routes} routes, {ScaleConfig.DistinctRegexes} regexes, {ScaleConfig.Pools} pools; one-route change on a follower -> runtime snapshot built on all 3)", samples);
-        foreach (var n in nodes.Values)
+        if (failed > 0)
         {
-            await n.DisposeAsync();
+            Console.WriteLine($"writes that failed (leader change during the write): {failed}");
         }
-        Directory.Delete(root, recursive: true);
+        return samples;
     }
 
     private static void PrintPhases(DefaultDesiredStateValidator validator)
@@ -121,8 +141,24 @@ internal static class ScaleBench
         var buildCold = Ms(() => builder.Build(new VersionedDesiredState(1, a, DateTimeOffset.UtcNow)));
         var buildWarm = Ms(() => builder.Build(new VersionedDesiredState(2, ScaleConfig.Create(3), DateTimeOffset.UtcNow)));
         var compileAlone = Ms(() => RouteTable.Compile(b.Config));
+        // The route-level path: apply a one-route change, validate only it, build the runtime against the last one.
+        var state = new VersionedDesiredState(10, a, DateTimeOffset.UtcNow);
+        builder.Build(state);
+        var port = 50_000;
+        ConfigChange change = new() { UpsertRoutes = [ScaleConfig.ChangedRoute(port)] };
+        DesiredState next = a;
+        var apply = Ms(() => next = a with { Config = (change = new ConfigChange { UpsertRoutes = [ScaleConfig.ChangedRoute(++port)] }).ApplyTo(a.Config) });
+        var validateChange = Ms(() => validator.ValidateChange(a, next, change));
+        var version = 11L;
+        var current = a;
+        var incremental = Ms(() =>
+        {
+            current = current with { Config = new ConfigChange { UpsertRoutes = [ScaleConfig.ChangedRoute(++port)] }.ApplyTo(current.Config) };
+            builder.Build(new VersionedDesiredState(++version, current, DateTimeOffset.UtcNow));
+        });
         Console.WriteLine(FormattableString.Invariant(
             $"scale phases (one node, ms): json {json.Length / 1024} KiB serialize {serialize:F1} parse {parse:F1}; validate {validateCold:F1}; content hash {hash:F1}; runtime build again {buildCold:F1} one-route change {buildWarm:F1}; RouteTable.Compile without previous (regexes cached) {compileAlone:F1}"));
+        Console.WriteLine(FormattableString.Invariant($"route-level change: ApplyTo {apply:F2} ValidateChange {validateChange:F2} ApplyTo + runtime build {incremental:F2}"));
     }
 
     private static void Report(string name, List<double> samples)

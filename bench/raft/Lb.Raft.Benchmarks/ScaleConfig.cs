@@ -11,6 +11,21 @@ internal static class ScaleConfig
     public const int DistinctRegexes = 500;
     public const int Pools = 1_000;
 
+    public const int ChangedIndex = 5000;
+
+    /// <summary>Route 5000 as <see cref="Create"/> has it for <paramref name="changedPort"/>.</summary>
+    public static RouteSpec ChangedRoute(int changedPort) => new()
+    {
+        Id = string.Create(CultureInfo.InvariantCulture, $"route-{ChangedIndex}"),
+        Enabled = true,
+        UpstreamPool = string.Create(CultureInfo.InvariantCulture, $"pool-{ChangedIndex % Pools}"),
+        Match = new RouteMatchSpec
+        {
+            Hosts = [string.Create(CultureInfo.InvariantCulture, $"svc{ChangedIndex / 10}.example.com")],
+            Path = new PathMatchSpec { Type = PathMatchTypes.Prefix, Value = string.Create(CultureInfo.InvariantCulture, $"/changed/{changedPort}/") },
+        },
+    };
+
     public static DesiredState Create(int changedPort)
     {
         var inv = CultureInfo.InvariantCulture;
@@ -35,10 +50,7 @@ internal static class ScaleConfig
             };
         }
         // The one change: route 5000's path (prefix) moves with each write.
-        routes[5000] = routes[5000] with
-        {
-            Match = new RouteMatchSpec { Hosts = routes[5000].Match.Hosts, Path = new PathMatchSpec { Type = PathMatchTypes.Prefix, Value = string.Create(inv, $"/changed/{changedPort}/") } },
-        };
+        routes[ChangedIndex] = ChangedRoute(changedPort);
         var pools = new Dictionary<string, UpstreamPoolSpec>(StringComparer.Ordinal);
         for (var p = 0; p < Pools; p++)
         {
