@@ -19,6 +19,7 @@ public sealed class PoolQueue
     private int _max;
     private long _timedOut;
     private long _rejected;
+    private long _nextTicket;
 
     internal PoolQueue(TimeProvider time) => _time = time;
 
@@ -50,6 +51,7 @@ public sealed class PoolQueue
                 Interlocked.Increment(ref _rejected);
                 return (QueueResult.Full, default);
             }
+            waiter.Ticket = ++_nextTicket;
             waiter.Node = _waiters.AddLast(waiter);
             Count(+1);
         }
@@ -80,11 +82,16 @@ public sealed class PoolQueue
                 {
                     continue; // one last pick above, then the timeout answer
                 }
-                // Woken (and dequeued): back to the head of the line before picking, so an unlucky pick keeps its turn.
+                // Woken (and dequeued): back in line at its arrival place before picking, so an unlucky pick keeps its turn.
                 lock (_lock)
                 {
                     waiter.Signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                    waiter.Node = _waiters.AddFirst(waiter);
+                    var after = _waiters.First;
+                    while (after is not null && after.Value.Ticket < waiter.Ticket)
+                    {
+                        after = after.Next;
+                    }
+                    waiter.Node = after is null ? _waiters.AddLast(waiter) : _waiters.AddBefore(after, waiter);
                     Count(+1);
                 }
             }
@@ -113,6 +120,29 @@ public sealed class PoolQueue
             Count(-1);
         }
         head.Signal.TrySetResult();
+    }
+
+    /// <summary>
+    /// Wakes every waiter (the pool's configuration changed: a raised limit or a new target may have room); those that
+    /// still find none go back in line at their arrival place.
+    /// </summary>
+    internal void WakeAll()
+    {
+        List<Waiter> woken;
+        lock (_lock)
+        {
+            woken = [.. _waiters];
+            _waiters.Clear();
+            foreach (var waiter in woken)
+            {
+                waiter.Node = null;
+            }
+            Count(-woken.Count);
+        }
+        foreach (var waiter in woken)
+        {
+            waiter.Signal.TrySetResult();
+        }
     }
 
     /// <summary>Removes a waiter that is done; one that was woken and leaves without a slot passes the wake-up on.</summary>
@@ -153,6 +183,9 @@ public sealed class PoolQueue
         public TaskCompletionSource Signal = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public LinkedListNode<Waiter>? Node;
+
+        /// <summary>Arrival order, kept when a woken waiter goes back in line.</summary>
+        public long Ticket;
     }
 }
 

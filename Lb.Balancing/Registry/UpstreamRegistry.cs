@@ -299,6 +299,11 @@ public sealed class UpstreamRegistry : IAsyncDisposable
         };
         state.LastPool = pool;
         state.LastSpec = spec;
+        if (state.Queue.Waiting > 0)
+        {
+            // Requests waiting for a slot pick again under the new settings (a raised limit, a new target).
+            state.Queue.WakeAll();
+        }
         return pool;
     }
 

@@ -6,6 +6,7 @@
 # See docs/benchmarks.md for what is measured and how to read it.
 #
 # Usage: bench/proxy/run.sh [--quick] [--systems haproxy,nginx,caddy,yarp,lb,lbyarp,lbaot,lbnoinline] [--scenarios keepalive,close,64k]
+#   LB_POOL_EXTRA=',"max_connections":10000' adds fields to the Lb pool (e.g. to measure a limit that is never reached)
 #   --quick   3 s runs, 1 s warm-up (unless DURATION/WARMUP are set), keep-alive scenario only (smoke run; not part of ./test.sh)
 # Environment: DURATION (s, default 15), WARMUP (s, default 3), CONNECTIONS (default 64), BASE_PORT (default 18080),
 #   LB_DLL / YARP_DLL (run another build of Lb.Server / YarpMinimal, e.g. a copy for A/B runs), NO_BUILD=1 (skip the build),
@@ -280,7 +281,7 @@ EOF
     {"id": "all", "enabled": true, "algorithm": "round_robin", "match": {"path": {"type": "prefix", "value": "/"}}, "upstream_pool": "backends"}
   ],
   "upstream_pools": {
-    "backends": {"upstreams": ["127.0.0.1:$backend1_port", "127.0.0.1:$backend2_port"]}
+    "backends": {"upstreams": ["127.0.0.1:$backend1_port", "127.0.0.1:$backend2_port"]${LB_POOL_EXTRA:-}}
   }
 }
 EOF

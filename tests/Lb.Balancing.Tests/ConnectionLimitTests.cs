@@ -99,6 +99,24 @@ public sealed class ConnectionLimitTests
     }
 
     [Fact]
+    public async Task Raising_the_limit_in_a_new_configuration_serves_the_waiting_requests()
+    {
+        await using var h = new Harness();
+        UpstreamPool Apply(int max) => h.Registry.Apply(Configs.Config(("p", Configs.Pool(new UpstreamSpec("10.0.0.1:80")) with { MaxConnections = max, QueueTimeout = Duration.Parse("1h") }))).Pools["p"];
+        var pool = Apply(1);
+        var balancer = h.Balancer(pool, Algorithms.RoundRobin);
+        var held = balancer.Pick(default).Target!;
+        var waiting = pool.Queue.WaitAsync(balancer, default, pool.QueueSize, pool.QueueTimeout, CancellationToken.None).AsTask();
+        Assert.False(waiting.IsCompleted);
+
+        Apply(2);
+        var (result, pick) = await waiting.WaitAsync(Bound, TestContext.Current.CancellationToken);
+        Assert.Equal(QueueResult.Picked, result);
+        Assert.Same(held, pick.Target);
+        Assert.Equal(2, held.ActiveRequests);
+    }
+
+    [Fact]
     public async Task A_full_queue_refuses_at_once_and_a_cancelled_waiter_leaves_the_queue()
     {
         await using var h = new Harness();

@@ -224,6 +224,18 @@ public abstract class LimitsTests(ProxyPath path) : ProxyPathTests(path), IAsync
     }
 
     [Fact]
+    public async Task Connect_timeout_on_the_route_overrides_the_pool_connect_timeout()
+    {
+        using var blackhole = await UnansweredPort.OpenAsync();
+        // The pool would wait an hour; the route's 300ms is what ends the connect.
+        await UseAsync(",\"connect_timeout\":\"1h\"", ",\"connect_timeout\":\"300ms\"", upstreams: [blackhole.Address]);
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        bound.CancelAfter(Eventually);
+        using var response = await SendOrAbortAsync("/api/info", bound.Token);
+        Assert.Contains(response.StatusCode, new[] { HttpStatusCode.BadGateway, HttpStatusCode.GatewayTimeout });
+    }
+
+    [Fact]
     public async Task A_client_that_stops_sending_its_body_gets_408_after_client_timeout()
     {
         await UseAsync("", ",\"client_timeout\":\"300ms\"");
@@ -278,6 +290,54 @@ public abstract class LimitsTests(ProxyPath path) : ProxyPathTests(path), IAsync
         }
         using var large = await SendAsync("/api/info", configure: r => r.Headers.Add("X-Large", new string('x', 500)));
         Assert.Equal(HttpStatusCode.RequestHeaderFieldsTooLarge, large.StatusCode);
+    }
+
+    /// <summary>
+    /// A loopback port whose accept queue is full and never drained: further connects get no answer (the kernel drops
+    /// their SYNs), which is how an unreachable target looks to a connect.
+    /// </summary>
+    private sealed class UnansweredPort : IDisposable
+    {
+        private readonly Socket _listener;
+        private readonly List<Socket> _fillers = [];
+
+        private UnansweredPort(Socket listener) => _listener = listener;
+
+        public string Address => $"127.0.0.1:{((IPEndPoint)_listener.LocalEndPoint!).Port}";
+
+        public static async Task<UnansweredPort> OpenAsync()
+        {
+            var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            listener.Listen(0);
+            var port = new UnansweredPort(listener);
+            // Fill the accept queue until a connect goes unanswered.
+            for (var i = 0; i < 64; i++)
+            {
+                var filler = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                port._fillers.Add(filler);
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+                wait.CancelAfter(TimeSpan.FromMilliseconds(500));
+                try
+                {
+                    await filler.ConnectAsync(listener.LocalEndPoint!, wait.Token);
+                }
+                catch (OperationCanceledException) when (!Ct.IsCancellationRequested)
+                {
+                    return port;
+                }
+            }
+            throw new InvalidOperationException("the accept queue never filled");
+        }
+
+        public void Dispose()
+        {
+            foreach (var filler in _fillers)
+            {
+                filler.Dispose();
+            }
+            _listener.Dispose();
+        }
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition)
