@@ -98,6 +98,7 @@ internal sealed partial class RaftNode : IAsyncDisposable
             {
                 configuration.Metadata[MemberMetadata.AdminUrlKey] = adminUrl;
             }
+            ElectionTrace.EnsureStarted(loggerFactory);
             var cluster = new RaftCluster(configuration) { AuditTrail = wal };
             var node = new RaftNode(settings, stateMachine, wal, members, cluster, logger) { Timing = timing };
             await cluster.StartAsync(cancellationToken).ConfigureAwait(false);

@@ -14,7 +14,8 @@
 # Systems: keepalived-default (VRRPv2, advert_int 1), keepalived-tuned (VRRPv3, advert_int 0.1), lb (three
 # Lb.Server nodes in one Raft cluster formed with `cluster bootstrap`/`cluster join`, VIP by Lb.Vip). For lb the
 # summary also counts leader leases granted during the run beyond one per trial ("extra leases"): elections nobody
-# asked for (a loaded host missing heartbeats), each a VIP move the trials did not measure.
+# asked for (a loaded host missing heartbeats), each a VIP move the trials did not measure; and it breaks each Lb trial
+# into phases (election timer, pre-vote, vote, lease, address, gratuitous ARP, first answer) with bench/ha/timeline.py.
 #
 # Usage: bench/ha/vip-failover.sh [--trials N] [--systems lb,keepalived-default,keepalived-tuned] [--setup-only]
 #   A system lb@HEARTBEAT/ELECTION/LEASE (e.g. lb@150ms/300ms/100ms) is lb with that Raft timing given to
@@ -235,12 +236,14 @@ summarize() { # name file-with-ms-per-line
 }
 
 run_trials() { # name restart-function
-    local name=$1 restart=$2 results=$work/${1//\//_}.ms owner since ms
+    local name=$1 restart=$2 results=$work/${1//\//_}.ms trials_log=$work/${1//\//_}.trials owner since ms
     : > "$results"
+    : > "$trials_log"
     start_probe
     owner=$(wait_steady_owner 60) || { log "$name: no steady VIP owner"; stop_probe; return 1; }
     for ((i = 1; i <= trials; i++)); do
         since=$(date +%s%N)
+        echo "$i $since $owner" >> "$trials_log"
         kill_ns "$owner"
         ip -n "$(ns "$owner")" link set eth0 down
         if ms=$(wait_failover "$since" "$owner"); then
@@ -299,6 +302,10 @@ for system in "${wanted[@]}"; do
             for n in "${nodes[@]}"; do lb_start "$n"; done
             if lb_form_cluster; then
                 run_trials "$system" lb_restart || true
+                # Where the time went, per trial, from the nodes' logs (bench/ha/timeline.py).
+                { echo "$system phases:"
+                  python3 "$here/timeline.py" "$work/${system//\//_}.trials" "$probe_log" "$work"/n?/lb.log 2>&1 | sed 's/^/  /'
+                } | tee -a "$work/timeline" >&2
                 extra=$(( $(cat "$work"/n?/lb.log | grep -c 'leader lease granted') - 1 - trials ))
                 echo "$system: extra leases (unrequested elections) during the run: $extra" | tee -a "$work/summary"
             else
@@ -313,6 +320,7 @@ mkdir -p "$here/results"
 out=$here/results/vip-failover-$(date -u +%Y%m%dT%H%M%SZ).txt
 { echo "# bench/ha/vip-failover.sh --trials $trials --systems $systems  ($(date -u +%FT%TZ), $(nproc) cores, $(uname -r))"
   echo "# load average at start: $load_start; at end: $(cut -d' ' -f1-3 /proc/loadavg)"
-  cat "$work/summary"; } > "$out"
+  cat "$work/summary"
+  if [[ -f $work/timeline ]]; then echo; cat "$work/timeline"; fi; } > "$out"
 log "results in ${out#"$root"/}"
 cat "$out"
