@@ -18,6 +18,9 @@
 # into phases (election timer, pre-vote, vote, lease, address, gratuitous ARP, first answer) with bench/ha/timeline.py.
 #
 # Usage: bench/ha/vip-failover.sh [--trials N] [--systems lb,keepalived-default,keepalived-tuned] [--setup-only]
+#        bench/ha/vip-failover.sh --stable SECONDS [--systems lb,lb@...]
+#   --stable  no failures: form each Lb cluster, then count for SECONDS the elections, leader leases and lease
+#             expiries nobody asked for (each a VIP move or flap) on a stable cluster.
 #   A system lb@HEARTBEAT/ELECTION/LEASE (e.g. lb@150ms/300ms/100ms) is lb with that Raft timing given to
 #   `cluster bootstrap`; plain lb uses Lb's defaults (250ms/500ms/200ms).
 #   --setup-only  build the topology, print how to use it, wait for Ctrl-C, tear down.
@@ -31,12 +34,14 @@ root=$(cd "$here/../.." && pwd)
 trials=10
 systems="keepalived-default,keepalived-tuned,lb"
 setup_only=0
+stable=0
 lb_timing="" # heartbeat/election/lease for `cluster bootstrap` (from a system named lb@...); empty: Lb's defaults
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --trials) trials=$2; shift 2 ;;
         --systems) systems=$2; shift 2 ;;
         --setup-only) setup_only=1; shift ;;
+        --stable) stable=$2; shift 2 ;;
         -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
         *) echo "vip-failover.sh: unknown argument '$1'" >&2; exit 2 ;;
     esac
@@ -300,7 +305,20 @@ for system in "${wanted[@]}"; do
             lb_timing=${system#lb}; lb_timing=${lb_timing#@}
             [[ -f $lb_dll ]] || dotnet build "$root/samples/Lb.Server" -c Release -nologo -clp:ErrorsOnly >/dev/null
             for n in "${nodes[@]}"; do lb_start "$n"; done
-            if lb_form_cluster; then
+            if ! lb_form_cluster; then
+                echo "$system pending (needs the Raft store)" | tee -a "$work/summary"
+            elif (( stable > 0 )); then
+                start_probe
+                wait_steady_owner 60 >/dev/null || log "$system: no steady VIP owner"
+                before=$(cat "$work"/n?/lb.log | grep -c '\[74003\]\|\[4030\]\|\[4033\]' || true)
+                log "$system: stable cluster, watching for ${stable}s (load $(cut -d' ' -f1-3 /proc/loadavg))"
+                sleep "$stable"
+                stop_probe
+                elections=$(cat "$work"/n?/lb.log | grep -c '\[74003\]' || true)
+                grants=$(cat "$work"/n?/lb.log | grep -c '\[4030\]' || true)
+                expiries=$(cat "$work"/n?/lb.log | grep -c '\[4033\]' || true)
+                echo "$system: stable for ${stable}s: $((elections + grants + expiries - before)) unrequested events (elections + leases granted + leases expired; since start: $elections, $grants, $expiries); load at end $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$work/summary"
+            else
                 run_trials "$system" lb_restart || true
                 # Where the time went, per trial, from the nodes' logs (bench/ha/timeline.py).
                 { echo "$system phases:"
@@ -308,8 +326,6 @@ for system in "${wanted[@]}"; do
                 } | tee -a "$work/timeline" >&2
                 extra=$(( $(cat "$work"/n?/lb.log | grep -c 'leader lease granted') - 1 - trials ))
                 echo "$system: extra leases (unrequested elections) during the run: $extra" | tee -a "$work/summary"
-            else
-                echo "$system pending (needs the Raft store)" | tee -a "$work/summary"
             fi
             stop_all_nodes ;;
         *) log "unknown system '$system'"; exit 2 ;;
@@ -318,7 +334,8 @@ done
 
 mkdir -p "$here/results"
 out=$here/results/vip-failover-$(date -u +%Y%m%dT%H%M%SZ).txt
-{ echo "# bench/ha/vip-failover.sh --trials $trials --systems $systems  ($(date -u +%FT%TZ), $(nproc) cores, $(uname -r))"
+mode="--trials $trials"; (( stable > 0 )) && mode="--stable $stable"
+{ echo "# bench/ha/vip-failover.sh $mode --systems $systems  ($(date -u +%FT%TZ), $(nproc) cores, $(uname -r))"
   echo "# load average at start: $load_start; at end: $(cut -d' ' -f1-3 /proc/loadavg)"
   cat "$work/summary"
   if [[ -f $work/timeline ]]; then echo; cat "$work/timeline"; fi; } > "$out"
