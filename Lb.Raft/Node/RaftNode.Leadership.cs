@@ -88,9 +88,28 @@ internal sealed partial class RaftNode
                 elected(lease);
             }
         }
+        if (known.IsLocal && !IsStopped)
+        {
+            // DotNext's first round of a term does not commit the term's first entry (see Elected); without this the
+            // second round, which does, starts a heartbeat period later, and writes wait for that commit.
+            _ = ForceSecondRoundAsync();
+        }
         if (known.NodeId is null && !IsStopped)
         {
             _ = RefreshLeaderAsync(member);
+        }
+    }
+
+    private async Task ForceSecondRoundAsync()
+    {
+        try
+        {
+            await Task.Yield(); // not inside DotNext's transition
+            await _cluster.ForceReplicationAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is NotLeaderException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+        {
+            // Stepped down or stopping again: nothing to speed up.
         }
     }
 

@@ -21,8 +21,9 @@
 #        bench/ha/vip-failover.sh --stable SECONDS [--systems lb,lb@...]
 #   --stable  no failures: form each Lb cluster, then count for SECONDS the elections, leader leases and lease
 #             expiries nobody asked for (each a VIP move or flap) on a stable cluster.
-#   A system lb@HEARTBEAT/ELECTION/LEASE (e.g. lb@150ms/300ms/100ms) is lb with that Raft timing given to
-#   `cluster bootstrap`; plain lb uses Lb's defaults (250ms/500ms/200ms).
+#   A system lb@HEARTBEAT/ELECTION/LEASE (e.g. lb@150ms/250ms/150ms) is lb with that Raft timing given to
+#   `cluster bootstrap`; plain lb uses Lb's defaults (250ms/500ms/200ms). The default list compares keepalived's
+#   default and tuned profiles with Lb's default and a quiet-LAN profile, all in one run.
 #   --setup-only  build the topology, print how to use it, wait for Ctrl-C, tear down.
 # Environment: LBHA_DEBUG=1 prints the probe lines around each failover; LBHA_KEEP=1 keeps the work directory (logs);
 #   LBHA_LB_LOG_LEVEL=debug raises the Lb nodes' log level (default info: leader changes, leases, VIP moves).
@@ -32,7 +33,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 trials=10
-systems="keepalived-default,keepalived-tuned,lb"
+systems="keepalived-default,keepalived-tuned,lb,lb@150ms/250ms/150ms"
 setup_only=0
 stable=0
 lb_timing="" # heartbeat/election/lease for `cluster bootstrap` (from a system named lb@...); empty: Lb's defaults
@@ -42,7 +43,7 @@ while [[ $# -gt 0 ]]; do
         --systems) systems=$2; shift 2 ;;
         --setup-only) setup_only=1; shift ;;
         --stable) stable=$2; shift 2 ;;
-        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
         *) echo "vip-failover.sh: unknown argument '$1'" >&2; exit 2 ;;
     esac
 done
