@@ -46,7 +46,8 @@ internal sealed partial class ProxyWarmup(
     public Task StartAsync(CancellationToken cancellationToken)
     {
         // After start, in the background: the listeners are up and nothing waits for this.
-        _started = lifetime.ApplicationStarted.Register(() => _ = Task.Run(() => RunAsync(_stop.Token)));
+        var stop = _stop.Token;
+        _started = lifetime.ApplicationStarted.Register(() => _ = Task.Run(() => RunAsync(stop)));
         return Task.CompletedTask;
     }
 
@@ -72,6 +73,10 @@ internal sealed partial class ProxyWarmup(
             timeout.CancelAfter(TimeSpan.FromSeconds(30));
             status = await WarmAsync(timeout.Token);
             LogWarmed(logger, status, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+        catch (Exception) when (stop.IsCancellationRequested)
+        {
+            // The host is stopping: nothing to warm up for.
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
