@@ -11,8 +11,10 @@ namespace Lb.Raft.Store;
 /// majority; that member heard the round after it started and refuses to vote (or campaign) until the minimum
 /// election timeout <c>Emin</c> has passed since, so no new leader exists before round start + <c>Emin</c>, while this
 /// lease ended at round start + <c>L</c> (<c>L</c> ≤ <c>Emin</c>, validated). The bound is a timer of its own, so it does
-/// not depend on DotNext's request timeout or on when DotNext gets round to stepping down. At the election itself
-/// the same holds for the winner's voters. Waiting for the term's first commit instead (DotNext's
+/// not depend on DotNext's request timeout or on when DotNext gets round to stepping down. The winner's lease starts
+/// at its election (the old leader's has ended by then, by the same argument); should its first round never reach a
+/// majority, its voters may elect someone else while it still holds the lease, for at most <c>L</c> (Lb.Vip's README
+/// lists the windows). Waiting for the term's first commit instead (DotNext's
 /// <c>WaitForLeadershipAsync</c>) added a request timeout plus a heartbeat period to every failover, because DotNext's
 /// first round of a new term waits for the dead member (docs/benchmarks.md).
 /// </summary>
