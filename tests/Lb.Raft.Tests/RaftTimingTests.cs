@@ -36,10 +36,10 @@ public sealed class RaftTimingTests
         Assert.True(RaftTiming.TryCreate(new RaftTimingPolicy { HeartbeatTimeout = "2500ms", ElectionTimeout = "4s", LeaderLeaseTimeout = "2s", CommitTimeout = "250ms" }, out var timing, out _));
         Assert.Equal(2500, timing.LowerElectionTimeoutMs);
         Assert.Equal(4000, timing.UpperElectionTimeoutMs);
-        // The leader sends a heartbeat every lease/4 = 500 ms; a request may take 3/4 of the lease, a connect 1/4.
+        // The leader sends a heartbeat every lease/4 = 500 ms; a request may take the lease, a connect half of it.
         Assert.Equal(500, timing.LowerElectionTimeoutMs * timing.HeartbeatThreshold, precision: 6);
-        Assert.Equal(TimeSpan.FromMilliseconds(1500), timing.RequestTimeout);
-        Assert.Equal(TimeSpan.FromMilliseconds(500), timing.ConnectTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(2), timing.RequestTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(1), timing.ConnectTimeout);
     }
 
     [Theory]
@@ -52,10 +52,10 @@ public sealed class RaftTimingTests
         Assert.True(RaftTiming.TryCreate(new RaftTimingPolicy { HeartbeatTimeout = heartbeat, ElectionTimeout = election, LeaderLeaseTimeout = lease }, out var timing, out _));
         var period = TimeSpan.FromMilliseconds(timing.LowerElectionTimeoutMs * timing.HeartbeatThreshold);
 
-        // The first round of a term waits for every member (a dead one until its request timeout); the next one,
-        // a period later at most, must still find the lease granted at the election valid to renew it.
-        Assert.True(timing.RequestTimeout < timing.LeaderLeaseTimeout);
-        Assert.True(period < timing.LeaderLeaseTimeout - timing.RequestTimeout + TimeSpan.FromMilliseconds(0.001));
+        // The first round of a term waits for every member (a dead one until its connect fails: its connection is
+        // gone after the failed vote); the next one, a period later at most, must find the election's lease still
+        // valid to renew it, with time to spare for the round itself.
+        Assert.True(timing.ConnectTimeout + period <= timing.LeaderLeaseTimeout * 3 / 4 + TimeSpan.FromMilliseconds(0.001));
         Assert.True(timing.ConnectTimeout <= timing.RequestTimeout);
         // The lease ends before a follower that heard the leader may vote for anyone else.
         Assert.True(timing.LeaderLeaseTimeout <= timing.HeartbeatTimeout);
