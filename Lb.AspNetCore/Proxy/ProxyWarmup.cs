@@ -34,6 +34,7 @@ internal sealed partial class ProxyWarmup(
     ILogger<ProxyWarmup> logger) : IHostedService, IDisposable
 {
     private const string WarmupHost = "lb-warmup.invalid";
+    private static readonly TimeSpan StartDelay = TimeSpan.FromSeconds(1);
     private static readonly byte[] UpstreamAnswer = Encoding.ASCII.GetBytes("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok");
 
     private readonly CancellationTokenSource _stop = new();
@@ -69,6 +70,8 @@ internal sealed partial class ProxyWarmup(
         var started = Stopwatch.GetTimestamp();
         try
         {
+            // Let the start-up burst (the first admin requests, cluster formation) have the CPU first.
+            await Task.Delay(StartDelay, stop);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
             timeout.CancelAfter(TimeSpan.FromSeconds(30));
             status = await WarmAsync(timeout.Token);
