@@ -53,6 +53,9 @@ public static class LoadBalancerAspNetCoreExtensions
         services.TryAddSingleton<ProxyMetrics>();
         services.TryAddSingleton<ListenerMetrics>();
         services.TryAddSingleton<ProxyHandler>();
+        // Compiles the proxy path once at start, so a node's first proxied request (a VIP takeover) is not a cold one.
+        services.TryAddSingleton<ProxyWarmup>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ProxyWarmup>(sp => sp.GetRequiredService<ProxyWarmup>()));
         services.TryAddSingleton<AdminApi>();
         services.TryAddSingleton<ConfigHistoryApi>();
         services.TryAddSingleton<StatsPage>();

@@ -43,6 +43,32 @@ internal sealed partial class RaftNode
         }
     }
 
+    private IDisposable? _rounds;
+
+    /// <summary>
+    /// Raised, synchronously inside DotNext's transition to leader, when this node has just won an election, with
+    /// DotNext's lease token of the new leader state (cancelled when DotNext steps this node down, or when its own
+    /// lease runs out after a renewal). Unlike <see cref="WaitForLeadershipAsync"/> it does not wait for the term's
+    /// first entry to be committed (DotNext's first heartbeat round of a new term does not commit it when a member is
+    /// down: it waits for that member's timeout, and the entry is committed one period later).
+    /// </summary>
+    public event Action<CancellationToken>? Elected;
+
+    /// <summary>
+    /// Raised on DotNext's heartbeat thread after each heartbeat round this node led and a majority acknowledged, with
+    /// the leader's lease token and the time since the round started (<see cref="LeaderRounds"/>).
+    /// </summary>
+    public event Action<CancellationToken, TimeSpan>? RoundAcknowledged;
+
+    private void OnRoundAcknowledged(TimeSpan elapsed)
+    {
+        if (IsStopped || RoundAcknowledged is not { } handler || !_cluster.TryGetLeaseToken(out var lease))
+        {
+            return;
+        }
+        handler(lease, elapsed);
+    }
+
     private void OnLeaderChanged(ICluster cluster, IClusterMember? leader)
     {
         if (leader is not RaftClusterMember member)
@@ -54,9 +80,36 @@ internal sealed partial class RaftNode
         var known = Describe(member);
         Volatile.Write(ref _leader, known);
         LogLeader(_logger, Settings.NodeId, known.NodeId ?? "?", known.RaftAddress, Term);
+        if (known.IsLocal && Elected is { } elected && !IsStopped)
+        {
+            // The state is already the new leader's (DotNext sets the leader after switching state).
+            if (_cluster.TryGetLeaseToken(out var lease))
+            {
+                elected(lease);
+            }
+        }
+        if (known.IsLocal && !IsStopped)
+        {
+            // DotNext's first round of a term does not commit the term's first entry (see Elected); without this the
+            // second round, which does, starts a heartbeat period later, and writes wait for that commit.
+            _ = ForceSecondRoundAsync();
+        }
         if (known.NodeId is null && !IsStopped)
         {
             _ = RefreshLeaderAsync(member);
+        }
+    }
+
+    private async Task ForceSecondRoundAsync()
+    {
+        try
+        {
+            await Task.Yield(); // not inside DotNext's transition
+            await _cluster.ForceReplicationAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is NotLeaderException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+        {
+            // Stepped down or stopping again: nothing to speed up.
         }
     }
 

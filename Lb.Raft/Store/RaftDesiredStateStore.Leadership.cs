@@ -4,67 +4,85 @@ using Microsoft.Extensions.Logging;
 namespace Lb.Raft.Store;
 
 /// <summary>
-/// The leader lease (what Lb.Vip follows): granted once this node leads and has committed an entry of its term,
-/// revoked the moment DotNext steps it down, which it does when a heartbeat round cannot reach a majority (within the
-/// leader lease timeout, shorter than any follower's election timeout).
+/// The leader lease (what Lb.Vip follows), time-bounded: granted when this node wins an election, valid for the
+/// leader lease timeout <c>L</c> from the start of the last heartbeat round a majority acknowledged (from the
+/// election until the first such round), revoked when it runs out or the moment DotNext steps the node down.
+/// Why that is safe without any wait: a new leader needs a majority, which shares a member with that round's
+/// majority; that member heard the round after it started and refuses to vote (or campaign) until the minimum
+/// election timeout <c>Emin</c> has passed since, so no new leader exists before round start + <c>Emin</c>, while this
+/// lease ended at round start + <c>L</c> (<c>L</c> ≤ <c>Emin</c>, validated). The bound is a timer of its own, so it does
+/// not depend on DotNext's request timeout or on when DotNext gets round to stepping down. The winner's lease starts
+/// at its election (the old leader's has ended by then, by the same argument); should its first round never reach a
+/// majority, its voters may elect someone else while it still holds the lease, for at most <c>L</c> (Lb.Vip's README
+/// lists the windows). Waiting for the term's first commit instead (DotNext's
+/// <c>WaitForLeadershipAsync</c>) added a request timeout plus a heartbeat period to every failover, because DotNext's
+/// first round of a new term waits for the dead member (docs/benchmarks.md).
 /// </summary>
 internal sealed partial class RaftDesiredStateStore
 {
     private readonly LeaderLeaseSource _leases = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _leaseLoop;
-    // Guards the two fields below: which leadership (DotNext's per-term token) the current lease follows.
+    // Guards the fields below: which DotNext lease token (one leadership, or one renewal epoch of it) the current
+    // lease follows, and the timer that ends it.
     private readonly Lock _leaseGate = new();
     private CancellationToken _grantedFor;
     private CancellationTokenRegistration _leadershipWatch;
+    private CancellationTokenSource? _expiry;
+    private CancellationTokenRegistration _expiryWatch;
+    private long _leaseEnds; // TimeProvider timestamp
 
     public LeaderLease? CurrentLease => _leases.CurrentLease;
 
     public ValueTask<LeaderLease> WaitForLeaseAsync(CancellationToken cancellationToken = default) => _leases.WaitForLeaseAsync(cancellationToken);
 
+    private TimeSpan LeaseLength => _node.Timing.LeaderLeaseTimeout;
+
+    /// <summary>Follows the node's elections and acknowledged rounds for the store's lifetime.</summary>
     private async Task LeaseLoopAsync(CancellationToken stopping)
     {
-        await Task.Yield();
-        while (!stopping.IsCancellationRequested)
+        _node.Elected += OnElected;
+        _node.RoundAcknowledged += OnRoundAcknowledged;
+        try
         {
-            try
-            {
-                var leadership = await _node.WaitForLeadershipAsync(stopping).ConfigureAwait(false);
-                if (_node.IsRemoved)
-                {
-                    return;
-                }
-                GrantFor(leadership);
-                using var both = CancellationTokenSource.CreateLinkedTokenSource(leadership, stopping);
-                await Task.Delay(Timeout.Infinite, both.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                // The registration in GrantFor has revoked the lease inside the step-down; this one is for shutdown.
-                RevokeFor(leadership);
-            }
-            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex) when (ex is ObjectDisposedException or InvalidOperationException)
-            {
-                // The Raft node stopped (removed, or shutting down): no more leases.
-                _leases.Revoke();
-                return;
-            }
+            await Task.Delay(Timeout.Infinite, stopping).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+        finally
+        {
+            _node.Elected -= OnElected;
+            _node.RoundAcknowledged -= OnRoundAcknowledged;
         }
     }
 
+    /// <summary>Runs inside DotNext's transition to leader: the lease starts at the election (see the type's summary).</summary>
+    private void OnElected(CancellationToken leadership) => GrantOrExtend(leadership, LeaseLength);
+
+    /// <summary>Runs on DotNext's heartbeat thread: the lease now ends <c>L</c> after this round's start.</summary>
+    private void OnRoundAcknowledged(CancellationToken leadership, TimeSpan elapsed) => GrantOrExtend(leadership, LeaseLength - elapsed);
+
     /// <summary>
-    /// Grants the lease for one leadership (one term) and revokes it inside the leadership token's cancellation, i.e.
-    /// synchronously with DotNext's step-down rather than a thread-pool hop later (at a load of 35 on two cores that
-    /// hop took up to ~100 ms, all of it added to the dual-ownership window).
+    /// Extends the lease that follows <paramref name="leadership"/> to <paramref name="remaining"/> from now, or
+    /// grants a new one (a new leadership, or the same one after the lease ran out). Revocation is registered on the
+    /// leadership token, so it happens synchronously inside DotNext's step-down rather than a thread-pool hop later
+    /// (at a load of 35 on two cores that hop took up to ~100 ms, all of it added to the dual-ownership window).
     /// </summary>
-    private void GrantFor(CancellationToken leadership)
+    private void GrantOrExtend(CancellationToken leadership, TimeSpan remaining)
     {
         lock (_leaseGate)
         {
-            if (leadership.IsCancellationRequested || _stopping.IsCancellationRequested || _node.IsRemoved
-                || (_grantedFor == leadership && _leases.CurrentLease is not null))
+            if (remaining <= TimeSpan.Zero || leadership.IsCancellationRequested || _stopping.IsCancellationRequested || _node.IsRemoved)
             {
+                return;
+            }
+            if (_grantedFor == leadership && _leases.CurrentLease is not null && _expiry is { } expiry)
+            {
+                // Only ever later: a round acknowledged out of order must not shorten the lease.
+                var ends = EndsAt(remaining);
+                if (ends > _leaseEnds)
+                {
+                    _leaseEnds = ends;
+                    expiry.CancelAfter(remaining);
+                }
                 return;
             }
             LeaderLease lease;
@@ -80,16 +98,27 @@ internal sealed partial class RaftDesiredStateStore
             LogLeaseGranted(_logger, _node.Settings.NodeId, lease.Term);
             // Unregister, not Dispose: Dispose would wait for a callback that may be blocked on this gate.
             _leadershipWatch.Unregister();
+            _expiryWatch.Unregister();
+            _expiry?.Dispose();
+            _leaseEnds = EndsAt(remaining);
+            _expiry = new CancellationTokenSource(remaining, _time);
+            _expiryWatch = _expiry.Token.Register(static state =>
+            {
+                var (store, token) = ((RaftDesiredStateStore, CancellationToken))state!;
+                store.RevokeFor(token, expired: true);
+            }, (this, leadership));
             // Runs at once (re-entering the gate: Lock is reentrant) when the leadership ended in the meantime.
             _leadershipWatch = leadership.Register(static state =>
             {
                 var (store, token) = ((RaftDesiredStateStore, CancellationToken))state!;
-                store.RevokeFor(token);
+                store.RevokeFor(token, expired: false);
             }, (this, leadership));
         }
     }
 
-    private void RevokeFor(CancellationToken leadership)
+    private long EndsAt(TimeSpan remaining) => _time.GetTimestamp() + (long)(remaining.TotalSeconds * _time.TimestampFrequency);
+
+    private void RevokeFor(CancellationToken leadership, bool expired)
     {
         lock (_leaseGate)
         {
@@ -98,7 +127,14 @@ internal sealed partial class RaftDesiredStateStore
                 return;
             }
             _leases.Revoke();
-            LogLeaseRevoked(_logger, _node.Settings.NodeId, lease.Term);
+            if (expired)
+            {
+                LogLeaseExpired(_logger, _node.Settings.NodeId, lease.Term, LeaseLength.TotalMilliseconds);
+            }
+            else
+            {
+                LogLeaseRevoked(_logger, _node.Settings.NodeId, lease.Term);
+            }
         }
     }
 
@@ -126,6 +162,9 @@ internal sealed partial class RaftDesiredStateStore
         lock (_leaseGate)
         {
             _leadershipWatch.Unregister();
+            _expiryWatch.Unregister();
+            _expiry?.Dispose();
+            _expiry = null;
         }
         _leases.Dispose();
         await _node.StopAsync().ConfigureAwait(false);
@@ -135,6 +174,9 @@ internal sealed partial class RaftDesiredStateStore
 
     [LoggerMessage(EventId = 4030, Level = LogLevel.Information, Message = "Node {NodeId} leads (term {Term}): leader lease granted")]
     private static partial void LogLeaseGranted(ILogger logger, string nodeId, long term);
+
+    [LoggerMessage(EventId = 4033, Level = LogLevel.Warning, Message = "Node {NodeId} leads (term {Term}) but no heartbeat round reached a majority within the {LeaseMs} ms lease: leader lease expired")]
+    private static partial void LogLeaseExpired(ILogger logger, string nodeId, long term, double leaseMs);
 
     [LoggerMessage(EventId = 4031, Level = LogLevel.Information, Message = "Node {NodeId} no longer leads (term {Term}): leader lease revoked")]
     private static partial void LogLeaseRevoked(ILogger logger, string nodeId, long term);

@@ -4,11 +4,15 @@ namespace Lb.Raft.Timing;
 
 /// <summary>
 /// Raft timing with the contract's four knobs (§7.4), merged with Lb's defaults and validated as a whole.
-/// Mapping onto DotNext: a follower waits a random 1×–2×-ish <see cref="HeartbeatTimeout"/>..<see cref="ElectionTimeout"/>
-/// without leader contact before it campaigns; the leader sends heartbeats often enough that a round (heartbeat plus
-/// request timeout) fits in <see cref="LeaderLeaseTimeout"/>, so a leader that cannot reach a majority for that long
-/// steps down and its lease ends before any follower can start an election. <see cref="CommitTimeout"/> is shown
-/// only: DotNext replicates at once on every write.
+/// Mapping onto DotNext: a follower waits a random <see cref="HeartbeatTimeout"/>..<see cref="ElectionTimeout"/>
+/// without leader contact before it campaigns (pre-vote first). The leader sends a heartbeat round every quarter of
+/// <see cref="LeaderLeaseTimeout"/>; its leader lease (Lb.Raft's, what Lb.Vip follows) ends one lease timeout after
+/// the start of the last round a majority acknowledged, on a timer of its own, so it has ended before any follower
+/// that heard that round can help elect someone else (lease ≤ heartbeat timeout). A request may take the whole lease
+/// before the peer counts as unreachable (shorter made leaders step down while a just-started node joined, on a busy
+/// host); DotNext steps a leader down when a round fails that way, at most two lease timeouts after the last
+/// acknowledged round (the lease has ended before that).
+/// <see cref="CommitTimeout"/> is shown only: DotNext replicates at once on every write.
 /// </summary>
 /// <param name="HeartbeatTimeout">Minimum follower wait without leader contact.</param>
 /// <param name="ElectionTimeout">Maximum follower wait (the randomisation range ends here).</param>
@@ -30,11 +34,25 @@ public sealed record RaftTiming(TimeSpan HeartbeatTimeout, TimeSpan ElectionTime
     /// <summary>Upper bound of the DotNext election timeout, in milliseconds (always above the lower one).</summary>
     internal int UpperElectionTimeoutMs => Math.Max((int)ElectionTimeout.TotalMilliseconds, LowerElectionTimeoutMs + 1);
 
-    /// <summary>Heartbeat period as a fraction of the lower election timeout: half the lease.</summary>
-    internal double HeartbeatThreshold => Math.Clamp(LeaderLeaseTimeout.TotalMilliseconds / 2 / LowerElectionTimeoutMs, 0.05, 0.5);
+    /// <summary>Heartbeat period (a quarter of the lease) as the fraction of the lower election timeout DotNext takes.</summary>
+    internal double HeartbeatThreshold => Math.Clamp(LeaderLeaseTimeout.TotalMilliseconds / 4 / LowerElectionTimeoutMs, 0.0001, 0.5);
 
-    /// <summary>How long one Raft request may take before the peer counts as unreachable.</summary>
+    /// <summary>
+    /// How long one Raft request may take before the peer counts as unreachable: the lease. Long, because a failed
+    /// round steps the leader down (a busy host, or a node that has just started and joins, must not cause elections).
+    /// The lease does not depend on it: it has a timer of its own.
+    /// </summary>
     internal TimeSpan RequestTimeout => LeaderLeaseTimeout;
+
+    /// <summary>
+    /// How long a TCP connect to a peer may take: half the lease. A connect is one round trip in the kernel, far below
+    /// that on a LAN, but its completion still has to be scheduled in this process: a quarter of the lease (50 ms)
+    /// made joins time out in a test run on a starved host. The bound matters for a dead peer, because a DotNext candidate waits for every vote,
+    /// the dead member's included (its connection was reset when it died, or the pre-vote's failure dropped it, so the
+    /// vote is a fresh connect), and so does the new leader's first round, which must end (with the period to the
+    /// next round) within the lease granted at the election, so that the next round can renew it.
+    /// </summary>
+    internal TimeSpan ConnectTimeout => LeaderLeaseTimeout / 2;
 
     /// <summary>The policy form with all four values, as <c>/api/cluster</c> shows it.</summary>
     public RaftTimingPolicy ToPolicy() => new()

@@ -24,4 +24,7 @@ internal static partial class Log
 
     [LoggerMessage(5006, LogLevel.Error, "VIP controller failed unexpectedly; retrying")]
     public static partial void Unexpected(ILogger logger, Exception exception);
+
+    [LoggerMessage(5007, LogLevel.Information, "VIP {Address} announced on {Interface} (gratuitous ARP round {Round} of {Count})")]
+    public static partial void Announced(ILogger logger, string address, string @interface, int round, int count);
 }

@@ -95,6 +95,7 @@ internal sealed partial class VipController
                 try
                 {
                     _driver.AnnounceAddress(settings.Interface, settings.Address);
+                    Log.Announced(_logger, settings.Address.ToString(), settings.Interface, i + 1, settings.GarpCount);
                 }
                 catch (VipDriverException ex)
                 {

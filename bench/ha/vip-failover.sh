@@ -14,11 +14,16 @@
 # Systems: keepalived-default (VRRPv2, advert_int 1), keepalived-tuned (VRRPv3, advert_int 0.1), lb (three
 # Lb.Server nodes in one Raft cluster formed with `cluster bootstrap`/`cluster join`, VIP by Lb.Vip). For lb the
 # summary also counts leader leases granted during the run beyond one per trial ("extra leases"): elections nobody
-# asked for (a loaded host missing heartbeats), each a VIP move the trials did not measure.
+# asked for (a loaded host missing heartbeats), each a VIP move the trials did not measure; and it breaks each Lb trial
+# into phases (election timer, pre-vote, vote, lease, address, gratuitous ARP, first answer) with bench/ha/timeline.py.
 #
 # Usage: bench/ha/vip-failover.sh [--trials N] [--systems lb,keepalived-default,keepalived-tuned] [--setup-only]
-#   A system lb@HEARTBEAT/ELECTION/LEASE (e.g. lb@150ms/300ms/100ms) is lb with that Raft timing given to
-#   `cluster bootstrap`; plain lb uses Lb's defaults (250ms/500ms/200ms).
+#        bench/ha/vip-failover.sh --stable SECONDS [--systems lb,lb@...]
+#   --stable  no failures: form each Lb cluster, then count for SECONDS the elections, leader leases and lease
+#             expiries nobody asked for (each a VIP move or flap) on a stable cluster.
+#   A system lb@HEARTBEAT/ELECTION/LEASE (e.g. lb@150ms/250ms/150ms) is lb with that Raft timing given to
+#   `cluster bootstrap`; plain lb uses Lb's defaults (250ms/500ms/200ms). The default list compares keepalived's
+#   default and tuned profiles with Lb's default and a quiet-LAN profile, all in one run.
 #   --setup-only  build the topology, print how to use it, wait for Ctrl-C, tear down.
 # Environment: LBHA_DEBUG=1 prints the probe lines around each failover; LBHA_KEEP=1 keeps the work directory (logs);
 #   LBHA_LB_LOG_LEVEL=debug raises the Lb nodes' log level (default info: leader changes, leases, VIP moves).
@@ -28,15 +33,17 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 trials=10
-systems="keepalived-default,keepalived-tuned,lb"
+systems="keepalived-default,keepalived-tuned,lb,lb@150ms/250ms/150ms"
 setup_only=0
+stable=0
 lb_timing="" # heartbeat/election/lease for `cluster bootstrap` (from a system named lb@...); empty: Lb's defaults
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --trials) trials=$2; shift 2 ;;
         --systems) systems=$2; shift 2 ;;
         --setup-only) setup_only=1; shift ;;
-        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+        --stable) stable=$2; shift 2 ;;
+        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
         *) echo "vip-failover.sh: unknown argument '$1'" >&2; exit 2 ;;
     esac
 done
@@ -235,12 +242,14 @@ summarize() { # name file-with-ms-per-line
 }
 
 run_trials() { # name restart-function
-    local name=$1 restart=$2 results=$work/${1//\//_}.ms owner since ms
+    local name=$1 restart=$2 results=$work/${1//\//_}.ms trials_log=$work/${1//\//_}.trials owner since ms
     : > "$results"
+    : > "$trials_log"
     start_probe
     owner=$(wait_steady_owner 60) || { log "$name: no steady VIP owner"; stop_probe; return 1; }
     for ((i = 1; i <= trials; i++)); do
         since=$(date +%s%N)
+        echo "$i $since $owner" >> "$trials_log"
         kill_ns "$owner"
         ip -n "$(ns "$owner")" link set eth0 down
         if ms=$(wait_failover "$since" "$owner"); then
@@ -297,12 +306,27 @@ for system in "${wanted[@]}"; do
             lb_timing=${system#lb}; lb_timing=${lb_timing#@}
             [[ -f $lb_dll ]] || dotnet build "$root/samples/Lb.Server" -c Release -nologo -clp:ErrorsOnly >/dev/null
             for n in "${nodes[@]}"; do lb_start "$n"; done
-            if lb_form_cluster; then
+            if ! lb_form_cluster; then
+                echo "$system pending (needs the Raft store)" | tee -a "$work/summary"
+            elif (( stable > 0 )); then
+                start_probe
+                wait_steady_owner 60 >/dev/null || log "$system: no steady VIP owner"
+                before=$(cat "$work"/n?/lb.log | grep -c '\[74003\]\|\[4030\]\|\[4033\]' || true)
+                log "$system: stable cluster, watching for ${stable}s (load $(cut -d' ' -f1-3 /proc/loadavg))"
+                sleep "$stable"
+                stop_probe
+                elections=$(cat "$work"/n?/lb.log | grep -c '\[74003\]' || true)
+                grants=$(cat "$work"/n?/lb.log | grep -c '\[4030\]' || true)
+                expiries=$(cat "$work"/n?/lb.log | grep -c '\[4033\]' || true)
+                echo "$system: stable for ${stable}s: $((elections + grants + expiries - before)) unrequested events (elections + leases granted + leases expired; since start: $elections, $grants, $expiries); load at end $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$work/summary"
+            else
                 run_trials "$system" lb_restart || true
+                # Where the time went, per trial, from the nodes' logs (bench/ha/timeline.py).
+                { echo "$system phases:"
+                  python3 "$here/timeline.py" "$work/${system//\//_}.trials" "$probe_log" "$work"/n?/lb.log 2>&1 | sed 's/^/  /'
+                } | tee -a "$work/timeline" >&2
                 extra=$(( $(cat "$work"/n?/lb.log | grep -c 'leader lease granted') - 1 - trials ))
                 echo "$system: extra leases (unrequested elections) during the run: $extra" | tee -a "$work/summary"
-            else
-                echo "$system pending (needs the Raft store)" | tee -a "$work/summary"
             fi
             stop_all_nodes ;;
         *) log "unknown system '$system'"; exit 2 ;;
@@ -311,8 +335,10 @@ done
 
 mkdir -p "$here/results"
 out=$here/results/vip-failover-$(date -u +%Y%m%dT%H%M%SZ).txt
-{ echo "# bench/ha/vip-failover.sh --trials $trials --systems $systems  ($(date -u +%FT%TZ), $(nproc) cores, $(uname -r))"
+mode="--trials $trials"; (( stable > 0 )) && mode="--stable $stable"
+{ echo "# bench/ha/vip-failover.sh $mode --systems $systems  ($(date -u +%FT%TZ), $(nproc) cores, $(uname -r))"
   echo "# load average at start: $load_start; at end: $(cut -d' ' -f1-3 /proc/loadavg)"
-  cat "$work/summary"; } > "$out"
+  cat "$work/summary"
+  if [[ -f $work/timeline ]]; then echo; cat "$work/timeline"; fi; } > "$out"
 log "results in ${out#"$root"/}"
 cat "$out"

@@ -192,8 +192,9 @@ internal static class ServeCommand
             ? drain
             : GoDuration.Parse(LbNodeOptions.DefaultDrainTimeout));
 
-        // DotNext logs each election round, replication step and unreachable peer (with a stack trace); Lb.Raft logs what matters itself.
-        builder.Logging.AddFilter("DotNext", level <= LogLevel.Debug ? level : LogLevel.Error);
+        // DotNext logs each election round, replication step and unreachable peer (with a stack trace); Lb.Raft hands it a
+        // logger that keeps only errors and its four state transitions (a failover's phases), and logs the rest itself.
+        builder.Logging.AddFilter("DotNext", level);
         // app.json is the only source of Lb's keys (no environment or appsettings overrides), bound by each package.
         var lb = new ConfigurationBuilder().AddInMemoryCollection(values ?? BootFile.ToConfiguration(node)).Build().GetSection(BootFile.SectionName);
         builder.Services.AddLoadBalancer(lb).AddRaftStore().AddAspNetCore().AddVip();

@@ -105,8 +105,9 @@ internal sealed class ClusterProcess : IAsyncDisposable
                     return;
                 }
             }
-            catch (HttpRequestException)
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
             {
+                // Not listening yet, or a just-started process (JIT) slower than the probe's 2 s on a busy host.
             }
             if (deadline.Elapsed > TimeSpan.FromSeconds(30))
             {
