@@ -100,10 +100,12 @@ internal static class ServeCommand
         }
         if (app.Services.GetService<ConfigFile>() is { } file)
         {
+            // Listen for SIGHUP before the first load logs anything: a reload sent on seeing that line must not be lost
+            // (the file's gate runs the two loads one after the other).
+            file.ReloadOnSighup(app.Lifetime.ApplicationStopping);
             var loaded = await file.ReloadAsync(cancellationToken);
             Console.WriteLine(loaded.Ok ? $"lb: loaded {file.Path} as configuration version {loaded.Version}; SIGHUP or 'lb config reload' re-reads it"
                 : $"lb: {file.Path} was not loaded (see the log); the stored configuration version {loaded.Version} is served");
-            file.ReloadOnSighup(app.Lifetime.ApplicationStopping);
         }
         if (AdminLoopbackOnly(node, app.Services.GetRequiredService<IOptions<AdminOptions>>().Value))
         {
