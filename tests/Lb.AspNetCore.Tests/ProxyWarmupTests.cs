@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Lb.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -17,12 +18,35 @@ public sealed class ProxyWarmupTests
         await using var lb = await InProcessLb.StartAsync(b => b.Services.AddLogging(l => l.AddProvider(events).AddFilter<EventCapture>("Lb.AspNetCore.Proxy.ProxyWarmup", LogLevel.Debug)));
 
         var warmed = await events.WaitForAsync(6160, TimeSpan.FromSeconds(60));
-        Assert.Contains("status 200", warmed, StringComparison.Ordinal);
+        Assert.Contains("(status 200;", warmed, StringComparison.Ordinal);
+        Assert.Contains("fast path status 0,", warmed, StringComparison.Ordinal);
 
         // Not part of the served configuration, the metrics or the route statistics.
         Assert.Equal("404", await lb.ProxyAsync("lb-warmup.invalid"));
         Assert.DoesNotContain("lb-warmup", await lb.GetStringAsync("/metrics"), StringComparison.Ordinal);
         Assert.DoesNotContain("lb-warmup", await lb.GetStringAsync("/api/config"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_fast_path_is_warmed_up_at_start_through_its_connection_code_and_leaves_no_trace()
+    {
+        var events = new EventCapture();
+        await using var lb = await InProcessLb.StartAsync(
+            b => b.Services.AddLogging(l => l.AddProvider(events).AddFilter<EventCapture>("Lb.AspNetCore.Proxy.ProxyWarmup", LogLevel.Debug)),
+            path: ProxyPath.Fast);
+
+        var warmed = await events.WaitForAsync(6160, TimeSpan.FromSeconds(60));
+        Assert.Contains("(status 200;", warmed, StringComparison.Ordinal);
+        Assert.Contains("fast path status 200,", warmed, StringComparison.Ordinal);
+
+        // No proxied request counted yet (the warm-up's went to a private meter), no series or configuration names
+        // it, and the live fast-path table never had its route.
+        var metrics = await lb.GetStringAsync("/metrics");
+        Assert.DoesNotContain("lb_proxy_requests_total{", metrics, StringComparison.Ordinal);
+        Assert.DoesNotContain("lb-warmup", metrics, StringComparison.Ordinal);
+        Assert.DoesNotContain("lb-warmup", await lb.GetStringAsync("/api/config"), StringComparison.Ordinal);
+        Assert.DoesNotContain("lb-warmup", await lb.GetStringAsync("/api/runtime"), StringComparison.Ordinal);
+        Assert.Equal("404", await lb.ProxyAsync("lb-warmup.invalid"));
     }
 
     private sealed class EventCapture : ILoggerProvider
