@@ -67,21 +67,25 @@ public static class DesiredStateValidator
             }
         }
 
-        var listeners = c.TcpListeners ?? [];
+        ValidateTcpListeners(c, l, errors);
+        return errors.ToResult();
+    }
+
+    /// <summary>Every TCP listener of <paramref name="config"/>: the count, then each one (ids and bound addresses unique).</summary>
+    private static void ValidateTcpListeners(ProxyConfig config, DesiredStateLimits l, ErrorList errors)
+    {
+        var listeners = config.TcpListeners ?? [];
         if (listeners.Count > l.MaxRoutes)
         {
             errors.Add("tcp_listeners", ValidationCodes.TooMany, $"at most {l.MaxRoutes} tcp listeners are allowed", "remove listeners or raise the route limit on the node");
+            return;
         }
-        else
+        var seenIds = new HashSet<string>(StringComparer.Ordinal);
+        var bound = new List<(string Host, int Port, int Index)>();
+        for (var i = 0; i < listeners.Count; i++)
         {
-            var seenIds = new HashSet<string>(StringComparer.Ordinal);
-            var bound = new List<(string Host, int Port, int Index)>();
-            for (var i = 0; i < listeners.Count; i++)
-            {
-                ValidateTcpListener(i, listeners[i], c, l, seenIds, bound, errors);
-            }
+            ValidateTcpListener(i, listeners[i], config, l, seenIds, bound, errors);
         }
-        return errors.ToResult();
     }
 
     /// <summary>
@@ -144,20 +148,7 @@ public static class DesiredStateValidator
 
         if (change.TcpListeners is not null || change.RemovePools.Count > 0)
         {
-            var listeners = next.TcpListeners ?? [];
-            if (listeners.Count > l.MaxRoutes)
-            {
-                errors.Add("tcp_listeners", ValidationCodes.TooMany, $"at most {l.MaxRoutes} tcp listeners are allowed", "remove listeners or raise the route limit on the node");
-            }
-            else
-            {
-                var seenIds = new HashSet<string>(StringComparer.Ordinal);
-                var bound = new List<(string Host, int Port, int Index)>();
-                for (var i = 0; i < listeners.Count; i++)
-                {
-                    ValidateTcpListener(i, listeners[i], next, l, seenIds, bound, errors);
-                }
-            }
+            ValidateTcpListeners(next, l, errors);
         }
         return errors.ToResult();
     }
