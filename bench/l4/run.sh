@@ -71,29 +71,8 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 # ---- process bookkeeping -------------------------------------------------------------------------------------
 work=$(mktemp -d /tmp/lb-l4-bench.XXXXXX)
-started=()
-
-stop_pid() {
-    local pid=$1
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for _ in $(seq 50); do
-        kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-    local status=$?
-    for ((i = ${#started[@]} - 1; i >= 0; i--)); do
-        stop_pid "${started[i]}"
-    done
-    rm -rf "$work"
-    exit $status
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=../lib/processes.sh
+source "$root/bench/lib/processes.sh"
 
 if [[ ${NO_BUILD:-0} != 1 ]]; then
     log "building (Release)"
