@@ -1,5 +1,7 @@
 using Lb.Core.Store;
+using Lb.Raft.Node;
 using Lb.Raft.Store;
+using Lb.TestSupport;
 
 namespace Lb.Raft.Tests;
 
@@ -11,14 +13,16 @@ public sealed class RaftTlsTests
     /// <summary>How long a refused join may try before the test calls it refused.</summary>
     private static readonly TimeSpan JoinAttempt = TimeSpan.FromSeconds(20);
 
+    private static RaftTlsFiles Raft(TestPemFiles files) => new(files.Certificate, files.Key, files.Ca);
+
     private static async Task<TestCluster> FormAsync(TestPki pki, params string[] ids)
     {
         var cluster = new TestCluster();
-        await cluster.StartAsync(ids[0], coldStart: true, tls: pki.Issue(ids[0]));
+        await cluster.StartAsync(ids[0], coldStart: true, tls: Raft(pki.Issue(ids[0])));
         var leader = await cluster.WaitForLeaderAsync();
         foreach (var id in ids.Skip(1))
         {
-            var joiner = await cluster.StartAsync(id, coldStart: false, tls: pki.Issue(id));
+            var joiner = await cluster.StartAsync(id, coldStart: false, tls: Raft(pki.Issue(id)));
             Assert.Equal(MembershipChange.Done, await leader.Store.AddMemberAsync(joiner.Address, CancellationToken.None));
         }
         return cluster;
@@ -93,7 +97,7 @@ public sealed class RaftTlsTests
         await using var cluster = await FormAsync(pki, "node-1", "node-2");
         var leader = await cluster.WaitForLeaderAsync();
         // The outsider trusts its own CA only, so neither side accepts the other.
-        var outsider = await cluster.StartAsync("intruder", coldStart: false, tls: foreign.Issue("intruder"));
+        var outsider = await cluster.StartAsync("intruder", coldStart: false, tls: Raft(foreign.Issue("intruder")));
 
         Assert.False(await TryAddAsync(leader, outsider));
 
@@ -108,7 +112,7 @@ public sealed class RaftTlsTests
         await using var cluster = await FormAsync(pki, "node-1", "node-2");
         var leader = await cluster.WaitForLeaderAsync();
         // It would accept the members, but the members must refuse it.
-        var outsider = await cluster.StartAsync("intruder", coldStart: false, tls: foreign.Issue("intruder") with { Ca = pki.CaFile });
+        var outsider = await cluster.StartAsync("intruder", coldStart: false, tls: Raft(foreign.Issue("intruder") with { Ca = pki.CaFile }));
 
         Assert.False(await TryAddAsync(leader, outsider));
 

@@ -1,11 +1,12 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using Lb.Raft.Node;
+namespace Lb.TestSupport;
 
-namespace Lb.Raft.Tests;
+/// <summary>A node's certificate, its private key and the CA that issued it, as PEM files.</summary>
+public sealed record TestPemFiles(string Certificate, string Key, string Ca);
 
 /// <summary>A throwaway CA that issues node certificates as PEM files in a temporary directory.</summary>
-internal sealed class TestPki : IDisposable
+public sealed class TestPki : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("lb-raft-pki-").FullName;
     private readonly X509Certificate2 _ca;
@@ -25,7 +26,7 @@ internal sealed class TestPki : IDisposable
     public string CaFile { get; }
 
     /// <summary>A certificate for <paramref name="nodeId"/> signed by this CA, with this CA as the trust anchor.</summary>
-    public RaftTlsFiles Issue(string nodeId)
+    public TestPemFiles Issue(string nodeId)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest($"CN={nodeId}", key, HashAlgorithmName.SHA256);
@@ -38,7 +39,7 @@ internal sealed class TestPki : IDisposable
         var keyFile = Path.Combine(_dir, $"{nodeId}.key");
         File.WriteAllText(certFile, certificate.ExportCertificatePem());
         File.WriteAllText(keyFile, key.ExportPkcs8PrivateKeyPem());
-        return new RaftTlsFiles(certFile, keyFile, CaFile);
+        return new TestPemFiles(certFile, keyFile, CaFile);
     }
 
     public void Dispose()
