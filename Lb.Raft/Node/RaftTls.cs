@@ -52,25 +52,27 @@ internal static partial class RaftTls
             intermediates.Add(c);
         }
         var context = SslStreamCertificateContext.Create(own, intermediates, offline: true);
+        // A refused peer retries many times a second: log its rejection once per interval, not per attempt.
+        var quiet = new RejectionLog(logger);
         var options = new SslOptions();
         var server = options.ServerOptions;
         server.ServerCertificateContext = context;
         server.ClientCertificateRequired = true;
         server.CertificateRevocationCheckMode = X509RevocationMode.NoCheck;
-        server.RemoteCertificateValidationCallback = (_, certificate, chain, _) => Accept(certificate, chain, ca, "incoming", logger);
+        server.RemoteCertificateValidationCallback = (_, certificate, chain, _) => Accept(certificate, chain, ca, "incoming", quiet);
         var client = options.ClientOptions;
         client.ClientCertificateContext = context;
         client.CertificateRevocationCheckMode = X509RevocationMode.NoCheck;
-        client.RemoteCertificateValidationCallback = (_, certificate, chain, _) => Accept(certificate, chain, ca, "outgoing", logger);
+        client.RemoteCertificateValidationCallback = (_, certificate, chain, _) => Accept(certificate, chain, ca, "outgoing", quiet);
         return options;
     }
 
     /// <summary>True when <paramref name="presented"/> chains to the cluster CA; the reason is logged otherwise.</summary>
-    internal static bool Accept(X509Certificate? presented, X509Chain? sent, X509Certificate2Collection ca, string direction, ILogger logger)
+    internal static bool Accept(X509Certificate? presented, X509Chain? sent, X509Certificate2Collection ca, string direction, RejectionLog log)
     {
         if (presented is null)
         {
-            LogRejected(logger, direction, "(none)", "the peer presented no certificate; give every member raftTlsCertificate, raftTlsKey and raftTlsCa");
+            log.Rejected(direction, "(none)", "the peer presented no certificate; give every member raftTlsCertificate, raftTlsKey and raftTlsCa");
             return false;
         }
         var leaf = presented as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(presented.GetRawCertData());
@@ -92,8 +94,25 @@ internal static partial class RaftTls
             return true;
         }
         var reason = string.Join("; ", chain.ChainStatus.Select(s => s.StatusInformation.Trim()).Where(s => s.Length > 0).Distinct(StringComparer.Ordinal));
-        LogRejected(logger, direction, leaf.Subject, $"it does not chain to raftTlsCa ({(reason.Length > 0 ? reason : "untrusted")}); issue the member's certificate from the cluster CA");
+        log.Rejected(direction, leaf.Subject, $"it does not chain to raftTlsCa ({(reason.Length > 0 ? reason : "untrusted")}); issue the member's certificate from the cluster CA");
         return false;
+    }
+
+    /// <summary>Logs a rejected certificate at most once per <see cref="Interval"/>.</summary>
+    internal sealed class RejectionLog(ILogger logger)
+    {
+        private static readonly long Interval = (long)TimeSpan.FromSeconds(10).TotalMilliseconds;
+        private long _next = long.MinValue;
+
+        public void Rejected(string direction, string subject, string reason)
+        {
+            var now = Environment.TickCount64;
+            var next = Interlocked.Read(ref _next);
+            if (now >= next && Interlocked.CompareExchange(ref _next, now + Interval, next) == next)
+            {
+                LogRejected(logger, direction, subject, reason);
+            }
+        }
     }
 
     [LoggerMessage(EventId = 4060, Level = LogLevel.Warning, Message = "Raft TLS: rejected the certificate of an {Direction} Raft connection, subject {Subject}: {Reason}")]
