@@ -49,6 +49,18 @@ public sealed class LbNodeOptions
     /// <summary>Address other nodes reach this node's Raft transport at, <c>host:port</c> (Raft issue).</summary>
     public string RaftAdvertiseAddr { get; set; } = "";
 
+    /// <summary>
+    /// PEM certificate (chain) this node presents on the Raft port. With <see cref="RaftTlsKey"/> and
+    /// <see cref="RaftTlsCa"/> the Raft port speaks mutual TLS; all three or none.
+    /// </summary>
+    public string RaftTlsCertificate { get; set; } = "";
+
+    /// <summary>PEM private key matching <see cref="RaftTlsCertificate"/>.</summary>
+    public string RaftTlsKey { get; set; } = "";
+
+    /// <summary>PEM certificate of the cluster CA: the only trust anchor for the certificates of the other members.</summary>
+    public string RaftTlsCa { get; set; } = "";
+
     /// <summary>Network interface that carries the cluster VIP on this node (VIP issue).</summary>
     public string VipInterface { get; set; } = "";
 

@@ -1,4 +1,6 @@
 using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Lb.Core.Spec;
 using Microsoft.Extensions.Options;
 
@@ -16,6 +18,32 @@ internal sealed class LbNodeOptionsValidator : IValidateOptions<LbNodeOptions>
     /// <summary><c>localhost</c>, <c>127.0.0.0/8</c> or <c>::1</c>.</summary>
     public static bool IsLoopback(string host) =>
         host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || (IPAddress.TryParse(host, out var ip) && IPAddress.IsLoopback(ip));
+
+    /// <summary>The Raft TLS files load: a certificate with its matching key, and at least one CA certificate.</summary>
+    private static void CheckRaftTlsFiles(LbNodeOptions o, List<string> failures)
+    {
+        try
+        {
+            using var own = X509Certificate2.CreateFromPemFile(o.RaftTlsCertificate, o.RaftTlsKey);
+        }
+        catch (Exception ex) when (ex is CryptographicException or IOException or UnauthorizedAccessException)
+        {
+            failures.Add($"raftTlsCertificate '{o.RaftTlsCertificate}' and raftTlsKey '{o.RaftTlsKey}' do not load as a PEM certificate with its matching private key ({ex.Message})");
+        }
+        try
+        {
+            var ca = new X509Certificate2Collection();
+            ca.ImportFromPemFile(o.RaftTlsCa);
+            if (ca.Count == 0)
+            {
+                failures.Add($"raftTlsCa '{o.RaftTlsCa}' holds no certificate; give the cluster CA certificate as PEM");
+            }
+        }
+        catch (Exception ex) when (ex is CryptographicException or IOException or UnauthorizedAccessException)
+        {
+            failures.Add($"raftTlsCa '{o.RaftTlsCa}' does not load as a PEM certificate ({ex.Message}); give the cluster CA certificate as PEM");
+        }
+    }
 
     public static List<string> Check(LbNodeOptions o)
     {
@@ -52,6 +80,23 @@ internal sealed class LbNodeOptionsValidator : IValidateOptions<LbNodeOptions>
             {
                 failures.Add($"{key} '{value}' must be host:port with a port between 1 and 65535, e.g. \"10.0.0.11:7000\"");
             }
+        }
+        var raftTls = new[] { ("raftTlsCertificate", o.RaftTlsCertificate), ("raftTlsKey", o.RaftTlsKey), ("raftTlsCa", o.RaftTlsCa) };
+        if (raftTls.Any(t => t.Item2.Length > 0) && raftTls.Any(t => t.Item2.Length == 0))
+        {
+            var missing = string.Join(", ", raftTls.Where(t => t.Item2.Length == 0).Select(t => t.Item1));
+            failures.Add($"raftTlsCertificate, raftTlsKey and raftTlsCa go together but {missing} is empty: set all three (PEM files) for mutual TLS on the Raft port, or none for plain TCP");
+        }
+        foreach (var (key, path) in raftTls)
+        {
+            if (path.Length > 0 && !File.Exists(path))
+            {
+                failures.Add($"{key} '{path}' does not exist; give the path of a PEM file");
+            }
+        }
+        if (raftTls.All(t => t.Item2.Length > 0 && File.Exists(t.Item2)))
+        {
+            CheckRaftTlsFiles(o, failures);
         }
         if (!GoDuration.TryParse(o.DrainTimeout, out _, out var drainError))
         {

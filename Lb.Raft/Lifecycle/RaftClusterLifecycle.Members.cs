@@ -40,7 +40,7 @@ internal sealed partial class RaftClusterLifecycle
         {
             MembershipChange.Done => Added(body.NodeId, body.RaftAddress),
             MembershipChange.NotLeader => NotLeader(raft.Node.Leader?.RaftAddress),
-            _ => Internal($"the leader could not add {body.NodeId} at {body.RaftAddress}: it did not catch up; check that its Raft port is reachable from the leader"),
+            _ => Internal($"the leader could not add {body.NodeId} at {body.RaftAddress}: it did not catch up; check that its Raft port is reachable from the leader{(raft.Node.Settings.Tls is null ? "" : " and that its raftTlsCertificate is issued by this cluster's raftTlsCa (the leader logs a rejected certificate as event 4060)")}"),
         };
     }
 

@@ -92,6 +92,7 @@ internal sealed partial class RaftNode : IAsyncDisposable
                 WarmupRounds = 3,
                 TransmissionBlockSize = 64 * 1024,
                 LoggerFactory = new FilteredLoggerFactory(loggerFactory, LogLevel.Error),
+                SslOptions = settings.Tls is { } tls ? RaftTls.Create(tls, logger) : null,
             };
             configuration.Metadata[MemberMetadata.NodeIdKey] = settings.NodeId;
             if (settings.AdminUrl is { Length: > 0 } adminUrl)

@@ -19,6 +19,9 @@ internal sealed record RaftNodeSettings
     /// <summary>Timing to run with; null takes the cluster's replicated timing (or the defaults).</summary>
     public RaftTiming? Timing { get; init; }
 
+    /// <summary>Mutual TLS on the Raft port; null: plain TCP.</summary>
+    public RaftTlsFiles? Tls { get; init; }
+
     /// <summary>Start as a standby that never campaigns (a node that was removed from its cluster).</summary>
     public bool Standby { get; init; }
     /// <summary>The node's one validator (config, VIP, Raft timing); every member must validate alike.</summary>

@@ -49,6 +49,7 @@ internal sealed class RaftStoreFactory(
             Validator = validator,
             SnapshotEvery = raftOptions.Value.SnapshotEvery,
             HistoryLimit = nodeOptions.Value.ConfigHistoryLimit,
+            Tls = RaftTlsFiles.From(nodeOptions.Value),
         };
         if (adminUrl is not null)
         {

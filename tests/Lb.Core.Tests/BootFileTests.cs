@@ -58,6 +58,10 @@ public class BootFileTests
     [InlineData("""{"trustedProxies":["10.0.0.1"]}""", "unknown field 'trustedProxies'")]
     [InlineData("""{"configHistoryLimit":0}""", "configHistoryLimit 0 must be between 1 and 10000")]
     [InlineData("""{"configHistoryLimit":"50"}""", "invalid value at 'configHistoryLimit': expected a whole number")]
+    [InlineData("""{"raftTlsCertificate":"/etc/hostname","raftTlsKey":"/etc/hostname"}""", "raftTlsCertificate, raftTlsKey and raftTlsCa go together but raftTlsCa is empty")]
+    [InlineData("""{"raftTlsCa":"/etc/hostname"}""", "go together but raftTlsCertificate, raftTlsKey is empty")]
+    [InlineData("""{"raftTlsCertificate":"/nonexistent/c.pem","raftTlsKey":"/etc/hostname","raftTlsCa":"/etc/hostname"}""", "raftTlsCertificate '/nonexistent/c.pem' does not exist")]
+    [InlineData("""{"raftTlsCertificate":"/etc/hostname","raftTlsKey":"/etc/hostname","raftTlsCa":"/etc/hostname"}""", "raftTlsCertificate '/etc/hostname' and raftTlsKey '/etc/hostname' do not load as a PEM certificate")]
     public void Invalid_values_name_the_key_and_the_fix(string json, string message)
     {
         var ex = Assert.Throws<BootFileException>(() => Parse(json));

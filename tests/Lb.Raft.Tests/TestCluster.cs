@@ -24,7 +24,7 @@ internal sealed class TestCluster : IAsyncDisposable
     /// <summary>Versions each node keeps in its replicated history.</summary>
     public int HistoryLimit { get; init; } = 50;
 
-    public async Task<TestNode> StartAsync(string id, bool coldStart, EndPoint? address = null)
+    public async Task<TestNode> StartAsync(string id, bool coldStart, EndPoint? address = null, RaftTlsFiles? tls = null)
     {
         var dataDir = Path.Combine(_root, id);
         for (var attempt = 0; ; attempt++)
@@ -40,6 +40,7 @@ internal sealed class TestCluster : IAsyncDisposable
                 ColdStart = coldStart,
                 SnapshotEvery = 50,
                 HistoryLimit = HistoryLimit,
+                Tls = tls,
             };
             try
             {
@@ -64,9 +65,9 @@ internal sealed class TestCluster : IAsyncDisposable
 
     public async Task<TestNode> RestartAsync(string id)
     {
-        var address = _nodes[id].Node.Settings.Advertise;
+        var (address, tls) = (_nodes[id].Node.Settings.Advertise, _nodes[id].Node.Settings.Tls);
         await StopAsync(id);
-        return await StartAsync(id, coldStart: false, address);
+        return await StartAsync(id, coldStart: false, address, tls);
     }
 
     public async Task<TestNode> WaitForLeaderAsync(TimeSpan? timeout = null)
