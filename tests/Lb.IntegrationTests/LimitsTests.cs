@@ -147,6 +147,29 @@ public abstract class LimitsTests(ProxyPath path) : ProxyPathTests(path), IAsync
     }
 
     [Fact]
+    public async Task Stats_bin_and_bout_count_the_bytes_of_chunked_request_and_response_bodies()
+    {
+        await UseAsync("");
+        // A chunked upload of 5000 bytes; the backend answers "5000" (Kestrel declares that short body's length).
+        var upload = new StreamContent(new MemoryStream(new byte[5000]));
+        upload.Headers.ContentLength = null;
+        using (var counted = await SendAsync("/count", method: HttpMethod.Post, content: upload, configure: r => r.Headers.TransferEncodingChunked = true))
+        {
+            Assert.Equal("5000", await counted.Content.ReadAsStringAsync(Ct));
+        }
+        // A chunked download of 100000 bytes (the backend writes it in 64 KiB pieces without declaring a length).
+        using (var download = await SendAsync("/bytes/100000"))
+        {
+            Assert.Equal(100_000, (await download.Content.ReadAsByteArrayAsync(Ct)).Length);
+        }
+        await WaitForStatAsync("target", _a.Address, "scur", "0");
+        var target = await StatsAsync("target", _a.Address);
+        Assert.Equal(("5000", "100004"), (target["bin"], target["bout"]));
+        var pool = await StatsAsync("pool", "pool");
+        Assert.Equal(("5000", "100004"), (pool["bin"], pool["bout"]));
+    }
+
+    [Fact]
     public async Task A_request_that_finds_the_queue_full_gets_503_naming_the_limit()
     {
         await UseAsync(",\"max_connections\":1,\"queue_size\":0");
