@@ -27,6 +27,7 @@ internal static class RuntimeViews
                         LastError = string.IsNullOrEmpty(s.LastError) ? null : s.LastError,
                         ActiveConnections = s.ActiveConnections,
                         Weight = t.Weight,
+                        MaxConnections = t.MaxConnections > 0 ? t.MaxConnections : null,
                         ConsecutiveFailures = s.ConsecutiveFailures,
                         EjectedUntil = s.EjectedUntil is { } until ? Rfc3339.Format(until) : null,
                         CheckProgress = s.CheckProgress is { } p ? new RuntimeCheckProgressView(p.Direction, p.Count, p.Needed, p.ToString()) : null,
@@ -35,7 +36,12 @@ internal static class RuntimeViews
                 }).ToList(),
                 pool.HealthCheck is { } hc
                     ? new RuntimeHealthCheckView(hc.Path, GoDuration.Format(hc.Interval), GoDuration.Format(hc.Timeout), hc.ExpectStatus, hc.Rise, hc.Fall)
-                    : null))
+                    : null)
+            {
+                Queue = pool.HasLimits
+                    ? new RuntimeQueueView(pool.QueueSize, GoDuration.Format(pool.QueueTimeout), pool.Queue.Waiting, pool.Queue.MaxWaiting)
+                    : null,
+            })
             .ToList();
         return new RuntimeView(Rfc3339.Format(snapshot.AppliedAt), snapshot.Version, routes, pools) { TcpListeners = TcpListeners(snapshot, tcp ?? []) };
     }

@@ -67,6 +67,11 @@ internal sealed class LbTransformer(string? nodeId, string nodeHeader) : HttpTra
     {
         httpContext.Features.Get<UpstreamTimingFeature>()?.HeadersReceived();
         var proceed = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
+        if (proxyResponse is { StatusCode: not System.Net.HttpStatusCode.SwitchingProtocols, Content.Headers.ContentLength: null })
+        {
+            // No declared length (chunked or close-delimited): count the body as the forwarder writes it, for bout.
+            httpContext.Response.Body = new CountingBodyStream(httpContext.Response.Body, reads: false);
+        }
         if (proxyResponse is not null && proxyResponse.Headers.NonValidated.TryGetValues(HeaderNames.Connection, out var connection))
         {
             // The backend's Connection-listed headers stay between it and the proxy (RFC 9110 §7.6.1).

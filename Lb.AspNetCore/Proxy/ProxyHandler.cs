@@ -105,6 +105,10 @@ internal sealed partial class ProxyHandler(
         {
             request.Body = new ClientIdleTimeoutStream(request.Body, rt.ClientTimeout);
         }
+        if (request.ContentLength is null && HasBody(request))
+        {
+            request.Body = new CountingBodyStream(request.Body, reads: true); // chunked: bin counts what really passed
+        }
 
         // The policy declared what it reads; nothing else is fetched (resolving the client behind trusted proxies and
         // parsing cookies are wasted work for policies that do not look at them).
@@ -195,8 +199,13 @@ internal sealed partial class ProxyHandler(
         }
         finally
         {
-            // The forwarder streams without counting: the declared lengths are what this path can report cheaply.
-            target.AddBytes(status != 0 ? context.Request.ContentLength ?? 0 : 0, status != 0 ? context.Response.ContentLength ?? 0 : 0);
+            if (status != 0)
+            {
+                // Declared lengths are exact for a completed exchange; bodies without one were counted as they streamed.
+                target.AddBytes(
+                    context.Request.Body is CountingBodyStream sent ? sent.Count : context.Request.ContentLength ?? 0,
+                    context.Response.Body is CountingBodyStream received ? received.Count : context.Response.ContentLength ?? 0);
+            }
             target.Complete(outcome);
             metrics.Upstream(rt.Pool!.Id, target.Address, status, sentAt);
             if (_jsonLog is not null)

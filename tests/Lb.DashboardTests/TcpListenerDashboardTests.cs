@@ -75,10 +75,36 @@ public sealed class TcpListenerDashboardTests
         var stored = JsonNode.Parse(await lb.Admin.GetStringAsync("/api/config", Ct))!;
         Assert.Equal("30s", stored["tcp_listeners"]![0]!["idle_timeout"]!.GetValue<string>());
 
+        // The pool counts the listener among its users and takes a tcp (connect) check, which has no path or status.
+        var poolHead = page.Locator("[data-pool='db'] .pool-head");
+        await Expect(poolHead).ToContainTextAsync("used by 1 route and 1 TCP listener");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Edit pool db" }).ClickAsync();
+        var poolDialog = page.Locator("#dlg-pool");
+        await poolDialog.GetByLabel("Active health check").CheckAsync();
+        await Expect(poolDialog.GetByLabel("Path", new() { Exact = true })).ToBeVisibleAsync();
+        await poolDialog.GetByLabel("Type", new() { Exact = true }).SelectOptionAsync("tcp");
+        await Expect(poolDialog.GetByLabel("Path", new() { Exact = true })).Not.ToBeVisibleAsync();
+        await Expect(poolDialog.GetByLabel("Expect status")).Not.ToBeVisibleAsync();
+        await poolDialog.GetByLabel("Interval").FillAsync("2s");
+        await poolDialog.GetByRole(AriaRole.Button, new() { Name = "Review changes…" }).ClickAsync();
+        await Expect(review.Locator("#review-diff")).ToContainTextAsync("\"tcp\"");
+        await review.GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync();
+        await Expect(page.Locator("#banner")).ToContainTextAsync("version 5");
+        var check = JsonNode.Parse(await lb.Admin.GetStringAsync("/api/config", Ct))!["upstream_pools"]!["db"]!["health_check"]!;
+        Assert.Equal(("tcp", "2s"), (check["type"]!.GetValue<string>(), check["interval"]!.GetValue<string>()));
+        Assert.True(check["path"] is null || check["path"]!.GetValue<string>() == "");
+        Assert.True(check["expect_status"] is null || check["expect_status"]!.GetValue<int>() == 0);
+        await Expect(poolHead).ToContainTextAsync("health tcp connect every 2s");
+        // Opened again, the form shows the tcp check with the HTTP-only fields hidden.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Edit pool db" }).ClickAsync();
+        await Expect(poolDialog.GetByLabel("Type", new() { Exact = true })).ToHaveValueAsync("tcp");
+        await Expect(poolDialog.GetByLabel("Path", new() { Exact = true })).Not.ToBeVisibleAsync();
+        await poolDialog.GetByRole(AriaRole.Button, new() { Name = "Cancel" }).ClickAsync();
+
         // Delete: after the review the listener is gone from the configuration and the table.
         await page.GetByRole(AriaRole.Button, new() { Name = "Delete TCP listener pg" }).ClickAsync();
         await review.GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync();
-        await Expect(page.Locator("#banner")).ToContainTextAsync("version 5");
+        await Expect(page.Locator("#banner")).ToContainTextAsync("version 6");
         await Expect(row).Not.ToBeVisibleAsync();
         stored = JsonNode.Parse(await lb.Admin.GetStringAsync("/api/config", Ct))!;
         Assert.True(stored["tcp_listeners"] is null || stored["tcp_listeners"]!.AsArray().Count == 0);

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using System.Text.Json;
 using Lb.TestSupport;
 
 namespace Lb.IntegrationTests;
@@ -102,6 +103,70 @@ public abstract class LimitsTests(ProxyPath path) : ProxyPathTests(path), IAsync
         var pool = await StatsAsync("pool", "pool");
         Assert.Equal(("0", "1", "1000"), (pool["qcur"], pool["qmax"], pool["qlimit"]));
         await WaitForStatAsync("target", _a.Address, "scur", "0");
+    }
+
+    [Fact]
+    public async Task Runtime_view_shows_the_target_limit_its_in_flight_request_and_the_queued_one()
+    {
+        await UseAsync(",\"max_connections\":1,\"queue_size\":5,\"queue_timeout\":\"50s\"");
+        var first = SendAsync("/hold");
+        await _a.WaitForHeldAsync(1);
+        var second = SendAsync("/hold");
+        await WaitForStatAsync("pool", "pool", "qcur", "1");
+
+        using (var runtime = JsonDocument.Parse(await _lb.Admin.GetStringAsync("/api/runtime", Ct)))
+        {
+            var pool = runtime.RootElement.GetProperty("upstreams").EnumerateArray().Single(p => p.GetProperty("id").GetString() == "pool");
+            var target = pool.GetProperty("targets")[0];
+            Assert.Equal((1, 1), (target.GetProperty("max_connections").GetInt32(), target.GetProperty("active_connections").GetInt32()));
+            var queue = pool.GetProperty("queue");
+            Assert.Equal((5, "50s", 1, 1), (queue.GetProperty("queue_size").GetInt32(), queue.GetProperty("queue_timeout").GetString(),
+                queue.GetProperty("queued").GetInt32(), queue.GetProperty("max_queued").GetInt32()));
+        }
+
+        _a.ReleaseHeld();
+        (await first).Dispose();
+        await _a.WaitForHeldAsync(1);
+        _a.ReleaseHeld();
+        (await second).Dispose();
+        await WaitForStatAsync("target", _a.Address, "scur", "0");
+        using var after = JsonDocument.Parse(await _lb.Admin.GetStringAsync("/api/runtime", Ct));
+        var afterPool = after.RootElement.GetProperty("upstreams")[0];
+        Assert.Equal(0, afterPool.GetProperty("queue").GetProperty("queued").GetInt32());
+        Assert.Equal(0, afterPool.GetProperty("targets")[0].GetProperty("active_connections").GetInt32());
+    }
+
+    [Fact]
+    public async Task Runtime_view_has_no_limit_or_queue_for_a_pool_without_max_connections()
+    {
+        await UseAsync("");
+        using var runtime = JsonDocument.Parse(await _lb.Admin.GetStringAsync("/api/runtime", Ct));
+        var pool = runtime.RootElement.GetProperty("upstreams")[0];
+        Assert.False(pool.TryGetProperty("queue", out _));
+        Assert.False(pool.GetProperty("targets")[0].TryGetProperty("max_connections", out _));
+    }
+
+    [Fact]
+    public async Task Stats_bin_and_bout_count_the_bytes_of_chunked_request_and_response_bodies()
+    {
+        await UseAsync("");
+        // A chunked upload of 5000 bytes; the backend answers "5000" (Kestrel declares that short body's length).
+        var upload = new StreamContent(new MemoryStream(new byte[5000]));
+        upload.Headers.ContentLength = null;
+        using (var counted = await SendAsync("/count", method: HttpMethod.Post, content: upload, configure: r => r.Headers.TransferEncodingChunked = true))
+        {
+            Assert.Equal("5000", await counted.Content.ReadAsStringAsync(Ct));
+        }
+        // A chunked download of 100000 bytes (the backend writes it in 64 KiB pieces without declaring a length).
+        using (var download = await SendAsync("/bytes/100000"))
+        {
+            Assert.Equal(100_000, (await download.Content.ReadAsByteArrayAsync(Ct)).Length);
+        }
+        await WaitForStatAsync("target", _a.Address, "scur", "0");
+        var target = await StatsAsync("target", _a.Address);
+        Assert.Equal(("5000", "100004"), (target["bin"], target["bout"]));
+        var pool = await StatsAsync("pool", "pool");
+        Assert.Equal(("5000", "100004"), (pool["bin"], pool["bout"]));
     }
 
     [Fact]

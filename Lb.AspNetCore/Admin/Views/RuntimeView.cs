@@ -37,7 +37,21 @@ internal sealed record RuntimeRouteView(string Id, [property: JsonIgnore(Conditi
 
 internal sealed record RuntimePathView(string Kind, string? Value);
 
-internal sealed record RuntimePoolView(string Id, IReadOnlyList<RuntimeTargetView> Targets, RuntimeHealthCheckView? HealthCheck);
+internal sealed record RuntimePoolView(string Id, IReadOnlyList<RuntimeTargetView> Targets, RuntimeHealthCheckView? HealthCheck)
+{
+    /// <summary>The pool's queue; absent when no target has <c>max_connections</c> (nothing can queue).</summary>
+    public RuntimeQueueView? Queue { get; init; }
+}
+
+/// <summary>
+/// The queue of a pool with connection limits: <c>queue_size</c> and <c>queue_timeout</c> as effective, <c>queued</c>
+/// the requests waiting now, <c>max_queued</c> the most that have waited at once.
+/// </summary>
+internal sealed record RuntimeQueueView(
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] int QueueSize,
+    string QueueTimeout,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] int Queued,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] int MaxQueued);
 
 internal sealed record RuntimeTargetView
 {
@@ -47,6 +61,8 @@ internal sealed record RuntimeTargetView
     public string? LastError { get; init; }
     [JsonIgnore(Condition = JsonIgnoreCondition.Never)] public int ActiveConnections { get; init; }
     public int Weight { get; init; }
+    /// <summary>The effective <c>max_connections</c> (the upstream's own or the pool's); absent when unlimited.</summary>
+    public int? MaxConnections { get; init; }
     public int ConsecutiveFailures { get; init; }
     public string? EjectedUntil { get; init; }
     public RuntimeCheckProgressView? CheckProgress { get; init; }

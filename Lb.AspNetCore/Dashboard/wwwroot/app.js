@@ -163,7 +163,7 @@ const orderRoute = r => ordered(r, ['id', 'enabled', 'algorithm', 'hash_key', 'm
 });
 const orderPool = p => ordered(p, ['upstreams', 'health_check', 'passive_health', 'connect_timeout', 'response_timeout', 'slow_start', 'max_connections', 'queue_size', 'queue_timeout'], {
   upstreams: list => Array.isArray(list) ? list.map(u => ordered(u, ['address', 'weight', 'state', 'max_connections'])) : list,
-  health_check: hc => ordered(hc, ['path', 'interval', 'timeout', 'expect_status', 'rise', 'fall']),
+  health_check: hc => ordered(hc, ['type', 'path', 'interval', 'timeout', 'expect_status', 'rise', 'fall']),
   passive_health: ph => ordered(ph, ['consecutive_failures', 'ejection_time', 'count5xx']),
 });
 function editable(doc) {
@@ -410,6 +410,7 @@ function renderPools() {
     const p = cfg.upstream_pools[id];
     const hc = p.health_check;
     const users = (cfg.routes || []).filter(r => r.upstream_pool === id).length;
+    const listeners = (cfg.tcp_listeners || []).filter(l => l.upstream_pool === id).length;
     const tbody = h('tbody', {});
     for (const u of p.upstreams || []) {
       const address = typeof u === 'string' ? u : u.address;
@@ -421,8 +422,11 @@ function renderPools() {
     return h('div', { class: 'pool', 'data-pool': id },
       h('div', { class: 'pool-head' },
         h('h3', {}, id),
-        h('span', { class: 'muted' }, hc ? `health ${hc.path} every ${hc.interval}, timeout ${hc.timeout}, expect ${hc.expect_status}` : 'no active health check'),
-        h('span', { class: 'muted' }, `· used by ${users} route${users === 1 ? '' : 's'}`),
+        h('span', { class: 'muted' }, !hc ? 'no active health check'
+          : hc.type === 'tcp' ? `health tcp connect every ${hc.interval}, timeout ${hc.timeout}`
+          : `health ${hc.path} every ${hc.interval}, timeout ${hc.timeout}, expect ${hc.expect_status}`),
+        h('span', { class: 'muted' }, `· used by ${users} route${users === 1 ? '' : 's'}`
+          + (listeners ? ` and ${listeners} TCP listener${listeners === 1 ? '' : 's'}` : '')),
         h('span', { class: 'actions' },
           h('button', { type: 'button', class: 'small', 'aria-label': `Edit pool ${id}`, onclick: () => openPoolForm(id) }, 'Edit'), ' ',
           h('button', { type: 'button', class: 'small', 'aria-label': `Delete pool ${id}`, onclick: () => deletePool(id) }, 'Delete'))),
@@ -748,17 +752,25 @@ function openPoolForm(id) {
   fillOptional(p, POOL_OPTIONAL);
   const hc = p.health_check;
   $('#pool-hc').checked = !!hc || !id;
-  $('#pool-hc-path').value = hc ? hc.path : '/health';
+  const tcpCheck = !!hc && hc.type === 'tcp';
+  $('#pool-hc-type').value = tcpCheck ? 'tcp' : 'http';
+  $('#pool-hc-path').value = hc && !tcpCheck ? hc.path : '/health';
   $('#pool-hc-interval').value = hc ? hc.interval : '5s';
   $('#pool-hc-timeout').value = hc ? hc.timeout : '1s';
-  $('#pool-hc-status').value = hc ? String(hc.expect_status) : '200';
+  $('#pool-hc-status').value = hc && !tcpCheck ? String(hc.expect_status) : '200';
   form.dataset.extra = JSON.stringify(Object.fromEntries(Object.entries(p).filter(([k]) => k !== 'upstreams' && k !== 'health_check')));
-  form.dataset.hcExtra = JSON.stringify(hc ? Object.fromEntries(Object.entries(hc).filter(([k]) => !['path', 'interval', 'timeout', 'expect_status'].includes(k))) : {});
+  form.dataset.hcTyped = hc && hc.type ? '1' : '';
+  form.dataset.hcExtra = JSON.stringify(hc ? Object.fromEntries(Object.entries(hc).filter(([k]) => !['type', 'path', 'interval', 'timeout', 'expect_status'].includes(k))) : {});
   syncHealthFields();
   dlg.showModal();
   (id ? $('#pool-upstreams') : $('#pool-id')).focus();
 }
-function syncHealthFields() { $('#pool-hc-fields').disabled = !$('#pool-hc').checked; }
+function syncHealthFields() {
+  $('#pool-hc-fields').disabled = !$('#pool-hc').checked;
+  // A tcp check only connects: path and expected status belong to http checks.
+  const tcpCheck = $('#pool-hc-type').value === 'tcp';
+  for (const el of document.querySelectorAll('#pool-hc-fields .hc-http')) el.hidden = tcpCheck;
+}
 function submitPool(e) {
   e.preventDefault();
   const form = $('#form-pool');
@@ -770,7 +782,10 @@ function submitPool(e) {
   readOptional(pool, POOL_OPTIONAL);
   if ($('#pool-hc').checked) {
     const status = $('#pool-hc-status').value.trim();
-    pool.health_check = { ...JSON.parse(form.dataset.hcExtra || '{}'), path: $('#pool-hc-path').value.trim(), interval: $('#pool-hc-interval').value.trim(), timeout: $('#pool-hc-timeout').value.trim(), expect_status: /^\d+$/.test(status) ? Number(status) : 0 };
+    const timing = { interval: $('#pool-hc-interval').value.trim(), timeout: $('#pool-hc-timeout').value.trim() };
+    pool.health_check = $('#pool-hc-type').value === 'tcp'
+      ? { type: 'tcp', ...JSON.parse(form.dataset.hcExtra || '{}'), ...timing }
+      : { ...(form.dataset.hcTyped ? { type: 'http' } : {}), ...JSON.parse(form.dataset.hcExtra || '{}'), path: $('#pool-hc-path').value.trim(), ...timing, expect_status: /^\d+$/.test(status) ? Number(status) : 0 };
   }
   if (!id) { showFieldErrors(form, 'upstream_pools.', [{ field: 'upstream_pools.', message: 'pool id must not be empty', hint: 'give the pool a name such as "web"' }]); return; }
   if (!form.dataset.id && proposed.upstream_pools[id]) { showFieldErrors(form, `upstream_pools.${id}`, [{ field: `upstream_pools.${id}`, message: `a pool named "${id}" exists already`, hint: 'choose another id, or edit that pool' }]); return; }
@@ -845,6 +860,7 @@ function start() {
   $('#route-path-type').addEventListener('change', syncPathValue);
   $('#route-algorithm').addEventListener('change', syncHashKey);
   $('#pool-hc').addEventListener('change', syncHealthFields);
+  $('#pool-hc-type').addEventListener('change', syncHealthFields);
   $('#json-editor').addEventListener('input', () => { state.jsonDirty = true; });
   $('#btn-json-review').addEventListener('click', reviewJson);
   $('#btn-json-reload').addEventListener('click', async () => { state.jsonDirty = false; $('#json-errors').replaceChildren(); await loadConfig(); });
