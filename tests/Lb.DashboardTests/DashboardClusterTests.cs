@@ -58,7 +58,9 @@ public sealed class DashboardClusterTests
 
         // The leader has it (the follower forwarded the write), and every node routes the new host.
         var onLeader = (leader == "dash-1" ? first : leader == "dash-2" ? second : third);
-        Assert.Contains("edited.test", await onLeader.Admin.GetStringAsync("/api/config", TestContext.Current.CancellationToken), StringComparison.Ordinal);
+        // Applying is asynchronous on every node but the one that answered (a leader change under load is possible too).
+        await Wait.UntilAsync(async () => (await onLeader.Admin.GetStringAsync("/api/config", TestContext.Current.CancellationToken)).Contains("edited.test", StringComparison.Ordinal),
+            10, "the leader to apply the edit");
         foreach (var node in new[] { first, second, third })
         {
             await Wait.UntilAsync(async () => await node.WhoAnswersAsync("edited.test") == "cluster-backend", 10, "every node to route edited.test");

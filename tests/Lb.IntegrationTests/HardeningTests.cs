@@ -153,14 +153,20 @@ public abstract class ProxyHardeningTests(ProxyPath path) : ProxyPathTests(path)
             await flaky.DisposeAsync(); // killed: live traffic is refused until passive health ejects it for 5 minutes
             // Its port stays held (refusing) so that no other test's backend is given it while it is "dead".
             hold = new RefusingPort(port);
-            await ProxyTests.WaitUntilAsync(async () =>
+            var ejectBy = DateTime.UtcNow.AddSeconds(40); // generous for a loaded machine
+            while (true)
             {
                 using var response = await GetAsync("recover.test");
                 Assert.Equal(HttpStatusCode.OK, response.StatusCode); // refused attempts are retried on the steady target
                 var target = await TargetAsync(flaky.Address);
                 // Ejected by live traffic, and an active probe has failed too: recovery is what checks see after a failure.
-                return target.TryGetProperty("ejected_until", out _) && target.TryGetProperty("last_error", out _);
-            });
+                if (target.TryGetProperty("ejected_until", out _) && target.TryGetProperty("last_error", out _))
+                {
+                    break;
+                }
+                Assert.True(DateTime.UtcNow < ejectBy, "the killed backend was not ejected with a failed probe: " + target);
+                await Task.Delay(50, Ct);
+            }
 
             hold.Dispose();
             flaky = await TestBackend.StartAsync("flaky", port);
