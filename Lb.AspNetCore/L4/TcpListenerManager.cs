@@ -27,14 +27,16 @@ internal sealed partial class TcpListenerManager : BackgroundService, IRuntimeAt
     private readonly ILogger<TcpListenerManager> _logger;
     private readonly TcpMetrics _metrics;
     private volatile TcpListenerState[] _states = [];
+    private readonly bool _inline;
 
-    public TcpListenerManager(TimeProvider time, IMeterFactory meterFactory, ILoggerFactory loggerFactory)
+    public TcpListenerManager(TimeProvider time, IMeterFactory meterFactory, ILoggerFactory loggerFactory, Microsoft.Extensions.Options.IOptions<Options.ProxyOptions> proxy)
     {
-        // Its own socket transport: independent of how (or whether) Kestrel serves HTTP on this node. When the runtime
-        // runs socket completions inline (the opt-in DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1, which the reference
-        // server also applies to Kestrel), the transport's pipe callbacks run inline too: the relay never blocks.
-        var inline = Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") == "1";
-        _factory = new SocketTransportFactory(Microsoft.Extensions.Options.Options.Create(new SocketTransportOptions { UnsafePreferInlineScheduling = inline }), loggerFactory);
+        // Its own socket transport: independent of how (or whether) Kestrel serves HTTP on this node. With inline I/O
+        // (ProxyOptions.InlineIo, as the fast path; or the process-wide DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1)
+        // the client and target sockets complete on the socket engine's thread and the transport's pipe callbacks run
+        // inline too: the relay never blocks, and a hand-off per read is most of a short connection's cost.
+        _inline = proxy.Value.InlineIo || Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") == "1";
+        _factory = new SocketTransportFactory(Microsoft.Extensions.Options.Options.Create(new SocketTransportOptions { UnsafePreferInlineScheduling = _inline }), loggerFactory);
         _time = time;
         _logger = loggerFactory.CreateLogger<TcpListenerManager>();
         _metrics = new TcpMetrics(meterFactory);
@@ -211,7 +213,11 @@ internal sealed partial class TcpListenerManager : BackgroundService, IRuntimeAt
                     _ = connection.DisposeAsync().AsTask();
                     continue;
                 }
-                var relay = new TcpRelay(connection, current, owner._time, owner._metrics, owner._logger);
+                if (owner._inline && connection.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionSocketFeature>()?.Socket is { } clientSocket)
+                {
+                    FastPath.InlineCompletions.TryEnable(clientSocket);
+                }
+                var relay = new TcpRelay(connection, current, owner._time, owner._metrics, owner._logger, owner._inline);
                 _connections[relay] = 0;
                 _ = RunAsync(relay);
             }

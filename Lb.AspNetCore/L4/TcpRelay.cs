@@ -21,7 +21,7 @@ namespace Lb.AspNetCore.L4;
 /// Deadlines have no timer of their own: the listener sweeps its connections (<see cref="Sweep"/>). Aborting closes
 /// both sockets, which ends every pending operation, so no I/O call carries a cancellation token.
 /// </remarks>
-internal sealed class TcpRelay(ConnectionContext client, TcpListenerRuntime listener, TimeProvider time, TcpMetrics metrics, ILogger logger)
+internal sealed class TcpRelay(ConnectionContext client, TcpListenerRuntime listener, TimeProvider time, TcpMetrics metrics, ILogger logger, bool inline = false)
 {
     private const int ReceiveSize = 16 * 1024;
     private const int Connecting = 0;
@@ -138,6 +138,10 @@ internal sealed class TcpRelay(ConnectionContext client, TcpListenerRuntime list
             var socket = address is null
                 ? new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true }
                 : new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            if (inline)
+            {
+                FastPath.InlineCompletions.TryEnable(socket);
+            }
             _connectTimedOut = false;
             Volatile.Write(ref _since, time.GetTimestamp());
             Volatile.Write(ref _upstream, socket);
