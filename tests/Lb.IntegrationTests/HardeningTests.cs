@@ -148,7 +148,13 @@ public abstract class ProxyHardeningTests(ProxyPath path) : ProxyPathTests(path)
                 ""","health_check":{"path":"/health","interval":"300ms","timeout":"250ms","expect_status":200,"fall":20},"passive_health":{"consecutive_failures":2,"ejection_time":"5m"}"""));
             // fall 20: the checks must not take the killed target out before live traffic ejects it (no request would
             // reach it then); they still record a failed probe at once, which makes the later passes a recovery.
-            await ProxyTests.WaitUntilAsync(async () => (await TargetAsync(flaky.Address)).GetProperty("healthy").GetBoolean());
+            // A probe has passed (not merely "routable before its first check"): a first probe that ran only after the
+            // kill would be a first verdict, which counts at once, and live traffic would never reach the dead target.
+            await ProxyTests.WaitUntilAsync(async () =>
+            {
+                var target = await TargetAsync(flaky.Address);
+                return target.GetProperty("healthy").GetBoolean() && target.TryGetProperty("last_checked_at", out _);
+            });
 
             await flaky.DisposeAsync(); // killed: live traffic is refused until passive health ejects it for 5 minutes
             // Its port stays held (refusing) so that no other test's backend is given it while it is "dead".
