@@ -10,13 +10,7 @@ public sealed class DurabilityTests
     private static async Task<TestCluster> FormAsync(int size)
     {
         var cluster = new TestCluster();
-        await cluster.StartAsync("node-1", coldStart: true);
-        var leader = await cluster.WaitForLeaderAsync();
-        for (var i = 2; i <= size; i++)
-        {
-            var joiner = await cluster.StartAsync($"node-{i}", coldStart: false);
-            Assert.Equal(MembershipChange.Done, await leader.Store.AddMemberAsync(joiner.Address, TestContext.Current.CancellationToken));
-        }
+        await cluster.FormAsync([.. Enumerable.Range(1, size).Select(i => $"node-{i}")]);
         return cluster;
     }
 

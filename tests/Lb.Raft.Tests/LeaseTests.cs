@@ -9,13 +9,7 @@ public sealed class LeaseTests
     public async Task Only_the_leader_holds_a_lease_and_loses_it_when_its_majority_is_gone()
     {
         await using var cluster = new TestCluster();
-        await cluster.StartAsync("node-1", coldStart: true);
-        var leader = await cluster.WaitForLeaderAsync();
-        foreach (var id in new[] { "node-2", "node-3" })
-        {
-            var joiner = await cluster.StartAsync(id, coldStart: false);
-            Assert.Equal(MembershipChange.Done, await leader.Store.AddMemberAsync(joiner.Address, TestContext.Current.CancellationToken));
-        }
+        var leader = await cluster.FormAsync(["node-1", "node-2", "node-3"]);
         var lease = await leader.Store.WaitForLeaseAsync(TestContext.Current.CancellationToken).AsTask()
             .WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
         Assert.True(lease.IsValid);

@@ -18,31 +18,11 @@ public sealed class RaftTlsTests
     private static async Task<TestCluster> FormAsync(TestPki pki, params string[] ids)
     {
         var cluster = new TestCluster();
-        await cluster.StartAsync(ids[0], coldStart: true, tls: Raft(pki.Issue(ids[0])));
-        var leader = await cluster.WaitForLeaderAsync();
-        foreach (var id in ids.Skip(1))
-        {
-            var joiner = await cluster.StartAsync(id, coldStart: false, tls: Raft(pki.Issue(id)));
-            Assert.Equal(MembershipChange.Done, await leader.Store.AddMemberAsync(joiner.Address, CancellationToken.None));
-        }
+        await cluster.FormAsync(ids, id => Raft(pki.Issue(id)));
         return cluster;
     }
 
-    private static async Task EventuallyAsync(Func<bool> condition, string what)
-    {
-        using var cts = new CancellationTokenSource(Patience);
-        while (!condition())
-        {
-            try
-            {
-                await Task.Delay(20, cts.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                Assert.Fail($"timed out waiting until {what}");
-            }
-        }
-    }
+    private static Task EventuallyAsync(Func<bool> condition, string what) => TestCluster.EventuallyAsync(condition, what, Patience);
 
     /// <summary>Asks the leader to add <paramref name="outsider"/>; true when the member was added.</summary>
     private static async Task<bool> TryAddAsync(TestNode leader, TestNode outsider)

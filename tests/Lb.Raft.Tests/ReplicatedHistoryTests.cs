@@ -12,19 +12,7 @@ public sealed class ReplicatedHistoryTests
     private static async Task<TestCluster> FormAsync(int historyLimit)
     {
         var cluster = new TestCluster { HistoryLimit = historyLimit };
-        await cluster.StartAsync("node-1", coldStart: true);
-        foreach (var id in new[] { "node-2", "node-3" })
-        {
-            var joiner = await cluster.StartAsync(id, coldStart: false);
-            // A leader change while adding (a long pause on a loaded machine) answers NotLeader: ask the new leader.
-            var change = MembershipChange.NotLeader;
-            for (var attempt = 0; change == MembershipChange.NotLeader && attempt < 5; attempt++)
-            {
-                var leader = await cluster.WaitForLeaderAsync();
-                change = await leader.Store.AddMemberAsync(joiner.Address, CancellationToken.None);
-            }
-            Assert.Equal(MembershipChange.Done, change);
-        }
+        await cluster.FormAsync(["node-1", "node-2", "node-3"]);
         return cluster;
     }
 

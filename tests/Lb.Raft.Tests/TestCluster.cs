@@ -70,6 +70,46 @@ internal sealed class TestCluster : IAsyncDisposable
         return await StartAsync(id, coldStart: false, address, tls);
     }
 
+    /// <summary>
+    /// Forms a cluster of <paramref name="ids"/>: the first bootstraps, the others join as voters one by one. A leader
+    /// change while adding (a long pause on a loaded machine) answers NotLeader: the new leader is asked. Returns the
+    /// leader once all have joined.
+    /// </summary>
+    public async Task<TestNode> FormAsync(string[] ids, Func<string, RaftTlsFiles?>? tls = null)
+    {
+        await StartAsync(ids[0], coldStart: true, tls: tls?.Invoke(ids[0]));
+        await WaitForLeaderAsync();
+        foreach (var id in ids.Skip(1))
+        {
+            var joiner = await StartAsync(id, coldStart: false, tls: tls?.Invoke(id));
+            var change = MembershipChange.NotLeader;
+            for (var attempt = 0; change == MembershipChange.NotLeader && attempt < 5; attempt++)
+            {
+                var leader = await WaitForLeaderAsync();
+                change = await leader.Store.AddMemberAsync(joiner.Address, CancellationToken.None);
+            }
+            Assert.Equal(MembershipChange.Done, change);
+        }
+        return await WaitForLeaderAsync();
+    }
+
+    /// <summary>Polls <paramref name="condition"/> until it holds; fails the test after <paramref name="patience"/>.</summary>
+    public static async Task EventuallyAsync(Func<bool> condition, string what, TimeSpan patience)
+    {
+        using var cts = new CancellationTokenSource(patience);
+        while (!condition())
+        {
+            try
+            {
+                await Task.Delay(10, cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                Assert.Fail($"timed out waiting until {what}");
+            }
+        }
+    }
+
     public async Task<TestNode> WaitForLeaderAsync(TimeSpan? timeout = null)
     {
         using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(15));

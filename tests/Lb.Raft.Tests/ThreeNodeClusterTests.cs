@@ -11,31 +11,11 @@ public sealed class ThreeNodeClusterTests
     private static async Task<TestCluster> FormAsync()
     {
         var cluster = new TestCluster();
-        await cluster.StartAsync("node-1", coldStart: true);
-        var leader = await cluster.WaitForLeaderAsync();
-        foreach (var id in new[] { "node-2", "node-3" })
-        {
-            var joiner = await cluster.StartAsync(id, coldStart: false);
-            Assert.Equal(MembershipChange.Done, await leader.Store.AddMemberAsync(joiner.Address, CancellationToken.None));
-        }
+        await cluster.FormAsync(["node-1", "node-2", "node-3"]);
         return cluster;
     }
 
-    private static async Task EventuallyAsync(Func<bool> condition, string what)
-    {
-        using var cts = new CancellationTokenSource(Patience);
-        while (!condition())
-        {
-            try
-            {
-                await Task.Delay(10, cts.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                Assert.Fail($"timed out waiting until {what}");
-            }
-        }
-    }
+    private static Task EventuallyAsync(Func<bool> condition, string what) => TestCluster.EventuallyAsync(condition, what, Patience);
 
     [Fact]
     public async Task Bootstrap_and_two_joins_give_one_leader_and_three_voters()
@@ -135,13 +115,7 @@ public sealed class MembershipTests
     public async Task A_removed_member_learns_it_was_removed_and_the_rest_keep_accepting_writes()
     {
         await using var cluster = new TestCluster();
-        await cluster.StartAsync("node-1", coldStart: true);
-        var leader = await cluster.WaitForLeaderAsync();
-        foreach (var id in new[] { "node-2", "node-3" })
-        {
-            var joiner = await cluster.StartAsync(id, coldStart: false);
-            Assert.Equal(MembershipChange.Done, await leader.Store.AddMemberAsync(joiner.Address, TestContext.Current.CancellationToken));
-        }
+        var leader = await cluster.FormAsync(["node-1", "node-2", "node-3"]);
         var removed = cluster["node-3"];
         var sawRemoval = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         removed.Node.Removed += _ => sawRemoval.TrySetResult();
@@ -168,13 +142,7 @@ public sealed class ReachabilityTests
     public async Task The_leader_reports_a_stopped_member_unreachable_and_a_follower_reports_only_what_it_observes()
     {
         await using var cluster = new TestCluster();
-        await cluster.StartAsync("node-1", coldStart: true);
-        var leader = await cluster.WaitForLeaderAsync();
-        foreach (var id in new[] { "node-2", "node-3" })
-        {
-            var joiner = await cluster.StartAsync(id, coldStart: false);
-            Assert.Equal(MembershipChange.Done, await leader.Store.AddMemberAsync(joiner.Address, CancellationToken.None));
-        }
+        var leader = await cluster.FormAsync(["node-1", "node-2", "node-3"]);
         Assert.True((await leader.Store.PutAsync(Configs.WithPool(5001), 0, TestContext.Current.CancellationToken)).Succeeded);
 
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(15));
