@@ -39,6 +39,9 @@ internal sealed partial class RaftNode : IAsyncDisposable
 
     public RaftNodeSettings Settings { get; }
 
+    /// <summary>Peer certificates this node's Raft TLS refused (null without Raft TLS).</summary>
+    internal RaftTls.RejectionLog? TlsRejections { get; private init; }
+
     /// <summary>The timing this node runs with.</summary>
     public RaftTiming Timing { get; private set; } = RaftTiming.Default;
 
@@ -62,6 +65,7 @@ internal sealed partial class RaftNode : IAsyncDisposable
             loggerFactory.CreateLogger("Lb.Raft.StateMachine"));
         WriteAheadLog? wal = null;
         MemberListStorage? members = null;
+        RaftTls.RejectionLog? tlsRejections = null;
         try
         {
             // DotNext reads the restored snapshot in the WAL constructor to know where replay starts.
@@ -92,7 +96,7 @@ internal sealed partial class RaftNode : IAsyncDisposable
                 WarmupRounds = 3,
                 TransmissionBlockSize = 64 * 1024,
                 LoggerFactory = new FilteredLoggerFactory(loggerFactory, LogLevel.Error),
-                SslOptions = settings.Tls is { } tls ? RaftTls.Create(tls, logger) : null,
+                SslOptions = settings.Tls is { } tls ? RaftTls.Create(tls, logger, out tlsRejections) : null,
             };
             configuration.Metadata[MemberMetadata.NodeIdKey] = settings.NodeId;
             if (settings.AdminUrl is { Length: > 0 } adminUrl)
@@ -101,7 +105,7 @@ internal sealed partial class RaftNode : IAsyncDisposable
             }
             ElectionTrace.EnsureStarted(loggerFactory);
             var cluster = new RaftCluster(configuration) { AuditTrail = wal };
-            var node = new RaftNode(settings, stateMachine, wal, members, cluster, logger) { Timing = timing };
+            var node = new RaftNode(settings, stateMachine, wal, members, cluster, logger) { Timing = timing, TlsRejections = tlsRejections };
             await cluster.StartAsync(cancellationToken).ConfigureAwait(false);
             // DotNext tags its measurements with the public end point's own text. A round before this line is only
             // missed: the next one (a quarter lease later) counts.
