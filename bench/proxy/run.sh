@@ -11,7 +11,7 @@
 # Environment: DURATION (s, default 15), WARMUP (s, default 3), CONNECTIONS (default 64), BASE_PORT (default 18080),
 #   LB_DLL / YARP_DLL (run another build of Lb.Server / YarpMinimal, e.g. a copy for A/B runs), NO_BUILD=1 (skip the build),
 #   LB_APP_EXTRA (more app.json keys for every Lb target, e.g. ',"keepAliveTimeout":"2m"'; lb and lbaot set no
-#   fastPath/inlineIo key, lbyarp sets fastPath false, lbnoinline inlineIo false, lbloop ioLoop true, lbsockets ioLoop false), LB_AOT_BINARY (a native lb to use as lbaot; default: published into bench/proxy/out-aot, needs clang
+#   fastPath/inlineIo key, lbyarp sets fastPath false, lbnoinline inlineIo and ioLoop false, lbloop ioLoop true, lbsockets ioLoop false), LB_AOT_BINARY (a native lb to use as lbaot; default: published into bench/proxy/out-aot, needs clang
 #   and zlib1g-dev).
 set -euo pipefail
 
@@ -241,11 +241,11 @@ start_yarp() {
     sys_pid=$!
 }
 
-# lb and lbaot run Lb.Server's defaults: the fast path with inline I/O.
+# lb and lbaot run Lb.Server's defaults: the fast path on the epoll I/O loop (inline I/O for what stays on sockets).
 start_lb() { start_lb_variant lb ""; }
 start_lbaot() { start_lb_variant lbaot ""; }
 start_lbyarp() { start_lb_variant lbyarp ',"fastPath":false'; }
-start_lbnoinline() { start_lb_variant lbnoinline ',"inlineIo":false'; }
+start_lbnoinline() { start_lb_variant lbnoinline ',"inlineIo":false,"ioLoop":false'; }
 # The fast path on Lb's epoll I/O loop (ioLoop true) and on Kestrel's socket transport (ioLoop false), whatever the default.
 start_lbloop() { start_lb_variant lbloop ',"ioLoop":true'; }
 start_lbsockets() { start_lb_variant lbsockets ',"ioLoop":false'; }
@@ -291,7 +291,7 @@ declare -A label=([haproxy]="HAProxy $(haproxy -v 2>/dev/null | awk 'NR==1 {prin
                   [lb]="Lb.Server"
                   [lbyarp]="Lb.Server fastPath false"
                   [lbaot]="Lb.Server (Native AOT)"
-                  [lbnoinline]="Lb.Server inlineIo false"
+                  [lbnoinline]="Lb.Server inlineIo false, ioLoop false"
                   [lbloop]="Lb.Server ioLoop true"
                   [lbsockets]="Lb.Server ioLoop false")
 declare -A scenario_path=([keepalive]="/" [close]="/" [64k]="/64k")
