@@ -5,13 +5,13 @@
 # The proxy under test runs alone on CPU 0; the backends and wrk share CPU 1. Only 127.0.0.1 is used.
 # See docs/benchmarks.md for what is measured and how to read it.
 #
-# Usage: bench/proxy/run.sh [--quick] [--systems haproxy,nginx,caddy,yarp,lb,lbyarp,lbaot,lbnoinline] [--scenarios keepalive,close,64k]
+# Usage: bench/proxy/run.sh [--quick] [--systems haproxy,nginx,caddy,yarp,lb,lbyarp,lbaot,lbnoinline,lbloop,lbsockets] [--scenarios keepalive,close,64k]
 #   LB_POOL_EXTRA=',"max_connections":10000' adds fields to the Lb pool (e.g. to measure a limit that is never reached)
 #   --quick   3 s runs, 1 s warm-up (unless DURATION/WARMUP are set), keep-alive scenario only (smoke run; not part of ./test.sh)
 # Environment: DURATION (s, default 15), WARMUP (s, default 3), CONNECTIONS (default 64), BASE_PORT (default 18080),
 #   LB_DLL / YARP_DLL (run another build of Lb.Server / YarpMinimal, e.g. a copy for A/B runs), NO_BUILD=1 (skip the build),
 #   LB_APP_EXTRA (more app.json keys for every Lb target, e.g. ',"keepAliveTimeout":"2m"'; lb and lbaot set no
-#   fastPath/inlineIo key, lbyarp sets fastPath false, lbnoinline inlineIo false), LB_AOT_BINARY (a native lb to use as lbaot; default: published into bench/proxy/out-aot, needs clang
+#   fastPath/inlineIo key, lbyarp sets fastPath false, lbnoinline inlineIo and ioLoop false, lbloop ioLoop true, lbsockets ioLoop false), LB_AOT_BINARY (a native lb to use as lbaot; default: published into bench/proxy/out-aot, needs clang
 #   and zlib1g-dev).
 set -euo pipefail
 
@@ -241,11 +241,14 @@ start_yarp() {
     sys_pid=$!
 }
 
-# lb and lbaot run Lb.Server's defaults: the fast path with inline I/O.
+# lb and lbaot run Lb.Server's defaults: the fast path on the epoll I/O loop (inline I/O for what stays on sockets).
 start_lb() { start_lb_variant lb ""; }
 start_lbaot() { start_lb_variant lbaot ""; }
 start_lbyarp() { start_lb_variant lbyarp ',"fastPath":false'; }
-start_lbnoinline() { start_lb_variant lbnoinline ',"inlineIo":false'; }
+start_lbnoinline() { start_lb_variant lbnoinline ',"inlineIo":false,"ioLoop":false'; }
+# The fast path on Lb's epoll I/O loop (ioLoop true) and on Kestrel's socket transport (ioLoop false), whatever the default.
+start_lbloop() { start_lb_variant lbloop ',"ioLoop":true'; }
+start_lbsockets() { start_lb_variant lbsockets ',"ioLoop":false'; }
 
 # $1: system name (alloc probe file, log), $2: more app.json keys (with a leading comma).
 start_lb_variant() {
@@ -288,7 +291,9 @@ declare -A label=([haproxy]="HAProxy $(haproxy -v 2>/dev/null | awk 'NR==1 {prin
                   [lb]="Lb.Server"
                   [lbyarp]="Lb.Server fastPath false"
                   [lbaot]="Lb.Server (Native AOT)"
-                  [lbnoinline]="Lb.Server inlineIo false")
+                  [lbnoinline]="Lb.Server inlineIo false, ioLoop false"
+                  [lbloop]="Lb.Server ioLoop true"
+                  [lbsockets]="Lb.Server ioLoop false")
 declare -A scenario_path=([keepalive]="/" [close]="/" [64k]="/64k")
 declare -A scenario_label=([keepalive]="keep-alive, 13 B" [close]="Connection: close, 13 B" [64k]="keep-alive, 64 KiB")
 declare -A ready_ms rps p50 p99 cpu_us cpu_pct cpu0_busy cpu1_busy rss_mib errors alloc gc_pause user_us kernel_us syscalls ctxsw
@@ -430,7 +435,7 @@ report() {
     # Each Lb variant against every other system in the run: requests/s (above 1 = Lb faster) and CPU per request
     # (below 1 = Lb cheaper; the issue's targets are CPU ratios to HAProxy).
     local lbsys other metric
-    for lbsys in lb lbyarp lbaot lbnoinline; do
+    for lbsys in lb lbyarp lbaot lbnoinline lbloop lbsockets; do
         [[ ",$systems," == *",$lbsys,"* ]] || continue
         for metric in rps cpu; do
             echo
@@ -441,14 +446,14 @@ report() {
             fi
             echo
             local header="| Scenario |" rule="|---|"
-            for other in haproxy nginx caddy yarp lb lbyarp lbaot lbnoinline; do
+            for other in haproxy nginx caddy yarp lb lbyarp lbaot lbnoinline lbloop lbsockets; do
                 [[ $other != "$lbsys" && ",$systems," == *",$other,"* ]] || continue
                 header+=" vs ${label[$other]%% (*} |"; rule+="---:|"
             done
             echo "$header"; echo "$rule"
             for scen in "${scenario_list[@]}"; do
                 local row="| ${scenario_label[$scen]} |"
-                for other in haproxy nginx caddy yarp lb lbyarp lbaot lbnoinline; do
+                for other in haproxy nginx caddy yarp lb lbyarp lbaot lbnoinline lbloop lbsockets; do
                     [[ $other != "$lbsys" && ",$systems," == *",$other,"* ]] || continue
                     if [[ $metric == rps ]]; then
                         row+=" $(awk -v a="${rps[$lbsys|$scen]}" -v b="${rps[$other|$scen]}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }') |"
