@@ -12,6 +12,7 @@
 #   LB_POOL_EXTRA=',"max_connections":10000' adds fields to the Lb pool (e.g. to measure a limit that is never reached)
 #   --quick   3 s runs, 1 s warm-up (unless DURATION/WARMUP are set), keep-alive scenario only (smoke run; not part of ./test.sh)
 # Environment: DURATION (s, default 15), WARMUP (s, default 3), CONNECTIONS (default 64), BASE_PORT (default 18080),
+#   TLS_WARMUP (s, default WARMUP + 8: the tls scenario's warm-up, in a freshly started process),
 #   LB_DLL / YARP_DLL (run another build of Lb.Server / YarpMinimal, e.g. a copy for A/B runs), NO_BUILD=1 (skip the build),
 #   LB_APP_EXTRA (more app.json keys for every Lb target, e.g. ',"keepAliveTimeout":"2m"'; lb and lbaot set no
 #   fastPath/inlineIo key, lbyarp sets fastPath false, lbnoinline inlineIo false), LB_AOT_BINARY (a native lb to use as lbaot; default: published into bench/proxy/out-aot, needs clang
@@ -34,7 +35,7 @@ while [[ $# -gt 0 ]]; do
         --quick) quick=1; duration=${DURATION:-3}; warmup=${WARMUP:-1}; scenarios="keepalive"; shift ;;
         --systems) systems=$2; shift 2 ;;
         --scenarios) scenarios=$2; shift 2 ;;
-        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
         *) echo "run.sh: unknown argument '$1'" >&2; exit 2 ;;
     esac
 done
@@ -325,7 +326,11 @@ run_scenario() {
     url=$(proxy_url "${scenario_path[$scen]}")
     local headers=()
     [[ $scen == close ]] && headers=(-H 'Connection: close')
-    taskset -c 1 wrk -t1 -c"$connections" -d"${warmup}s" "${headers[@]}" "$url" >/dev/null
+    # The tls scenario runs in a freshly started process (the other scenarios follow earlier ones in the same process):
+    # it warms up longer, so that the .NET runtime's tiered JIT has settled and a run measures the steady state.
+    local warm=$warmup
+    [[ $scen == tls ]] && warm=${TLS_WARMUP:-$((warmup + 8))}
+    taskset -c 1 wrk -t1 -c"$connections" -d"${warm}s" "${headers[@]}" "$url" >/dev/null
     local before after out key="$sys|$scen"
     local c0 c1 probe="$work/$sys.alloc" a0=() a1=()
     if [[ -f $probe ]]; then sleep 0.3; read -r -a a0 <"$probe"; fi
@@ -459,6 +464,9 @@ report() {
     echo "Proxy on CPU 0 alone; 2 backends (Kestrel) and wrk on CPU 1. wrk -t1 -c$connections -d${duration}s after ${warmup}s warm-up."
     echo "$(nproc --all) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release && echo "$PRETTY_NAME"), .NET $(dotnet --list-runtimes | awk '/Microsoft.NETCore.App/ {v=$2} END {print v}')."
     echo "Load average (1/5/15 min) at start: $load_start; at end: $(cut -d' ' -f1-3 /proc/loadavg) (this machine runs other work too)."
+    if [[ $run_tls == 1 ]]; then
+        echo "TLS scenario: each system restarted terminating TLS (self-signed P-256, TLS 1.3 as negotiated with wrk, which offers no ALPN: HTTP/1.1), ${TLS_WARMUP:-$((warmup + 8))} s warm-up; plain HTTP to the backends."
+    fi
     echo
     echo "| System | Scenario | Requests/s | p50 (ms) | p99 (ms) | Proxy CPU-µs/req | user / kernel µs/req | Syscalls/req | Ctx switches/req | Proxy CPU % | CPU 0 / CPU 1 busy % | Proxy RSS (MiB) | Alloc (B/req) | GC pause % | Errors |"
     echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
