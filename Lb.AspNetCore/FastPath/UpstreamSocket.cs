@@ -65,7 +65,8 @@ internal sealed class UpstreamSocket : IDuplexPipe
                 var ended = false;
                 while (received == memory.Length && gathered < GatherBytes)
                 {
-                    memory = writer.GetMemory(BlockPool.BlockSize);
+                    // Above the pool's block size the pipe lends from the shared array pool: one receive takes the rest.
+                    memory = writer.GetMemory(GatherBytes / 2);
                     received = _socket.Receive(memory.Span, SocketFlags.None, out var status);
                     if (status != SocketError.Success)
                     {
