@@ -7,6 +7,7 @@ using Lb.Raft.Diagnostics;
 using Lb.Raft.Membership;
 using Lb.Raft.StateMachine;
 using Lb.Raft.Timing;
+using Lb.Raft.Transport;
 using Microsoft.Extensions.Logging;
 
 namespace Lb.Raft.Node;
@@ -77,23 +78,7 @@ internal sealed partial class RaftNode : IAsyncDisposable
             var bind = await RaftAddress.ResolveBindAsync(settings.Bind, cancellationToken).ConfigureAwait(false);
             // After a restart the cluster's replicated timing is known once the log is replayed.
             var timing = settings.Timing ?? (RaftTiming.TryCreate(stateMachine.Current.State.RaftTiming, out var replicated, out _) ? replicated : RaftTiming.Default);
-            var configuration = new RaftCluster.TcpConfiguration(bind)
-            {
-                PublicEndPoint = settings.Advertise,
-                ColdStart = settings.ColdStart,
-                ConfigurationStorage = members,
-                LowerElectionTimeout = timing.LowerElectionTimeoutMs,
-                UpperElectionTimeout = timing.UpperElectionTimeoutMs,
-                HeartbeatThreshold = timing.HeartbeatThreshold,
-                RequestTimeout = timing.RequestTimeout,
-                ConnectTimeout = timing.ConnectTimeout,
-                IsLeaderLeaseEnabled = true,
-                Standby = settings.Standby,
-                WarmupRounds = 3,
-                TransmissionBlockSize = 64 * 1024,
-                LoggerFactory = new FilteredLoggerFactory(loggerFactory, LogLevel.Error),
-                SslOptions = settings.Tls is { } tls ? RaftTls.Create(tls, logger) : null,
-            };
+            var configuration = CreateConfiguration(settings, bind, members, timing, time, loggerFactory, logger, out var connections);
             configuration.Metadata[MemberMetadata.NodeIdKey] = settings.NodeId;
             if (settings.AdminUrl is { Length: > 0 } adminUrl)
             {
@@ -102,6 +87,10 @@ internal sealed partial class RaftNode : IAsyncDisposable
             ElectionTrace.EnsureStarted(loggerFactory);
             var cluster = new RaftCluster(configuration) { AuditTrail = wal };
             var node = new RaftNode(settings, stateMachine, wal, members, cluster, logger) { Timing = timing };
+            if (connections is not null)
+            {
+                connections.IsLeading = () => cluster.Leader is { IsRemote: false };
+            }
             await cluster.StartAsync(cancellationToken).ConfigureAwait(false);
             // DotNext tags its measurements with the public end point's own text. A round before this line is only
             // missed: the next one (a quarter lease later) counts.
@@ -119,6 +108,54 @@ internal sealed partial class RaftNode : IAsyncDisposable
             await stateMachine.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>
+    /// DotNext's configuration. Plain Raft runs on Lb's own TCP connections (<see cref="RaftConnectionFactory"/>:
+    /// a candidate does not wait again for a peer that failed a moment ago); with TLS, on DotNext's TCP transport,
+    /// which has the TLS layer (<paramref name="connections"/> is then null).
+    /// </summary>
+    private static RaftCluster.NodeConfiguration CreateConfiguration(RaftNodeSettings settings, IPEndPoint bind, MemberListStorage members, RaftTiming timing, TimeProvider time,
+        ILoggerFactory loggerFactory, ILogger logger, out RaftConnectionFactory? connections)
+    {
+        var dotNextLogs = new FilteredLoggerFactory(loggerFactory, LogLevel.Error);
+        if (settings.Tls is { } tls)
+        {
+            connections = null;
+            return new RaftCluster.TcpConfiguration(bind)
+            {
+                PublicEndPoint = settings.Advertise,
+                ColdStart = settings.ColdStart,
+                ConfigurationStorage = members,
+                LowerElectionTimeout = timing.LowerElectionTimeoutMs,
+                UpperElectionTimeout = timing.UpperElectionTimeoutMs,
+                HeartbeatThreshold = timing.HeartbeatThreshold,
+                RequestTimeout = timing.RequestTimeout,
+                ConnectTimeout = timing.ConnectTimeout,
+                IsLeaderLeaseEnabled = true,
+                Standby = settings.Standby,
+                WarmupRounds = 3,
+                TransmissionBlockSize = 64 * 1024,
+                LoggerFactory = dotNextLogs,
+                SslOptions = RaftTls.Create(tls, logger),
+            };
+        }
+        connections = new RaftConnectionFactory(new PeerFailures(time, timing.PeerFailureHold), timing.ConnectTimeout, time);
+        return new RaftCluster.CustomTransportConfiguration(bind, new RaftListenerFactory(), connections)
+        {
+            PublicEndPoint = settings.Advertise,
+            ColdStart = settings.ColdStart,
+            ConfigurationStorage = members,
+            LowerElectionTimeout = timing.LowerElectionTimeoutMs,
+            UpperElectionTimeout = timing.UpperElectionTimeoutMs,
+            HeartbeatThreshold = timing.HeartbeatThreshold,
+            RequestTimeout = timing.RequestTimeout,
+            ConnectTimeout = timing.ConnectTimeout,
+            IsLeaderLeaseEnabled = true,
+            Standby = settings.Standby,
+            WarmupRounds = 3,
+            LoggerFactory = dotNextLogs,
+        };
     }
 
     /// <summary>Stops campaigning and serving Raft; the data on disk stays as it is.</summary>

@@ -54,6 +54,14 @@ public sealed record RaftTiming(TimeSpan HeartbeatTimeout, TimeSpan ElectionTime
     /// </summary>
     internal TimeSpan ConnectTimeout => LeaderLeaseTimeout / 2;
 
+    /// <summary>
+    /// How long a peer that failed (a connect refused or timed out, a connection it closed) is not tried again by a
+    /// node that is not leading: the minimum election timeout. It covers a candidate's pre-vote and vote rounds, so the
+    /// vote does not wait a second connect timeout for a member its pre-vote just found dead, and it ends before the
+    /// peer could matter to the next election this node takes part in.
+    /// </summary>
+    internal TimeSpan PeerFailureHold => HeartbeatTimeout;
+
     /// <summary>The policy form with all four values, as <c>/api/cluster</c> shows it.</summary>
     public RaftTimingPolicy ToPolicy() => new()
     {
