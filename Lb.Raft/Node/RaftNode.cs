@@ -78,7 +78,7 @@ internal sealed partial class RaftNode : IAsyncDisposable
             var bind = await RaftAddress.ResolveBindAsync(settings.Bind, cancellationToken).ConfigureAwait(false);
             // After a restart the cluster's replicated timing is known once the log is replayed.
             var timing = settings.Timing ?? (RaftTiming.TryCreate(stateMachine.Current.State.RaftTiming, out var replicated, out _) ? replicated : RaftTiming.Default);
-            var configuration = CreateConfiguration(settings, bind, members, timing, time, loggerFactory, logger, out var connections);
+            var configuration = CreateConfiguration(settings, bind, members, timing, time, loggerFactory, logger, out var transport);
             configuration.Metadata[MemberMetadata.NodeIdKey] = settings.NodeId;
             if (settings.AdminUrl is { Length: > 0 } adminUrl)
             {
@@ -87,10 +87,7 @@ internal sealed partial class RaftNode : IAsyncDisposable
             ElectionTrace.EnsureStarted(loggerFactory);
             var cluster = new RaftCluster(configuration) { AuditTrail = wal };
             var node = new RaftNode(settings, stateMachine, wal, members, cluster, logger) { Timing = timing };
-            if (connections is not null)
-            {
-                connections.IsLeading = () => cluster.Leader is { IsRemote: false };
-            }
+            transport?.Attach(cluster);
             await cluster.StartAsync(cancellationToken).ConfigureAwait(false);
             // DotNext tags its measurements with the public end point's own text. A round before this line is only
             // missed: the next one (a quarter lease later) counts.
@@ -111,17 +108,17 @@ internal sealed partial class RaftNode : IAsyncDisposable
     }
 
     /// <summary>
-    /// DotNext's configuration. Plain Raft runs on Lb's own TCP connections (<see cref="RaftConnectionFactory"/>:
-    /// a candidate does not wait again for a peer that failed a moment ago); with TLS, on DotNext's TCP transport,
-    /// which has the TLS layer (<paramref name="connections"/> is then null).
+    /// DotNext's configuration. Plain Raft runs on Lb's own TCP transport (<see cref="RaftTransport"/>: a node that
+    /// is not leading does not wait for a peer known to be down); with TLS, on DotNext's TCP transport, which has the
+    /// TLS layer (<paramref name="transport"/> is then null).
     /// </summary>
     private static RaftCluster.NodeConfiguration CreateConfiguration(RaftNodeSettings settings, IPEndPoint bind, MemberListStorage members, RaftTiming timing, TimeProvider time,
-        ILoggerFactory loggerFactory, ILogger logger, out RaftConnectionFactory? connections)
+        ILoggerFactory loggerFactory, ILogger logger, out RaftTransport? transport)
     {
         var dotNextLogs = new FilteredLoggerFactory(loggerFactory, LogLevel.Error);
         if (settings.Tls is { } tls)
         {
-            connections = null;
+            transport = null;
             return new RaftCluster.TcpConfiguration(bind)
             {
                 PublicEndPoint = settings.Advertise,
@@ -140,8 +137,8 @@ internal sealed partial class RaftNode : IAsyncDisposable
                 SslOptions = RaftTls.Create(tls, logger),
             };
         }
-        connections = new RaftConnectionFactory(new PeerFailures(time, timing.PeerFailureHold), timing.ConnectTimeout, time);
-        return new RaftCluster.CustomTransportConfiguration(bind, new RaftListenerFactory(), connections)
+        transport = new RaftTransport(RaftAddress.Format(settings.Advertise), timing, time);
+        return new RaftCluster.CustomTransportConfiguration(bind, transport.Listener, transport.Connections)
         {
             PublicEndPoint = settings.Advertise,
             ColdStart = settings.ColdStart,

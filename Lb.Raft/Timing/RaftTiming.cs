@@ -55,12 +55,12 @@ public sealed record RaftTiming(TimeSpan HeartbeatTimeout, TimeSpan ElectionTime
     internal TimeSpan ConnectTimeout => LeaderLeaseTimeout / 2;
 
     /// <summary>
-    /// How long a peer that failed (a connect refused or timed out, a connection it closed) is not tried again by a
-    /// node that is not leading: the minimum election timeout. It covers a candidate's pre-vote and vote rounds, so the
-    /// vote does not wait a second connect timeout for a member its pre-vote just found dead, and it ends before the
-    /// peer could matter to the next election this node takes part in.
+    /// How long a peer known to be down (a connect refused or timed out, a connection it closed, the leader's connection
+    /// to this node closing) is not tried again by a node that is not leading (a peer that connects to this node is
+    /// tried again at once): the maximum election timeout plus the lease, so it covers a follower's longest wait after
+    /// the leader died plus its pre-vote and vote. Skipping a member only loses its vote, which is always safe.
     /// </summary>
-    internal TimeSpan PeerFailureHold => HeartbeatTimeout;
+    internal TimeSpan PeerFailureHold => ElectionTimeout + LeaderLeaseTimeout;
 
     /// <summary>The policy form with all four values, as <c>/api/cluster</c> shows it.</summary>
     public RaftTimingPolicy ToPolicy() => new()

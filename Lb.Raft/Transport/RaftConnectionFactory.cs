@@ -10,7 +10,11 @@ namespace Lb.Raft.Transport;
 /// again (the connect fails at once, which DotNext counts as an unavailable member). A leader always tries: a
 /// follower it skipped could cost it its majority.
 /// </summary>
-internal sealed class RaftConnectionFactory(PeerFailures failures, TimeSpan connectTimeout, TimeProvider time) : IConnectionFactory
+/// <param name="failures">Peers that failed recently.</param>
+/// <param name="localAddress">This node's advertised Raft address, sent first on every connection (<see cref="RaftPreamble"/>).</param>
+/// <param name="connectTimeout">DotNext's connect timeout: a connect that failed only because it ran out counts as a failure.</param>
+/// <param name="time">Clock for the connect's duration.</param>
+internal sealed class RaftConnectionFactory(PeerFailures failures, string localAddress, TimeSpan connectTimeout, TimeProvider time) : IConnectionFactory
 {
     /// <summary>True while this node leads; set once the cluster exists.</summary>
     public Func<bool> IsLeading { get; set; } = static () => false;
@@ -39,6 +43,16 @@ internal sealed class RaftConnectionFactory(PeerFailures failures, TimeSpan conn
             throw;
         }
         failures.Reached(endpoint);
-        return new SocketConnection(socket, () => failures.Failed(endpoint));
+        var connection = new SocketConnection(socket) { PeerClosed = () => failures.Failed(endpoint) };
+        try
+        {
+            await RaftPreamble.WriteAsync(connection.Transport.Output, localAddress, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        return connection;
     }
 }

@@ -7,8 +7,8 @@ namespace Lb.Raft.Transport;
 
 /// <summary>
 /// One Raft TCP connection as the connection abstraction DotNext's custom transport takes: pipes over the socket's
-/// stream. The <c>peerClosed</c> callback runs when the peer ends the connection (end of stream or a reset while
-/// reading or writing), not when this side closes it.
+/// stream. <see cref="PeerClosed"/> runs when the peer ends the connection (end of stream or a reset while reading or
+/// writing), not when this side closes it.
 /// </summary>
 internal sealed class SocketConnection : ConnectionContext, IDisposable
 {
@@ -21,9 +21,9 @@ internal sealed class SocketConnection : ConnectionContext, IDisposable
     private readonly PipeWriter _output;
     private int _disposed;
 
-    public SocketConnection(Socket socket, Action? peerClosed)
+    public SocketConnection(Socket socket)
     {
-        _stream = new ObservedStream(new NetworkStream(socket, ownsSocket: true), peerClosed);
+        _stream = new ObservedStream(new NetworkStream(socket, ownsSocket: true), this);
         _input = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: BlockSize, minimumReadSize: 1024, leaveOpen: true));
         _output = PipeWriter.Create(_stream, new StreamPipeWriterOptions(minimumBufferSize: BlockSize, leaveOpen: true));
         Transport = new DuplexPipe(_input, _output);
@@ -31,6 +31,9 @@ internal sealed class SocketConnection : ConnectionContext, IDisposable
         RemoteEndPoint = socket.RemoteEndPoint;
         ConnectionClosed = _closed.Token;
     }
+
+    /// <summary>Runs once when the peer ends the connection.</summary>
+    public Action? PeerClosed { get; set; }
 
     public override string ConnectionId { get; set; } = Guid.NewGuid().ToString("N");
 
@@ -72,7 +75,7 @@ internal sealed class SocketConnection : ConnectionContext, IDisposable
     private sealed record DuplexPipe(PipeReader Input, PipeWriter Output) : IDuplexPipe;
 
     /// <summary>Passes reads and writes through and reports when the peer, not this side, ended the stream.</summary>
-    private sealed class ObservedStream(Stream inner, Action? peerClosed) : Stream
+    private sealed class ObservedStream(Stream inner, SocketConnection owner) : Stream
     {
         private volatile bool _local;
         private int _reported;
@@ -145,7 +148,7 @@ internal sealed class SocketConnection : ConnectionContext, IDisposable
 
         private void Report()
         {
-            if (!_local && peerClosed is not null && Interlocked.Exchange(ref _reported, 1) == 0)
+            if (!_local && owner.PeerClosed is { } peerClosed && Interlocked.Exchange(ref _reported, 1) == 0)
             {
                 peerClosed();
             }
