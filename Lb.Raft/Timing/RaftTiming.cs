@@ -54,6 +54,14 @@ public sealed record RaftTiming(TimeSpan HeartbeatTimeout, TimeSpan ElectionTime
     /// </summary>
     internal TimeSpan ConnectTimeout => LeaderLeaseTimeout / 2;
 
+    /// <summary>
+    /// How long a peer known to be down (a connect refused or timed out, a connection it closed, the leader's connection
+    /// to this node closing) is not tried again by a node that is not leading (a peer that connects to this node is
+    /// tried again at once): the maximum election timeout plus the lease, so it covers a follower's longest wait after
+    /// the leader died plus its pre-vote and vote. Skipping a member only loses its vote, which is always safe.
+    /// </summary>
+    internal TimeSpan PeerFailureHold => ElectionTimeout + LeaderLeaseTimeout;
+
     /// <summary>The policy form with all four values, as <c>/api/cluster</c> shows it.</summary>
     public RaftTimingPolicy ToPolicy() => new()
     {
