@@ -43,6 +43,7 @@ internal sealed partial class LoopTransportFactory(ILoggerFactory loggers) : ICo
             {
                 socket.DualMode = true;
             }
+            socket.NoDelay = true; // Linux copies it to every accepted socket: no setsockopt per connection
             socket.Bind(requested);
             socket.Listen(512);
             socket.Blocking = false;
@@ -318,8 +319,9 @@ internal sealed class LoopListener : IConnectionListener, IValueTaskSource<Conne
                 return;
             }
             var addr = stackalloc byte[128];
-            // Level-triggered: a bounded batch, the rest on the next wake, so other sockets on the loop are served meanwhile.
-            for (var i = 0; i < 64; i++)
+            // Level-triggered: one connection per event, so no accept ends in EAGAIN; epoll reports the listener again
+            // in the next batch while connections wait, and other sockets on the loop are served in between.
+            while (true)
             {
                 var length = 128;
                 var fd = Native.accept4(listener._fd, addr, &length, Native.SOCK_NONBLOCK | Native.SOCK_CLOEXEC);
@@ -338,7 +340,6 @@ internal sealed class LoopListener : IConnectionListener, IValueTaskSource<Conne
                     continue; // ECONNABORTED, EINTR, a peer that left: the next one
                 }
                 _backoffMs = 0;
-                Native.SetNoDelay(fd);
                 var remote = Native.ReadSockaddr(addr);
                 LoopConnection connection;
                 try
@@ -351,6 +352,7 @@ internal sealed class LoopListener : IConnectionListener, IValueTaskSource<Conne
                     continue;
                 }
                 listener.Deliver(connection);
+                return;
             }
         }
 
