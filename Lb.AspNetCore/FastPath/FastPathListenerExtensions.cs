@@ -23,7 +23,15 @@ public static class FastPathListenerExtensions
     public static ListenOptions UseLoadBalancerProxy(this ListenOptions listen)
     {
         ArgumentNullException.ThrowIfNull(listen);
-        listen.Use(next => listen.ApplicationServices.GetRequiredService<FastPathProxy>().Wrap(next, listen.KestrelServerOptions));
+        listen.Use(next =>
+        {
+            var proxy = listen.ApplicationServices.GetRequiredService<FastPathProxy>();
+            if (proxy.Enabled && listen.EndPoint is LoopEndPoint onLoop)
+            {
+                onLoop.FastPath = true;
+            }
+            return proxy.Wrap(next, listen.KestrelServerOptions);
+        });
         return listen;
     }
 
@@ -56,7 +64,22 @@ public static class FastPathListenerExtensions
         var options = kestrel.ApplicationServices?.GetService<IOptions<ProxyOptions>>()?.Value;
         var onLoop = IoLoop.IsSupported && options is { FastPath: true, IoLoop: true }
             && kestrel.ApplicationServices!.GetServices<IConnectionListenerFactory>().Any(f => f is LoopTransportFactory);
-        kestrel.Listen(onLoop ? new LoopEndPoint(address, port) : new IPEndPoint(address, port), configure);
+        if (!onLoop)
+        {
+            kestrel.Listen(address, port, configure);
+            return kestrel;
+        }
+        var endPoint = new LoopEndPoint(address, port);
+        kestrel.Listen(endPoint, listen =>
+        {
+            // First on the listener, so Kestrel hands this factory the rest of the chain, its HTTP server included.
+            listen.Use(chain =>
+            {
+                endPoint.Direct = endPoint.FastPath && (listen.Protocols & HttpProtocols.Http2) == 0 ? chain : null;
+                return chain;
+            });
+            configure(listen);
+        });
         return kestrel;
     }
 }

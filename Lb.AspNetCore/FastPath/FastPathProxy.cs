@@ -105,6 +105,10 @@ internal sealed partial class FastPathProxy : IDisposable
         }
         if (!tls && await StartsWithHttp2PrefaceAsync(connection).ConfigureAwait(false))
         {
+            if (connection.Features.Get<Loop.IIoLoopFeature>()?.HandOff() == true)
+            {
+                return; // the I/O loop ran this middleware itself: Kestrel's HTTP server gets the connection from its accept loop
+            }
             await next(connection).ConfigureAwait(false);
             return;
         }

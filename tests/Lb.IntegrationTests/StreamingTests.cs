@@ -84,4 +84,5 @@ public sealed class StreamingTestsOnYarpPath() : StreamingTests(ProxyPath.Yarp);
 [Collection(nameof(MemoryMeasuringCollection))]
 public sealed class StreamingTestsOnFastPath() : StreamingTests(ProxyPath.Fast);
 
+[Collection(nameof(MemoryMeasuringCollection))]
 public sealed class StreamingTestsOnLoopPath() : StreamingTests(ProxyPath.Loop);

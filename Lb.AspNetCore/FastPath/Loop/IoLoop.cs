@@ -7,6 +7,12 @@ namespace Lb.AspNetCore.FastPath.Loop;
 internal interface IIoLoopFeature
 {
     IoLoop Loop { get; }
+
+    /// <summary>
+    /// When the loop runs the connection's middleware itself (not Kestrel): asks it to give the connection to Kestrel
+    /// once the middleware returns, with nothing of its input consumed; false when Kestrel already runs it.
+    /// </summary>
+    bool HandOff();
 }
 
 /// <summary>Something registered on an <see cref="IoLoop"/>: called on the loop thread with the epoll event bits.</summary>

@@ -27,6 +27,7 @@ internal sealed class LoopSocket : IUpstreamTransport, ILoopHandler
     private ulong _token;
     private bool _closed;
     private bool _shutdown;
+    private bool _closing;
     private Task _receiving = Task.CompletedTask;
     private Task _sending = Task.CompletedTask;
 
@@ -190,6 +191,10 @@ internal sealed class LoopSocket : IUpstreamTransport, ILoopHandler
                 {
                     await _readable.WaitAsync().ConfigureAwait(false);
                 }
+                if (Volatile.Read(ref _closing))
+                {
+                    break; // DisposeAsync woke this loop to end it, no shutdown needed
+                }
                 // Read until a short read: then the queue is empty and epoll will say when more arrives.
                 while (true)
                 {
@@ -335,7 +340,16 @@ internal sealed class LoopSocket : IUpstreamTransport, ILoopHandler
             {
             }
         }
-        Abort();
+        if (graceful && _sending.IsCompleted)
+        {
+            // Output is sent and shut down: end the receive loop from here (no shutdown(2) for it); close(2) does the rest.
+            Volatile.Write(ref _closing, true);
+            _readable.Signal();
+        }
+        else
+        {
+            Abort();
+        }
         await _sending.ConfigureAwait(false);
         await _receiving.ConfigureAwait(false);
         CloseDescriptor();

@@ -13,7 +13,17 @@ namespace Lb.AspNetCore.FastPath.Loop;
 /// An address Kestrel binds through <see cref="LoopTransportFactory"/> (the proxy listener with <c>ioLoop</c> on);
 /// every other address keeps the socket transport.
 /// </summary>
-internal sealed class LoopEndPoint(IPAddress address, int port) : IPEndPoint(address, port);
+internal sealed class LoopEndPoint(IPAddress address, int port) : IPEndPoint(address, port)
+{
+    /// <summary>The fast path is on this listener's middleware (set while Kestrel builds it).</summary>
+    public bool FastPath { get; set; }
+
+    /// <summary>
+    /// The listener's whole middleware chain as Kestrel built it, when the loop may run it itself: the fast path is on
+    /// it and the listener offers no HTTP/2 (no ALPN <c>h2</c> to hand over after a TLS handshake). Null otherwise.
+    /// </summary>
+    public ConnectionDelegate? Direct { get; set; }
+}
 
 /// <summary>Kestrel's transport for <see cref="LoopEndPoint"/>s: listeners whose connections live on the <see cref="IoLoop"/>s.</summary>
 internal sealed partial class LoopTransportFactory(ILoggerFactory loggers) : IConnectionListenerFactory, IConnectionListenerFactorySelector
@@ -33,6 +43,7 @@ internal sealed partial class LoopTransportFactory(ILoggerFactory loggers) : ICo
             {
                 socket.DualMode = true;
             }
+            socket.NoDelay = true; // Linux copies it to every accepted socket: no setsockopt per connection
             socket.Bind(requested);
             socket.Listen(512);
             socket.Blocking = false;
@@ -48,8 +59,12 @@ internal sealed partial class LoopTransportFactory(ILoggerFactory loggers) : ICo
             throw;
         }
         var bound = (IPEndPoint)socket.LocalEndPoint!;
-        return new ValueTask<IConnectionListener>(new LoopListener(socket, new LoopEndPoint(bound.Address, bound.Port), _pool, _logger));
+        var endPoint = new LoopEndPoint(bound.Address, bound.Port) { FastPath = ((LoopEndPoint)endpoint).FastPath, Direct = ((LoopEndPoint)endpoint).Direct };
+        return new ValueTask<IConnectionListener>(new LoopListener(socket, endPoint, _pool, _logger));
     }
+
+    [LoggerMessage(EventId = 6171, Level = LogLevel.Debug, Message = "Connection {ConnectionId} on the I/O loop ended by an unexpected error")]
+    internal static partial void LogConnectionFailed(ILogger logger, Exception exception, string connectionId);
 
     [LoggerMessage(EventId = 6170, Level = LogLevel.Warning, Message = "Accepting on {EndPoint} failed ({Error}): no descriptors or memory; accepting again in {DelayMs} ms")]
     internal static partial void LogAcceptBackoff(ILogger logger, EndPoint endPoint, SocketError error, int delayMs);
@@ -69,6 +84,8 @@ internal sealed class LoopListener : IConnectionListener, IValueTaskSource<Conne
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private readonly Queue<LoopConnection> _accepted = new();
+    private readonly HashSet<LoopConnection> _direct = [];
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Acceptor[] _acceptors;
     private ManualResetValueTaskSourceCore<ConnectionContext?> _waiter; // RunContinuationsAsynchronously false: Kestrel's accept loop runs on the loop
     private bool _waiting;
@@ -112,6 +129,61 @@ internal sealed class LoopListener : IConnectionListener, IValueTaskSource<Conne
 
     private void Deliver(LoopConnection connection)
     {
+        if (((LoopEndPoint)EndPoint).Direct is { } direct)
+        {
+            _ = RunDirectAsync(connection, direct);
+            return;
+        }
+        Enqueue(connection);
+    }
+
+    /// <summary>
+    /// Runs the listener's middleware on the loop thread at once, without Kestrel's hand-off of every new connection
+    /// to the thread pool (a context switch there and one back per connection). A connection that turns out to need
+    /// Kestrel's HTTP server (the cleartext HTTP/2 preface) is given to Kestrel's accept loop with nothing consumed.
+    /// </summary>
+    private async Task RunDirectAsync(LoopConnection connection, ConnectionDelegate direct)
+    {
+        lock (_gate)
+        {
+            if (_stopped)
+            {
+                connection.Socket.Abort();
+            }
+            _direct.Add(connection);
+        }
+        try
+        {
+            await direct(connection).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // As Kestrel: a connection's failure ends that connection only.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            LoopTransportFactory.LogConnectionFailed(_logger, ex, connection.ConnectionId);
+        }
+        bool last;
+        lock (_gate)
+        {
+            _direct.Remove(connection);
+            last = _direct.Count == 0 && _stopped;
+        }
+        if (connection.HandedOff)
+        {
+            Enqueue(connection);
+        }
+        else
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+        if (last)
+        {
+            _drained.TrySetResult();
+        }
+    }
+
+    private void Enqueue(LoopConnection connection)
+    {
         lock (_gate)
         {
             if (_stopped)
@@ -147,6 +219,32 @@ internal sealed class LoopListener : IConnectionListener, IValueTaskSource<Conne
         // closed, the port refuses new connections at once, as Kestrel's socket transport does when it unbinds.
         await Task.WhenAll(_acceptors.Select(a => a.StopAsync())).ConfigureAwait(false);
         _socket.Dispose();
+        // Connections the loop runs itself drain as Kestrel's own do: asked to close after their request, aborted
+        // when the host's shutdown timeout ends the wait.
+        LoopConnection[] direct;
+        lock (_gate)
+        {
+            direct = [.. _direct];
+            if (direct.Length == 0)
+            {
+                _drained.TrySetResult();
+            }
+        }
+        foreach (var connection in direct)
+        {
+            connection.RequestClose();
+        }
+        try
+        {
+            await _drained.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            foreach (var connection in direct)
+            {
+                connection.Socket.Abort();
+            }
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -221,8 +319,9 @@ internal sealed class LoopListener : IConnectionListener, IValueTaskSource<Conne
                 return;
             }
             var addr = stackalloc byte[128];
-            // Level-triggered: a bounded batch, the rest on the next wake, so other sockets on the loop are served meanwhile.
-            for (var i = 0; i < 64; i++)
+            // Level-triggered: one connection per event, so no accept ends in EAGAIN; epoll reports the listener again
+            // in the next batch while connections wait, and other sockets on the loop are served in between.
+            while (true)
             {
                 var length = 128;
                 var fd = Native.accept4(listener._fd, addr, &length, Native.SOCK_NONBLOCK | Native.SOCK_CLOEXEC);
@@ -241,7 +340,6 @@ internal sealed class LoopListener : IConnectionListener, IValueTaskSource<Conne
                     continue; // ECONNABORTED, EINTR, a peer that left: the next one
                 }
                 _backoffMs = 0;
-                Native.SetNoDelay(fd);
                 var remote = Native.ReadSockaddr(addr);
                 LoopConnection connection;
                 try
@@ -254,6 +352,7 @@ internal sealed class LoopListener : IConnectionListener, IValueTaskSource<Conne
                     continue;
                 }
                 listener.Deliver(connection);
+                return;
             }
         }
 
@@ -282,8 +381,10 @@ internal sealed class LoopListener : IConnectionListener, IValueTaskSource<Conne
 
 /// <summary>An accepted connection on a loop, as Kestrel sees it.</summary>
 internal sealed class LoopConnection : ConnectionContext, IConnectionIdFeature, IConnectionTransportFeature, IConnectionItemsFeature,
-    IConnectionLifetimeFeature, IConnectionEndPointFeature, IMemoryPoolFeature, IIoLoopFeature
+    IConnectionLifetimeFeature, IConnectionEndPointFeature, IMemoryPoolFeature, IIoLoopFeature, IConnectionLifetimeNotificationFeature
 {
+    private CancellationTokenSource? _closeRequested;
+    private bool _closeRequestedFired;
     private static long s_ids;
 
     private readonly Lock _gate = new();
@@ -312,6 +413,51 @@ internal sealed class LoopConnection : ConnectionContext, IConnectionIdFeature, 
         _features.Set<IConnectionEndPointFeature>(this);
         _features.Set<IMemoryPoolFeature>(this);
         _features.Set<IIoLoopFeature>(this);
+    }
+
+    /// <summary>Given to Kestrel's accept loop after the loop ran the middleware (<see cref="IIoLoopFeature.HandOff"/>).</summary>
+    public bool HandedOff { get; private set; }
+
+    /// <summary>The loop runs this connection's middleware itself; Kestrel does not know it.</summary>
+    public bool Direct => !HandedOff && ((LoopEndPoint?)_listenerEndPoint)?.Direct is not null;
+
+    public bool HandOff()
+    {
+        if (!Direct)
+        {
+            return false;
+        }
+        HandedOff = true;
+        _features.Set<IConnectionLifetimeNotificationFeature>(null); // Kestrel's connection brings its own
+        return true;
+    }
+
+    public CancellationToken ConnectionClosedRequested
+    {
+        get
+        {
+            lock (_gate)
+            {
+                _closeRequested ??= new CancellationTokenSource();
+                if (_closeRequestedFired)
+                {
+                    _closeRequested.Cancel();
+                }
+                return _closeRequested.Token;
+            }
+        }
+        set { }
+    }
+
+    public void RequestClose()
+    {
+        CancellationTokenSource? requested;
+        lock (_gate)
+        {
+            _closeRequestedFired = true;
+            requested = _closeRequested;
+        }
+        requested?.Cancel();
     }
 
     public IoLoop Loop => Socket.Loop;
