@@ -28,6 +28,7 @@ internal sealed class LoopSocket : IUpstreamTransport, ILoopHandler
     private bool _closed;
     private bool _shutdown;
     private bool _closing;
+    private bool _disposing;
     private Task _receiving = Task.CompletedTask;
     private Task _sending = Task.CompletedTask;
 
@@ -300,7 +301,9 @@ internal sealed class LoopSocket : IUpstreamTransport, ILoopHandler
         await reader.CompleteAsync().ConfigureAwait(false);
         lock (_gate)
         {
-            if (!_closed)
+            // The application ended its output but may still read (a half-close the peer must see); when the socket
+            // is being disposed, close(2) sends the FIN itself.
+            if (!_closed && !Volatile.Read(ref _disposing))
             {
                 Native.shutdown(_fd, Native.SHUT_WR);
             }
@@ -327,6 +330,7 @@ internal sealed class LoopSocket : IUpstreamTransport, ILoopHandler
     /// </summary>
     public async ValueTask DisposeAsync(bool graceful)
     {
+        Volatile.Write(ref _disposing, true);
         await _input.Reader.CompleteAsync().ConfigureAwait(false);
         await _output.Writer.CompleteAsync().ConfigureAwait(false);
         if (graceful && !_sending.IsCompleted)
