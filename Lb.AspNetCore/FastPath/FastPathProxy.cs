@@ -113,6 +113,12 @@ internal sealed partial class FastPathProxy : IDisposable
             // HTTP/1.x only: HTTP/2 connections run Kestrel's and the forwarder's code, which this path does not vouch for.
             InlineCompletions.TryEnable(socket);
         }
+        if (connection.Features.Get<Loop.IIoLoopFeature>() is { } onLoop)
+        {
+            // Kestrel starts every connection on the thread pool: the proxy runs on the connection's loop, where its
+            // reads complete and its upstream connections live.
+            await onLoop.Loop.SwitchTo();
+        }
         var fast = new FastConnection(this, connection, tls);
         lock (_gate)
         {

@@ -95,3 +95,5 @@ public sealed class CustomPolicyTestsOnYarpPath() : CustomPolicyTests(ProxyPath.
 
 [Collection(nameof(CustomPolicyCollection))]
 public sealed class CustomPolicyTestsOnFastPath() : CustomPolicyTests(ProxyPath.Fast);
+
+public sealed class CustomPolicyTestsOnLoopPath() : CustomPolicyTests(ProxyPath.Loop);

@@ -83,3 +83,5 @@ public sealed class StreamingTestsOnYarpPath() : StreamingTests(ProxyPath.Yarp);
 
 [Collection(nameof(MemoryMeasuringCollection))]
 public sealed class StreamingTestsOnFastPath() : StreamingTests(ProxyPath.Fast);
+
+public sealed class StreamingTestsOnLoopPath() : StreamingTests(ProxyPath.Loop);
