@@ -52,6 +52,10 @@ internal sealed class SocketConnection : ConnectionContext, IDisposable
             return;
         }
         _stream.ClosingLocally();
+        // The socket goes first: completing the writer flushes what is still buffered, and a synchronous write to a
+        // dead peer with a full send buffer would block; on a closed socket it fails at once. DotNext flushes every
+        // request and response itself, so nothing of value is buffered here.
+        _stream.Dispose();
         try
         {
             _output.Complete();
@@ -59,9 +63,8 @@ internal sealed class SocketConnection : ConnectionContext, IDisposable
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
         {
-            // A write still buffered when the socket is already gone: nothing to keep.
+            // The buffered rest had nowhere to go.
         }
-        _stream.Dispose();
         _closed.Cancel();
         _closed.Dispose();
     }
