@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Threading.Channels;
 using Microsoft.AspNetCore.Connections;
 
 namespace Lb.Raft.Transport;
@@ -11,7 +12,7 @@ namespace Lb.Raft.Transport;
 /// is told which peer it was.
 /// </summary>
 /// <param name="failures">Peers that failed recently.</param>
-/// <param name="preambleTimeout">How long a new connection may take to send its first bytes.</param>
+/// <param name="preambleTimeout">How long a new connection may take to send its first bytes (it waits alone: other connections are accepted meanwhile).</param>
 internal sealed class RaftListenerFactory(PeerFailures failures, TimeSpan preambleTimeout) : IConnectionListenerFactory
 {
     private readonly PeerFailures _failures = failures;
@@ -38,63 +39,113 @@ internal sealed class RaftListenerFactory(PeerFailures failures, TimeSpan preamb
         return ValueTask.FromResult<IConnectionListener>(new Listener(socket, this));
     }
 
-    private sealed class Listener(Socket socket, RaftListenerFactory owner) : IConnectionListener
+    /// <summary>
+    /// Accepts on a loop of its own and reads each connection's preamble in a task of its own, so a peer that is slow
+    /// to send its first bytes (a starved process) never holds up the next connection; DotNext takes identified
+    /// connections from a queue.
+    /// </summary>
+    private sealed class Listener : IConnectionListener
     {
-        public EndPoint EndPoint { get; } = socket.LocalEndPoint!;
+        private readonly Socket _socket;
+        private readonly RaftListenerFactory _owner;
+        private readonly Channel<SocketConnection> _ready = Channel.CreateUnbounded<SocketConnection>(new UnboundedChannelOptions { SingleReader = true });
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _accepting;
+
+        public Listener(Socket socket, RaftListenerFactory owner)
+        {
+            _socket = socket;
+            _owner = owner;
+            EndPoint = socket.LocalEndPoint!;
+            _accepting = AcceptLoopAsync();
+        }
+
+        public EndPoint EndPoint { get; }
 
         public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
         {
-            while (true)
+            try
             {
-                Socket accepted;
-                try
+                return await _ready.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (ChannelClosedException)
+            {
+                return null; // unbound
+            }
+        }
+
+        private async Task AcceptLoopAsync()
+        {
+            await Task.Yield(); // not on the binder's thread
+            try
+            {
+                while (true)
                 {
-                    accepted = await socket.AcceptAsync(cancellationToken).ConfigureAwait(false);
+                    var accepted = await _socket.AcceptAsync(_stop.Token).ConfigureAwait(false);
+                    accepted.NoDelay = true;
+                    _ = IdentifyAsync(new SocketConnection(accepted));
                 }
-                catch (ObjectDisposedException)
+            }
+            catch (Exception ex) when (ex is ObjectDisposedException or OperationCanceledException or SocketException)
+            {
+                // Unbound.
+            }
+            finally
+            {
+                _ready.Writer.TryComplete();
+            }
+        }
+
+        private async Task IdentifyAsync(SocketConnection connection)
+        {
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+                timeout.CancelAfter(_owner._preambleTimeout);
+                if (await RaftPreamble.ReadAsync(connection.Transport.Input, timeout.Token).ConfigureAwait(false) is { } peer)
                 {
-                    return null; // unbound
+                    _owner._failures.Reached(peer);
+                    connection.PeerClosed = () => _owner.InboundClosed?.Invoke(peer);
                 }
-                catch (SocketException ex) when (ex.SocketErrorCode is SocketError.OperationAborted or SocketError.Interrupted)
+                if (!_ready.Writer.TryWrite(connection))
                 {
-                    return null;
-                }
-                accepted.NoDelay = true;
-                var connection = new SocketConnection(accepted);
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                timeout.CancelAfter(owner._preambleTimeout);
-                try
-                {
-                    if (await RaftPreamble.ReadAsync(connection.Transport.Input, timeout.Token).ConfigureAwait(false) is { } peer)
-                    {
-                        owner._failures.Reached(peer);
-                        connection.PeerClosed = () => owner.InboundClosed?.Invoke(peer);
-                    }
-                    return connection;
-                }
-                catch (Exception ex) when (ex is OperationCanceledException or IOException or SocketException && !cancellationToken.IsCancellationRequested)
-                {
-                    // A connection that sent nothing in time, or dropped at once: not a Raft peer's; keep accepting.
                     await connection.DisposeAsync().ConfigureAwait(false);
                 }
-                catch
-                {
-                    await connection.DisposeAsync().ConfigureAwait(false);
-                    throw;
-                }
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
+            {
+                // Sent nothing in time, or dropped at once: not a Raft peer's connection.
+                await connection.DisposeAsync().ConfigureAwait(false);
             }
         }
 
         public ValueTask UnbindAsync(CancellationToken cancellationToken = default)
         {
-            socket.Dispose();
+            Stop();
             return ValueTask.CompletedTask;
         }
 
-        public ValueTask DisposeAsync()
+        public async ValueTask DisposeAsync()
         {
-            socket.Dispose();
-            return ValueTask.CompletedTask;
+            Stop();
+            await _accepting.ConfigureAwait(false);
+            while (_ready.Reader.TryRead(out var pending))
+            {
+                await pending.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+
+        private void Stop()
+        {
+            try
+            {
+                _stop.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // Stopped already.
+            }
+            _socket.Dispose();
         }
     }
 }

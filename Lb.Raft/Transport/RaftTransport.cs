@@ -17,7 +17,8 @@ internal sealed class RaftTransport
     {
         Failures = new PeerFailures(time, timing.PeerFailureHold);
         Connections = new RaftConnectionFactory(Failures, localAddress, timing.ConnectTimeout, time);
-        Listener = new RaftListenerFactory(Failures, timing.RequestTimeout);
+        // Generous: a starved peer may take a while to send its first bytes, and nothing else waits for them.
+        Listener = new RaftListenerFactory(Failures, timing.RequestTimeout * 10);
     }
 
     public PeerFailures Failures { get; }
