@@ -1,6 +1,12 @@
+using System.Net;
 using Lb.AspNetCore.FastPath;
+using Lb.AspNetCore.FastPath.Loop;
+using Lb.AspNetCore.Options;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Microsoft.AspNetCore.Builder;
 
@@ -17,7 +23,63 @@ public static class FastPathListenerExtensions
     public static ListenOptions UseLoadBalancerProxy(this ListenOptions listen)
     {
         ArgumentNullException.ThrowIfNull(listen);
-        listen.Use(next => listen.ApplicationServices.GetRequiredService<FastPathProxy>().Wrap(next, listen.KestrelServerOptions));
+        listen.Use(next =>
+        {
+            var proxy = listen.ApplicationServices.GetRequiredService<FastPathProxy>();
+            if (proxy.Enabled && listen.EndPoint is LoopEndPoint onLoop)
+            {
+                onLoop.FastPath = true;
+            }
+            return proxy.Wrap(next, listen.KestrelServerOptions);
+        });
         return listen;
+    }
+
+    /// <summary>
+    /// Makes Lb's I/O loop available to Kestrel as a transport for addresses bound with <see cref="ListenLoadBalancerProxy"/>
+    /// (every other listener keeps the socket transport). Call it after <c>UseKestrel</c>/<c>UseSockets</c>: Kestrel asks
+    /// the transport registered last first. Does nothing on other operating systems than Linux.
+    /// </summary>
+    public static IWebHostBuilder UseLoadBalancerIoLoop(this IWebHostBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        if (IoLoop.IsSupported)
+        {
+            builder.ConfigureServices(services => services.AddSingleton<IConnectionListenerFactory, LoopTransportFactory>());
+        }
+        return builder;
+    }
+
+    /// <summary>
+    /// Binds the proxy listener on <paramref name="address"/>:<paramref name="port"/>. With <c>fastPath</c> and <c>ioLoop</c>
+    /// on (<see cref="ProxyOptions.IoLoop"/>), on Linux, and <see cref="UseLoadBalancerIoLoop"/> called, its connections
+    /// run on Lb's epoll loops; otherwise on Kestrel's socket transport, as <c>Listen(address, port, configure)</c>.
+    /// <see cref="IPAddress.IPv6Any"/> listens on IPv4 too, as <c>ListenAnyIP</c> does.
+    /// </summary>
+    public static KestrelServerOptions ListenLoadBalancerProxy(this KestrelServerOptions kestrel, IPAddress address, int port, Action<ListenOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(kestrel);
+        ArgumentNullException.ThrowIfNull(address);
+        ArgumentNullException.ThrowIfNull(configure);
+        var options = kestrel.ApplicationServices?.GetService<IOptions<ProxyOptions>>()?.Value;
+        var onLoop = IoLoop.IsSupported && options is { FastPath: true, IoLoop: true }
+            && kestrel.ApplicationServices!.GetServices<IConnectionListenerFactory>().Any(f => f is LoopTransportFactory);
+        if (!onLoop)
+        {
+            kestrel.Listen(address, port, configure);
+            return kestrel;
+        }
+        var endPoint = new LoopEndPoint(address, port);
+        kestrel.Listen(endPoint, listen =>
+        {
+            // First on the listener, so Kestrel hands this factory the rest of the chain, its HTTP server included.
+            listen.Use(chain =>
+            {
+                endPoint.Direct = endPoint.FastPath && (listen.Protocols & HttpProtocols.Http2) == 0 ? chain : null;
+                return chain;
+            });
+            configure(listen);
+        });
+        return kestrel;
     }
 }

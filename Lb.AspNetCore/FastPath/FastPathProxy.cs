@@ -105,6 +105,10 @@ internal sealed partial class FastPathProxy : IDisposable
         }
         if (!tls && await StartsWithHttp2PrefaceAsync(connection).ConfigureAwait(false))
         {
+            if (connection.Features.Get<Loop.IIoLoopFeature>()?.HandOff() == true)
+            {
+                return; // the I/O loop ran this middleware itself: Kestrel's HTTP server gets the connection from its accept loop
+            }
             await next(connection).ConfigureAwait(false);
             return;
         }
@@ -112,6 +116,12 @@ internal sealed partial class FastPathProxy : IDisposable
         {
             // HTTP/1.x only: HTTP/2 connections run Kestrel's and the forwarder's code, which this path does not vouch for.
             InlineCompletions.TryEnable(socket);
+        }
+        if (connection.Features.Get<Loop.IIoLoopFeature>() is { } onLoop)
+        {
+            // Kestrel starts every connection on the thread pool: the proxy runs on the connection's loop, where its
+            // reads complete and its upstream connections live.
+            await onLoop.Loop.SwitchTo();
         }
         var fast = new FastConnection(this, connection, tls);
         lock (_gate)

@@ -26,11 +26,13 @@ internal sealed class FastPathTable : IRuntimeAttachment, IDisposable
     private Dictionary<UpstreamTarget, TargetConnections> _byTarget = new(ReferenceEqualityComparer.Instance);
     private FastRuntime _current = new(RuntimeSnapshot.Empty, []);
     private readonly bool _inline;
+    private readonly bool _ioLoop;
 
     public FastPathTable(TimeProvider time, IOptions<ProxyOptions> options)
     {
         _time = time;
         _inline = options.Value.InlineIo;
+        _ioLoop = options.Value.IoLoop;
         _sweep = time.CreateTimer(_ => Sweep(), null, SweepPeriod, SweepPeriod);
     }
 
@@ -50,7 +52,7 @@ internal sealed class FastPathTable : IRuntimeAttachment, IDisposable
                 {
                     if (!_byTarget.TryGetValue(target, out var connections))
                     {
-                        connections = new TargetConnections(target, _pool, _inline);
+                        connections = new TargetConnections(target, _pool, _inline, _ioLoop);
                     }
                     targets[target] = connections;
                     byTarget[target] = connections;
@@ -130,7 +132,11 @@ internal sealed class PoolConnections(UpstreamPool pool, Dictionary<UpstreamTarg
     public TargetConnections Get(UpstreamTarget target) => targets[target];
 }
 
-/// <summary>Idle keep-alive connections to one target, last in first out (the warmest connection first).</summary>
+/// <summary>
+/// Idle keep-alive connections to one target, last in first out (the warmest connection first). With the I/O loop
+/// on, each loop has its own idle list: a connection is reused only by clients on the loop it lives on (another
+/// loop would hand every event across threads).
+/// </summary>
 internal sealed class TargetConnections
 {
     private const int MaxIdle = 1024;
@@ -138,36 +144,50 @@ internal sealed class TargetConnections
     private readonly BlockPool _pool;
     private readonly EndPoint _endPoint;
     private readonly Lock _gate = new();
-    private UpstreamConnection[] _idle = new UpstreamConnection[16];
-    private int _count;
+    private readonly UpstreamConnection[][] _idle;
+    private readonly int[] _count;
     private volatile bool _retired;
 
     private readonly bool _inline;
+    private readonly bool _ioLoop;
 
-    public TargetConnections(UpstreamTarget target, BlockPool pool, bool inline)
+    public TargetConnections(UpstreamTarget target, BlockPool pool, bool inline, bool ioLoop = false)
     {
         Target = target;
         _pool = pool;
         _inline = inline;
         _endPoint = IPAddress.TryParse(target.Host, out var ip) ? new IPEndPoint(ip, target.Port) : new DnsEndPoint(target.Host, target.Port);
+        // Upstream connections go on the client's loop for literal addresses; names keep the runtime's sockets (its resolver).
+        _ioLoop = ioLoop && Loop.IoLoop.IsSupported && _endPoint is IPEndPoint;
+        var buckets = _ioLoop ? 1 + Loop.IoLoop.All.Length : 1;
+        _idle = new UpstreamConnection[buckets][];
+        _count = new int[buckets];
+        for (var i = 0; i < buckets; i++)
+        {
+            _idle[i] = new UpstreamConnection[16];
+        }
     }
 
     public UpstreamTarget Target { get; }
 
+    /// <summary>The idle list of the calling thread: its loop's, or the shared one (0) off the loops.</summary>
+    private int Bucket => _ioLoop && Loop.IoLoop.Current is { } loop ? 1 + loop.Index : 0;
+
     /// <summary>An idle connection the upstream has not closed meanwhile, or null.</summary>
     public UpstreamConnection? TryTake()
     {
+        var bucket = Bucket;
         while (true)
         {
             UpstreamConnection? connection;
             lock (_gate)
             {
-                if (_count == 0)
+                if (_count[bucket] == 0)
                 {
                     return null;
                 }
-                connection = _idle[--_count];
-                _idle[_count] = null!;
+                connection = _idle[bucket][--_count[bucket]];
+                _idle[bucket][_count[bucket]] = null!;
             }
             if (connection.IsStillIdle())
             {
@@ -183,14 +203,15 @@ internal sealed class TargetConnections
         {
             lock (_gate)
             {
-                if (_count < MaxIdle)
+                var bucket = connection.Bucket;
+                if (_count[bucket] < MaxIdle)
                 {
-                    if (_count == _idle.Length)
+                    if (_count[bucket] == _idle[bucket].Length)
                     {
-                        Array.Resize(ref _idle, _idle.Length * 2);
+                        Array.Resize(ref _idle[bucket], _idle[bucket].Length * 2);
                     }
                     connection.IdleSince = now;
-                    _idle[_count++] = connection;
+                    _idle[bucket][_count[bucket]++] = connection;
                     return;
                 }
             }
@@ -200,6 +221,11 @@ internal sealed class TargetConnections
 
     public async ValueTask<UpstreamConnection> ConnectAsync(TimeSpan timeout)
     {
+        if (_ioLoop && Loop.IoLoop.Current is { } loop)
+        {
+            var looped = await Loop.LoopSocket.ConnectAsync(loop, (IPEndPoint)_endPoint, _pool, timeout).ConfigureAwait(false);
+            return new UpstreamConnection(looped, this, 1 + loop.Index);
+        }
         var socket = new Socket(_endPoint is IPEndPoint ipe ? ipe.AddressFamily : AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp);
         if (_endPoint is DnsEndPoint)
         {
@@ -220,7 +246,7 @@ internal sealed class TargetConnections
             socket.Dispose();
             throw;
         }
-        return new UpstreamConnection(new UpstreamSocket(socket, _pool), this);
+        return new UpstreamConnection(new UpstreamSocket(socket, _pool), this, 0);
     }
 
     public void Retire()
@@ -234,28 +260,35 @@ internal sealed class TargetConnections
         List<UpstreamConnection>? closing = null;
         lock (_gate)
         {
-            var kept = 0;
-            for (var i = 0; i < _count; i++)
+            for (var b = 0; b < _idle.Length; b++)
             {
-                if (_idle[i].IdleSince < cutoff)
+                var idle = _idle[b];
+                var kept = 0;
+                for (var i = 0; i < _count[b]; i++)
                 {
-                    (closing ??= []).Add(_idle[i]);
+                    if (idle[i].IdleSince < cutoff)
+                    {
+                        (closing ??= []).Add(idle[i]);
+                    }
+                    else
+                    {
+                        idle[kept++] = idle[i];
+                    }
                 }
-                else
-                {
-                    _idle[kept++] = _idle[i];
-                }
+                Array.Clear(idle, kept, _count[b] - kept);
+                _count[b] = kept;
             }
-            Array.Clear(_idle, kept, _count - kept);
-            _count = kept;
         }
         closing?.ForEach(c => c.Close());
     }
 }
 
 /// <summary>One keep-alive connection to an upstream target.</summary>
-internal sealed class UpstreamConnection(UpstreamSocket socket, TargetConnections owner)
+internal sealed class UpstreamConnection(IUpstreamTransport socket, TargetConnections owner, int bucket)
 {
+    /// <summary>The idle list it returns to (<see cref="TargetConnections"/>): its loop's, or 0.</summary>
+    public int Bucket { get; } = bucket;
+
     public PipeReader Input { get; } = socket.Input;
 
     public PipeWriter Output { get; } = socket.Output;
@@ -291,7 +324,7 @@ internal sealed class UpstreamConnection(UpstreamSocket socket, TargetConnection
     {
         try
         {
-            await socket.DisposeAsync().ConfigureAwait(false);
+            await socket.CloseAsync().ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // Closing a broken socket has nobody to report to.
         catch (Exception)

@@ -2,7 +2,7 @@ namespace Lb.AspNetCore.Options;
 
 /// <summary>
 /// The proxy listener's behaviour (<c>app.json</c> keys <c>trustedProxies</c>, <c>accessLog</c>, <c>accessLogFormat</c>, <c>accessLogPath</c>, <c>proxyTlsCertificate</c>,
-/// <c>proxyTlsKey</c>, <c>fastPath</c>, <c>inlineIo</c>, <c>minResponseDataRate</c>), bound from the section given to <c>AddLoadBalancer</c> and validated on start by <c>AddAspNetCore()</c>.
+/// <c>proxyTlsKey</c>, <c>fastPath</c>, <c>inlineIo</c>, <c>ioLoop</c>, <c>minResponseDataRate</c>), bound from the section given to <c>AddLoadBalancer</c> and validated on start by <c>AddAspNetCore()</c>.
 /// </summary>
 public sealed class ProxyOptions
 {
@@ -45,6 +45,16 @@ public sealed class ProxyOptions
     /// such a host must not block either. On by default.
     /// </summary>
     public bool InlineIo { get; set; } = true;
+
+    /// <summary>
+    /// With <see cref="FastPath"/>, on Linux: the proxy listener's connections, and the upstream connections they use,
+    /// run on Lb's own epoll loops (one per usable core) instead of Kestrel's socket transport and the runtime's socket
+    /// engine: no thread hand-off per read, no receive that only finds the socket empty. Applies to listeners bound with
+    /// <c>ListenLoadBalancerProxy</c> on a host that called <c>UseLoadBalancerIoLoop()</c> (the reference server does both);
+    /// other operating systems keep the socket transport. On by default (docs/benchmarks.md, issue #16): fewer system
+    /// calls and less CPU per request than the socket transport.
+    /// </summary>
+    public bool IoLoop { get; set; } = true;
 
     /// <summary>
     /// Minimum rate, in bytes per second, at which a client must take a response once a write has to wait for it

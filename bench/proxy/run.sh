@@ -5,7 +5,7 @@
 # The proxy under test runs alone on CPU 0; the backends and wrk share CPU 1. Only 127.0.0.1 is used.
 # See docs/benchmarks.md for what is measured and how to read it.
 #
-# Usage: bench/proxy/run.sh [--quick] [--systems haproxy,nginx,caddy,yarp,lb,lbyarp,lbaot,lbnoinline] [--scenarios keepalive,close,64k,tls]
+# Usage: bench/proxy/run.sh [--quick] [--systems haproxy,nginx,caddy,yarp,lb,lbyarp,lbaot,lbnoinline,lbloop,lbsockets] [--scenarios keepalive,close,64k,tls]
 #   tls: the proxy terminates TLS (a self-signed P-256 certificate made here with openssl; HTTP/1.1, ALPN http/1.1 where the
 #   system takes a list) for wrk's https:// keep-alive requests, plain HTTP to the backends; each system is restarted with
 #   its TLS configuration for it (not the minimal YARP app, which has no TLS listener: n/a).
@@ -15,7 +15,7 @@
 #   TLS_WARMUP (s, default WARMUP + 8: the tls scenario's warm-up, in a freshly started process),
 #   LB_DLL / YARP_DLL (run another build of Lb.Server / YarpMinimal, e.g. a copy for A/B runs), NO_BUILD=1 (skip the build),
 #   LB_APP_EXTRA (more app.json keys for every Lb target, e.g. ',"keepAliveTimeout":"2m"'; lb and lbaot set no
-#   fastPath/inlineIo key, lbyarp sets fastPath false, lbnoinline inlineIo false), LB_AOT_BINARY (a native lb to use as lbaot; default: published into bench/proxy/out-aot, needs clang
+#   fastPath/inlineIo key, lbyarp sets fastPath false, lbnoinline inlineIo and ioLoop false, lbloop ioLoop true, lbsockets ioLoop false), LB_AOT_BINARY (a native lb to use as lbaot; default: published into bench/proxy/out-aot, needs clang
 #   and zlib1g-dev).
 set -euo pipefail
 
@@ -258,11 +258,14 @@ start_yarp() {
     sys_pid=$!
 }
 
-# lb and lbaot run Lb.Server's defaults: the fast path with inline I/O.
+# lb and lbaot run Lb.Server's defaults: the fast path on the epoll I/O loop (inline I/O for what stays on sockets).
 start_lb() { start_lb_variant lb ""; }
 start_lbaot() { start_lb_variant lbaot ""; }
 start_lbyarp() { start_lb_variant lbyarp ',"fastPath":false'; }
-start_lbnoinline() { start_lb_variant lbnoinline ',"inlineIo":false'; }
+start_lbnoinline() { start_lb_variant lbnoinline ',"inlineIo":false,"ioLoop":false'; }
+# The fast path on Lb's epoll I/O loop (ioLoop true) and on Kestrel's socket transport (ioLoop false), whatever the default.
+start_lbloop() { start_lb_variant lbloop ',"ioLoop":true'; }
+start_lbsockets() { start_lb_variant lbsockets ',"ioLoop":false'; }
 
 # $1: system name (alloc probe file, log), $2: more app.json keys (with a leading comma).
 start_lb_variant() {
@@ -306,7 +309,9 @@ declare -A label=([haproxy]="HAProxy $(haproxy -v 2>/dev/null | awk 'NR==1 {prin
                   [lb]="Lb.Server"
                   [lbyarp]="Lb.Server fastPath false"
                   [lbaot]="Lb.Server (Native AOT)"
-                  [lbnoinline]="Lb.Server inlineIo false")
+                  [lbnoinline]="Lb.Server inlineIo false, ioLoop false"
+                  [lbloop]="Lb.Server ioLoop true"
+                  [lbsockets]="Lb.Server ioLoop false")
 declare -A scenario_path=([keepalive]="/" [close]="/" [64k]="/64k" [tls]="/")
 declare -A scenario_label=([keepalive]="keep-alive, 13 B" [close]="Connection: close, 13 B" [64k]="keep-alive, 64 KiB" [tls]="TLS (HTTP/1.1) keep-alive, 13 B")
 declare -A ready_ms rps p50 p99 cpu_us cpu_pct cpu0_busy cpu1_busy rss_mib errors alloc gc_pause user_us kernel_us syscalls ctxsw
@@ -491,7 +496,7 @@ report() {
     # Each Lb variant against every other system in the run: requests/s (above 1 = Lb faster) and CPU per request
     # (below 1 = Lb cheaper; the issue's targets are CPU ratios to HAProxy).
     local lbsys other metric
-    for lbsys in lb lbyarp lbaot lbnoinline; do
+    for lbsys in lb lbyarp lbaot lbnoinline lbloop lbsockets; do
         [[ ",$systems," == *",$lbsys,"* ]] || continue
         for metric in rps cpu; do
             echo
@@ -502,14 +507,14 @@ report() {
             fi
             echo
             local header="| Scenario |" rule="|---|"
-            for other in haproxy nginx caddy yarp lb lbyarp lbaot lbnoinline; do
+            for other in haproxy nginx caddy yarp lb lbyarp lbaot lbnoinline lbloop lbsockets; do
                 [[ $other != "$lbsys" && ",$systems," == *",$other,"* ]] || continue
                 header+=" vs ${label[$other]%% (*} |"; rule+="---:|"
             done
             echo "$header"; echo "$rule"
             for scen in "${scenario_list[@]}"; do
                 local row="| ${scenario_label[$scen]} |"
-                for other in haproxy nginx caddy yarp lb lbyarp lbaot lbnoinline; do
+                for other in haproxy nginx caddy yarp lb lbyarp lbaot lbnoinline lbloop lbsockets; do
                     [[ $other != "$lbsys" && ",$systems," == *",$other,"* ]] || continue
                     if [[ $metric == rps ]]; then
                         row+=" $(awk -v a="${rps[$lbsys|$scen]}" -v b="${rps[$other|$scen]}" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "n/a" }') |"

@@ -217,6 +217,12 @@ internal static class ServeCommand
         // DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 still makes every socket of the process inline.
         var inline = Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") == "1" || (proxyOptions.FastPath && proxyOptions.InlineIo);
         builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = inline);
+        if (proxyOptions.FastPath && proxyOptions.IoLoop)
+        {
+            // ioLoop: the proxy listener (ListenLoadBalancerProxy below) runs on Lb's epoll loops; registered after the
+            // socket transport, which keeps every other listener.
+            builder.WebHost.UseLoadBalancerIoLoop();
+        }
         var descriptors = DescriptorLimit.Current() ?? 65536;
         long adminBudget = node.MaxAdminConnections > 0 ? node.MaxAdminConnections : DescriptorLimit.DefaultAdminConnections;
         var proxyBudget = node.MaxProxyConnections > 0 ? node.MaxProxyConnections : DescriptorLimit.DefaultProxyConnections(descriptors, adminBudget);
@@ -232,7 +238,7 @@ internal static class ServeCommand
             var certificate = proxyOptions.ProxyTlsCertificate.Length > 0
                 ? X509Certificate2.CreateFromPemFile(proxyOptions.ProxyTlsCertificate, proxyOptions.ProxyTlsKey)
                 : null;
-            Listen(kestrel, proxy!, "proxy", proxyBudget, certificate);
+            Listen(kestrel, proxy!, "proxy", proxyBudget, certificate, onLoop: proxyOptions.FastPath && proxyOptions.IoLoop);
             Listen(kestrel, AdminLoopbackOnly(node, adminOptions) ? admin! with { Host = "127.0.0.1" } : admin!, AdminListener, adminBudget, null);
         });
 
@@ -265,7 +271,7 @@ internal static class ServeCommand
     internal static bool AdminLoopbackOnly(LbNodeOptions node, AdminOptions admin) =>
         admin.AdminToken.Length == 0 && !admin.AdminInsecure && ListenAddress.TryParse(node.DashboardListenAddr, out var address, out _) && address!.Host.Length == 0;
 
-    private static void Listen(KestrelServerOptions kestrel, ListenAddress address, string name, long maxConnections, X509Certificate2? certificate)
+    private static void Listen(KestrelServerOptions kestrel, ListenAddress address, string name, long maxConnections, X509Certificate2? certificate, bool onLoop = false)
     {
         void Configure(ListenOptions listen)
         {
@@ -296,7 +302,15 @@ internal static class ServeCommand
             });
         }
 
-        if (address.Host.Length == 0)
+        if (onLoop && address.Host.Length == 0 && System.Net.Sockets.Socket.OSSupportsIPv6)
+        {
+            kestrel.ListenLoadBalancerProxy(IPAddress.IPv6Any, address.Port, Configure); // dual-mode, as ListenAnyIP
+        }
+        else if (onLoop && address.Host != "localhost" && IPAddress.TryParse(address.Host, out var literal))
+        {
+            kestrel.ListenLoadBalancerProxy(literal, address.Port, Configure);
+        }
+        else if (address.Host.Length == 0)
         {
             kestrel.ListenAnyIP(address.Port, Configure);
         }

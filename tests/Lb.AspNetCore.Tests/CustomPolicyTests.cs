@@ -95,3 +95,6 @@ public sealed class CustomPolicyTestsOnYarpPath() : CustomPolicyTests(ProxyPath.
 
 [Collection(nameof(CustomPolicyCollection))]
 public sealed class CustomPolicyTestsOnFastPath() : CustomPolicyTests(ProxyPath.Fast);
+
+[Collection(nameof(CustomPolicyCollection))]
+public sealed class CustomPolicyTestsOnLoopPath() : CustomPolicyTests(ProxyPath.Loop);

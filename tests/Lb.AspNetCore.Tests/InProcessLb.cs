@@ -14,7 +14,7 @@ namespace Lb.AspNetCore.Tests;
 /// <summary>
 /// The README's host in this process: real Kestrel on 127.0.0.1 (port chosen by the OS), file store in a temp
 /// directory, admin API and proxy on the one listener; <c>configure</c> adds policies and the like. On
-/// <see cref="ProxyPath.Fast"/> the proxy gets a listener of its own with <c>UseLoadBalancerProxy()</c> and
+/// <see cref="ProxyPath.Fast"/> and <see cref="ProxyPath.Loop"/> the proxy gets a listener of its own with <c>UseLoadBalancerProxy()</c> and
 /// <c>fastPath</c> on (the connection-level proxy takes every HTTP/1.x request on its listener, so the admin API
 /// needs another), as in the CustomHost sample.
 /// </summary>
@@ -46,11 +46,11 @@ internal sealed class InProcessLb : IAsyncDisposable
         var dataPath = dataDirectory ?? dir!.Path;
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        var fast = path == ProxyPath.Fast;
+        var fast = path != ProxyPath.Yarp;
         builder.WebHost.UseKestrel(k =>
         {
             kestrel?.Invoke(k);
-            k.Listen(IPAddress.Loopback, 0, listen =>
+            k.ListenLoadBalancerProxy(IPAddress.Loopback, 0, listen =>
             {
                 if (fast)
                 {
@@ -62,8 +62,13 @@ internal sealed class InProcessLb : IAsyncDisposable
                 k.Listen(IPAddress.Loopback, 0);
             }
         });
+        builder.WebHost.UseLoadBalancerIoLoop();
         var lb = builder.Services.AddLoadBalancer(configure: o => o.RaftDataDir = dataPath).AddAspNetCore();
-        builder.Services.Configure<Lb.AspNetCore.Options.ProxyOptions>(o => o.FastPath = fast);
+        builder.Services.Configure<Lb.AspNetCore.Options.ProxyOptions>(o =>
+        {
+            o.FastPath = fast;
+            o.IoLoop = path == ProxyPath.Loop;
+        });
         configure?.Invoke(lb);
         var app = builder.Build();
         app.MapLoadBalancerAdmin();

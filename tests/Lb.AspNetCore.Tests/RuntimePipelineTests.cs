@@ -156,3 +156,5 @@ public abstract class RuntimePipelineTests(ProxyPath path) : ProxyPathTests(path
 public sealed class RuntimePipelineTestsOnYarpPath() : RuntimePipelineTests(ProxyPath.Yarp);
 
 public sealed class RuntimePipelineTestsOnFastPath() : RuntimePipelineTests(ProxyPath.Fast);
+
+public sealed class RuntimePipelineTestsOnLoopPath() : RuntimePipelineTests(ProxyPath.Loop);

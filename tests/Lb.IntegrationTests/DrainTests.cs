@@ -140,3 +140,5 @@ public abstract class DrainTests(ProxyPath path) : ProxyPathTests(path), IDispos
 public sealed class DrainTestsOnYarpPath() : DrainTests(ProxyPath.Yarp);
 
 public sealed class DrainTestsOnFastPath() : DrainTests(ProxyPath.Fast);
+
+public sealed class DrainTestsOnLoopPath() : DrainTests(ProxyPath.Loop);

@@ -129,3 +129,5 @@ public abstract class HaproxyPolicyProxyTests(ProxyPath path) : ProxyPathTests(p
 public sealed class HaproxyPolicyProxyTestsOnYarpPath() : HaproxyPolicyProxyTests(ProxyPath.Yarp);
 
 public sealed class HaproxyPolicyProxyTestsOnFastPath() : HaproxyPolicyProxyTests(ProxyPath.Fast);
+
+public sealed class HaproxyPolicyProxyTestsOnLoopPath() : HaproxyPolicyProxyTests(ProxyPath.Loop);

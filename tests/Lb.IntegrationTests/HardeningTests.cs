@@ -262,3 +262,5 @@ public abstract class ProxyHardeningTests(ProxyPath path) : ProxyPathTests(path)
 public sealed class ProxyHardeningTestsOnYarpPath() : ProxyHardeningTests(ProxyPath.Yarp);
 
 public sealed class ProxyHardeningTestsOnFastPath() : ProxyHardeningTests(ProxyPath.Fast);
+
+public sealed class ProxyHardeningTestsOnLoopPath() : ProxyHardeningTests(ProxyPath.Loop);

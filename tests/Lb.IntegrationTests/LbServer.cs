@@ -51,7 +51,7 @@ internal sealed class LbServer : IAsyncDisposable
         configure?.Invoke(node);
         var adminOptions = new AdminOptions();
         admin?.Invoke(adminOptions);
-        var proxyOptions = new ProxyOptions { FastPath = path == ProxyPath.Fast };
+        var proxyOptions = new ProxyOptions { FastPath = path != ProxyPath.Yarp, IoLoop = path == ProxyPath.Loop };
         proxy?.Invoke(proxyOptions);
         // The same keys app.json would carry, each package binding its own.
         var values = new[] { BootFile.ToConfiguration(node), BootFile.ToConfiguration(adminOptions), BootFile.ToConfiguration(proxyOptions) }

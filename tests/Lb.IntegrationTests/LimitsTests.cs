@@ -419,3 +419,5 @@ public abstract class LimitsTests(ProxyPath path) : ProxyPathTests(path), IAsync
 public sealed class LimitsTestsOnYarpPath() : LimitsTests(ProxyPath.Yarp);
 
 public sealed class LimitsTestsOnFastPath() : LimitsTests(ProxyPath.Fast);
+
+public sealed class LimitsTestsOnLoopPath() : LimitsTests(ProxyPath.Loop);

@@ -88,3 +88,5 @@ public abstract partial class LogBackPressureTests(ProxyPath path) : ProxyPathTe
 public sealed class LogBackPressureTestsOnYarpPath() : LogBackPressureTests(ProxyPath.Yarp);
 
 public sealed class LogBackPressureTestsOnFastPath() : LogBackPressureTests(ProxyPath.Fast);
+
+public sealed class LogBackPressureTestsOnLoopPath() : LogBackPressureTests(ProxyPath.Loop);

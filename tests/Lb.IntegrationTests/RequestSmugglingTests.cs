@@ -388,3 +388,5 @@ public abstract class RequestSmugglingTests(ProxyPath path) : ProxyPathTests(pat
 public sealed class RequestSmugglingTestsOnYarpPath() : RequestSmugglingTests(ProxyPath.Yarp);
 
 public sealed class RequestSmugglingTestsOnFastPath() : RequestSmugglingTests(ProxyPath.Fast);
+
+public sealed class RequestSmugglingTestsOnLoopPath() : RequestSmugglingTests(ProxyPath.Loop);

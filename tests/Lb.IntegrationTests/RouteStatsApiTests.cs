@@ -48,3 +48,5 @@ public abstract class RouteStatsApiTests(ProxyPath path) : ProxyPathTests(path)
 public sealed class RouteStatsApiTestsOnYarpPath() : RouteStatsApiTests(ProxyPath.Yarp);
 
 public sealed class RouteStatsApiTestsOnFastPath() : RouteStatsApiTests(ProxyPath.Fast);
+
+public sealed class RouteStatsApiTestsOnLoopPath() : RouteStatsApiTests(ProxyPath.Loop);

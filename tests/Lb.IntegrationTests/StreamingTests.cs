@@ -83,3 +83,6 @@ public sealed class StreamingTestsOnYarpPath() : StreamingTests(ProxyPath.Yarp);
 
 [Collection(nameof(MemoryMeasuringCollection))]
 public sealed class StreamingTestsOnFastPath() : StreamingTests(ProxyPath.Fast);
+
+[Collection(nameof(MemoryMeasuringCollection))]
+public sealed class StreamingTestsOnLoopPath() : StreamingTests(ProxyPath.Loop);

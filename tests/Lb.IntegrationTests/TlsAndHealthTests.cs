@@ -107,6 +107,8 @@ public sealed class TlsAndHealthTestsOnYarpPath() : TlsAndHealthTests(ProxyPath.
 
 public sealed class TlsAndHealthTestsOnFastPath() : TlsAndHealthTests(ProxyPath.Fast);
 
+public sealed class TlsAndHealthTestsOnLoopPath() : TlsAndHealthTests(ProxyPath.Loop);
+
 /// <summary>The file store behind the reference server: what the admin API acknowledged is there after a restart.</summary>
 public sealed class RestartDurabilityTests : IDisposable
 {
