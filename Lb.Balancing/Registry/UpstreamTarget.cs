@@ -262,7 +262,7 @@ public sealed class UpstreamTarget
     /// <remarks>
     /// Once the checks see the target recover (a probe failed and, since, <paramref name="rise"/> probes passed in a
     /// row) a passive ejection in force ends: without this a restarted backend waits out the whole, possibly
-    /// backed-off, ejection although its checks pass.
+    /// backed-off, ejection although its checks pass. Either way, requests waiting in the pool's queue pick again.
     /// </remarks>
     internal bool? RecordProbe(bool ok, string? error, DateTimeOffset at, int rise, int fall)
     {
@@ -284,6 +284,11 @@ public sealed class UpstreamTarget
         if (recovered)
         {
             _passive.LiftEjection();
+        }
+        if ((changed == true || recovered) && _queue.Waiting > 0)
+        {
+            // Requests queued while every admitted target was full pick again: this one may take them now.
+            _queue.WakeAll();
         }
         return changed;
     }

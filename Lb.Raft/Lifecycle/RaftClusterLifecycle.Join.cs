@@ -79,7 +79,11 @@ internal sealed partial class RaftClusterLifecycle
             var handedOver = false;
             try
             {
-                var (peer, joinError) = await AskToBeAddedAsync(peers, body.NodeId, RaftAddress.Format(advertise!), cancellationToken).ConfigureAwait(false);
+                var refusedBefore = store.Node.TlsRejections?.Count ?? 0;
+                AdminResult? RefusedByTls() => store.Node.TlsRejections is { } refused && refused.Count > refusedBefore
+                    ? AdminResult.Fail(500, $"join failed: this node's Raft TLS refused the {refused.Last}", TlsRejectedCode)
+                    : null;
+                var (peer, joinError) = await AskToBeAddedAsync(peers, body.NodeId, RaftAddress.Format(advertise!), RefusedByTls, cancellationToken).ConfigureAwait(false);
                 if (joinError is not null)
                 {
                     return joinError;
@@ -155,9 +159,12 @@ internal sealed partial class RaftClusterLifecycle
     /// <summary>
     /// Asks each peer in turn to add this node; the first success wins. A leader change while a member is being added
     /// (the new member is slow at first, the leader may step down) answers <c>not_raft_leader</c> or 5xx: those are
-    /// retried for <see cref="PeerTimeout"/>; another refusal is returned at once, else the first HTTP failure.
+    /// retried for <see cref="PeerTimeout"/>; another refusal is returned at once, else the first HTTP failure. A
+    /// certificate refused by either side's Raft TLS (<paramref name="refusedByTls"/>, or the leader's
+    /// <c>raft_tls_rejected</c>) ends it at once: no retry can pass it.
     /// </summary>
-    private async Task<(string? Peer, AdminResult? Error)> AskToBeAddedAsync(IReadOnlyList<string> peers, string nodeId, string raftAddress, CancellationToken cancellationToken)
+    private async Task<(string? Peer, AdminResult? Error)> AskToBeAddedAsync(IReadOnlyList<string> peers, string nodeId, string raftAddress, Func<AdminResult?> refusedByTls,
+        CancellationToken cancellationToken)
     {
         var payload = JsonSerializer.SerializeToUtf8Bytes(new MemberJoinRequest { NodeId = nodeId, RaftAddress = raftAddress }, LifecycleJsonContext.Default.MemberJoinRequest);
         AdminResult? firstHttpFailure = null;
@@ -177,11 +184,17 @@ internal sealed partial class RaftClusterLifecycle
                 }
                 var failure = json.Length > 0 ? new AdminResult { StatusCode = status, Json = json } : AdminResult.Fail(status, $"raft join request failed with status {status}");
                 firstHttpFailure ??= failure;
-                var retryable = status >= 500 || (status == 409 && System.Text.Encoding.UTF8.GetString(json.Span).Contains("\"not_raft_leader\"", StringComparison.Ordinal));
+                var text = System.Text.Encoding.UTF8.GetString(json.Span);
+                var retryable = (status >= 500 && !text.Contains($"\"{TlsRejectedCode}\"", StringComparison.Ordinal))
+                    || (status == 409 && text.Contains("\"not_raft_leader\"", StringComparison.Ordinal));
                 if (!retryable)
                 {
                     return (null, failure);
                 }
+            }
+            if (refusedByTls() is { } refused)
+            {
+                return (null, refused);
             }
             if (DateTime.UtcNow > deadline)
             {

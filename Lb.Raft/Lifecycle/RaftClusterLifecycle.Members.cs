@@ -36,10 +36,14 @@ internal sealed partial class RaftClusterLifecycle
         {
             return await RelayToLeaderAsync(raft, request, cancellationToken).ConfigureAwait(false);
         }
+        var refusedBefore = raft.Node.TlsRejections?.Count ?? 0;
         return await raft.AddMemberAsync(address!, cancellationToken).ConfigureAwait(false) switch
         {
             MembershipChange.Done => Added(body.NodeId, body.RaftAddress),
             MembershipChange.NotLeader => NotLeader(raft.Node.Leader?.RaftAddress),
+            // Final, so the joining node stops retrying at once: no retry passes a certificate check.
+            _ when raft.Node.TlsRejections is { } refused && refused.Count > refusedBefore => AdminResult.Fail(500,
+                $"the leader could not add {body.NodeId} at {body.RaftAddress}: its Raft TLS refused the {refused.Last}", TlsRejectedCode),
             _ => Internal($"the leader could not add {body.NodeId} at {body.RaftAddress}: it did not catch up; check that its Raft port is reachable from the leader{(raft.Node.Settings.Tls is null ? "" : " and that its raftTlsCertificate is issued by this cluster's raftTlsCa (the leader logs a rejected certificate as event 4060)")}"),
         };
     }

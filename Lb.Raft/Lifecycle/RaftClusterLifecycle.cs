@@ -78,6 +78,9 @@ internal sealed partial class RaftClusterLifecycle : IAdminEndpointContributor, 
 
     private static AdminResult Internal(string message) => AdminResult.Fail(500, message, "internal_error");
 
+    /// <summary>A join that Raft TLS refused (a certificate not from the cluster CA): final, never retried.</summary>
+    private const string TlsRejectedCode = "raft_tls_rejected";
+
     [LoggerMessage(EventId = 4040, Level = LogLevel.Information, Message = "Bootstrapped a one-node cluster as {NodeId} at version {Version}")]
     private static partial void LogBootstrapped(ILogger logger, string nodeId, long version);
 

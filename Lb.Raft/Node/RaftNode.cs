@@ -7,6 +7,7 @@ using Lb.Raft.Diagnostics;
 using Lb.Raft.Membership;
 using Lb.Raft.StateMachine;
 using Lb.Raft.Timing;
+using Lb.Raft.Transport;
 using Microsoft.Extensions.Logging;
 
 namespace Lb.Raft.Node;
@@ -39,6 +40,9 @@ internal sealed partial class RaftNode : IAsyncDisposable
 
     public RaftNodeSettings Settings { get; }
 
+    /// <summary>Peer certificates this node's Raft TLS refused (null without Raft TLS).</summary>
+    internal RaftTls.RejectionLog? TlsRejections { get; private init; }
+
     /// <summary>The timing this node runs with.</summary>
     public RaftTiming Timing { get; private set; } = RaftTiming.Default;
 
@@ -62,6 +66,7 @@ internal sealed partial class RaftNode : IAsyncDisposable
             loggerFactory.CreateLogger("Lb.Raft.StateMachine"));
         WriteAheadLog? wal = null;
         MemberListStorage? members = null;
+        RaftTls.RejectionLog? tlsRejections = null;
         try
         {
             // DotNext reads the restored snapshot in the WAL constructor to know where replay starts.
@@ -77,23 +82,7 @@ internal sealed partial class RaftNode : IAsyncDisposable
             var bind = await RaftAddress.ResolveBindAsync(settings.Bind, cancellationToken).ConfigureAwait(false);
             // After a restart the cluster's replicated timing is known once the log is replayed.
             var timing = settings.Timing ?? (RaftTiming.TryCreate(stateMachine.Current.State.RaftTiming, out var replicated, out _) ? replicated : RaftTiming.Default);
-            var configuration = new RaftCluster.TcpConfiguration(bind)
-            {
-                PublicEndPoint = settings.Advertise,
-                ColdStart = settings.ColdStart,
-                ConfigurationStorage = members,
-                LowerElectionTimeout = timing.LowerElectionTimeoutMs,
-                UpperElectionTimeout = timing.UpperElectionTimeoutMs,
-                HeartbeatThreshold = timing.HeartbeatThreshold,
-                RequestTimeout = timing.RequestTimeout,
-                ConnectTimeout = timing.ConnectTimeout,
-                IsLeaderLeaseEnabled = true,
-                Standby = settings.Standby,
-                WarmupRounds = 3,
-                TransmissionBlockSize = 64 * 1024,
-                LoggerFactory = new FilteredLoggerFactory(loggerFactory, LogLevel.Error),
-                SslOptions = settings.Tls is { } tls ? RaftTls.Create(tls, logger) : null,
-            };
+            var configuration = CreateConfiguration(settings, bind, members, timing, time, loggerFactory, logger, out var transport, out tlsRejections);
             configuration.Metadata[MemberMetadata.NodeIdKey] = settings.NodeId;
             if (settings.AdminUrl is { Length: > 0 } adminUrl)
             {
@@ -101,7 +90,8 @@ internal sealed partial class RaftNode : IAsyncDisposable
             }
             ElectionTrace.EnsureStarted(loggerFactory);
             var cluster = new RaftCluster(configuration) { AuditTrail = wal };
-            var node = new RaftNode(settings, stateMachine, wal, members, cluster, logger) { Timing = timing };
+            var node = new RaftNode(settings, stateMachine, wal, members, cluster, logger) { Timing = timing, TlsRejections = tlsRejections };
+            transport?.Attach(cluster);
             await cluster.StartAsync(cancellationToken).ConfigureAwait(false);
             // DotNext tags its measurements with the public end point's own text. A round before this line is only
             // missed: the next one (a quarter lease later) counts.
@@ -119,6 +109,56 @@ internal sealed partial class RaftNode : IAsyncDisposable
             await stateMachine.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>
+    /// DotNext's configuration. Plain Raft runs on Lb's own TCP transport (<see cref="RaftTransport"/>: a node that
+    /// is not leading does not wait for a peer known to be down); with TLS, on DotNext's TCP transport, which has the
+    /// TLS layer (<paramref name="transport"/> is then null).
+    /// </summary>
+    private static RaftCluster.NodeConfiguration CreateConfiguration(RaftNodeSettings settings, IPEndPoint bind, MemberListStorage members, RaftTiming timing, TimeProvider time,
+        ILoggerFactory loggerFactory, ILogger logger, out RaftTransport? transport,
+        out RaftTls.RejectionLog? tlsRejections)
+    {
+        var dotNextLogs = new FilteredLoggerFactory(loggerFactory, LogLevel.Error);
+        if (settings.Tls is { } tls)
+        {
+            transport = null;
+            return new RaftCluster.TcpConfiguration(bind)
+            {
+                PublicEndPoint = settings.Advertise,
+                ColdStart = settings.ColdStart,
+                ConfigurationStorage = members,
+                LowerElectionTimeout = timing.LowerElectionTimeoutMs,
+                UpperElectionTimeout = timing.UpperElectionTimeoutMs,
+                HeartbeatThreshold = timing.HeartbeatThreshold,
+                RequestTimeout = timing.RequestTimeout,
+                ConnectTimeout = timing.ConnectTimeout,
+                IsLeaderLeaseEnabled = true,
+                Standby = settings.Standby,
+                WarmupRounds = 3,
+                TransmissionBlockSize = 64 * 1024,
+                LoggerFactory = dotNextLogs,
+                SslOptions = RaftTls.Create(tls, logger, out tlsRejections),
+            };
+        }
+        tlsRejections = null;
+        transport = new RaftTransport(RaftAddress.Format(settings.Advertise), timing, time);
+        return new RaftCluster.CustomTransportConfiguration(bind, transport.Listener, transport.Connections)
+        {
+            PublicEndPoint = settings.Advertise,
+            ColdStart = settings.ColdStart,
+            ConfigurationStorage = members,
+            LowerElectionTimeout = timing.LowerElectionTimeoutMs,
+            UpperElectionTimeout = timing.UpperElectionTimeoutMs,
+            HeartbeatThreshold = timing.HeartbeatThreshold,
+            RequestTimeout = timing.RequestTimeout,
+            ConnectTimeout = timing.ConnectTimeout,
+            IsLeaderLeaseEnabled = true,
+            Standby = settings.Standby,
+            WarmupRounds = 3,
+            LoggerFactory = dotNextLogs,
+        };
     }
 
     /// <summary>Stops campaigning and serving Raft; the data on disk stays as it is.</summary>

@@ -25,7 +25,8 @@ internal sealed record RaftTlsFiles(string Certificate, string Key, string Ca)
 /// </summary>
 internal static partial class RaftTls
 {
-    public static SslOptions Create(RaftTlsFiles files, ILogger logger)
+    /// <summary>The TLS options for DotNext; <paramref name="rejections"/> counts the peer certificates they refuse.</summary>
+    public static SslOptions Create(RaftTlsFiles files, ILogger logger, out RejectionLog rejections)
     {
         X509Certificate2 own;
         X509Certificate2Collection chainFile = [];
@@ -53,7 +54,7 @@ internal static partial class RaftTls
         }
         var context = SslStreamCertificateContext.Create(own, intermediates, offline: true);
         // A refused peer retries many times a second: log its rejection once per interval, not per attempt.
-        var quiet = new RejectionLog(logger);
+        var quiet = rejections = new RejectionLog(logger);
         var options = new SslOptions();
         var server = options.ServerOptions;
         server.ServerCertificateContext = context;
@@ -98,14 +99,27 @@ internal static partial class RaftTls
         return false;
     }
 
-    /// <summary>Logs a rejected certificate at most once per <see cref="Interval"/>.</summary>
+    /// <summary>
+    /// Counts rejected certificates and logs one at most once per <see cref="Interval"/>; the count and the last
+    /// reason let a join that TLS refuses end at once with that reason instead of retrying until its deadline.
+    /// </summary>
     internal sealed class RejectionLog(ILogger logger)
     {
         private static readonly long Interval = (long)TimeSpan.FromSeconds(10).TotalMilliseconds;
         private long _next = long.MinValue;
+        private long _count;
+        private volatile string? _last;
+
+        /// <summary>Certificates refused so far, in either direction.</summary>
+        public long Count => Interlocked.Read(ref _count);
+
+        /// <summary>The last refusal, as "direction connection, subject S: reason".</summary>
+        public string? Last => _last;
 
         public void Rejected(string direction, string subject, string reason)
         {
+            _last = $"{direction} Raft connection, subject {subject}: {reason}";
+            Interlocked.Increment(ref _count);
             var now = Environment.TickCount64;
             var next = Interlocked.Read(ref _next);
             if (now >= next && Interlocked.CompareExchange(ref _next, now + Interval, next) == next)

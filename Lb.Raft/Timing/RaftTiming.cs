@@ -21,12 +21,15 @@ namespace Lb.Raft.Timing;
 public sealed record RaftTiming(TimeSpan HeartbeatTimeout, TimeSpan ElectionTimeout, TimeSpan LeaderLeaseTimeout, TimeSpan CommitTimeout)
 {
     /// <summary>
-    /// Lb's defaults, tuned for a LAN: a killed leader is replaced in about 0.3–0.6 s, and a request may take 200 ms
-    /// (a busy or just-started node) before its peer counts as unreachable. Slow or lossy networks should use the
-    /// reference's field-tested <c>2500ms/4s/2s/250ms</c>.
+    /// Lb's defaults, tuned for a LAN: 250–350 ms without leader contact before a follower campaigns, a 200 ms lease,
+    /// and a request may take 200 ms (a busy or just-started node) before its peer counts as unreachable. A dead leader
+    /// is replaced when the later of the two surviving followers' timers fires (DotNext's pre-vote: a follower accepts
+    /// only once its own randomised timeout has run out), so the upper bound is what a failover costs; 100 ms of range
+    /// still keeps the two survivors from campaigning at the same moment (a split vote costs another timeout). Slow or
+    /// lossy networks should use the reference's field-tested <c>2500ms/4s/2s/250ms</c>.
     /// </summary>
     public static RaftTiming Default { get; } = new(
-        TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(500), TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(50));
+        TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(350), TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(50));
 
     /// <summary>Lower bound of the DotNext election timeout, in milliseconds.</summary>
     internal int LowerElectionTimeoutMs => (int)HeartbeatTimeout.TotalMilliseconds;
@@ -47,12 +50,20 @@ public sealed record RaftTiming(TimeSpan HeartbeatTimeout, TimeSpan ElectionTime
     /// <summary>
     /// How long a TCP connect to a peer may take: half the lease. A connect is one round trip in the kernel, far below
     /// that on a LAN, but its completion still has to be scheduled in this process: a quarter of the lease (50 ms)
-    /// made joins time out in a test run on a starved host. The bound matters for a dead peer, because a DotNext candidate waits for every vote,
-    /// the dead member's included (its connection was reset when it died, or the pre-vote's failure dropped it, so the
-    /// vote is a fresh connect), and so does the new leader's first round, which must end (with the period to the
-    /// next round) within the lease granted at the election, so that the next round can renew it.
+    /// made joins time out in a test run on a starved host. The bound matters for a dead peer nobody knew was dead:
+    /// a DotNext candidate waits for every pre-vote and vote, and a new leader's first round for every member. Lb's
+    /// transport (plain Raft) skips a peer known to be down (<see cref="PeerFailureHold"/>), so a candidate pays it at
+    /// most once, and not at all for a leader whose process died (its connection to the follower closed).
     /// </summary>
     internal TimeSpan ConnectTimeout => LeaderLeaseTimeout / 2;
+
+    /// <summary>
+    /// How long a peer known to be down (a connect refused or timed out, a connection it closed, the leader's connection
+    /// to this node closing) is not tried again by a node that is not leading (a peer that connects to this node is
+    /// tried again at once): the maximum election timeout plus the lease, so it covers a follower's longest wait after
+    /// the leader died plus its pre-vote and vote. Skipping a member only loses its vote, which is always safe.
+    /// </summary>
+    internal TimeSpan PeerFailureHold => ElectionTimeout + LeaderLeaseTimeout;
 
     /// <summary>The policy form with all four values, as <c>/api/cluster</c> shows it.</summary>
     public RaftTimingPolicy ToPolicy() => new()

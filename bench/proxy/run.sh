@@ -5,10 +5,14 @@
 # The proxy under test runs alone on CPU 0; the backends and wrk share CPU 1. Only 127.0.0.1 is used.
 # See docs/benchmarks.md for what is measured and how to read it.
 #
-# Usage: bench/proxy/run.sh [--quick] [--systems haproxy,nginx,caddy,yarp,lb,lbyarp,lbaot,lbnoinline,lbloop,lbsockets] [--scenarios keepalive,close,64k]
+# Usage: bench/proxy/run.sh [--quick] [--systems haproxy,nginx,caddy,yarp,lb,lbyarp,lbaot,lbnoinline,lbloop,lbsockets] [--scenarios keepalive,close,64k,tls]
+#   tls: the proxy terminates TLS (a self-signed P-256 certificate made here with openssl; HTTP/1.1, ALPN http/1.1 where the
+#   system takes a list) for wrk's https:// keep-alive requests, plain HTTP to the backends; each system is restarted with
+#   its TLS configuration for it (not the minimal YARP app, which has no TLS listener: n/a).
 #   LB_POOL_EXTRA=',"max_connections":10000' adds fields to the Lb pool (e.g. to measure a limit that is never reached)
 #   --quick   3 s runs, 1 s warm-up (unless DURATION/WARMUP are set), keep-alive scenario only (smoke run; not part of ./test.sh)
 # Environment: DURATION (s, default 15), WARMUP (s, default 3), CONNECTIONS (default 64), BASE_PORT (default 18080),
+#   TLS_WARMUP (s, default WARMUP + 8: the tls scenario's warm-up, in a freshly started process),
 #   LB_DLL / YARP_DLL (run another build of Lb.Server / YarpMinimal, e.g. a copy for A/B runs), NO_BUILD=1 (skip the build),
 #   LB_APP_EXTRA (more app.json keys for every Lb target, e.g. ',"keepAliveTimeout":"2m"'; lb and lbaot set no
 #   fastPath/inlineIo key, lbyarp sets fastPath false, lbnoinline inlineIo and ioLoop false, lbloop ioLoop true, lbsockets ioLoop false), LB_AOT_BINARY (a native lb to use as lbaot; default: published into bench/proxy/out-aot, needs clang
@@ -31,7 +35,7 @@ while [[ $# -gt 0 ]]; do
         --quick) quick=1; duration=${DURATION:-3}; warmup=${WARMUP:-1}; scenarios="keepalive"; shift ;;
         --systems) systems=$2; shift 2 ;;
         --scenarios) scenarios=$2; shift 2 ;;
-        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
         *) echo "run.sh: unknown argument '$1'" >&2; exit 2 ;;
     esac
 done
@@ -60,7 +64,7 @@ if [[ ${#missing[@]} -gt 0 ]]; then
     done
 fi
 export PATH="$PATH:/usr/sbin"
-for tool in taskset curl dotnet; do
+for tool in taskset curl dotnet openssl; do
     command -v "$tool" >/dev/null || { log "$tool is required"; exit 1; }
 done
 if [[ $(nproc --all) -lt 2 ]]; then
@@ -78,6 +82,17 @@ done
 work=$(mktemp -d /tmp/lb-proxy-bench.XXXXXX)
 # shellcheck source=../lib/processes.sh
 source "$root/bench/lib/processes.sh"
+
+# The tls scenario's certificate: self-signed, for 127.0.0.1; key and chain apart (nginx, Caddy, Lb) and together (HAProxy).
+if [[ ",$scenarios," == *",tls,"* ]]; then
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=127.0.0.1 \
+        -addext subjectAltName=IP:127.0.0.1 -keyout "$work/tls-key.pem" -out "$work/tls-cert.pem" >/dev/null 2>&1 \
+        || { log "openssl could not make the tls scenario's certificate"; exit 1; }
+    cat "$work/tls-cert.pem" "$work/tls-key.pem" >"$work/tls.pem"
+fi
+# 1 while a system runs with its TLS configuration (the tls scenario).
+tls=0
+proxy_url() { if [[ $tls == 1 ]]; then echo "https://127.0.0.1:$proxy_port$1"; else echo "http://127.0.0.1:$proxy_port$1"; fi; }
 
 if [[ ${NO_BUILD:-0} != 1 ]]; then
 log "building (Release)"
@@ -102,7 +117,7 @@ wait_http() {
     for _ in $(seq 2000); do
         kill -0 "$pid" 2>/dev/null || { log "process $pid died while starting:"; tail -n 20 "$work"/*.log >&2; return 1; }
         local code
-        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" || true)
+        code=$(curl -sk -o /dev/null -w '%{http_code}' --max-time 1 "$url" || true)
         if [[ $code == 200 || ( ${ANY:-0} == 1 && $code != 000 ) ]]; then return 0; fi
         sleep 0.01
     done
@@ -171,7 +186,7 @@ defaults
     option http-keep-alive
     http-reuse always
 frontend fe
-    bind 127.0.0.1:$proxy_port
+    bind 127.0.0.1:$proxy_port$([[ $tls == 1 ]] && echo " ssl crt $work/tls.pem alpn http/1.1")
     default_backend be
 backend be
     balance roundrobin
@@ -204,7 +219,8 @@ http {
         keepalive_requests 1000000;
     }
     server {
-        listen 127.0.0.1:$proxy_port;
+        listen 127.0.0.1:$proxy_port$([[ $tls == 1 ]] && echo " ssl");
+$([[ $tls == 1 ]] && echo "        ssl_certificate $work/tls-cert.pem; ssl_certificate_key $work/tls-key.pem;")
         location / {
             proxy_pass http://backends;
             proxy_http_version 1.1;
@@ -223,7 +239,8 @@ start_caddy() {
     admin off
     auto_https off
 }
-http://127.0.0.1:$proxy_port {
+$([[ $tls == 1 ]] && echo "https" || echo "http")://127.0.0.1:$proxy_port {
+$([[ $tls == 1 ]] && echo "    tls $work/tls-cert.pem $work/tls-key.pem")
     reverse_proxy 127.0.0.1:$backend1_port 127.0.0.1:$backend2_port {
         lb_policy round_robin
     }
@@ -253,6 +270,7 @@ start_lbsockets() { start_lb_variant lbsockets ',"ioLoop":false'; }
 # $1: system name (alloc probe file, log), $2: more app.json keys (with a leading comma).
 start_lb_variant() {
     local name=$1 keys=$2
+    [[ $tls == 1 ]] && keys+=",\"proxyTlsCertificate\":\"$work/tls-cert.pem\",\"proxyTlsKey\":\"$work/tls-key.pem\""
     rm -rf "$work/lb-data"; mkdir -p "$work/lb-data"
     cat >"$work/app.json" <<EOF
 {"proxyListenAddr":"127.0.0.1:$proxy_port","dashboardListenAddr":"127.0.0.1:$admin_port","raftDataDir":"$work/lb-data"$keys${LB_APP_EXTRA:-}}
@@ -294,8 +312,8 @@ declare -A label=([haproxy]="HAProxy $(haproxy -v 2>/dev/null | awk 'NR==1 {prin
                   [lbnoinline]="Lb.Server inlineIo false, ioLoop false"
                   [lbloop]="Lb.Server ioLoop true"
                   [lbsockets]="Lb.Server ioLoop false")
-declare -A scenario_path=([keepalive]="/" [close]="/" [64k]="/64k")
-declare -A scenario_label=([keepalive]="keep-alive, 13 B" [close]="Connection: close, 13 B" [64k]="keep-alive, 64 KiB")
+declare -A scenario_path=([keepalive]="/" [close]="/" [64k]="/64k" [tls]="/")
+declare -A scenario_label=([keepalive]="keep-alive, 13 B" [close]="Connection: close, 13 B" [64k]="keep-alive, 64 KiB" [tls]="TLS (HTTP/1.1) keep-alive, 13 B")
 declare -A ready_ms rps p50 p99 cpu_us cpu_pct cpu0_busy cpu1_busy rss_mib errors alloc gc_pause user_us kernel_us syscalls ctxsw
 
 # wrk prints latencies as 812.00us / 1.23ms / 1.02s; give milliseconds.
@@ -309,10 +327,15 @@ to_ms() {
 
 run_scenario() {
     local sys=$1 scen=$2 pid=$3
-    local url="http://127.0.0.1:$proxy_port${scenario_path[$scen]}"
+    local url
+    url=$(proxy_url "${scenario_path[$scen]}")
     local headers=()
     [[ $scen == close ]] && headers=(-H 'Connection: close')
-    taskset -c 1 wrk -t1 -c"$connections" -d"${warmup}s" "${headers[@]}" "$url" >/dev/null
+    # The tls scenario runs in a freshly started process (the other scenarios follow earlier ones in the same process):
+    # it warms up longer, so that the .NET runtime's tiered JIT has settled and a run measures the steady state.
+    local warm=$warmup
+    [[ $scen == tls ]] && warm=${TLS_WARMUP:-$((warmup + 8))}
+    taskset -c 1 wrk -t1 -c"$connections" -d"${warm}s" "${headers[@]}" "$url" >/dev/null
     local before after out key="$sys|$scen"
     local c0 c1 probe="$work/$sys.alloc" a0=() a1=()
     if [[ -f $probe ]]; then sleep 0.3; read -r -a a0 <"$probe"; fi
@@ -378,30 +401,65 @@ mkdir -p "$results_raw"
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 IFS=, read -r -a system_list <<<"$systems"
 IFS=, read -r -a scenario_list <<<"$scenarios"
-for sys in "${system_list[@]}"; do
-    [[ -n ${label[$sys]:-} ]] || { log "unknown system '$sys'"; exit 2; }
-    log "${label[$sys]} on CPU 0"
+plain_scenarios=()
+run_tls=0
+for scen in "${scenario_list[@]}"; do
+    [[ -n ${scenario_label[$scen]:-} ]] || { log "unknown scenario '$scen'"; exit 2; }
+    if [[ $scen == tls ]]; then run_tls=1; else plain_scenarios+=("$scen"); fi
+done
+
+# Starts $1 (with its TLS configuration when tls=1), runs scenarios $2..., stops it.
+run_system() {
+    local sys=$1; shift
+    log "${label[$sys]} on CPU 0$([[ $tls == 1 ]] && echo ", terminating TLS")"
     sys_pid=
+    local t0
     t0=$(date +%s%N)
     "start_$sys"
     started+=("$sys_pid")
-    wait_http "http://127.0.0.1:$proxy_port/" "$sys_pid"
+    wait_http "$(proxy_url /)" "$sys_pid"
     # Start to the first proxied 200 (for Lb including the config PUT as soon as its admin API answers).
-    ready_ms[$sys]=$(( ($(date +%s%N) - t0) / 1000000 ))
-    log "  first proxied request $((ready_ms[$sys])) ms after start"
-    for scen in "${scenario_list[@]}"; do
+    [[ $tls == 1 ]] || ready_ms[$sys]=$(( ($(date +%s%N) - t0) / 1000000 ))
+    log "  first proxied request $(( ($(date +%s%N) - t0) / 1000000 )) ms after start"
+    local scen
+    for scen in "$@"; do
         run_scenario "$sys" "$scen" "$sys_pid"
     done
     if [[ $sys == lb* ]]; then
-        curl -s "http://127.0.0.1:$admin_port/api/status" >"$results_raw/$sys-status.json" || true
-        curl -s "http://127.0.0.1:$admin_port/metrics" >"$results_raw/$sys-metrics.txt" || true
-        cp "$work/$sys.log" "$results_raw/$sys.log"
+        local tag=""
+        [[ $tls == 1 ]] && tag="-tls"
+        curl -s "http://127.0.0.1:$admin_port/api/status" >"$results_raw/$sys$tag-status.json" || true
+        curl -s "http://127.0.0.1:$admin_port/metrics" >"$results_raw/$sys$tag-metrics.txt" || true
+        cp "$work/$sys.log" "$results_raw/$sys$tag.log"
     fi
     stop_pid "$sys_pid"
     unset 'started[${#started[@]}-1]'
     started=("${started[@]}")
     # Let TIME_WAIT sockets of the previous system's port drain a little before the next one binds it.
     sleep 1
+}
+
+for sys in "${system_list[@]}"; do
+    [[ -n ${label[$sys]:-} ]] || { log "unknown system '$sys'"; exit 2; }
+    ready_ms[$sys]="n/a"
+    if [[ ${#plain_scenarios[@]} -gt 0 ]]; then
+        tls=0
+        run_system "$sys" "${plain_scenarios[@]}"
+    fi
+    if [[ $run_tls == 1 ]]; then
+        if [[ $sys == yarp ]]; then
+            # The minimal YARP app listens on plain HTTP only.
+            for field in rps p50 p99 cpu_us cpu_pct cpu0_busy cpu1_busy rss_mib errors alloc gc_pause user_us kernel_us syscalls ctxsw; do
+                declare -n column=$field
+                column[$sys|tls]="n/a"
+                unset -n column
+            done
+        else
+            tls=1
+            run_system "$sys" tls
+            tls=0
+        fi
+    fi
 done
 
 # ---- report --------------------------------------------------------------------------------------------------
@@ -411,6 +469,9 @@ report() {
     echo "Proxy on CPU 0 alone; 2 backends (Kestrel) and wrk on CPU 1. wrk -t1 -c$connections -d${duration}s after ${warmup}s warm-up."
     echo "$(nproc --all) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release && echo "$PRETTY_NAME"), .NET $(dotnet --list-runtimes | awk '/Microsoft.NETCore.App/ {v=$2} END {print v}')."
     echo "Load average (1/5/15 min) at start: $load_start; at end: $(cut -d' ' -f1-3 /proc/loadavg) (this machine runs other work too)."
+    if [[ $run_tls == 1 ]]; then
+        echo "TLS scenario: each system restarted terminating TLS (self-signed P-256, TLS 1.3 as negotiated with wrk, which offers no ALPN: HTTP/1.1), ${TLS_WARMUP:-$((warmup + 8))} s warm-up; plain HTTP to the backends."
+    fi
     echo
     echo "| System | Scenario | Requests/s | p50 (ms) | p99 (ms) | Proxy CPU-µs/req | user / kernel µs/req | Syscalls/req | Ctx switches/req | Proxy CPU % | CPU 0 / CPU 1 busy % | Proxy RSS (MiB) | Alloc (B/req) | GC pause % | Errors |"
     echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
@@ -429,7 +490,7 @@ report() {
         echo "| Scenario | CPU-µs/req AOT/JIT | RSS AOT/JIT | Requests/s AOT/JIT |"
         echo "|---|---:|---:|---:|"
         for scen in "${scenario_list[@]}"; do
-            echo "| ${scenario_label[$scen]} | $(awk -v a="${cpu_us[lbaot|$scen]}" -v b="${cpu_us[lb|$scen]}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }') | $(awk -v a="${rss_mib[lbaot|$scen]}" -v b="${rss_mib[lb|$scen]}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }') | $(awk -v a="${rps[lbaot|$scen]}" -v b="${rps[lb|$scen]}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }') |"
+            echo "| ${scenario_label[$scen]} | $(awk -v a="${cpu_us[lbaot|$scen]}" -v b="${cpu_us[lb|$scen]}" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "n/a" }') | $(awk -v a="${rss_mib[lbaot|$scen]}" -v b="${rss_mib[lb|$scen]}" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "n/a" }') | $(awk -v a="${rps[lbaot|$scen]}" -v b="${rps[lb|$scen]}" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "n/a" }') |"
         done
     fi
     # Each Lb variant against every other system in the run: requests/s (above 1 = Lb faster) and CPU per request
@@ -456,9 +517,9 @@ report() {
                 for other in haproxy nginx caddy yarp lb lbyarp lbaot lbnoinline lbloop lbsockets; do
                     [[ $other != "$lbsys" && ",$systems," == *",$other,"* ]] || continue
                     if [[ $metric == rps ]]; then
-                        row+=" $(awk -v a="${rps[$lbsys|$scen]}" -v b="${rps[$other|$scen]}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }') |"
+                        row+=" $(awk -v a="${rps[$lbsys|$scen]}" -v b="${rps[$other|$scen]}" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "n/a" }') |"
                     else
-                        row+=" $(awk -v a="${cpu_us[$lbsys|$scen]}" -v b="${cpu_us[$other|$scen]}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }') |"
+                        row+=" $(awk -v a="${cpu_us[$lbsys|$scen]}" -v b="${cpu_us[$other|$scen]}" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "n/a" }') |"
                     fi
                 done
                 echo "$row"

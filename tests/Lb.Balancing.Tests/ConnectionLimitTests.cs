@@ -117,6 +117,26 @@ public sealed class ConnectionLimitTests
     }
 
     [Fact]
+    public async Task A_target_turning_healthy_serves_the_waiting_requests()
+    {
+        await using var h = new Harness();
+        var pool = h.Registry.Apply(Configs.Config(("p", Configs.Pool(new UpstreamSpec("10.0.0.1:80"), new UpstreamSpec("10.0.0.2:80")) with { MaxConnections = 1, QueueTimeout = Duration.Parse("1h") }))).Pools["p"];
+        var (up, down) = (pool.Targets[0], pool.Targets[1]);
+        down.RecordProbe(false, "connection refused", h.Time.GetUtcNow(), rise: 1, fall: 1);
+        var balancer = h.Balancer(pool, Algorithms.RoundRobin);
+        var held = balancer.Pick(default).Target!;
+        Assert.Same(up, held);
+        var waiting = pool.Queue.WaitAsync(balancer, default, pool.QueueSize, pool.QueueTimeout, CancellationToken.None).AsTask();
+        Assert.False(waiting.IsCompleted);
+
+        down.RecordProbe(true, null, h.Time.GetUtcNow(), rise: 1, fall: 1);
+        var (result, pick) = await waiting.WaitAsync(Bound, TestContext.Current.CancellationToken);
+        Assert.Equal(QueueResult.Picked, result);
+        Assert.Same(down, pick.Target);
+        Assert.Equal(1, up.ActiveRequests);
+    }
+
+    [Fact]
     public async Task A_full_queue_refuses_at_once_and_a_cancelled_waiter_leaves_the_queue()
     {
         await using var h = new Harness();

@@ -102,7 +102,8 @@ public sealed class KestrelHealthTests
 
         await WaitUntilAsync(() => target.Requests >= 2, "the target itself received probes");
 
+        // Healthy eventually: on a loaded machine one probe may outlive its 900 ms timeout, which is not what this checks.
+        await WaitUntilAsync(() => upstream.GetStatus().Healthy, "the target is healthy by its own answers");
         Assert.Equal(0, canary.Requests);
-        Assert.True(upstream.GetStatus().Healthy);
     }
 }

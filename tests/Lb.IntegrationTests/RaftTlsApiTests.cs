@@ -116,7 +116,23 @@ public sealed class RaftTlsApiTests : IAsyncLifetime
         var (status, body) = await JoinAsync(outsider, "intruder");
 
         Assert.Equal(HttpStatusCode.InternalServerError, status);
+        Assert.Contains("\"raft_tls_rejected\"", body, StringComparison.Ordinal);
         Assert.Contains("raftTlsCa", body, StringComparison.Ordinal);
+        var state = await outsider.GetJsonAsync<JsonElement>("/api/node/cluster-status");
+        Assert.Equal("unconfigured", state.GetProperty("state").GetString());
+        await AssertClusterServesWritesAsync();
+    }
+
+    [Fact]
+    public async Task A_node_trusting_the_cluster_CA_with_a_certificate_from_another_CA_is_refused_by_the_leader_and_told_why()
+    {
+        await using var outsider = await StartAsync("intruder", _foreign.Issue("intruder") with { Ca = _pki.CaFile });
+
+        var (status, body) = await JoinAsync(outsider, "intruder");
+
+        Assert.Equal(HttpStatusCode.InternalServerError, status);
+        Assert.Contains("\"raft_tls_rejected\"", body, StringComparison.Ordinal);
+        Assert.Contains("issue the member's certificate from the cluster CA", body, StringComparison.Ordinal);
         var state = await outsider.GetJsonAsync<JsonElement>("/api/node/cluster-status");
         Assert.Equal("unconfigured", state.GetProperty("state").GetString());
         await AssertClusterServesWritesAsync();

@@ -1,0 +1,44 @@
+using DotNext.Net.Cluster.Consensus.Raft;
+using Lb.Raft.Node;
+using Lb.Raft.Timing;
+
+namespace Lb.Raft.Transport;
+
+/// <summary>
+/// Lb's plain-TCP transport for DotNext (its custom transport): both connection factories and the failures they share.
+/// What it adds to DotNext's own TCP transport is that a node which is not leading does not wait for a peer known to
+/// be down: the old leader, once its connection to this node closed (its process died), or any peer whose connect or
+/// connection just failed (<see cref="PeerFailures"/>). A DotNext candidate waits for every pre-vote and vote, so
+/// without it a dead leader costs each of them a connect timeout.
+/// </summary>
+internal sealed class RaftTransport
+{
+    public RaftTransport(string localAddress, RaftTiming timing, TimeProvider time)
+    {
+        Failures = new PeerFailures(time, timing.PeerFailureHold);
+        Connections = new RaftConnectionFactory(Failures, localAddress, timing.ConnectTimeout, time);
+        Listener = new RaftListenerFactory(Failures, timing.RequestTimeout);
+    }
+
+    public PeerFailures Failures { get; }
+
+    public RaftConnectionFactory Connections { get; }
+
+    public RaftListenerFactory Listener { get; }
+
+    /// <summary>Connects the rules to the cluster's state: who leads, and whose connection closing counts.</summary>
+    public void Attach(RaftCluster cluster)
+    {
+        Connections.IsLeading = () => cluster.Leader is { IsRemote: false };
+        // Only the leader's closing counts: it is the member a follower's election would otherwise wait for, and its
+        // connection to a follower closes only when it gives up on that follower or dies. Others close connections
+        // for their own reasons (a cancelled vote).
+        Listener.InboundClosed = address =>
+        {
+            if (cluster.Leader is { IsRemote: true } leader && string.Equals(RaftAddress.Format(leader.EndPoint), address, StringComparison.OrdinalIgnoreCase))
+            {
+                Failures.Failed(address);
+            }
+        };
+    }
+}

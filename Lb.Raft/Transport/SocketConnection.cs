@@ -1,0 +1,157 @@
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Lb.Raft.Transport;
+
+/// <summary>
+/// One Raft TCP connection as the connection abstraction DotNext's custom transport takes: pipes over the socket's
+/// stream. <see cref="PeerClosed"/> runs when the peer ends the connection (end of stream or a reset while reading or
+/// writing), not when this side closes it.
+/// </summary>
+internal sealed class SocketConnection : ConnectionContext, IDisposable
+{
+    /// <summary>The pipes' segment size: DotNext takes it as its transmission block (the TCP transport's was 64 KiB).</summary>
+    private const int BlockSize = 64 * 1024;
+
+    private readonly ObservedStream _stream;
+    private readonly CancellationTokenSource _closed = new();
+    private readonly PipeReader _input;
+    private readonly PipeWriter _output;
+    private int _disposed;
+
+    public SocketConnection(Socket socket)
+    {
+        _stream = new ObservedStream(new NetworkStream(socket, ownsSocket: true), this);
+        _input = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: BlockSize, minimumReadSize: 1024, leaveOpen: true));
+        _output = PipeWriter.Create(_stream, new StreamPipeWriterOptions(minimumBufferSize: BlockSize, leaveOpen: true));
+        Transport = new DuplexPipe(_input, _output);
+        LocalEndPoint = socket.LocalEndPoint;
+        RemoteEndPoint = socket.RemoteEndPoint;
+        ConnectionClosed = _closed.Token;
+    }
+
+    /// <summary>Runs once when the peer ends the connection.</summary>
+    public Action? PeerClosed { get; set; }
+
+    public override string ConnectionId { get; set; } = Guid.NewGuid().ToString("N");
+
+    public override IFeatureCollection Features { get; } = new FeatureCollection();
+
+    public override IDictionary<object, object?> Items { get; set; } = new Dictionary<object, object?>();
+
+    public override IDuplexPipe Transport { get; set; }
+
+    public override void Abort(ConnectionAbortedException abortReason) => Dispose();
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+        _stream.ClosingLocally();
+        try
+        {
+            _output.Complete();
+            _input.Complete();
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            // A write still buffered when the socket is already gone: nothing to keep.
+        }
+        _stream.Dispose();
+        _closed.Cancel();
+        _closed.Dispose();
+    }
+
+    public override ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private sealed record DuplexPipe(PipeReader Input, PipeWriter Output) : IDuplexPipe;
+
+    /// <summary>Passes reads and writes through and reports when the peer, not this side, ended the stream.</summary>
+    private sealed class ObservedStream(Stream inner, SocketConnection owner) : Stream
+    {
+        private volatile bool _local;
+        private int _reported;
+
+        public void ClosingLocally() => _local = true;
+
+        public override bool CanRead => true;
+        public override bool CanWrite => true;
+        public override bool CanSeek => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                var read = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+                if (read == 0 && buffer.Length > 0)
+                {
+                    Report();
+                }
+                return read;
+            }
+            catch (IOException)
+            {
+                Report();
+                throw;
+            }
+        }
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                await inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+            }
+            catch (IOException)
+            {
+                Report();
+                throw;
+            }
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
+
+        public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
+
+        public override void Flush() => inner.Flush();
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+            base.Dispose(disposing);
+        }
+
+        private void Report()
+        {
+            if (!_local && owner.PeerClosed is { } peerClosed && Interlocked.Exchange(ref _reported, 1) == 0)
+            {
+                peerClosed();
+            }
+        }
+    }
+}
