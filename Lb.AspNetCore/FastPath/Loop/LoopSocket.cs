@@ -17,6 +17,12 @@ internal sealed class LoopSocket : IUpstreamTransport, ILoopHandler
 {
     private static readonly TimeSpan FlushOnCloseTimeout = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// At most about this much is read before a flush. Back-pressure holds: a flush past the pipe's pause threshold
+    /// waits for the reader, so a connection holds at most the threshold plus this much.
+    /// </summary>
+    private const int GatherBytes = 128 * 1024;
+
     private readonly IoLoop _loop;
     private readonly Pipe _input;
     private readonly Pipe _output;
@@ -196,14 +202,23 @@ internal sealed class LoopSocket : IUpstreamTransport, ILoopHandler
                 {
                     break; // DisposeAsync woke this loop to end it, no shutdown needed
                 }
-                // Read until a short read: then the queue is empty and epoll will say when more arrives.
+                // Read until a short read: then the queue is empty and epoll will say when more arrives. A full buffer
+                // means more is likely queued: it is read too (up to GatherBytes) before one flush, so the reader
+                // passes a 64 KiB body on in one send instead of one per block (each send wakes the peer).
+                var gathered = 0;
                 while (true)
                 {
-                    var memory = writer.GetMemory(BlockPool.BlockSize);
+                    var memory = writer.GetMemory(gathered == 0 ? BlockPool.BlockSize : GatherBytes / 2);
                     var received = Receive(_fd, memory);
                     if (received > 0)
                     {
                         writer.Advance((int)received);
+                        gathered += (int)received;
+                        if (received == memory.Length && gathered < GatherBytes)
+                        {
+                            continue;
+                        }
+                        gathered = 0;
                         var flush = await writer.FlushAsync().ConfigureAwait(false);
                         if (flush.IsCompleted || flush.IsCanceled)
                         {
@@ -215,11 +230,21 @@ internal sealed class LoopSocket : IUpstreamTransport, ILoopHandler
                         }
                         continue;
                     }
+                    var errno = received == 0 ? 0 : Native.Errno;
+                    if (gathered > 0 && errno != Native.EINTR)
+                    {
+                        // What was gathered goes to the reader before the end of stream, the error or the wait.
+                        gathered = 0;
+                        var flush = await writer.FlushAsync().ConfigureAwait(false);
+                        if (flush.IsCompleted || flush.IsCanceled)
+                        {
+                            goto done;
+                        }
+                    }
                     if (received == 0)
                     {
                         goto done;
                     }
-                    var errno = Native.Errno;
                     if (errno == Native.EAGAIN)
                     {
                         break;
