@@ -101,8 +101,15 @@ public sealed class RaftLifecycleApiTests : IAsyncLifetime
         var store = (Lb.Core.Store.IDesiredStateStore)_lb.Services.GetService(typeof(Lb.Core.Store.IDesiredStateStore))!;
         Assert.Equal("10.0.0.100/24", store.Current.State.Vip?.Address);
         Assert.Equal(2, store.Current.State.Vip?.GarpCount);
-        var statusView = await _lb.GetJsonAsync<JsonElement>("/api/status");
-        Assert.Equal("10.0.0.100/24", statusView.GetProperty("vip").GetProperty("address").GetString());
+        // Lb.Vip picks the policy up from the applied state on its own schedule: /api/status shows it shortly after.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        JsonElement vip;
+        while (!(await _lb.GetJsonAsync<JsonElement>("/api/status")).TryGetProperty("vip", out vip))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "/api/status never showed the VIP policy");
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+        Assert.Equal("10.0.0.100/24", vip.GetProperty("address").GetString());
     }
 
     [Fact]
