@@ -25,7 +25,9 @@
 #   `cluster bootstrap`; plain lb uses Lb's defaults (250ms/350ms/200ms). The default list compares keepalived's
 #   default and tuned profiles with Lb's default and a quiet-LAN profile, all in one run.
 #   --setup-only  build the topology, print how to use it, wait for Ctrl-C, tear down.
-# Environment: LBHA_DEBUG=1 prints the probe lines around each failover; LBHA_KEEP=1 keeps the work directory (logs);
+# Environment: LBHA_LB_BINARY=PATH runs that native build of Lb.Server (the `lb` executable `dotnet publish
+#   samples/Lb.Server -c Release --use-current-runtime` makes) instead of `dotnet lb.dll` from the Release build;
+#   LBHA_DEBUG=1 prints the probe lines around each failover; LBHA_KEEP=1 keeps the work directory (logs);
 #   LBHA_LB_LOG_LEVEL=debug raises the Lb nodes' log level (default info: leader changes, leases, VIP moves).
 # Needs root, iproute2, python3; installs keepalived from apt when missing. Results: bench/ha/results/.
 set -euo pipefail
@@ -188,7 +190,14 @@ keepalived_start() { # node version advert
 lb_dll=$root/samples/Lb.Server/bin/Release/net10.0/lb.dll
 # Without a token the admin API binds loopback only, and the nodes must reach each other's admin API (join, forwarding).
 export LB_ADMIN_TOKEN=lbha-bench-admin-token
-lb() { local n=$1; shift; ip netns exec "$(ns "$n")" dotnet "$lb_dll" "$@"; }
+lb() {
+    local n=$1; shift
+    if [[ -n ${LBHA_LB_BINARY:-} ]]; then
+        ip netns exec "$(ns "$n")" "$LBHA_LB_BINARY" "$@"
+    else
+        ip netns exec "$(ns "$n")" dotnet "$lb_dll" "$@"
+    fi
+}
 
 lb_start() { # node
     local n=$1 dir=$work/$1 ip=$subnet.${host[$1]}
@@ -304,7 +313,7 @@ for system in "${wanted[@]}"; do
             stop_all_nodes ;;
         lb|lb@*)
             lb_timing=${system#lb}; lb_timing=${lb_timing#@}
-            [[ -f $lb_dll ]] || dotnet build "$root/samples/Lb.Server" -c Release -nologo -clp:ErrorsOnly >/dev/null
+            [[ -n ${LBHA_LB_BINARY:-} || -f $lb_dll ]] || dotnet build "$root/samples/Lb.Server" -c Release -nologo -clp:ErrorsOnly >/dev/null
             for n in "${nodes[@]}"; do lb_start "$n"; done
             if ! lb_form_cluster; then
                 echo "$system pending (needs the Raft store)" | tee -a "$work/summary"
