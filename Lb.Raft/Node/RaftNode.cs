@@ -43,6 +43,9 @@ internal sealed partial class RaftNode : IAsyncDisposable
     /// <summary>Peer certificates this node's Raft TLS refused (null without Raft TLS).</summary>
     internal RaftTls.RejectionLog? TlsRejections { get; private init; }
 
+    /// <summary>The crossing pre-vote rule of Lb's transport (null with Raft TLS, which runs on DotNext's transport).</summary>
+    internal PreVoteTieBreak? PreVotes { get; private init; }
+
     /// <summary>The timing this node runs with.</summary>
     public RaftTiming Timing { get; private set; } = RaftTiming.Default;
 
@@ -90,7 +93,7 @@ internal sealed partial class RaftNode : IAsyncDisposable
             }
             ElectionTrace.EnsureStarted(loggerFactory);
             var cluster = new RaftCluster(configuration) { AuditTrail = wal };
-            var node = new RaftNode(settings, stateMachine, wal, members, cluster, logger) { Timing = timing, TlsRejections = tlsRejections };
+            var node = new RaftNode(settings, stateMachine, wal, members, cluster, logger) { Timing = timing, TlsRejections = tlsRejections, PreVotes = transport?.TieBreak };
             transport?.Attach(cluster);
             await cluster.StartAsync(cancellationToken).ConfigureAwait(false);
             // DotNext tags its measurements with the public end point's own text. A round before this line is only
@@ -143,7 +146,7 @@ internal sealed partial class RaftNode : IAsyncDisposable
             };
         }
         tlsRejections = null;
-        transport = new RaftTransport(RaftAddress.Format(settings.Advertise), timing, time);
+        transport = new RaftTransport(RaftAddress.Format(settings.Advertise), timing, time, logger);
         return new RaftCluster.CustomTransportConfiguration(bind, transport.Listener, transport.Connections)
         {
             PublicEndPoint = settings.Advertise,

@@ -21,15 +21,17 @@ namespace Lb.Raft.Timing;
 public sealed record RaftTiming(TimeSpan HeartbeatTimeout, TimeSpan ElectionTimeout, TimeSpan LeaderLeaseTimeout, TimeSpan CommitTimeout)
 {
     /// <summary>
-    /// Lb's defaults, tuned for a LAN: 250–350 ms without leader contact before a follower campaigns, a 200 ms lease,
+    /// Lb's defaults, tuned for a LAN: 250–280 ms without leader contact before a follower campaigns, a 200 ms lease,
     /// and a request may take 200 ms (a busy or just-started node) before its peer counts as unreachable. A dead leader
     /// is replaced when the later of the two surviving followers' timers fires (DotNext's pre-vote: a follower accepts
-    /// only once its own randomised timeout has run out), so the upper bound is what a failover costs; 100 ms of range
-    /// still keeps the two survivors from campaigning at the same moment (a split vote costs another timeout). Slow or
-    /// lossy networks should use the reference's field-tested <c>2500ms/4s/2s/250ms</c>.
+    /// only once its own randomised timeout has run out), so the upper bound is what a failover costs. The range can be
+    /// this narrow because Lb's transport settles survivors that campaign at the same moment
+    /// (<see cref="Transport.PreVoteTieBreak"/>; with Raft TLS, which runs on DotNext's transport, a wider range such
+    /// as 250ms/350ms avoids split votes). Slow or lossy networks should use the reference's field-tested
+    /// <c>2500ms/4s/2s/250ms</c>.
     /// </summary>
     public static RaftTiming Default { get; } = new(
-        TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(350), TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(50));
+        TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(280), TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(50));
 
     /// <summary>Lower bound of the DotNext election timeout, in milliseconds.</summary>
     internal int LowerElectionTimeoutMs => (int)HeartbeatTimeout.TotalMilliseconds;
@@ -64,6 +66,13 @@ public sealed record RaftTiming(TimeSpan HeartbeatTimeout, TimeSpan ElectionTime
     /// the leader died plus its pre-vote and vote. Skipping a member only loses its vote, which is always safe.
     /// </summary>
     internal TimeSpan PeerFailureHold => ElectionTimeout + LeaderLeaseTimeout;
+
+    /// <summary>
+    /// How long a follower that granted a higher-ranked member's pre-vote stays out of its own campaign
+    /// (<see cref="Transport.PreVoteTieBreak"/>): half the minimum follower wait, so it has ended before the follower's
+    /// next timeout (after a pre-vote it lost, a follower waits at least <see cref="HeartbeatTimeout"/> again).
+    /// </summary>
+    internal TimeSpan StandAsideWindow => HeartbeatTimeout / 2;
 
     /// <summary>The policy form with all four values, as <c>/api/cluster</c> shows it.</summary>
     public RaftTimingPolicy ToPolicy() => new()

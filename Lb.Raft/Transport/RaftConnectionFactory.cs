@@ -14,7 +14,8 @@ namespace Lb.Raft.Transport;
 /// <param name="localAddress">This node's advertised Raft address, sent first on every connection (<see cref="RaftPreamble"/>).</param>
 /// <param name="connectTimeout">DotNext's connect timeout: a connect that failed only because it ran out counts as a failure.</param>
 /// <param name="time">Clock for the connect's duration.</param>
-internal sealed class RaftConnectionFactory(PeerFailures failures, string localAddress, TimeSpan connectTimeout, TimeProvider time) : IConnectionFactory
+/// <param name="tieBreak">Crossing pre-votes (<see cref="PreVoteTieBreak"/>); null: none.</param>
+internal sealed class RaftConnectionFactory(PeerFailures failures, string localAddress, TimeSpan connectTimeout, TimeProvider time, PreVoteTieBreak? tieBreak = null) : IConnectionFactory
 {
     /// <summary>True while this node leads; set once the cluster exists.</summary>
     public Func<bool> IsLeading { get; set; } = static () => false;
@@ -47,6 +48,7 @@ internal sealed class RaftConnectionFactory(PeerFailures failures, string localA
         try
         {
             await RaftPreamble.WriteAsync(connection.Transport.Output, localAddress, cancellationToken).ConfigureAwait(false);
+            connection.Watch = tieBreak is null ? null : new PreVoteWatch.Outbound(tieBreak);
         }
         catch
         {

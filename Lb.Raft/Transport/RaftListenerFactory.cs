@@ -13,10 +13,12 @@ namespace Lb.Raft.Transport;
 /// </summary>
 /// <param name="failures">Peers that failed recently.</param>
 /// <param name="preambleTimeout">How long a new connection may take to send its first bytes (it waits alone: other connections are accepted meanwhile).</param>
-internal sealed class RaftListenerFactory(PeerFailures failures, TimeSpan preambleTimeout) : IConnectionListenerFactory
+/// <param name="tieBreak">Crossing pre-votes (<see cref="PreVoteTieBreak"/>); null: none.</param>
+internal sealed class RaftListenerFactory(PeerFailures failures, TimeSpan preambleTimeout, PreVoteTieBreak? tieBreak = null) : IConnectionListenerFactory
 {
     private readonly PeerFailures _failures = failures;
     private readonly TimeSpan _preambleTimeout = preambleTimeout;
+    private readonly PreVoteTieBreak? _tieBreak = tieBreak;
 
     /// <summary>Called with the peer's Raft address when a peer closes a connection it opened to this node.</summary>
     public Action<string>? InboundClosed { get; set; }
@@ -83,7 +85,12 @@ internal sealed class RaftListenerFactory(PeerFailures failures, TimeSpan preamb
                 {
                     var accepted = await _socket.AcceptAsync(_stop.Token).ConfigureAwait(false);
                     accepted.NoDelay = true;
-                    _ = IdentifyAsync(new SocketConnection(accepted));
+                    var connection = new SocketConnection(accepted);
+                    if (_owner._tieBreak is { } tieBreak)
+                    {
+                        connection.Watch = new PreVoteWatch.Inbound(tieBreak);
+                    }
+                    _ = IdentifyAsync(connection);
                 }
             }
             catch (Exception ex) when (ex is ObjectDisposedException or OperationCanceledException or SocketException)
@@ -106,6 +113,10 @@ internal sealed class RaftListenerFactory(PeerFailures failures, TimeSpan preamb
                 {
                     _owner._failures.Reached(peer);
                     connection.PeerClosed = () => _owner.InboundClosed?.Invoke(peer);
+                    if (connection.Watch is PreVoteWatch.Inbound watch)
+                    {
+                        watch.Peer = peer;
+                    }
                 }
                 if (!_ready.Writer.TryWrite(connection))
                 {

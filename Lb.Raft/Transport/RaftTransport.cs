@@ -1,6 +1,7 @@
 using DotNext.Net.Cluster.Consensus.Raft;
 using Lb.Raft.Node;
 using Lb.Raft.Timing;
+using Microsoft.Extensions.Logging;
 
 namespace Lb.Raft.Transport;
 
@@ -9,17 +10,24 @@ namespace Lb.Raft.Transport;
 /// What it adds to DotNext's own TCP transport is that a node which is not leading does not wait for a peer known to
 /// be down: the old leader, once its connection to this node closed (its process died), or any peer whose connect or
 /// connection just failed (<see cref="PeerFailures"/>). A DotNext candidate waits for every pre-vote and vote, so
-/// without it a dead leader costs each of them a connect timeout.
+/// without it a dead leader costs each of them a connect timeout. And it settles crossing pre-votes
+/// (<see cref="PreVoteTieBreak"/>), so two followers whose timers fire together do not split the vote.
 /// </summary>
-internal sealed class RaftTransport
+internal sealed partial class RaftTransport
 {
-    public RaftTransport(string localAddress, RaftTiming timing, TimeProvider time)
+    public RaftTransport(string localAddress, RaftTiming timing, TimeProvider time, ILogger logger)
     {
         Failures = new PeerFailures(time, timing.PeerFailureHold);
-        Connections = new RaftConnectionFactory(Failures, localAddress, timing.ConnectTimeout, time);
+        TieBreak = new PreVoteTieBreak(localAddress, timing.StandAsideWindow, time)
+        {
+            SteppedAside = candidate => LogSteppedAside(logger, candidate, timing.StandAsideWindow.TotalMilliseconds),
+        };
+        Connections = new RaftConnectionFactory(Failures, localAddress, timing.ConnectTimeout, time, TieBreak);
         // Generous: a starved peer may take a while to send its first bytes, and nothing else waits for them.
-        Listener = new RaftListenerFactory(Failures, timing.RequestTimeout * 10);
+        Listener = new RaftListenerFactory(Failures, timing.RequestTimeout * 10, TieBreak);
     }
+
+    public PreVoteTieBreak TieBreak { get; }
 
     public PeerFailures Failures { get; }
 
@@ -31,6 +39,7 @@ internal sealed class RaftTransport
     public void Attach(RaftCluster cluster)
     {
         Connections.IsLeading = () => cluster.Leader is { IsRemote: false };
+        TieBreak.MemberCount = () => cluster.Members.Count;
         // Only the leader's closing counts: it is the member a follower's election would otherwise wait for, and its
         // connection to a follower closes only when it gives up on that follower or dies. Others close connections
         // for their own reasons (a cancelled vote).
@@ -42,4 +51,7 @@ internal sealed class RaftTransport
             }
         };
     }
+
+    [LoggerMessage(EventId = 4051, Level = LogLevel.Information, Message = "Raft: granted the pre-vote of {Candidate}, which ranks before this node: not campaigning for {WindowMs:F0} ms")]
+    private static partial void LogSteppedAside(ILogger logger, string candidate, double windowMs);
 }

@@ -35,6 +35,9 @@ internal sealed class SocketConnection : ConnectionContext, IDisposable
     /// <summary>Runs once when the peer ends the connection.</summary>
     public Action? PeerClosed { get; set; }
 
+    /// <summary>Sees every byte sent and received (pre-votes, for <see cref="PreVoteTieBreak"/>); null: none.</summary>
+    public PreVoteWatch? Watch { get; set; }
+
     public override string ConnectionId { get; set; } = Guid.NewGuid().ToString("N");
 
     public override IFeatureCollection Features { get; } = new FeatureCollection();
@@ -100,6 +103,10 @@ internal sealed class SocketConnection : ConnectionContext, IDisposable
                 {
                     Report();
                 }
+                else
+                {
+                    owner.Watch?.Received(buffer.Span[..read]);
+                }
                 return read;
             }
             catch (IOException)
@@ -111,6 +118,13 @@ internal sealed class SocketConnection : ConnectionContext, IDisposable
 
         public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
         {
+            // Outside the try: a request the tie-break refuses to send says nothing about the peer.
+            if (owner.Watch?.Writing(buffer.Span) == true)
+            {
+                var refusal = buffer.ToArray(); // rare: a pre-vote answer turned into a refusal
+                refusal[^1] = PreVoteWatch.Refused;
+                buffer = refusal;
+            }
             try
             {
                 await inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);

@@ -22,7 +22,7 @@
 #   --stable  no failures: form each Lb cluster, then count for SECONDS the elections, leader leases and lease
 #             expiries nobody asked for (each a VIP move or flap) on a stable cluster.
 #   A system lb@HEARTBEAT/ELECTION/LEASE (e.g. lb@150ms/250ms/150ms) is lb with that Raft timing given to
-#   `cluster bootstrap`; plain lb uses Lb's defaults (250ms/350ms/200ms). The default list compares keepalived's
+#   `cluster bootstrap`; plain lb uses Lb's defaults (250ms/280ms/200ms). The default list compares keepalived's
 #   default and tuned profiles with Lb's default and a quiet-LAN profile, all in one run.
 #   --setup-only  build the topology, print how to use it, wait for Ctrl-C, tear down.
 # Environment: LBHA_LB_BINARY=PATH runs that native build of Lb.Server (the `lb` executable `dotnet publish

@@ -106,7 +106,7 @@ internal static class ClientCommands
         var vipInterface = new Option<string?>("--vip-interface") { Description = "Interface that carries the VIP on this node" };
         var vipAddress = new Option<string?>("--vip-address") { Description = "Cluster VIP, IPv4 CIDR (e.g. 10.0.0.100/24)" };
         var heartbeat = new Option<string?>("--raft-heartbeat-timeout") { Description = "Follower wait without leader contact before it campaigns (Go duration; default 250ms)" };
-        var election = new Option<string?>("--raft-election-timeout") { Description = "Upper end of the randomised election wait (default 350ms)" };
+        var election = new Option<string?>("--raft-election-timeout") { Description = "Upper end of the randomised election wait (default 280ms)" };
         var lease = new Option<string?>("--raft-leader-lease-timeout") { Description = "How long a leader may miss its majority before stepping down (default 200ms)" };
         var commit = new Option<string?>("--raft-commit-timeout") { Description = "Shown only (default 50ms)" };
         var bootstrap = new Command("bootstrap", "Make this node a one-node cluster seeded with its current configuration.")
