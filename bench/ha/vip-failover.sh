@@ -17,16 +17,18 @@
 # asked for (a loaded host missing heartbeats), each a VIP move the trials did not measure; and it breaks each Lb trial
 # into phases (election timer, pre-vote, vote, lease, address, gratuitous ARP, first answer) with bench/ha/timeline.py.
 #
-# Usage: bench/ha/vip-failover.sh [--trials N] [--systems lb,keepalived-default,keepalived-tuned] [--setup-only]
+# Usage: bench/ha/vip-failover.sh [--trials N] [--systems lb,lb-native,keepalived-default,keepalived-tuned] [--setup-only]
 #        bench/ha/vip-failover.sh --stable SECONDS [--systems lb,lb@...]
 #   --stable  no failures: form each Lb cluster, then count for SECONDS the elections, leader leases and lease
 #             expiries nobody asked for (each a VIP move or flap) on a stable cluster.
 #   A system lb@HEARTBEAT/ELECTION/LEASE (e.g. lb@150ms/250ms/150ms) is lb with that Raft timing given to
-#   `cluster bootstrap`; plain lb uses Lb's defaults (250ms/280ms/200ms). The default list compares keepalived's
-#   default and tuned profiles with Lb's default and a quiet-LAN profile, all in one run.
+#   `cluster bootstrap`; plain lb uses Lb's defaults (250ms/280ms/200ms). lb-native (and lb-native@...) is the same
+#   with the Native AOT build of Lb.Server, the deployment form (no JIT on the failover path). The default list
+#   compares keepalived's default and tuned profiles with Lb's default timing in both builds, all in one run.
 #   --setup-only  build the topology, print how to use it, wait for Ctrl-C, tear down.
-# Environment: LBHA_LB_BINARY=PATH runs that native build of Lb.Server (the `lb` executable `dotnet publish
-#   samples/Lb.Server -c Release --use-current-runtime` makes) instead of `dotnet lb.dll` from the Release build;
+# Environment: LBHA_LB_BINARY=PATH runs that build of Lb.Server for lb and lb-native (default: lb runs
+#   `dotnet lb.dll` from the Release build; lb-native runs the Native AOT executable bench/aot/out/aot/lb, published
+#   here when missing, as `dotnet publish samples/Lb.Server -c Release --use-current-runtime` makes it for deployment);
 #   LBHA_DEBUG=1 prints the probe lines around each failover; LBHA_KEEP=1 keeps the work directory (logs);
 #   LBHA_LB_LOG_LEVEL=debug raises the Lb nodes' log level (default info: leader changes, leases, VIP moves).
 # Needs root, iproute2, python3; installs keepalived from apt when missing. Results: bench/ha/results/.
@@ -35,7 +37,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 trials=10
-systems="keepalived-default,keepalived-tuned,lb,lb@150ms/250ms/150ms"
+systems="keepalived-default,keepalived-tuned,lb,lb-native"
 setup_only=0
 stable=0
 lb_timing="" # heartbeat/election/lease for `cluster bootstrap` (from a system named lb@...); empty: Lb's defaults
@@ -190,10 +192,12 @@ keepalived_start() { # node version advert
 lb_dll=$root/samples/Lb.Server/bin/Release/net10.0/lb.dll
 # Without a token the admin API binds loopback only, and the nodes must reach each other's admin API (join, forwarding).
 export LB_ADMIN_TOKEN=lbha-bench-admin-token
+lb_binary=${LBHA_LB_BINARY:-} # a native build for this system (lb-native), or empty: dotnet lb.dll
+native_default=$root/bench/aot/out/aot/lb
 lb() {
     local n=$1; shift
-    if [[ -n ${LBHA_LB_BINARY:-} ]]; then
-        ip netns exec "$(ns "$n")" "$LBHA_LB_BINARY" "$@"
+    if [[ -n $lb_binary ]]; then
+        ip netns exec "$(ns "$n")" "$lb_binary" "$@"
     else
         ip netns exec "$(ns "$n")" dotnet "$lb_dll" "$@"
     fi
@@ -311,9 +315,18 @@ for system in "${wanted[@]}"; do
             for n in "${nodes[@]}"; do ka_tuned_restart "$n"; done
             run_trials keepalived-tuned ka_tuned_restart || true
             stop_all_nodes ;;
-        lb|lb@*)
-            lb_timing=${system#lb}; lb_timing=${lb_timing#@}
-            [[ -n ${LBHA_LB_BINARY:-} || -f $lb_dll ]] || dotnet build "$root/samples/Lb.Server" -c Release -nologo -clp:ErrorsOnly >/dev/null
+        lb|lb@*|lb-native|lb-native@*)
+            if [[ $system == lb-native* ]]; then
+                lb_timing=${system#lb-native}
+                lb_binary=${LBHA_LB_BINARY:-$native_default}
+                [[ -x $lb_binary ]] || dotnet publish "$root/samples/Lb.Server" -c Release --use-current-runtime \
+                    -o "$(dirname "$native_default")" -nologo -clp:ErrorsOnly >/dev/null
+            else
+                lb_timing=${system#lb}
+                lb_binary=${LBHA_LB_BINARY:-}
+                [[ -n $lb_binary || -f $lb_dll ]] || dotnet build "$root/samples/Lb.Server" -c Release -nologo -clp:ErrorsOnly >/dev/null
+            fi
+            lb_timing=${lb_timing#@}
             for n in "${nodes[@]}"; do lb_start "$n"; done
             if ! lb_form_cluster; then
                 echo "$system pending (needs the Raft store)" | tee -a "$work/summary"
