@@ -754,8 +754,11 @@ internal sealed partial class FastConnection
                         _retryError = message;
                         return Forwarded.Retry;
                     }
-                    await WriteErrorAsync(502, message, close: false).ConfigureAwait(false);
-                    return _req.Chunked || _req.ContentLength > 0 ? Forwarded.Close : Forwarded.KeepAlive;
+                    // With an unread body the connection ends after this answer: the answer must say so, or the
+                    // client sends its next request into a closing connection and reads a reset.
+                    var unreadBody = _req.Chunked || _req.ContentLength > 0;
+                    await WriteErrorAsync(502, message, close: unreadBody).ConfigureAwait(false);
+                    return unreadBody ? Forwarded.Close : Forwarded.KeepAlive;
                 }
             }
             _upstream = upstream;
