@@ -18,6 +18,41 @@ internal sealed partial class RaftNode
         var sink = new ApplySink();
         await _cluster.ReplicateAsync(command.Encode(), sink, cancellationToken).ConfigureAwait(false);
         var outcome = await sink.Outcome.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await PushCommitAsync(cancellationToken).ConfigureAwait(false);
+        return outcome;
+    }
+
+    /// <summary>
+    /// Adds a running, empty node as a voter (it is caught up first), then pushes the commit to every member, so the
+    /// new configuration is in force on all of them when this returns. This node must lead.
+    /// </summary>
+    public async Task<bool> AddMemberAsync(EndPoint address, CancellationToken cancellationToken)
+    {
+        var added = await _cluster.AddMemberAsync(address, cancellationToken).ConfigureAwait(false);
+        if (added)
+        {
+            // DotNext puts a configuration in force on a member when it learns the commit: until the next heartbeat
+            // the new member would not campaign and the others would not ask it for votes, so a leader dying in that
+            // moment left two live members of three unable to elect anyone until it came back.
+            await PushCommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        return added;
+    }
+
+    /// <summary>Removes a member, then pushes the commit to the rest (as <see cref="AddMemberAsync"/>). This node must lead.</summary>
+    public async Task<bool> RemoveMemberAsync(EndPoint address, CancellationToken cancellationToken)
+    {
+        var removed = await _cluster.RemoveMemberAsync(address, cancellationToken).ConfigureAwait(false);
+        if (removed)
+        {
+            await PushCommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        return removed;
+    }
+
+    /// <summary>Sends the commit index to the followers now rather than a heartbeat later.</summary>
+    private async Task PushCommitAsync(CancellationToken cancellationToken)
+    {
         try
         {
             await _cluster.ForceReplicationAsync(cancellationToken).ConfigureAwait(false);
@@ -27,17 +62,8 @@ internal sealed partial class RaftNode
             // Committed already; the followers learn the commit index with the next heartbeat.
             LogForceReplicationSkipped(_logger, ex.GetType().Name);
         }
-        return outcome;
     }
 
-    /// <summary>Adds a running, empty node as a voter (it is caught up first). This node must lead.</summary>
-    public Task<bool> AddMemberAsync(EndPoint address, CancellationToken cancellationToken) =>
-        _cluster.AddMemberAsync(address, cancellationToken);
-
-    /// <summary>Removes a member. This node must lead.</summary>
-    public Task<bool> RemoveMemberAsync(EndPoint address, CancellationToken cancellationToken) =>
-        _cluster.RemoveMemberAsync(address, cancellationToken);
-
-    [LoggerMessage(EventId = 4015, Level = LogLevel.Debug, Message = "Forced replication after a write skipped ({Reason})")]
+    [LoggerMessage(EventId = 4015, Level = LogLevel.Debug, Message = "Forced replication after a write or membership change skipped ({Reason})")]
     private static partial void LogForceReplicationSkipped(ILogger logger, string reason);
 }

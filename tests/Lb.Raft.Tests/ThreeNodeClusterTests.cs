@@ -73,6 +73,18 @@ public sealed class ThreeNodeClusterTests
     }
 
     [Fact]
+    public async Task A_leader_stopped_right_after_the_last_join_is_replaced_by_the_other_two()
+    {
+        await using var cluster = new TestCluster();
+        var leader = await cluster.FormAsync(["node-1", "node-2", "node-3"]);
+
+        await cluster.StopAsync(leader.Id); // before any write or heartbeat after the join
+
+        var next = await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(30));
+        Assert.NotEqual(leader.Id, next.Id);
+    }
+
+    [Fact]
     public async Task Restarting_all_three_resumes_the_same_cluster_without_a_bootstrap()
     {
         await using var cluster = await FormAsync();
