@@ -43,7 +43,7 @@ internal sealed partial class RaftNode : IAsyncDisposable
     /// <summary>Peer certificates this node's Raft TLS refused (null without Raft TLS).</summary>
     internal RaftTls.RejectionLog? TlsRejections { get; private init; }
 
-    /// <summary>The crossing pre-vote rule of Lb's transport (null with Raft TLS, which runs on DotNext's transport).</summary>
+    /// <summary>The crossing pre-vote rule of Lb's transport.</summary>
     internal PreVoteTieBreak? PreVotes { get; private init; }
 
     /// <summary>The timing this node runs with.</summary>
@@ -93,8 +93,8 @@ internal sealed partial class RaftNode : IAsyncDisposable
             }
             ElectionTrace.EnsureStarted(loggerFactory);
             var cluster = new RaftCluster(configuration) { AuditTrail = wal };
-            var node = new RaftNode(settings, stateMachine, wal, members, cluster, logger) { Timing = timing, TlsRejections = tlsRejections, PreVotes = transport?.TieBreak };
-            transport?.Attach(cluster);
+            var node = new RaftNode(settings, stateMachine, wal, members, cluster, logger) { Timing = timing, TlsRejections = tlsRejections, PreVotes = transport.TieBreak };
+            transport.Attach(cluster);
             await cluster.StartAsync(cancellationToken).ConfigureAwait(false);
             // DotNext tags its measurements with the public end point's own text. A round before this line is only
             // missed: the next one (a quarter lease later) counts.
@@ -115,38 +115,17 @@ internal sealed partial class RaftNode : IAsyncDisposable
     }
 
     /// <summary>
-    /// DotNext's configuration. Plain Raft runs on Lb's own TCP transport (<see cref="RaftTransport"/>: a node that
-    /// is not leading does not wait for a peer known to be down); with TLS, on DotNext's TCP transport, which has the
-    /// TLS layer (<paramref name="transport"/> is then null).
+    /// DotNext's configuration. Raft runs on Lb's own TCP transport (<see cref="RaftTransport"/>: a node that is not
+    /// leading does not wait for a peer known to be down, and crossing pre-votes are settled), with mutual TLS on every
+    /// connection when the node has Raft TLS files.
     /// </summary>
     private static RaftCluster.NodeConfiguration CreateConfiguration(RaftNodeSettings settings, IPEndPoint bind, MemberListStorage members, RaftTiming timing, TimeProvider time,
-        ILoggerFactory loggerFactory, ILogger logger, out RaftTransport? transport,
+        ILoggerFactory loggerFactory, ILogger logger, out RaftTransport transport,
         out RaftTls.RejectionLog? tlsRejections)
     {
-        var dotNextLogs = new FilteredLoggerFactory(loggerFactory, LogLevel.Error);
-        if (settings.Tls is { } tls)
-        {
-            transport = null;
-            return new RaftCluster.TcpConfiguration(bind)
-            {
-                PublicEndPoint = settings.Advertise,
-                ColdStart = settings.ColdStart,
-                ConfigurationStorage = members,
-                LowerElectionTimeout = timing.LowerElectionTimeoutMs,
-                UpperElectionTimeout = timing.UpperElectionTimeoutMs,
-                HeartbeatThreshold = timing.HeartbeatThreshold,
-                RequestTimeout = timing.RequestTimeout,
-                ConnectTimeout = timing.ConnectTimeout,
-                IsLeaderLeaseEnabled = true,
-                Standby = settings.Standby,
-                WarmupRounds = 3,
-                TransmissionBlockSize = 64 * 1024,
-                LoggerFactory = dotNextLogs,
-                SslOptions = RaftTls.Create(tls, logger, out tlsRejections),
-            };
-        }
         tlsRejections = null;
-        transport = new RaftTransport(RaftAddress.Format(settings.Advertise), timing, time, logger);
+        var tls = settings.Tls is { } files ? RaftTls.Create(files, logger, out tlsRejections) : null;
+        transport = new RaftTransport(RaftAddress.Format(settings.Advertise), timing, time, logger, tls);
         return new RaftCluster.CustomTransportConfiguration(bind, transport.Listener, transport.Connections)
         {
             PublicEndPoint = settings.Advertise,
@@ -160,7 +139,7 @@ internal sealed partial class RaftNode : IAsyncDisposable
             IsLeaderLeaseEnabled = true,
             Standby = settings.Standby,
             WarmupRounds = 3,
-            LoggerFactory = dotNextLogs,
+            LoggerFactory = new FilteredLoggerFactory(loggerFactory, LogLevel.Error),
         };
     }
 

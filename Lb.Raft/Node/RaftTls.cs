@@ -18,14 +18,14 @@ internal sealed record RaftTlsFiles(string Certificate, string Key, string Ca)
 }
 
 /// <summary>
-/// Mutual TLS for DotNext's TCP transport: every connection, in either direction, presents this node's certificate and
+/// Mutual TLS for Lb's Raft transport (<see cref="Transport.RaftTransport"/>): every connection, in either direction, presents this node's certificate and
 /// requires the peer's to chain to the cluster CA, the only trust anchor (no system roots, no revocation fetches).
 /// Host names are not checked: members are addressed by IP and change address on a re-join, so a certificate from
 /// the cluster CA is the membership credential.
 /// </summary>
 internal static partial class RaftTls
 {
-    /// <summary>The TLS options for DotNext; <paramref name="rejections"/> counts the peer certificates they refuse.</summary>
+    /// <summary>The TLS options of both sides of a Raft connection; <paramref name="rejections"/> counts the peer certificates they refuse.</summary>
     public static SslOptions Create(RaftTlsFiles files, ILogger logger, out RejectionLog rejections)
     {
         X509Certificate2 own;

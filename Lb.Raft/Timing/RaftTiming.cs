@@ -26,8 +26,8 @@ public sealed record RaftTiming(TimeSpan HeartbeatTimeout, TimeSpan ElectionTime
     /// is replaced when the later of the two surviving followers' timers fires (DotNext's pre-vote: a follower accepts
     /// only once its own randomised timeout has run out), so the upper bound is what a failover costs. The range can be
     /// this narrow because Lb's transport settles survivors that campaign at the same moment
-    /// (<see cref="Transport.PreVoteTieBreak"/>; with Raft TLS, which runs on DotNext's transport, a wider range such
-    /// as 250ms/350ms avoids split votes). Slow or lossy networks should use the reference's field-tested
+    /// (<see cref="Transport.PreVoteTieBreak"/>, with or without Raft TLS). Slow or lossy networks should use the
+    /// reference's field-tested
     /// <c>2500ms/4s/2s/250ms</c>.
     /// </summary>
     public static RaftTiming Default { get; } = new(

@@ -1,5 +1,7 @@
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
 using Microsoft.AspNetCore.Connections;
 
 namespace Lb.Raft.Transport;
@@ -15,7 +17,9 @@ namespace Lb.Raft.Transport;
 /// <param name="connectTimeout">DotNext's connect timeout: a connect that failed only because it ran out counts as a failure.</param>
 /// <param name="time">Clock for the connect's duration.</param>
 /// <param name="tieBreak">Crossing pre-votes (<see cref="PreVoteTieBreak"/>); null: none.</param>
-internal sealed class RaftConnectionFactory(PeerFailures failures, string localAddress, TimeSpan connectTimeout, TimeProvider time, PreVoteTieBreak? tieBreak = null) : IConnectionFactory
+/// <param name="tls">Mutual TLS (Raft TLS): the handshake follows the connect, within the connect timeout; null: plain TCP.</param>
+internal sealed class RaftConnectionFactory(PeerFailures failures, string localAddress, TimeSpan connectTimeout, TimeProvider time,
+    PreVoteTieBreak? tieBreak = null, SslClientAuthenticationOptions? tls = null) : IConnectionFactory
 {
     /// <summary>True while this node leads; set once the cluster exists.</summary>
     public Func<bool> IsLeading { get; set; } = static () => false;
@@ -43,8 +47,13 @@ internal sealed class RaftConnectionFactory(PeerFailures failures, string localA
             }
             throw;
         }
+        Stream? secured = null;
+        if (tls is not null)
+        {
+            secured = await HandshakeAsync(socket, endpoint, cancellationToken).ConfigureAwait(false);
+        }
         failures.Reached(endpoint);
-        var connection = new SocketConnection(socket) { PeerClosed = () => failures.Failed(endpoint) };
+        var connection = new SocketConnection(socket, secured) { PeerClosed = () => failures.Failed(endpoint) };
         try
         {
             await RaftPreamble.WriteAsync(connection.Transport.Output, localAddress, cancellationToken).ConfigureAwait(false);
@@ -56,5 +65,27 @@ internal sealed class RaftConnectionFactory(PeerFailures failures, string localA
             throw;
         }
         return connection;
+    }
+
+    private async Task<SslStream> HandshakeAsync(Socket socket, EndPoint endpoint, CancellationToken cancellationToken)
+    {
+        var ssl = new SslStream(new NetworkStream(socket, ownsSocket: true), leaveInnerStreamOpen: false);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(connectTimeout);
+        try
+        {
+            await ssl.AuthenticateAsClientAsync(tls!, timeout.Token).ConfigureAwait(false);
+            return ssl;
+        }
+        catch (Exception ex)
+        {
+            await ssl.DisposeAsync().ConfigureAwait(false);
+            // A refused certificate (either side) or a peer that is not speaking TLS: this peer cannot be used now.
+            if (ex is AuthenticationException or IOException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+            {
+                failures.Failed(endpoint);
+            }
+            throw;
+        }
     }
 }

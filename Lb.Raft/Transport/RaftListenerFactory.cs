@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Connections;
@@ -14,8 +15,11 @@ namespace Lb.Raft.Transport;
 /// <param name="failures">Peers that failed recently.</param>
 /// <param name="preambleTimeout">How long a new connection may take to send its first bytes (it waits alone: other connections are accepted meanwhile).</param>
 /// <param name="tieBreak">Crossing pre-votes (<see cref="PreVoteTieBreak"/>); null: none.</param>
-internal sealed class RaftListenerFactory(PeerFailures failures, TimeSpan preambleTimeout, PreVoteTieBreak? tieBreak = null) : IConnectionListenerFactory
+/// <param name="tls">Mutual TLS (Raft TLS): the handshake comes first, within the preamble timeout; null: plain TCP.</param>
+internal sealed class RaftListenerFactory(PeerFailures failures, TimeSpan preambleTimeout, PreVoteTieBreak? tieBreak = null,
+    SslServerAuthenticationOptions? tls = null) : IConnectionListenerFactory
 {
+    private readonly SslServerAuthenticationOptions? _tls = tls;
     private readonly PeerFailures _failures = failures;
     private readonly TimeSpan _preambleTimeout = preambleTimeout;
     private readonly PreVoteTieBreak? _tieBreak = tieBreak;
@@ -85,12 +89,7 @@ internal sealed class RaftListenerFactory(PeerFailures failures, TimeSpan preamb
                 {
                     var accepted = await _socket.AcceptAsync(_stop.Token).ConfigureAwait(false);
                     accepted.NoDelay = true;
-                    var connection = new SocketConnection(accepted);
-                    if (_owner._tieBreak is { } tieBreak)
-                    {
-                        connection.Watch = new PreVoteWatch.Inbound(tieBreak);
-                    }
-                    _ = IdentifyAsync(connection);
+                    _ = IdentifyAsync(accepted);
                 }
             }
             catch (Exception ex) when (ex is ObjectDisposedException or OperationCanceledException or SocketException)
@@ -103,12 +102,32 @@ internal sealed class RaftListenerFactory(PeerFailures failures, TimeSpan preamb
             }
         }
 
-        private async Task IdentifyAsync(SocketConnection connection)
+        private async Task IdentifyAsync(Socket accepted)
         {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+            timeout.CancelAfter(_owner._preambleTimeout);
+            SslStream? secured = null;
+            if (_owner._tls is { } tls)
+            {
+                secured = new SslStream(new NetworkStream(accepted, ownsSocket: true), leaveInnerStreamOpen: false);
+                try
+                {
+                    await secured.AuthenticateAsServerAsync(tls, timeout.Token).ConfigureAwait(false);
+                }
+                catch (Exception)
+                {
+                    // A refused certificate (logged by the validation callback), no TLS at all, or too slow.
+                    await secured.DisposeAsync().ConfigureAwait(false);
+                    return;
+                }
+            }
+            var connection = new SocketConnection(accepted, secured);
+            if (_owner._tieBreak is { } tieBreak)
+            {
+                connection.Watch = new PreVoteWatch.Inbound(tieBreak);
+            }
             try
             {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-                timeout.CancelAfter(_owner._preambleTimeout);
                 if (await RaftPreamble.ReadAsync(connection.Transport.Input, timeout.Token).ConfigureAwait(false) is { } peer)
                 {
                     _owner._failures.Reached(peer);

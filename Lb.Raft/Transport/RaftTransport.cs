@@ -15,16 +15,21 @@ namespace Lb.Raft.Transport;
 /// </summary>
 internal sealed partial class RaftTransport
 {
-    public RaftTransport(string localAddress, RaftTiming timing, TimeProvider time, ILogger logger)
+    /// <param name="localAddress">This node's advertised Raft address.</param>
+    /// <param name="timing">The cluster's timing.</param>
+    /// <param name="time">Clock.</param>
+    /// <param name="logger">Log.</param>
+    /// <param name="tls">Mutual TLS on every connection (Raft TLS); null: plain TCP.</param>
+    public RaftTransport(string localAddress, RaftTiming timing, TimeProvider time, ILogger logger, DotNext.Net.Security.SslOptions? tls = null)
     {
         Failures = new PeerFailures(time, timing.PeerFailureHold);
         TieBreak = new PreVoteTieBreak(localAddress, timing.StandAsideWindow, time)
         {
             SteppedAside = candidate => LogSteppedAside(logger, candidate, timing.StandAsideWindow.TotalMilliseconds),
         };
-        Connections = new RaftConnectionFactory(Failures, localAddress, timing.ConnectTimeout, time, TieBreak);
+        Connections = new RaftConnectionFactory(Failures, localAddress, timing.ConnectTimeout, time, TieBreak, tls?.ClientOptions);
         // Generous: a starved peer may take a while to send its first bytes, and nothing else waits for them.
-        Listener = new RaftListenerFactory(Failures, timing.RequestTimeout * 10, TieBreak);
+        Listener = new RaftListenerFactory(Failures, timing.RequestTimeout * 10, TieBreak, tls?.ServerOptions);
     }
 
     public PreVoteTieBreak TieBreak { get; }

@@ -21,9 +21,11 @@ internal sealed class SocketConnection : ConnectionContext, IDisposable
     private readonly PipeWriter _output;
     private int _disposed;
 
-    public SocketConnection(Socket socket)
+    /// <param name="socket">The connected socket (owned by the connection).</param>
+    /// <param name="secured">A TLS stream over the socket, already authenticated; null: plain TCP.</param>
+    public SocketConnection(Socket socket, Stream? secured = null)
     {
-        _stream = new ObservedStream(new NetworkStream(socket, ownsSocket: true), this);
+        _stream = new ObservedStream(secured ?? new NetworkStream(socket, ownsSocket: true), this);
         _input = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: BlockSize, minimumReadSize: 1024, leaveOpen: true));
         _output = PipeWriter.Create(_stream, new StreamPipeWriterOptions(minimumBufferSize: BlockSize, leaveOpen: true));
         Transport = new DuplexPipe(_input, _output);

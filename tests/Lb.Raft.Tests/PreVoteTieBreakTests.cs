@@ -1,7 +1,9 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Net;
+using Lb.Raft.Node;
 using Lb.Raft.Transport;
+using Lb.TestSupport;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Time.Testing;
 
@@ -121,13 +123,17 @@ public sealed class PreVoteTieBreakTests
         Assert.Equal(PreVoteWatch.Granted, answer[^1]);
     }
 
-    [Fact]
-    public async Task A_real_election_after_the_leader_stops_is_seen_by_the_transport()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_real_election_after_the_leader_stops_is_seen_by_the_transport(bool raftTls)
     {
         // DotNext's bytes, not ours: with the leader gone, the new leader's pre-vote can only pass with the other
-        // survivor's grant, so both sides of that exchange must have been recognised on Lb's transport.
+        // survivor's grant, so both sides of that exchange must have been recognised on Lb's transport, plain or TLS.
+        using var pki = raftTls ? new TestPki("lb-test-cluster-ca") : null;
         await using var cluster = new TestCluster();
-        var leader = await cluster.FormAsync(["node-1", "node-2", "node-3"]);
+        var leader = await cluster.FormAsync(["node-1", "node-2", "node-3"],
+            pki is null ? null : id => pki.Issue(id) is var files ? new RaftTlsFiles(files.Certificate, files.Key, files.Ca) : null);
         Assert.True((await leader.Store.PutAsync(Configs.WithPool(3001), expectedVersion: 0, Ct)).Succeeded);
         foreach (var node in cluster.Nodes)
         {
