@@ -23,6 +23,7 @@ namespace Lb.Raft.Transport;
 /// <param name="time">Clock.</param>
 internal sealed class PreVoteTieBreak(string localAddress, TimeSpan window, TimeProvider time)
 {
+    private readonly Lock _round = new();
     private long _asideUntil = long.MinValue;       // after granting a higher-ranked member's pre-vote
     private long _askedUntil = long.MinValue;       // while such a request waits for this node's answer
     private long _campaignUntil = long.MinValue;    // after this node's own pre-vote passed
@@ -67,7 +68,7 @@ internal sealed class PreVoteTieBreak(string localAddress, TimeSpan window, Time
             return false;
         }
         Interlocked.Increment(ref _requestsSeen);
-        lock (this)
+        lock (_round)
         {
             // DotNext sends a round's requests together: a request after the round's window starts a new round.
             if (time.GetTimestamp() >= _roundUntil)
@@ -90,7 +91,7 @@ internal sealed class PreVoteTieBreak(string localAddress, TimeSpan window, Time
         {
             return false;
         }
-        lock (this)
+        lock (_round)
         {
             // DotNext's count: itself +1, each grant +1, every other member -1; it campaigns when the sum is positive.
             var others = MemberCount() - 1;
