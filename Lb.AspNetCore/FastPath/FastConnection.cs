@@ -1051,11 +1051,14 @@ internal sealed partial class FastConnection
     /// <summary>The sticky cookie whose <c>key~</c> prefix is stripped from the request (<c>prefix</c> mode), or null.</summary>
     private string? _stripCookie;
 
-    private void WriteRequestHead(PipeWriter w)
+    private void WriteRequestHead(PipeWriter pipe)
     {
         var req = _req;
         req.MarkHopByHop();
         var cookieLine = _stripCookie is { } stripName ? StrippedCookieLine(stripName) : null;
+        // Everything below is the head's own bytes (each X-Forwarded-For value at most once more), the peer, the node
+        // header, the joined cookie line and fixed lines: twice the head plus those bounds it.
+        var w = new HeadWriter(pipe, (2 * req.Length) + _peer.Length + _proxy.NodeHeaderLine.Length + (cookieLine?.Length ?? 0) + 128);
         w.Write(req.Method);
         w.Write(" "u8);
         w.Write(req.Target);
@@ -1081,7 +1084,7 @@ internal sealed partial class FastConnection
                     if (cookieLine.Length > 0)
                     {
                         w.Write("Cookie: "u8);
-                        WriteLatin1(w, cookieLine);
+                        w.WriteLatin1(cookieLine);
                         w.Write("\r\n"u8);
                         cookieLine = "";
                     }
@@ -1127,6 +1130,7 @@ internal sealed partial class FastConnection
             w.Write("\r\n"u8);
         }
         w.Write("\r\n"u8);
+        w.Commit();
     }
 
     /// <summary><c>prefix</c> mode: the request's Cookie headers joined and with the target key stripped, or null when nothing changes (allocates; only for such routes).</summary>
@@ -1153,7 +1157,8 @@ internal sealed partial class FastConnection
         var sticky = rt.Route.Spec.StickyCookie;
         // prefix and rewrite: the application's own Set-Cookie for the sticky cookie is re-keyed with the target's key.
         var rewriteKey = sticky?.Mode is Lb.Core.Spec.StickyCookieModes.Prefix or Lb.Core.Spec.StickyCookieModes.Rewrite ? pick.SetCookieValue : null;
-        var w = _out;
+        // The upstream's head plus fixed lines; a sticky cookie's Set-Cookie lines may not fit, and then go piece by piece.
+        var w = new HeadWriter(_out, (2 * res.Length) + 128);
         var span = res.Span;
         var lineEnd = span.IndexOf((byte)'\n') + 1;
         // Always HTTP/1.1 towards the client, with the upstream's status and reason.
@@ -1170,7 +1175,7 @@ internal sealed partial class FastConnection
                 && StickyCookies.RewriteSetCookie(Encoding.Latin1.GetString(res.Value(h)), rewriteName, rewriteKey, sticky!) is { } replaced)
             {
                 w.Write("Set-Cookie: "u8);
-                WriteLatin1(w, replaced);
+                w.WriteLatin1(replaced);
                 w.Write("\r\n"u8);
                 continue;
             }
@@ -1201,16 +1206,11 @@ internal sealed partial class FastConnection
         if (rewriteKey is null && pick.SetCookieValue is { } cookieValue && rt.Inputs.CookieName is { } cookieName)
         {
             w.Write("Set-Cookie: "u8);
-            WriteAscii(w, StickyCookies.FormatSetCookie(cookieName, cookieValue, rt.Route.Spec.StickyCookie));
+            w.WriteUtf8(StickyCookies.FormatSetCookie(cookieName, cookieValue, rt.Route.Spec.StickyCookie));
             w.Write("\r\n"u8);
         }
         w.Write("\r\n"u8);
-    }
-
-    private static void WriteLatin1(PipeWriter w, string s)
-    {
-        var span = w.GetSpan(s.Length);
-        w.Advance(Encoding.Latin1.GetBytes(s, span));
+        w.Commit();
     }
 
     private static void WriteAscii(PipeWriter w, string s)
