@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Lb.AspNetCore.Diagnostics;
@@ -21,6 +22,15 @@ internal sealed class PrometheusExporter : IDisposable
     private readonly MeterListener _listener = new();
     private readonly ConcurrentDictionary<SeriesKey, Series> _series = new();
     private readonly ConcurrentDictionary<Instrument, byte> _instruments = new();
+
+    // The proxy records the same few label sets over and over with the same string instances (route and pool ids and
+    // target addresses from the runtime snapshot, constant status classes): this small cache finds their series by
+    // reference, without hashing the strings (~1 % of the keep-alive profile went to these lookups). Slots are filled
+    // once and never replaced, so colliding label sets cannot make measurements allocate; observable instruments (whose
+    // series each scrape replaces) stay out, and a scrape that drops series of removed targets empties it.
+    private const int RecentSlots = 64;
+    private readonly RecentSeries?[] _recent = new RecentSeries?[RecentSlots];
+    private int _removals; // bumped before the cache is emptied: a series cached during a removal is taken back out
 
     private readonly Func<string, string, bool>? _isLiveTarget;
 
@@ -53,11 +63,35 @@ internal sealed class PrometheusExporter : IDisposable
 
     private void Record(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
     {
-        var key = new SeriesKey(instrument, Tag(tags, 0), Tag(tags, 1), Tag(tags, 2));
-        if (!_series.TryGetValue(key, out var series))
+        var tag0 = Tag(tags, 0);
+        var tag1 = Tag(tags, 1);
+        var tag2 = Tag(tags, 2);
+        var slot = (RuntimeHelpers.GetHashCode(instrument) ^ (RuntimeHelpers.GetHashCode(tag0) * 31) ^ (RuntimeHelpers.GetHashCode(tag1) * 961)
+            ^ (RuntimeHelpers.GetHashCode(tag2) * 29791)) & (RecentSlots - 1);
+        var recent = Volatile.Read(ref _recent[slot]);
+        var removals = Volatile.Read(ref _removals);
+        Series? series;
+        if (recent is not null && ReferenceEquals(recent.Instrument, instrument) && ReferenceEquals(recent.Tag0, tag0)
+            && ReferenceEquals(recent.Tag1, tag1) && ReferenceEquals(recent.Tag2, tag2))
         {
-            series = _series.GetOrAdd(key, static (k, state) => new Series(state.Names, k.Instrument is Histogram<double> or Histogram<long>),
-                (Names: NamesOf(tags), Dummy: 0));
+            series = recent.Series;
+        }
+        else
+        {
+            var key = new SeriesKey(instrument, tag0, tag1, tag2);
+            if (!_series.TryGetValue(key, out series))
+            {
+                series = _series.GetOrAdd(key, static (k, state) => new Series(state.Names, k.Instrument is Histogram<double> or Histogram<long>),
+                    (Names: NamesOf(tags), Dummy: 0));
+            }
+            if (recent is null && !instrument.IsObservable)
+            {
+                var entry = new RecentSeries(instrument, tag0, tag1, tag2, series);
+                if (Interlocked.CompareExchange(ref _recent[slot], entry, null) is null && Volatile.Read(ref _removals) != removals)
+                {
+                    Interlocked.CompareExchange(ref _recent[slot], null, entry);
+                }
+            }
         }
         series.Add(value, instrument is ObservableGauge<long> or ObservableGauge<double> or ObservableGauge<int>);
     }
@@ -94,6 +128,8 @@ internal sealed class PrometheusExporter : IDisposable
                 if (!key.Instrument.IsObservable && TargetOf(series.Names, key) is ({ } pool, { } target) && !_isLiveTarget(pool, target))
                 {
                     _series.TryRemove(key, out _);
+                    Interlocked.Increment(ref _removals);
+                    Array.Clear(_recent); // it may hold the dropped series
                 }
             }
         }
@@ -224,6 +260,8 @@ internal sealed class PrometheusExporter : IDisposable
     public void Dispose() => _listener.Dispose();
 
     private readonly record struct SeriesKey(Instrument Instrument, string? Tag0, string? Tag1, string? Tag2);
+
+    private sealed record RecentSeries(Instrument Instrument, string? Tag0, string? Tag1, string? Tag2, Series Series);
 
     private sealed class Series(string[] names, bool histogram)
     {

@@ -61,17 +61,20 @@ internal sealed class ProxyMetrics
         }
     }
 
-    /// <summary>A timestamp to pass to <see cref="Request"/>, or 0 when nobody listens to the duration histogram.</summary>
+    /// <summary>A timestamp to pass to <see cref="Request(string?, int, long)"/>, or 0 when nobody listens to the duration histogram.</summary>
     public long Start() => _duration.Enabled ? Stopwatch.GetTimestamp() : 0;
 
-    public void Request(string? routeId, int status, long startedTimestamp)
+    public void Request(string? routeId, int status, long startedTimestamp) => Request(routeId, status, startedTimestamp, 0);
+
+    /// <summary>As above, with the request's end when the caller already read the clock for it (0: now).</summary>
+    public void Request(string? routeId, int status, long startedTimestamp, long endedTimestamp)
     {
         var statusClass = status is >= 100 and < 600 ? StatusClasses[(status / 100) - 1] : "other";
         var route = new KeyValuePair<string, object?>("route", routeId ?? "(none)");
         _requests.Add(1, route, new KeyValuePair<string, object?>("status_class", statusClass));
         if (startedTimestamp != 0)
         {
-            _duration.Record(Stopwatch.GetElapsedTime(startedTimestamp).TotalSeconds, route);
+            _duration.Record(Stopwatch.GetElapsedTime(startedTimestamp, endedTimestamp != 0 ? endedTimestamp : Stopwatch.GetTimestamp()).TotalSeconds, route);
         }
     }
 
@@ -79,7 +82,11 @@ internal sealed class ProxyMetrics
     /// Records one attempt on a target: <paramref name="status"/> is the target's response status, or 0 when it gave
     /// none. <paramref name="startedTimestamp"/> is a <see cref="Stopwatch"/> timestamp taken before sending.
     /// </summary>
-    public void Upstream(string poolId, string address, int status, long startedTimestamp)
+    public void Upstream(string poolId, string address, int status, long startedTimestamp) =>
+        Upstream(poolId, address, status, startedTimestamp, Stopwatch.GetTimestamp());
+
+    /// <summary>As above, with the attempt's end read by the caller.</summary>
+    public void Upstream(string poolId, string address, int status, long startedTimestamp, long endedTimestamp)
     {
         var statusClass = status is >= 100 and < 600 ? StatusClasses[(status / 100) - 1] : "error";
         var pool = new KeyValuePair<string, object?>("pool", poolId);
@@ -87,7 +94,7 @@ internal sealed class ProxyMetrics
         _upstreamResponses.Add(1, pool, target, new KeyValuePair<string, object?>("status_class", statusClass));
         if (_upstreamDuration.Enabled)
         {
-            _upstreamDuration.Record(Stopwatch.GetElapsedTime(startedTimestamp).TotalSeconds, pool, target);
+            _upstreamDuration.Record(Stopwatch.GetElapsedTime(startedTimestamp, endedTimestamp).TotalSeconds, pool, target);
         }
     }
 

@@ -190,6 +190,8 @@ internal sealed partial class FastConnection
                 }
                 var routeId = rt?.Route.Id;
                 UpstreamTarget? target = null;
+                var logging = _proxy.AccessLog is not null || _proxy.JsonLog is not null;
+                var ended = 0L; // the inline exchange's end, which the request's metric reuses (one clock read fewer)
                 bool keep;
                 try
                 {
@@ -257,7 +259,7 @@ internal sealed partial class FastConnection
                                 && (isHead || _res.StatusCode is 204 or 304 || (!_res.Chunked && _res.ContentLength >= 0)))
                             {
                                 var outcome = RequestOutcome.OtherFailure;
-                                _headersAt = Stopwatch.GetTimestamp();
+                                _headersAt = logging ? Stopwatch.GetTimestamp() : 0; // only the access log reads it
                                 try
                                 {
                                     _status = _res.StatusCode;
@@ -350,8 +352,8 @@ internal sealed partial class FastConnection
                                 {
                                     target.AddBytes(0, _responseBytes);
                                     target.Complete(outcome);
-                                    _proxy.Metrics.Upstream(pool.Pool.Id, target.Address, _status, _sentAt);
-                                    _endedAt = Stopwatch.GetTimestamp();
+                                    _endedAt = ended = Stopwatch.GetTimestamp();
+                                    _proxy.Metrics.Upstream(pool.Pool.Id, target.Address, _status, _sentAt, ended);
                                 }
                             }
                             else
@@ -365,8 +367,8 @@ internal sealed partial class FastConnection
                 }
                 finally
                 {
-                    _proxy.Metrics.Request(routeId, _status, started);
-                    if (_proxy.AccessLog is not null || _proxy.JsonLog is not null)
+                    _proxy.Metrics.Request(routeId, _status, started, ended);
+                    if (logging)
                     {
                         LogAccess(routeId, target, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                     }
@@ -1054,11 +1056,14 @@ internal sealed partial class FastConnection
     /// <summary>The sticky cookie whose <c>key~</c> prefix is stripped from the request (<c>prefix</c> mode), or null.</summary>
     private string? _stripCookie;
 
-    private void WriteRequestHead(PipeWriter w)
+    private void WriteRequestHead(PipeWriter pipe)
     {
         var req = _req;
         req.MarkHopByHop();
         var cookieLine = _stripCookie is { } stripName ? StrippedCookieLine(stripName) : null;
+        // Everything below is the head's own bytes (each X-Forwarded-For value at most once more), the peer, the node
+        // header, the joined cookie line and fixed lines: twice the head plus those bounds it.
+        var w = new HeadWriter(pipe, (2 * req.Length) + _peer.Length + _proxy.NodeHeaderLine.Length + (cookieLine?.Length ?? 0) + 128);
         w.Write(req.Method);
         w.Write(" "u8);
         w.Write(req.Target);
@@ -1084,7 +1089,7 @@ internal sealed partial class FastConnection
                     if (cookieLine.Length > 0)
                     {
                         w.Write("Cookie: "u8);
-                        WriteLatin1(w, cookieLine);
+                        w.WriteLatin1(cookieLine);
                         w.Write("\r\n"u8);
                         cookieLine = "";
                     }
@@ -1130,6 +1135,7 @@ internal sealed partial class FastConnection
             w.Write("\r\n"u8);
         }
         w.Write("\r\n"u8);
+        w.Commit();
     }
 
     /// <summary><c>prefix</c> mode: the request's Cookie headers joined and with the target key stripped, or null when nothing changes (allocates; only for such routes).</summary>
@@ -1156,7 +1162,8 @@ internal sealed partial class FastConnection
         var sticky = rt.Route.Spec.StickyCookie;
         // prefix and rewrite: the application's own Set-Cookie for the sticky cookie is re-keyed with the target's key.
         var rewriteKey = sticky?.Mode is Lb.Core.Spec.StickyCookieModes.Prefix or Lb.Core.Spec.StickyCookieModes.Rewrite ? pick.SetCookieValue : null;
-        var w = _out;
+        // The upstream's head plus fixed lines; a sticky cookie's Set-Cookie lines may not fit, and then go piece by piece.
+        var w = new HeadWriter(_out, (2 * res.Length) + 128);
         var span = res.Span;
         var lineEnd = span.IndexOf((byte)'\n') + 1;
         // Always HTTP/1.1 towards the client, with the upstream's status and reason.
@@ -1173,7 +1180,7 @@ internal sealed partial class FastConnection
                 && StickyCookies.RewriteSetCookie(Encoding.Latin1.GetString(res.Value(h)), rewriteName, rewriteKey, sticky!) is { } replaced)
             {
                 w.Write("Set-Cookie: "u8);
-                WriteLatin1(w, replaced);
+                w.WriteLatin1(replaced);
                 w.Write("\r\n"u8);
                 continue;
             }
@@ -1204,16 +1211,11 @@ internal sealed partial class FastConnection
         if (rewriteKey is null && pick.SetCookieValue is { } cookieValue && rt.Inputs.CookieName is { } cookieName)
         {
             w.Write("Set-Cookie: "u8);
-            WriteAscii(w, StickyCookies.FormatSetCookie(cookieName, cookieValue, rt.Route.Spec.StickyCookie));
+            w.WriteUtf8(StickyCookies.FormatSetCookie(cookieName, cookieValue, rt.Route.Spec.StickyCookie));
             w.Write("\r\n"u8);
         }
         w.Write("\r\n"u8);
-    }
-
-    private static void WriteLatin1(PipeWriter w, string s)
-    {
-        var span = w.GetSpan(s.Length);
-        w.Advance(Encoding.Latin1.GetBytes(s, span));
+        w.Commit();
     }
 
     private static void WriteAscii(PipeWriter w, string s)
