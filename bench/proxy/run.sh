@@ -11,7 +11,9 @@
 #   its TLS configuration for it (not the minimal YARP app, which has no TLS listener: n/a).
 #   LB_POOL_EXTRA=',"max_connections":10000' adds fields to the Lb pool (e.g. to measure a limit that is never reached)
 #   --quick   3 s runs, 1 s warm-up (unless DURATION/WARMUP are set), keep-alive scenario only (smoke run; not part of ./test.sh)
-# Environment: DURATION (s, default 15), WARMUP (s, default 3), CONNECTIONS (default 64), BASE_PORT (default 18080),
+# Environment: DURATION (s, default 15), WARMUP (s, default 15: long enough for .NET's tiered JIT to have promoted
+#   the hot path, ~7 s after start on a pinned core; a load balancer is measured running, not starting; was 3 until
+#   session 6), CONNECTIONS (default 64), BASE_PORT (default 18080),
 #   TLS_WARMUP (s, default WARMUP + 8: the tls scenario's warm-up, in a freshly started process),
 #   LB_DLL / YARP_DLL (run another build of Lb.Server / YarpMinimal, e.g. a copy for A/B runs), NO_BUILD=1 (skip the build),
 #   LB_APP_EXTRA (more app.json keys for every Lb target, e.g. ',"keepAliveTimeout":"2m"'; lb and lbaot set no
@@ -23,7 +25,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 
 duration=${DURATION:-15}
-warmup=${WARMUP:-3}
+warmup=${WARMUP:-15}
 connections=${CONNECTIONS:-64}
 base_port=${BASE_PORT:-18080}
 systems="haproxy,nginx,caddy,yarp,lb,lbyarp,lbaot"
