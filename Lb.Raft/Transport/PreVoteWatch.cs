@@ -118,7 +118,7 @@ internal abstract class PreVoteWatch
             {
                 _requestType = data[(int)(_requestStart - from)];
             }
-            if (IsPreVoteRequest && from - _requestStart < RequestLength && Peer is { } peer)
+            if (IsPreVoteRequest && Peer is { } peer)
             {
                 tieBreak.Asked(peer); // the whole request is in: DotNext answers it next
             }
